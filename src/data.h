@@ -1,0 +1,154 @@
+/* data: dataset sources, augmentation, splits, scaling and one-hot targets.
+ *
+ * The pipeline of a trial: source -> augment -> split -> scale -> one-hot.
+ * Knows nothing of YAML, SQLite or the command line. Every random draw comes
+ * from an rng_state the caller passes in.
+ */
+#ifndef RUNEXP_DATA_H
+#define RUNEXP_DATA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rng.h"
+
+/* One problem in an input file: file, 1-based line and column (0 = unknown)
+ * and what was found / expected. */
+typedef struct data_error {
+    char file[512];
+    unsigned line;
+    unsigned column;
+    char message[512];
+} data_error;
+
+/* A labelled dataset: x is n_rows x n_features, row-major, float32; y holds
+ * class indices 0..n_classes-1. class_names[k] is the label text of class k
+ * ("0".."9" for digits). image_w/image_h are set (8 x 8) for image data whose
+ * features are pixels in row-major order, 0 otherwise. */
+typedef struct data_set {
+    size_t n_rows;
+    size_t n_features;
+    size_t n_classes;
+    float *x;
+    int32_t *y;
+    char **class_names;
+    char **feature_names; /* may be NULL */
+    size_t image_w, image_h;
+} data_set;
+
+/* Frees everything a data_set owns and zeroes it. Safe on a zeroed set. */
+void data_set_free(data_set *d);
+
+/* Deep copy. Returns 0 on success, -1 when out of memory. */
+int data_set_copy(data_set *dst, const data_set *src);
+
+/* The XOR truth table: 4 rows {0,1}^2, label = x0 != x1, 2 classes. */
+int data_source_xor(data_set *out);
+
+/* scikit-learn's load_digits, built into the binary: 1797 x 64 pixels 0..16,
+ * labels 0..9, image 8 x 8. */
+int data_source_digits(data_set *out, data_error *err);
+
+/* The embedded digits.csv (decompressed text) for checks; *len set. The
+ * caller frees the result with free(). */
+char *data_digits_csv_text(size_t *len, data_error *err);
+
+/* A user CSV: a header row, numeric feature columns, one label column chosen
+ * by name (NULL = the last column). Labels (strings or integers) map to
+ * classes in sorted order (integers numerically, strings by strcmp).
+ * Errors name the file, line and column: empty file, ragged row,
+ * non-numeric cell, unknown label column, fewer than two classes. */
+int data_source_csv(const char *path, const char *label_column, data_set *out,
+                    data_error *err);
+
+/* numpy.tile(x, (times, 1)) on rows (and labels). */
+int data_augment_repeat(data_set *d, size_t times);
+
+/* x += sigma * N(0, 1) on every feature of every row, row-major order. */
+void data_augment_noise(data_set *d, double sigma, rng_state *r);
+
+/* A split size as train_test_split reads it. */
+typedef struct data_size {
+    int given;     /* 0 = not given */
+    int is_count;  /* 1 = absolute row count (int), 0 = fraction (float) */
+    double value;
+} data_size;
+
+typedef struct data_split_config {
+    data_size test;  /* train_test_split's test_size */
+    data_size train; /* train_test_split's train_size */
+    int shuffle;     /* default 1 */
+    int stratify;    /* 0 = no */
+} data_split_config;
+
+/* Row counts exactly as train_test_split computes them: default test 0.25;
+ * float test -> ceil(f * n), float train -> floor(f * n), int -> the count;
+ * a missing side is the complement. Errors as scikit-learn's. */
+int data_split_sizes(size_t n, const data_split_config *c, size_t *n_train,
+                     size_t *n_test, data_error *err);
+
+/* Indices of one split of n rows (y needed only when stratifying).
+ * Shuffled: perm = RandomState(seed32).permutation(n); test = perm[:n_test],
+ * train = perm[n_test : n_test + n_train] (scikit-learn's ShuffleSplit).
+ * Not shuffled: train = first n_train rows, test follows. Stratified:
+ * StratifiedShuffleSplit's allocation, class proportions kept.
+ * train_idx and test_idx must hold n entries. */
+int data_split_indices(size_t n, const int32_t *y, size_t n_classes,
+                       const data_split_config *c, uint32_t seed32,
+                       uint32_t *train_idx, size_t *n_train,
+                       uint32_t *test_idx, size_t *n_test, data_error *err);
+
+/* Copies rows idx[0..n) of src into a new set dst (class names kept). */
+int data_set_take(data_set *dst, const data_set *src, const uint32_t *idx,
+                  size_t n);
+
+typedef enum {
+    DATA_SCALE_NONE = 0,
+    DATA_SCALE_STANDARD, /* (x - mean) / std, std 0 -> 1 (sklearn StandardScaler) */
+    DATA_SCALE_MINMAX    /* (x - min) / (max - min), range 0 -> 1 (MinMaxScaler) */
+} data_scale;
+
+/* A scaler fitted on training rows only, applied to every split. */
+typedef struct data_scaler {
+    data_scale kind;
+    size_t n_features;
+    double *shift; /* subtracted */
+    double *scale; /* divided by */
+} data_scaler;
+
+int data_scaler_fit(data_scaler *s, data_scale kind, const data_set *train);
+void data_scaler_apply(const data_scaler *s, data_set *d);
+void data_scaler_free(data_scaler *s);
+
+/* to_categorical: out is n_rows x n_classes float32, 1 at the class. */
+void data_one_hot(const int32_t *y, size_t n_rows, size_t n_classes, float *out);
+
+/* Class counts into counts[0..n_classes). */
+void data_class_counts(const data_set *d, size_t *counts);
+
+/* ---- the per-trial pipeline: augment -> split -> split -> scale -> one-hot */
+
+typedef struct data_pipeline_config {
+    size_t repeat;               /* numpy.tile count; 1 = none */
+    double noise;                /* sigma of added N(0,1) noise; 0 = none */
+    data_split_config test;      /* split 1: the whole set -> rest / test */
+    data_split_config validation;/* split 2: rest -> train / validation;
+                                    validation.test.given = 0 -> no validation set */
+    data_scale scale;            /* fitted on the final training rows only */
+} data_pipeline_config;
+
+typedef struct data_splits {
+    data_set train, validation, test; /* validation.n_rows = 0 when none */
+    float *y_train, *y_validation, *y_test; /* one-hot, n_rows x n_classes */
+    data_scaler scaler;
+} data_splits;
+
+/* Runs the pipeline on a copy of source. Streams, all from data_seed:
+ * noise from rng_stream(data_seed, RNG_PURPOSE_DATA_NOISE); the split seeds
+ * are the top 32 bits of the first (split 1) and second (split 2) rng_next of
+ * rng_stream(data_seed, RNG_PURPOSE_SPLIT). Free with data_splits_free. */
+int data_pipeline_build(const data_set *source, const data_pipeline_config *c,
+                        uint64_t data_seed, data_splits *out, data_error *err);
+void data_splits_free(data_splits *s);
+
+#endif

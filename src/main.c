@@ -1,0 +1,62 @@
+/* runexp: the command line. Dispatches to the subcommands in cmd_*.c. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "version.h"
+
+static void usage(FILE *f)
+{
+    fputs("usage: runexp [run] [options] SPEC.yaml...   train every trial, record them\n"
+          "       runexp check SPEC.yaml...             validate and print the trial plan\n"
+          "       runexp reproduce [--db FILE] TRIAL_ID re-run one stored trial, compare bits\n"
+          "       runexp report [EXPERIMENT] [options]  plots and an HTML page from the database\n"
+          "       runexp schema                         print the spec's JSON Schema\n"
+          "       runexp help | --help | --version\n"
+          "\n"
+          "run options:\n"
+          "  -j N, --jobs N   trials in parallel (default: OMP_NUM_THREADS or all cores)\n"
+          "  --db FILE        results database (default: $RUNEXP_DB or results/runexp.db)\n"
+          "  --fresh          start a new experiment record instead of resuming\n"
+          "  --retry          rerun failed, diverged and interrupted trials\n"
+          "  -q, --quiet      no progress on stderr\n"
+          "\n"
+          "See README.md for the spec reference and an SQL cookbook.\n",
+          f);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *c = argv[1];
+    if (!strcmp(c, "help") || !strcmp(c, "--help") || !strcmp(c, "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(c, "--version")) {
+        printf("runexp %s (%s)\n", RUNEXP_VERSION, RUNEXP_GIT_REVISION);
+        return 0;
+    }
+    if (!strcmp(c, "check"))
+        return cmd_check(argc - 1, argv + 1);
+    if (!strcmp(c, "schema"))
+        return cmd_schema(argc - 1, argv + 1);
+    if (!strcmp(c, "reproduce"))
+        return cmd_reproduce(argc - 1, argv + 1);
+    if (!strcmp(c, "report")) {
+#ifdef RUNEXP_HAVE_REPORT
+        return cmd_report(argc - 1, argv + 1);
+#else
+        fputs("runexp: this build has no report support (configured with RUNEXP_REPORT=OFF)\n",
+              stderr);
+        return 2;
+#endif
+    }
+    if (!strcmp(c, "run"))
+        return cmd_run(argc - 1, argv + 1);
+    /* `runexp SPEC...` is `runexp run SPEC...`: cmd_run sees argv[0] as its name. */
+    return cmd_run(argc, argv);
+}

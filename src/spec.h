@@ -1,0 +1,125 @@
+/* spec: YAML experiment spec -> validated, typed experiment spec.
+ *
+ * Parsing reads the YAML with libyaml into a document tree that keeps every
+ * node's mark (line, column); validation walks that tree against one
+ * declarative option table (name, type, bounds, default, help), which also
+ * drives the defaults, the help text and `runexp schema`. Every problem is
+ * collected in one pass as a diagnostic "file:line:col: error: ...".
+ */
+#ifndef RUNEXP_SPEC_H
+#define RUNEXP_SPEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "data.h"
+#include "nn.h"
+
+/* ---- diagnostics ------------------------------------------------------ */
+
+typedef struct spec_diag {
+    char *file;
+    unsigned line;   /* 1-based; 0 = whole file */
+    unsigned column; /* 1-based; 0 = unknown */
+    char *message;   /* "what was found, what was expected" */
+} spec_diag;
+
+typedef struct spec_diagnostics {
+    size_t n, cap;
+    spec_diag *items;
+} spec_diagnostics;
+
+void spec_diagnostics_init(spec_diagnostics *d);
+void spec_diagnostics_free(spec_diagnostics *d);
+/* Appends one diagnostic (printf-style message). */
+void spec_diagnostics_add(spec_diagnostics *d, const char *file, unsigned line,
+                          unsigned column, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* Prints each as "file:line:col: error: message\n" in the order found. */
+void spec_diagnostics_print(const spec_diagnostics *d, FILE *f);
+
+/* ---- the typed experiment --------------------------------------------- */
+
+typedef enum {
+    SPEC_SOURCE_XOR = 0,
+    SPEC_SOURCE_DIGITS,
+    SPEC_SOURCE_CSV
+} spec_source;
+
+typedef struct spec_layer {
+    int units_classes; /* 1 = `units: classes`, resolved into units */
+    nn_layer_config layer;
+} spec_layer;
+
+typedef struct spec_record {
+    int confusion_train, confusion_validation, confusion_test; /* default 0, 1, 1 */
+    int weights;                                               /* default 1 */
+    int grid;            /* prediction grid for 2-D data, default 1 when 2 features */
+    double grid_x0[2];   /* default [-1, 2] */
+    double grid_x1[2];   /* default [-1, 2] */
+    size_t grid_resolution; /* default 100 */
+} spec_record;
+
+/* One fully resolved experiment: defaults filled, the dataset's shape known
+ * (validation reads a CSV source once), `units: classes` resolved. */
+typedef struct spec_experiment {
+    char *name;
+    char *description;
+    struct {
+        spec_source source;
+        char *csv_path;     /* resolved against the spec file's directory */
+        char *csv_label;    /* NULL = last column */
+        data_pipeline_config pipeline; /* augment, splits, scaling */
+        int has_seed;       /* data.seed given: data noise and splits use it */
+        uint64_t seed;
+        size_t n_classes;   /* of the dataset: xor 2, digits 10, CSV as read */
+        size_t n_features;  /* xor 2, digits 64, CSV as read */
+    } data;
+    nn_model_config model;  /* n_inputs and units resolved */
+    spec_layer layers[NN_MAX_LAYERS]; /* as written (units_classes flags) */
+    struct {
+        size_t epochs;      /* required */
+        size_t batch_size;  /* default 32 */
+        int shuffle;        /* default 1 */
+    } training;
+    spec_record record;
+} spec_experiment;
+
+/* A parsed spec file: the document tree plus its typed base experiment
+ * (before sweeps). Opaque; see sweep.h for the trial plan. */
+typedef struct spec_document spec_document;
+
+/* Reads, parses and validates a spec file. Returns the document, or NULL
+ * with every problem in diags (also for I/O errors). Free with
+ * spec_document_free. */
+spec_document *spec_document_load(const char *path, spec_diagnostics *diags);
+
+/* The same from text already in memory; file names the text in diagnostics,
+ * base_dir resolves relative CSV paths. */
+spec_document *spec_document_parse(const char *text, size_t len,
+                                   const char *file, const char *base_dir,
+                                   spec_diagnostics *diags);
+
+void spec_document_free(spec_document *doc);
+
+/* The spec text exactly as given, and the file name used in diagnostics. */
+const char *spec_document_text(const spec_document *doc);
+const char *spec_document_file(const spec_document *doc);
+
+/* The experiment without sweeps applied. */
+const spec_experiment *spec_document_base(const spec_document *doc);
+
+/* Seeds of the spec (`seeds: N` -> 0..N-1, or the list). */
+size_t spec_document_seeds(const spec_document *doc, const uint64_t **seeds);
+
+/* Frees the strings an experiment owns (not the struct itself). */
+void spec_experiment_free(spec_experiment *e);
+
+/* Writes the JSON Schema of the spec, generated from the option table. */
+void spec_schema_print(FILE *f);
+
+/* Writes the option reference (name, type, default, bounds, help) as text. */
+void spec_help_print(FILE *f);
+
+#endif

@@ -1,0 +1,66 @@
+/* sweep: a parsed spec + its sweep block -> the trial plan.
+ *
+ * Sweep entries form a grid (Cartesian product, first entry outermost); a
+ * zip group varies several paths together; the seed list is always the
+ * innermost dimension. Every sweep point is a fully resolved, re-validated
+ * experiment. A trial key is the hex SHA-256 of the trial's canonical
+ * resolved spec (see README, "Trial keys") followed by its seed.
+ */
+#ifndef RUNEXP_SWEEP_H
+#define RUNEXP_SWEEP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "spec.h"
+
+typedef enum { SWEEP_INT = 0, SWEEP_REAL, SWEEP_TEXT } sweep_type;
+
+/* One swept value of a sweep point, by the sweep entry's name. */
+typedef struct sweep_value {
+    const char *name;
+    sweep_type type;
+    long long i;
+    double r;
+    const char *s;
+} sweep_value;
+
+/* One sweep point: a resolved experiment and the values that made it. */
+typedef struct sweep_point {
+    spec_experiment spec;
+    size_t n_values;
+    sweep_value *values;
+    char *params_json;   /* {"hidden": 4}; "{}" without sweeps */
+    char *canonical;     /* canonical resolved spec text the keys hash */
+} sweep_point;
+
+typedef struct sweep_trial {
+    size_t index;        /* 0-based position in the plan */
+    size_t point;        /* index into plan.points */
+    uint64_t seed;
+    char key[65];        /* hex SHA-256 */
+} sweep_trial;
+
+typedef struct sweep_plan {
+    size_t n_points;
+    sweep_point *points;
+    size_t n_trials;
+    sweep_trial *trials;
+    size_t n_dims;       /* sweep entry names, in declaration order */
+    char **dim_names;
+} sweep_plan;
+
+/* Expands doc into plan. Problems (a path that does not exist, a value of
+ * the wrong type, a point that fails validation) go to diags with the mark
+ * of the offending sweep value; returns 0 on success, -1 otherwise. */
+int sweep_plan_build(const spec_document *doc, sweep_plan *plan,
+                     spec_diagnostics *diags);
+
+void sweep_plan_free(sweep_plan *plan);
+
+/* Prints the plan as `runexp check` shows it: the trial count, then a table
+ * of trial index, seed, sweep values and trial key. */
+void sweep_plan_print(const sweep_plan *plan, FILE *f);
+
+#endif
