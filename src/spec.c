@@ -1,0 +1,1587 @@
+/* spec: document tree -> typed, validated experiment.
+ *
+ * Validation is a compiler pass, not a gate: every problem in the file is
+ * reported in one run, each at the mark of the node that caused it. To keep
+ * one mistake from producing a cascade, a section whose own values failed is
+ * left out of the cross-field checks that need it.
+ *
+ * Every leaf goes through the same few checkers (integer, real, boolean,
+ * name, size) driven by its row of the option table in spec_options.c; an
+ * absent key with a default is checked as if its default had been written,
+ * so the table's defaults cannot drift out of their own bounds.
+ *
+ * Decisions worth knowing (also in the help text / schema):
+ * - Without data.split the test set is scikit-learn's default 0.25 and there
+ *   is no validation set. An integer split size is a row count, a real one a
+ *   fraction in (0, 1); `1.0` is a real and therefore out of range.
+ * - The output layer always has one unit per class and targets are always
+ *   one-hot; binary_crossentropy means k sigmoid units for k classes (2 for
+ *   XOR), and accuracy is always argmax accuracy.
+ * - categorical_crossentropy needs a softmax output, binary_crossentropy a
+ *   sigmoid output; mean_squared_error takes any output.
+ * - seeds defaults to 1 (seed 0 only).
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "spec_internal.h"
+
+struct spec_document {
+    char *text;
+    size_t len;
+    char *file;
+    char *base_dir;
+    sn *root;
+    spec_experiment base;
+    uint64_t *seeds;
+    size_t n_seeds;
+    spec_sweep_entry *sweep;
+    size_t n_sweep;
+};
+
+#define N_DIGITS_ROWS 1797u
+
+typedef struct cv {
+    const char *file;
+    const char *base_dir;
+    spec_diagnostics *d;
+    int failed;
+} cv;
+
+static void err(cv *c, const sn *at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void err(cv *c, const sn *at, const char *fmt, ...)
+{
+    char buf[900];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    spec_diagnostics_add(c->d, c->file, at ? at->line : 0, at ? at->col : 0, "%s", buf);
+    c->failed = 1;
+}
+
+/* A short quote of a node for messages: 'text' for scalars. */
+static void quote(char *buf, size_t size, const sn *n)
+{
+    if (n->kind != SN_SCALAR) {
+        snprintf(buf, size, "%s", sn_describe(n));
+        return;
+    }
+    if (n->len > 40)
+        snprintf(buf, size, "%s ('%.37s...')", sn_describe(n), n->text);
+    else
+        snprintf(buf, size, "%s ('%s')", sn_describe(n), n->text);
+}
+
+static void type_error(cv *c, const sn *n, const char *disp, const char *expected)
+{
+    char q[100];
+    quote(q, sizeof q, n);
+    err(c, n, "%s must be %s, got %s", disp, expected, q);
+}
+
+static void join_names(char *buf, size_t size, const char *const *names, size_t n)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && used < size; i++) {
+        int w = snprintf(buf + used, size - used, "%s%s", i ? ", " : "", names[i]);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+}
+
+static size_t count_names(const char *const *names)
+{
+    size_t n = 0;
+    while (names[n])
+        n++;
+    return n;
+}
+
+/* ---- leaf checkers -------------------------------------------------------- */
+
+static void fmt_num(char *b, size_t size, double x)
+{
+    spec_format_real(b, size, x);
+}
+
+/* The one range message: "X must be between A and B, got V". */
+static int check_range(cv *c, const sn *n, const char *disp, const spec_option *o, double v)
+{
+    int lo_ok = (o->flags & OPT_EXCL_MIN) ? v > o->min : v >= o->min;
+    int hi_ok = (o->flags & OPT_EXCL_MAX) ? v < o->max : v <= o->max;
+    if (lo_ok && hi_ok)
+        return 0;
+    char a[40], b[40], g[40];
+    fmt_num(a, sizeof a, o->min);
+    fmt_num(b, sizeof b, o->max);
+    fmt_num(g, sizeof g, v);
+    if (!(o->flags & (OPT_EXCL_MIN | OPT_EXCL_MAX)))
+        err(c, n, "%s must be between %s and %s, got %s", disp, a, b, g);
+    else
+        err(c, n, "%s must be %s %s and %s %s, got %s", disp,
+            (o->flags & OPT_EXCL_MIN) ? "greater than" : "at least", a,
+            (o->flags & OPT_EXCL_MAX) ? "less than" : "at most", b, g);
+    return -1;
+}
+
+static int get_int(cv *c, const sn *n, const char *disp, const spec_option *o, long long *out)
+{
+    sv v = sn_value(n);
+    if (n->kind != SN_SCALAR || v.type != SV_INT) {
+        if (n->kind == SN_SCALAR && v.type == SV_REAL && isfinite(v.r) && v.r == floor(v.r) &&
+            fabs(v.r) > 9e15) {
+            check_range(c, n, disp, o, v.r);
+            return -1;
+        }
+        type_error(c, n, disp, "an integer");
+        return -1;
+    }
+    if ((o->min != 0 || o->max != 0) && check_range(c, n, disp, o, (double)v.i) < 0)
+        return -1;
+    *out = v.i;
+    return 0;
+}
+
+static int get_real(cv *c, const sn *n, const char *disp, const spec_option *o, double *out)
+{
+    sv v = sn_value(n);
+    if (n->kind != SN_SCALAR || (v.type != SV_INT && v.type != SV_REAL)) {
+        type_error(c, n, disp, "a number");
+        return -1;
+    }
+    if (!isfinite(v.r)) {
+        err(c, n, "%s must be a finite number, got %s", disp, n->text);
+        return -1;
+    }
+    if ((o->min != 0 || o->max != 0) && check_range(c, n, disp, o, v.r) < 0)
+        return -1;
+    *out = v.r;
+    return 0;
+}
+
+static int get_bool(cv *c, const sn *n, const char *disp, int *out)
+{
+    sv v = sn_value(n);
+    if (n->kind != SN_SCALAR || v.type != SV_BOOL) {
+        type_error(c, n, disp, "true or false");
+        return -1;
+    }
+    *out = v.b;
+    return 0;
+}
+
+static int get_str(cv *c, const sn *n, const char *disp, const char **out)
+{
+    if (n->kind != SN_SCALAR || sn_value(n).type != SV_STR) {
+        type_error(c, n, disp, "a string");
+        return -1;
+    }
+    *out = n->text;
+    return 0;
+}
+
+/* What a name option names, for "unknown activation 'x'". */
+static const char *enum_kind(const char *path)
+{
+    const char *k = strrchr(path, '.');
+    k = k ? k + 1 : path;
+    if (strstr(k, "initializer"))
+        return "initializer";
+    if (!strcmp(k, "name") || !strcmp(k, "optimizer"))
+        return "optimizer";
+    if (!strcmp(k, "source"))
+        return "data source";
+    if (!strcmp(k, "type"))
+        return "layer type";
+    if (!strcmp(k, "scale"))
+        return "scaling";
+    return k;
+}
+
+/* Looks a name up; "unknown loss 'x' in training; did you mean 'y'? valid: ...". */
+static int lookup_name(cv *c, const sn *n, const char *disp, const char *where,
+                       const spec_option *o, int *out)
+{
+    const char *s;
+    if (get_str(c, n, disp, &s) < 0)
+        return -1;
+    size_t k = count_names(o->names);
+    for (size_t i = 0; i < k; i++)
+        if (!strcmp(s, o->names[i])) {
+            *out = (int)i;
+            return 0;
+        }
+    char valid[400];
+    join_names(valid, sizeof valid, o->names, k);
+    const char *sug = spec_suggest(s, o->names, k);
+    if (sug)
+        err(c, n, "unknown %s '%s' in %s; did you mean '%s'? valid: %s", enum_kind(o->path), s,
+            where, sug, valid);
+    else
+        err(c, n, "unknown %s '%s' in %s; valid: %s", enum_kind(o->path), s, where, valid);
+    return -1;
+}
+
+/* ---- mappings --------------------------------------------------------------- */
+
+/* Every key of map m must be a child option of gpath (generic path, "" for
+ * the top level); optimizer parameters must also belong to the optimizer
+ * (opt_kind >= 0). where names the mapping in messages. */
+static void check_keys(cv *c, const sn *m, const char *gpath, const char *where, int opt_kind)
+{
+    const char *names[32];
+    size_t nn = spec_option_children(gpath, names, 32);
+    for (size_t i = 0; i < m->n; i++) {
+        const char *key = m->keys[i]->text;
+        char full[256];
+        snprintf(full, sizeof full, "%s%s%s", gpath, *gpath ? "." : "", key);
+        const spec_option *o = spec_option_find(full);
+        if (o && opt_kind >= 0 && o->optimizers && !(o->optimizers & (1u << opt_kind))) {
+            const char *own[16];
+            size_t no = 0;
+            for (size_t j = 0; j < nn; j++) {
+                char p2[256];
+                snprintf(p2, sizeof p2, "%s.%s", gpath, names[j]);
+                const spec_option *o2 = spec_option_find(p2);
+                if (o2 && (o2->optimizers & (1u << opt_kind)))
+                    own[no++] = names[j];
+            }
+            char valid[300];
+            join_names(valid, sizeof valid, own, no);
+            err(c, m->keys[i], "'%s' is not a parameter of %s; %s takes %s", key,
+                spec_optimizer_names[opt_kind], spec_optimizer_names[opt_kind], valid);
+            continue;
+        }
+        if (o)
+            continue;
+        const char *sug = spec_suggest(key, names, nn);
+        char in[300];
+        if (*where)
+            snprintf(in, sizeof in, "in %s", where);
+        else
+            snprintf(in, sizeof in, "at the top level");
+        if (sug) {
+            err(c, m->keys[i], "unknown key '%s' %s; did you mean '%s'?", key, in, sug);
+        } else {
+            char valid[400];
+            join_names(valid, sizeof valid, names, nn);
+            err(c, m->keys[i], "unknown key '%s' %s; valid keys: %s", key, in, valid);
+        }
+    }
+}
+
+/* The value of key in m, or its default (a scalar made from the table's YAML
+ * text, marked at the mapping), or NULL when absent without a default;
+ * reports a missing required key. tmp holds a made-up default. */
+static const sn *member(cv *c, const sn *m, const char *key, const char *where,
+                        const spec_option *o, sn *tmp, const char *def)
+{
+    const sn *v = m ? sn_map_get(m, key, NULL) : NULL;
+    if (v)
+        return v;
+    if (!def)
+        def = o ? o->def : NULL;
+    if (o && (o->flags & OPT_REQUIRED) && !def) {
+        if (m)
+            err(c, m, "missing required key '%s' in %s", key, where);
+        return NULL;
+    }
+    if (!def)
+        return NULL;
+    memset(tmp, 0, sizeof *tmp);
+    tmp->kind = SN_SCALAR;
+    tmp->text = (char *)def;
+    tmp->len = strlen(def);
+    tmp->line = m ? m->line : 0;
+    tmp->col = m ? m->col : 0;
+    return tmp;
+}
+
+static const spec_option *opt(const char *path)
+{
+    const spec_option *o = spec_option_find(path);
+    /* Every path used below is in the table; a miss is a programming error
+     * that the unit tests catch through the missing checks. */
+    return o;
+}
+
+/* A mapping-valued section; NULL (and an error) when it is not a mapping. */
+static const sn *section(cv *c, const sn *n, const char *disp)
+{
+    if (!n)
+        return NULL;
+    if (n->kind != SN_MAP) {
+        type_error(c, n, disp, "a mapping");
+        return NULL;
+    }
+    return n;
+}
+
+static int int_opt(cv *c, const sn *m, const char *key, const char *gpath, const char *where,
+                   long long *out)
+{
+    char path[160];
+    snprintf(path, sizeof path, "%s.%s", gpath, key);
+    const spec_option *o = opt(path);
+    char disp[200];
+    snprintf(disp, sizeof disp, "%s.%s", where, key);
+    sn tmp;
+    const sn *v = member(c, m, key, where, o, &tmp, NULL);
+    if (!v)
+        return 1; /* absent, no default */
+    return get_int(c, v, disp, o, out);
+}
+
+static int real_opt(cv *c, const sn *m, const char *key, const char *gpath, const char *where,
+                    const char *def, double *out)
+{
+    char path[160];
+    snprintf(path, sizeof path, "%s.%s", gpath, key);
+    const spec_option *o = opt(path);
+    char disp[200];
+    snprintf(disp, sizeof disp, "%s.%s", where, key);
+    sn tmp;
+    const sn *v = member(c, m, key, where, o, &tmp, def);
+    if (!v)
+        return 1;
+    return get_real(c, v, disp, o, out);
+}
+
+static int bool_opt(cv *c, const sn *m, const char *key, const char *gpath, const char *where,
+                    int *out)
+{
+    char path[160];
+    snprintf(path, sizeof path, "%s.%s", gpath, key);
+    const spec_option *o = opt(path);
+    char disp[200];
+    snprintf(disp, sizeof disp, "%s.%s", where, key);
+    sn tmp;
+    const sn *v = member(c, m, key, where, o, &tmp, NULL);
+    if (!v)
+        return 1;
+    return get_bool(c, v, disp, out);
+}
+
+static int name_opt(cv *c, const sn *m, const char *key, const char *gpath, const char *where,
+                    int *out, const sn **node)
+{
+    char path[160];
+    snprintf(path, sizeof path, "%s.%s", gpath, key);
+    const spec_option *o = opt(path);
+    char disp[200];
+    snprintf(disp, sizeof disp, "%s.%s", where, key);
+    sn tmp;
+    const sn *v = member(c, m, key, where, o, &tmp, NULL);
+    if (node)
+        *node = (v == &tmp) ? m : v;
+    if (!v)
+        return 1;
+    return lookup_name(c, v, disp, where, o, out);
+}
+
+/* ---- sections --------------------------------------------------------------- */
+
+static char *path_join(const char *dir, const char *path)
+{
+    size_t ld = strlen(dir), lp = strlen(path);
+    if (path[0] == '/' || ld == 0 || !strcmp(dir, ".")) {
+        char *s = malloc(lp + 1);
+        if (s)
+            memcpy(s, path, lp + 1);
+        return s;
+    }
+    char *s = malloc(ld + lp + 2);
+    if (!s)
+        return NULL;
+    memcpy(s, dir, ld);
+    s[ld] = '/';
+    memcpy(s + ld + 1, path, lp + 1);
+    return s;
+}
+
+/* A split size: int = count, real = fraction in (0, 1). */
+static int get_size(cv *c, const sn *n, const char *disp, const spec_option *o, data_size *out)
+{
+    sv v = sn_value(n);
+    out->given = 0;
+    if (n->kind == SN_SCALAR && v.type == SV_INT) {
+        if (check_range(c, n, disp, o, (double)v.i) < 0)
+            return -1;
+        out->given = 1;
+        out->is_count = 1;
+        out->value = (double)v.i;
+        return 0;
+    }
+    if (n->kind == SN_SCALAR && v.type == SV_REAL) {
+        if (!(v.r > 0 && v.r < 1)) {
+            err(c, n,
+                "%s must be a fraction between 0 and 1 (exclusive) or a row count (an integer), got %s",
+                disp, n->text);
+            return -1;
+        }
+        out->given = 1;
+        out->is_count = 0;
+        out->value = v.r;
+        return 0;
+    }
+    type_error(c, n, disp, "a row count (integer) or a fraction (real)");
+    return -1;
+}
+
+typedef struct data_marks {
+    const sn *data, *source, *split, *test, *validation;
+    size_t base_rows;
+    int ok;
+} data_marks;
+
+static int read_csv_shape(cv *c, const sn *at, const char *written, const char *resolved,
+                          const char *label, spec_experiment *e, size_t *rows)
+{
+    FILE *f = fopen(resolved, "rb");
+    if (!f) {
+        err(c, at, "cannot read CSV '%s': %s", written, strerror(errno));
+        return -1;
+    }
+    fclose(f);
+    data_set ds;
+    memset(&ds, 0, sizeof ds);
+    data_error de;
+    memset(&de, 0, sizeof de);
+    if (data_source_csv(resolved, label, &ds, &de) < 0) {
+        if (de.line)
+            err(c, at, "cannot read CSV '%s': line %u: %s", written, de.line, de.message);
+        else
+            err(c, at, "cannot read CSV '%s': %s", written, de.message);
+        data_set_free(&ds);
+        return -1;
+    }
+    e->data.n_features = ds.n_features;
+    e->data.n_classes = ds.n_classes;
+    *rows = ds.n_rows;
+    data_set_free(&ds);
+    return 0;
+}
+
+static void conv_data(cv *c, const sn *data, spec_experiment *e, data_marks *dm)
+{
+    int bad = c->failed;
+    c->failed = 0;
+    const spec_option *o;
+    sn tmp;
+    dm->data = data;
+    check_keys(c, data, "data", "data", -1);
+
+    /* source */
+    const sn *src = member(c, data, "source", "data", opt("data.source"), &tmp, NULL);
+    dm->source = src;
+    int have_shape = 0;
+    if (src && src->kind == SN_SCALAR) {
+        int k;
+        if (lookup_name(c, src, "data.source", "data", opt("data.source"), &k) == 0) {
+            e->data.source = k == 0 ? SPEC_SOURCE_XOR : SPEC_SOURCE_DIGITS;
+            e->data.n_classes = k == 0 ? 2 : 10;
+            e->data.n_features = k == 0 ? 2 : 64;
+            dm->base_rows = k == 0 ? 4 : N_DIGITS_ROWS;
+            have_shape = 1;
+        }
+    } else if (src && src->kind == SN_MAP) {
+        check_keys(c, src, "data.source", "data.source", -1);
+        const sn *p = member(c, src, "csv", "data.source", opt("data.source.csv"), &tmp, NULL);
+        const sn *l = sn_map_get(src, "label", NULL);
+        const char *path = NULL, *label = NULL;
+        int ok = p && get_str(c, p, "data.source.csv", &path) == 0;
+        if (l && get_str(c, l, "data.source.label", &label) < 0)
+            ok = 0;
+        if (ok) {
+            e->data.source = SPEC_SOURCE_CSV;
+            e->data.csv_path = path_join(c->base_dir, path);
+            e->data.csv_label = label ? strdup(label) : NULL;
+            if (!e->data.csv_path || (label && !e->data.csv_label))
+                err(c, src, "out of memory");
+            else if (read_csv_shape(c, p, path, e->data.csv_path, label, e, &dm->base_rows) == 0)
+                have_shape = 1;
+        }
+    } else if (src) {
+        type_error(c, src, "data.source", "xor, digits or a mapping {csv: PATH, label: COLUMN}");
+    }
+
+    /* augment */
+    const sn *aug = section(c, sn_map_get(data, "augment", NULL), "data.augment");
+    if (aug)
+        check_keys(c, aug, "data.augment", "data.augment", -1);
+    long long rep = 1;
+    double noise = 0;
+    int_opt(c, aug, "repeat", "data.augment", "data.augment", &rep);
+    real_opt(c, aug, "noise", "data.augment", "data.augment", NULL, &noise);
+    e->data.pipeline.repeat = (size_t)rep;
+    e->data.pipeline.noise = noise;
+
+    /* split */
+    const sn *split = section(c, sn_map_get(data, "split", NULL), "data.split");
+    dm->split = split;
+    if (split)
+        check_keys(c, split, "data.split", "data.split", -1);
+    data_split_config *t = &e->data.pipeline.test, *v = &e->data.pipeline.validation;
+    int shuffle = 1, stratify = 0;
+    bool_opt(c, split, "shuffle", "data.split", "data.split", &shuffle);
+    bool_opt(c, split, "stratify", "data.split", "data.split", &stratify);
+    o = opt("data.split.test");
+    const sn *tn = member(c, split, "test", "data.split", o, &tmp, NULL);
+    dm->test = tn == &tmp ? (split ? split : data) : tn;
+    if (tn)
+        get_size(c, tn, "data.split.test", o, &t->test);
+    o = opt("data.split.validation");
+    const sn *vn = split ? sn_map_get(split, "validation", NULL) : NULL;
+    dm->validation = vn;
+    if (vn)
+        get_size(c, vn, "data.split.validation", o, &v->test);
+    t->shuffle = v->shuffle = shuffle;
+    t->stratify = v->stratify = stratify;
+
+    /* scale, seed */
+    int scale = 0;
+    name_opt(c, data, "scale", "data", "data", &scale, NULL);
+    e->data.pipeline.scale = (data_scale)scale;
+    long long seed = 0;
+    if (int_opt(c, data, "seed", "data", "data", &seed) == 0) {
+        e->data.has_seed = 1;
+        e->data.seed = (uint64_t)seed;
+    }
+    dm->ok = !c->failed && have_shape;
+    c->failed = c->failed || bad;
+}
+
+typedef struct layer_marks {
+    const sn *units[NN_MAX_LAYERS];
+    const sn *list;
+    int ok;
+} layer_marks;
+
+static void conv_model(cv *c, const sn *model, spec_experiment *e, layer_marks *lm)
+{
+    int bad = c->failed;
+    c->failed = 0;
+    sn tmp;
+    check_keys(c, model, "model", "model", -1);
+    const spec_option *o = opt("model.layers");
+    const sn *layers = member(c, model, "layers", "model", o, &tmp, NULL);
+    lm->list = layers;
+    if (!layers) {
+        lm->ok = 0;
+        c->failed = 1;
+    } else if (layers->kind != SN_SEQ) {
+        type_error(c, layers, "model.layers", "a list of layers");
+    } else if (layers->n < 1 || layers->n > NN_MAX_LAYERS) {
+        err(c, layers, "model.layers must have between 1 and %d layers, got %zu", NN_MAX_LAYERS,
+            layers->n);
+    } else {
+        e->model.n_layers = layers->n;
+        for (size_t i = 0; i < layers->n; i++) {
+            const sn *l = layers->items[i];
+            char where[64];
+            snprintf(where, sizeof where, "model.layers[%zu]", i);
+            if (l->kind != SN_MAP) {
+                type_error(c, l, where, "a mapping {type: dense, units: N, activation: NAME}");
+                continue;
+            }
+            check_keys(c, l, "model.layers[]", where, -1);
+            int type = 0, act = 0, kinit = 0, binit = 0;
+            name_opt(c, l, "type", "model.layers[]", where, &type, NULL);
+            name_opt(c, l, "activation", "model.layers[]", where, &act, NULL);
+            name_opt(c, l, "kernel_initializer", "model.layers[]", where, &kinit, NULL);
+            name_opt(c, l, "bias_initializer", "model.layers[]", where, &binit, NULL);
+            spec_layer *sl = &e->layers[i];
+            sl->layer.activation = (nn_activation)act;
+            sl->layer.kernel_init = (nn_init)kinit;
+            sl->layer.bias_init = (nn_init)binit;
+            const spec_option *uo = opt("model.layers[].units");
+            const sn *u = member(c, l, "units", where, uo, &tmp, NULL);
+            lm->units[i] = u;
+            if (u) {
+                char disp[96];
+                snprintf(disp, sizeof disp, "%s.units", where);
+                sv uv = sn_value(u);
+                if (u->kind == SN_SCALAR && uv.type == SV_STR && !strcmp(u->text, "classes")) {
+                    sl->units_classes = 1;
+                } else if (u->kind == SN_SCALAR && uv.type == SV_INT) {
+                    long long n;
+                    if (get_int(c, u, disp, uo, &n) == 0)
+                        sl->layer.units = (size_t)n;
+                } else {
+                    type_error(c, u, disp, "an integer or 'classes'");
+                }
+            }
+        }
+    }
+    lm->ok = !c->failed;
+    c->failed = c->failed || bad;
+}
+
+static void conv_optimizer(cv *c, const sn *n, nn_optimizer_config *oc)
+{
+    const char *gp = "training.optimizer";
+    int kind = 0;
+    const sn *m = NULL;
+    if (n->kind == SN_SCALAR) {
+        if (lookup_name(c, n, gp, "training", opt(gp), &kind) < 0)
+            return;
+    } else if (n->kind == SN_MAP) {
+        m = n;
+        if (name_opt(c, m, "name", gp, gp, &kind, NULL) != 0) {
+            check_keys(c, m, gp, gp, -1);
+            return;
+        }
+        check_keys(c, m, gp, gp, kind);
+    } else {
+        type_error(c, n, gp, "an optimizer name or a mapping {name: NAME, ...}");
+        return;
+    }
+    memset(oc, 0, sizeof *oc);
+    oc->kind = (nn_optimizer_kind)kind;
+    /* Every parameter gets its table default, valid for this optimizer or
+     * not, so the struct is fully defined; only the optimizer's own are
+     * accepted from the file (check_keys above). */
+    real_opt(c, m, "learning_rate", gp, gp, opt("training.optimizer.learning_rate")->def_by_opt[kind],
+             &oc->learning_rate);
+    real_opt(c, m, "beta_1", gp, gp, NULL, &oc->beta_1);
+    real_opt(c, m, "beta_2", gp, gp, NULL, &oc->beta_2);
+    real_opt(c, m, "epsilon", gp, gp, NULL, &oc->epsilon);
+    real_opt(c, m, "momentum", gp, gp, NULL, &oc->momentum);
+    bool_opt(c, m, "nesterov", gp, gp, &oc->nesterov);
+    real_opt(c, m, "rho", gp, gp, NULL, &oc->rho);
+}
+
+/* A list of distinct names from o->names; flags[i] = 1 for each given. */
+static int get_name_list(cv *c, const sn *n, const char *disp, const char *where,
+                         const spec_option *o, int *flags, const sn **item_nodes)
+{
+    if (n->kind != SN_SEQ) {
+        type_error(c, n, disp, "a list");
+        return -1;
+    }
+    int bad = 0;
+    for (size_t i = 0; i < n->n; i++) {
+        int k;
+        if (lookup_name(c, n->items[i], disp, where, o, &k) < 0) {
+            bad = 1;
+            continue;
+        }
+        if (flags[k]) {
+            err(c, n->items[i], "'%s' appears twice in %s", o->names[k], disp);
+            bad = 1;
+            continue;
+        }
+        flags[k] = 1;
+        if (item_nodes)
+            item_nodes[k] = n->items[i];
+    }
+    return bad ? -1 : 0;
+}
+
+static void conv_training(cv *c, const sn *tr, spec_experiment *e, const sn **loss_node)
+{
+    sn tmp;
+    check_keys(c, tr, "training", "training", -1);
+    int loss = 0;
+    if (name_opt(c, tr, "loss", "training", "training", &loss, loss_node) == 0)
+        e->model.loss = (nn_loss)loss;
+    else
+        *loss_node = NULL;
+    const sn *on = member(c, tr, "optimizer", "training", opt("training.optimizer"), &tmp, NULL);
+    if (on)
+        conv_optimizer(c, on, &e->model.optimizer);
+    long long epochs = 0, bs = 32;
+    if (int_opt(c, tr, "epochs", "training", "training", &epochs) == 0)
+        e->training.epochs = (size_t)epochs;
+    if (int_opt(c, tr, "batch_size", "training", "training", &bs) == 0)
+        e->training.batch_size = (size_t)bs;
+    int sh = 1;
+    bool_opt(c, tr, "shuffle", "training", "training", &sh);
+    e->training.shuffle = sh;
+    const sn *mn = sn_map_get(tr, "metrics", NULL);
+    if (mn) {
+        if (mn->kind == SN_SEQ) {
+            /* Only accuracy: say so rather than "unknown metric" alone. */
+            int bad = 0;
+            for (size_t i = 0; i < mn->n; i++) {
+                const sn *it = mn->items[i];
+                if (it->kind == SN_SCALAR && sn_value(it).type == SV_STR &&
+                    strcmp(it->text, "accuracy")) {
+                    err(c, it, "unknown metric '%s' in training.metrics; only accuracy is supported",
+                        it->text);
+                    bad = 1;
+                }
+            }
+            if (!bad) {
+                int flags[1] = {0};
+                get_name_list(c, mn, "training.metrics", "training", opt("training.metrics"),
+                              flags, NULL);
+            }
+        } else {
+            type_error(c, mn, "training.metrics", "a list such as [accuracy]");
+        }
+    }
+}
+
+static void conv_seeds(cv *c, const sn *root, uint64_t **seeds, size_t *n_seeds)
+{
+    const spec_option *o = opt("seeds");
+    const sn *s = sn_map_get(root, "seeds", NULL);
+    uint64_t *out = NULL;
+    size_t n = 0;
+    if (!s) {
+        n = 1;
+    } else if (s->kind == SN_SCALAR && sn_value(s).type == SV_INT) {
+        long long k;
+        if (get_int(c, s, "seeds", o, &k) < 0)
+            return;
+        n = (size_t)k;
+    } else if (s->kind == SN_SEQ) {
+        if (s->n < 1 || s->n > (size_t)o->max) {
+            err(c, s, "seeds must list between 1 and %.0f seeds, got %zu", o->max, s->n);
+            return;
+        }
+        spec_option item = *o;
+        item.min = 0;
+        item.max = 9007199254740991.0;
+        if (seeds) {
+            out = malloc(s->n * sizeof *out);
+            if (!out) {
+                err(c, s, "out of memory");
+                return;
+            }
+        }
+        for (size_t i = 0; i < s->n; i++) {
+            long long v;
+            char disp[40];
+            snprintf(disp, sizeof disp, "seeds[%zu]", i);
+            if (get_int(c, s->items[i], disp, &item, &v) < 0)
+                continue;
+            for (size_t j = 0; j < i; j++) {
+                sv w = sn_value(s->items[j]);
+                if (w.type == SV_INT && w.i == v) {
+                    err(c, s->items[i], "seed %lld appears twice in seeds", v);
+                    break;
+                }
+            }
+            if (out)
+                out[i] = (uint64_t)v;
+        }
+        if (seeds) {
+            *seeds = out;
+            *n_seeds = s->n;
+        }
+        return;
+    } else {
+        type_error(c, s, "seeds", "a count or a list of seeds");
+        return;
+    }
+    if (seeds) {
+        out = malloc(n * sizeof *out);
+        if (!out) {
+            err(c, s, "out of memory");
+            return;
+        }
+        for (size_t i = 0; i < n; i++)
+            out[i] = i;
+        *seeds = out;
+        *n_seeds = n;
+    }
+}
+
+static void conv_record(cv *c, const sn *rec, spec_experiment *e, const sn **conf_val,
+                        const sn **grid_node)
+{
+    spec_record *r = &e->record;
+    r->confusion_train = 0;
+    r->confusion_validation = 2; /* default: only if there is a validation set */
+    r->confusion_test = 1;
+    r->weights = 1;
+    r->grid = -1; /* decided once the data's shape is known */
+    r->grid_x0[0] = r->grid_x1[0] = -1;
+    r->grid_x0[1] = r->grid_x1[1] = 2;
+    r->grid_resolution = 100;
+    *conf_val = NULL;
+    *grid_node = NULL;
+    if (!rec)
+        return;
+    check_keys(c, rec, "record", "record", -1);
+    int hist = 1;
+    if (bool_opt(c, rec, "history", "record", "record", &hist) == 0 && !hist)
+        err(c, sn_map_get(rec, "history", NULL),
+            "record.history cannot be false: the per-epoch history is always recorded");
+    bool_opt(c, rec, "weights", "record", "record", &r->weights);
+    const sn *cn = sn_map_get(rec, "confusion", NULL);
+    if (cn) {
+        int flags[3] = {0, 0, 0};
+        const sn *items[3] = {NULL, NULL, NULL};
+        if (get_name_list(c, cn, "record.confusion", "record", opt("record.confusion"), flags,
+                          items) == 0) {
+            r->confusion_train = flags[0];
+            r->confusion_validation = flags[1];
+            r->confusion_test = flags[2];
+            *conf_val = items[1];
+        }
+    }
+    const sn *g = sn_map_get(rec, "grid", NULL);
+    if (!g)
+        return;
+    *grid_node = g;
+    if (g->kind == SN_SCALAR && sn_value(g).type == SV_BOOL) {
+        r->grid = sn_value(g).b;
+        return;
+    }
+    if (g->kind != SN_MAP) {
+        type_error(c, g, "record.grid", "true, false or a mapping {range, resolution}");
+        return;
+    }
+    r->grid = 1;
+    check_keys(c, g, "record.grid", "record.grid", -1);
+    long long res = 100;
+    if (int_opt(c, g, "resolution", "record.grid", "record.grid", &res) == 0)
+        r->grid_resolution = (size_t)res;
+    const sn *rg = sn_map_get(g, "range", NULL);
+    if (rg) {
+        int ok = rg->kind == SN_SEQ && rg->n == 2;
+        for (size_t i = 0; ok && i < 2; i++) {
+            const sn *p = rg->items[i];
+            if (p->kind != SN_SEQ || p->n != 2) {
+                ok = 0;
+                break;
+            }
+            for (size_t j = 0; j < 2; j++) {
+                sv v = sn_value(p->items[j]);
+                if (p->items[j]->kind != SN_SCALAR || (v.type != SV_INT && v.type != SV_REAL) ||
+                    !isfinite(v.r))
+                    ok = 0;
+                else
+                    (i == 0 ? r->grid_x0 : r->grid_x1)[j] = v.r;
+            }
+        }
+        if (!ok)
+            type_error(c, rg, "record.grid.range", "[[x0 min, x0 max], [x1 min, x1 max]] numbers");
+        else if (!(r->grid_x0[0] < r->grid_x0[1]) || !(r->grid_x1[0] < r->grid_x1[1]))
+            err(c, rg, "record.grid.range must have min < max on both axes");
+    }
+}
+
+/* ---- cross-field checks ----------------------------------------------------- */
+
+static size_t split_take(size_t n, const data_size *s)
+{
+    if (!s->given)
+        return (size_t)ceil(0.25 * (double)n);
+    return s->is_count ? (size_t)s->value : (size_t)ceil(s->value * (double)n);
+}
+
+static void check_splits(cv *c, spec_experiment *e, const data_marks *dm)
+{
+    size_t rep = e->data.pipeline.repeat;
+    if (rep && dm->base_rows > SIZE_MAX / rep) {
+        err(c, dm->data, "data.augment.repeat makes too many rows");
+        return;
+    }
+    size_t n = dm->base_rows * rep;
+    data_error de;
+    size_t n_rest = 0, n_test = 0, n_train = 0, n_val = 0;
+    const data_split_config *t = &e->data.pipeline.test, *v = &e->data.pipeline.validation;
+    const sn *tat = dm->test ? dm->test : dm->data;
+    if (data_split_sizes(n, t, &n_rest, &n_test, &de) < 0 || n_rest == 0) {
+        size_t k = split_take(n, &t->test);
+        err(c, tat, "data.split.test takes %zu of the %zu rows, leaving no training rows", k, n);
+        return;
+    }
+    n_train = n_rest;
+    if (v->test.given) {
+        if (data_split_sizes(n_rest, v, &n_train, &n_val, &de) < 0 || n_train == 0) {
+            size_t k = split_take(n_rest, &v->test);
+            err(c, dm->validation,
+                "data.split.validation takes %zu of the %zu rows left after the test split "
+                "(%zu rows, %zu for test), leaving no training rows",
+                k, n_rest, n, n_test);
+            return;
+        }
+    }
+    if (t->stratify) {
+        size_t k = e->data.n_classes;
+        if (n_test < k || n_rest < k || (v->test.given && (n_val < k || n_train < k)))
+            err(c, dm->split,
+                "data.split.stratify needs at least one row per class (%zu classes) in every "
+                "split; the sizes are %zu train, %zu validation, %zu test",
+                k, n_train, n_val, n_test);
+    }
+}
+
+static void check_model(cv *c, spec_experiment *e, const layer_marks *lm, const sn *loss_node)
+{
+    size_t k = e->data.n_classes;
+    size_t last = e->model.n_layers - 1;
+    for (size_t i = 0; i < e->model.n_layers; i++) {
+        if (e->layers[i].units_classes)
+            e->layers[i].layer.units = k;
+        e->model.layers[i] = e->layers[i].layer;
+    }
+    e->model.n_inputs = e->data.n_features;
+    size_t u = e->model.layers[last].units;
+    if (u != k)
+        err(c, lm->units[last],
+            "the output layer model.layers[%zu] has %zu units but the dataset has %zu classes; "
+            "use units: %zu or units: classes",
+            last, u, k, k);
+    nn_activation a = e->model.layers[last].activation;
+    if (!loss_node)
+        return;
+    if (e->model.loss == NN_LOSS_CATEGORICAL_CROSSENTROPY && a != NN_ACT_SOFTMAX)
+        err(c, loss_node,
+            "categorical_crossentropy needs a softmax output layer, but model.layers[%zu] has "
+            "activation %s",
+            last, spec_activation_names[a]);
+    if (e->model.loss == NN_LOSS_BINARY_CROSSENTROPY && a != NN_ACT_SIGMOID)
+        err(c, loss_node,
+            "binary_crossentropy needs a sigmoid output layer, but model.layers[%zu] has "
+            "activation %s",
+            last, spec_activation_names[a]);
+}
+
+/* ---- the whole tree --------------------------------------------------------- */
+
+static char *default_name(const char *file)
+{
+    const char *b = strrchr(file, '/');
+    b = b ? b + 1 : file;
+    size_t n = strlen(b);
+    if (n > 5 && !strcmp(b + n - 5, ".yaml"))
+        n -= 5;
+    else if (n > 4 && !strcmp(b + n - 4, ".yml"))
+        n -= 4;
+    char *s = malloc(n + 1);
+    if (s) {
+        memcpy(s, b, n);
+        s[n] = '\0';
+    }
+    return s;
+}
+
+int spec_experiment_from_tree(const sn *root, const char *file, const char *base_dir,
+                              spec_experiment *e, uint64_t **seeds, size_t *n_seeds,
+                              spec_diagnostics *d)
+{
+    cv c = {file, base_dir ? base_dir : "", d, 0};
+    sn tmp;
+    memset(e, 0, sizeof *e);
+    if (seeds) {
+        *seeds = NULL;
+        *n_seeds = 0;
+    }
+    if (root->kind != SN_MAP) {
+        err(&c, root, "the spec must be a mapping with data, model and training, got %s",
+            sn_describe(root));
+        return -1;
+    }
+    check_keys(&c, root, "", "", -1);
+
+    const char *s;
+    const sn *n = sn_map_get(root, "name", NULL);
+    if (n && get_str(&c, n, "name", &s) == 0)
+        e->name = strdup(s);
+    else if (!n)
+        e->name = default_name(file);
+    n = sn_map_get(root, "description", NULL);
+    if (n && get_str(&c, n, "description", &s) == 0)
+        e->description = strdup(s);
+
+    data_marks dm;
+    memset(&dm, 0, sizeof dm);
+    const sn *data = section(&c, member(&c, root, "data", "the spec", opt("data"), &tmp, NULL),
+                             "data");
+    if (data)
+        conv_data(&c, data, e, &dm);
+
+    layer_marks lm;
+    memset(&lm, 0, sizeof lm);
+    const sn *model = section(&c, member(&c, root, "model", "the spec", opt("model"), &tmp, NULL),
+                              "model");
+    if (model)
+        conv_model(&c, model, e, &lm);
+
+    const sn *loss_node = NULL;
+    int before = c.failed;
+    c.failed = 0;
+    const sn *tr = section(&c, member(&c, root, "training", "the spec", opt("training"), &tmp,
+                                      NULL),
+                           "training");
+    if (tr)
+        conv_training(&c, tr, e, &loss_node);
+    int training_ok = tr && !c.failed;
+    c.failed = c.failed || before;
+
+    conv_seeds(&c, root, seeds, n_seeds);
+
+    const sn *conf_val = NULL, *grid_node = NULL;
+    conv_record(&c, section(&c, sn_map_get(root, "record", NULL), "record"), e, &conf_val,
+                &grid_node);
+
+    /* Cross-field checks, each only when the sections it needs are sound. */
+    if (dm.ok)
+        check_splits(&c, e, &dm);
+    if (dm.ok && lm.ok)
+        check_model(&c, e, &lm, training_ok ? loss_node : NULL);
+    if (dm.ok) {
+        spec_record *r = &e->record;
+        int has_val = e->data.pipeline.validation.test.given;
+        if (r->confusion_validation == 2)
+            r->confusion_validation = has_val;
+        else if (r->confusion_validation && !has_val && conf_val)
+            err(&c, conf_val,
+                "record.confusion lists validation, but data.split has no validation set");
+        if (r->grid == -1)
+            r->grid = e->data.n_features == 2;
+        else if (r->grid && e->data.n_features != 2)
+            err(&c, grid_node, "record.grid needs 2-feature data, but the data has %zu features",
+                e->data.n_features);
+    }
+    if (e->record.confusion_validation == 2)
+        e->record.confusion_validation = 0;
+    if (e->record.grid == -1)
+        e->record.grid = 0;
+
+    if (c.failed) {
+        spec_experiment_free(e);
+        if (seeds) {
+            free(*seeds);
+            *seeds = NULL;
+            *n_seeds = 0;
+        }
+        return -1;
+    }
+    return 0;
+}
+
+void spec_experiment_free(spec_experiment *e)
+{
+    if (!e)
+        return;
+    free(e->name);
+    free(e->description);
+    free(e->data.csv_path);
+    free(e->data.csv_label);
+    e->name = e->description = e->data.csv_path = e->data.csv_label = NULL;
+}
+
+/* ---- the sweep block -------------------------------------------------------- */
+
+static int is_word(const char *s, int allow_dot)
+{
+    if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_'))
+        return 0;
+    for (s++; *s; s++)
+        if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+              *s == '_' || (allow_dot && *s == '.')))
+            return 0;
+    return 1;
+}
+
+/* key(.key|[N])* */
+static int path_syntax_ok(const char *p)
+{
+    int need_key = 1;
+    while (*p) {
+        if (need_key) {
+            if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || *p == '_'))
+                return 0;
+            while ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+                   (*p >= '0' && *p <= '9') || *p == '_')
+                p++;
+            need_key = 0;
+        } else if (*p == '.') {
+            p++;
+            need_key = 1;
+            if (!*p)
+                return 0;
+        } else if (*p == '[') {
+            p++;
+            if (!(*p >= '0' && *p <= '9'))
+                return 0;
+            while (*p >= '0' && *p <= '9')
+                p++;
+            if (*p != ']')
+                return 0;
+            p++;
+        } else {
+            return 0;
+        }
+    }
+    return !need_key;
+}
+
+static void target_free(spec_sweep_target *t)
+{
+    free(t->name);
+    free(t->path);
+    for (size_t i = 0; i < t->n_values; i++)
+        sn_free(t->values[i]);
+    free(t->values);
+}
+
+static void sweep_free(spec_sweep_entry *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < s[i].n_targets; j++)
+            target_free(&s[i].targets[j]);
+        free(s[i].targets);
+        free(s[i].name);
+    }
+    free(s);
+}
+
+static int push_value(spec_sweep_target *t, sn *v)
+{
+    if (!v)
+        return -1;
+    sn **p = realloc(t->values, (t->n_values + 1) * sizeof *p);
+    if (!p) {
+        sn_free(v);
+        return -1;
+    }
+    t->values = p;
+    t->values[t->n_values++] = v;
+    return 0;
+}
+
+/* values: a list (copied) or a range, expanded here into plain scalars. */
+static int parse_values(cv *c, const sn *vn, const char *disp, spec_sweep_target *t)
+{
+    const spec_option *vo = opt("sweep.*.values");
+    if (vn->kind == SN_SEQ) {
+        if (vn->n < 1 || vn->n > (size_t)vo->max) {
+            err(c, vn, "%s must list between 1 and %.0f values, got %zu", disp, vo->max, vn->n);
+            return -1;
+        }
+        for (size_t i = 0; i < vn->n; i++)
+            if (push_value(t, sn_copy(vn->items[i])) < 0) {
+                err(c, vn, "out of memory");
+                return -1;
+            }
+        return 0;
+    }
+    if (vn->kind != SN_MAP) {
+        type_error(c, vn, disp, "a list of values or a range {from, to, ...}");
+        return -1;
+    }
+    int bad = c->failed;
+    c->failed = 0;
+    check_keys(c, vn, "sweep.*.values", disp, -1);
+    sn tmp;
+    const sn *fn = member(c, vn, "from", disp, opt("sweep.*.values.from"), &tmp, NULL);
+    const sn *tn = member(c, vn, "to", disp, opt("sweep.*.values.to"), &tmp, NULL);
+    const sn *stn = sn_map_get(vn, "step", NULL);
+    const sn *nn = sn_map_get(vn, "num", NULL);
+    char dfrom[320], dto[320];
+    snprintf(dfrom, sizeof dfrom, "%s.from", disp);
+    snprintf(dto, sizeof dto, "%s.to", disp);
+    double from = 0, to = 0;
+    if (fn)
+        get_real(c, fn, dfrom, opt("sweep.*.values.from"), &from);
+    if (tn)
+        get_real(c, tn, dto, opt("sweep.*.values.to"), &to);
+    int lg = 0;
+    bool_opt(c, vn, "log", "sweep.*.values", disp, &lg);
+    if (c->failed || !fn || !tn) {
+        c->failed = 1;
+        return -1;
+    }
+    c->failed = bad;
+    int ints = sn_value(fn).type == SV_INT && sn_value(tn).type == SV_INT;
+    char buf[64];
+    if (!nn) {
+        if (!ints || lg) {
+            err(c, vn, "%s: a range of real numbers (or a log range) needs num, the number of values",
+                disp);
+            return -1;
+        }
+        long long a = sn_value(fn).i, b = sn_value(tn).i, step = a <= b ? 1 : -1;
+        if (stn) {
+            spec_option so = *opt("sweep.*.values.step");
+            char ds[320];
+            snprintf(ds, sizeof ds, "%s.step", disp);
+            if (get_int(c, stn, ds, &so, &step) < 0)
+                return -1;
+            if (step == 0 || (step > 0 && a > b) || (step < 0 && a < b)) {
+                err(c, stn, "%s.step %lld never goes from %lld to %lld", disp, step, a, b);
+                return -1;
+            }
+        }
+        /* count without overflow: |b - a| / |step| + 1 in unsigned */
+        unsigned long long span = a <= b ? (unsigned long long)b - (unsigned long long)a
+                                         : (unsigned long long)a - (unsigned long long)b;
+        unsigned long long as = step > 0 ? (unsigned long long)step : 0ull - (unsigned long long)step;
+        unsigned long long count = span / as + 1;
+        if (count > (unsigned long long)vo->max) {
+            err(c, vn, "%s has %llu values; at most %.0f are allowed", disp, count, vo->max);
+            return -1;
+        }
+        for (unsigned long long k = 0; k < count; k++) {
+            long long v = a + (long long)k * step;
+            snprintf(buf, sizeof buf, "%lld", v);
+            if (push_value(t, sn_new_scalar(buf, strlen(buf), 0, vn->line, vn->col)) < 0) {
+                err(c, vn, "out of memory");
+                return -1;
+            }
+        }
+        return 0;
+    }
+    if (stn) {
+        err(c, stn, "%s: give either step (integers) or num (reals), not both", disp);
+        return -1;
+    }
+    long long num;
+    char dn[320];
+    snprintf(dn, sizeof dn, "%s.num", disp);
+    if (get_int(c, nn, dn, opt("sweep.*.values.num"), &num) < 0)
+        return -1;
+    if (lg && !(from > 0 && to > 0)) {
+        err(c, vn, "%s: a log range needs from and to greater than 0", disp);
+        return -1;
+    }
+    /* numpy.linspace: start + k * ((stop - start) / (num - 1)), the last
+     * value exactly stop; numpy.geomspace: 10 ** linspace(log10 start,
+     * log10 stop), both ends exactly start and stop. */
+    double a = lg ? log10(from) : from, b = lg ? log10(to) : to;
+    double step = num > 1 ? (b - a) / (double)(num - 1) : 0;
+    for (long long k = 0; k < num; k++) {
+        double x = (double)k * step + a;
+        if (lg)
+            x = pow(10.0, x);
+        if (k == 0 && lg)
+            x = from;
+        if (k == num - 1 && num > 1)
+            x = to;
+        spec_format_real(buf, sizeof buf - 2, x);
+        if (!strpbrk(buf, ".eEni"))
+            strcat(buf, ".0"); /* stays a real when read back */
+        if (push_value(t, sn_new_scalar(buf, strlen(buf), 0, vn->line, vn->col)) < 0) {
+            err(c, vn, "out of memory");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int parse_target(cv *c, const sn *m, const char *entry, const char *disp,
+                        const char *name, spec_sweep_target *t)
+{
+    sn tmp;
+    int ok = 1;
+    const sn *pn = member(c, m, "path", disp, opt("sweep.*.zip[].path"), &tmp, NULL);
+    const sn *vn = member(c, m, "values", disp, opt("sweep.*.zip[].values"), &tmp, NULL);
+    if (!pn || !vn)
+        return -1;
+    char dp[256], dv[256];
+    snprintf(dp, sizeof dp, "%s.path", disp);
+    snprintf(dv, sizeof dv, "%s.values", disp);
+    const char *p;
+    if (get_str(c, pn, dp, &p) < 0) {
+        ok = 0;
+    } else if (!path_syntax_ok(p)) {
+        err(c, pn, "%s '%s' is not a path like model.layers[0].units", dp, p);
+        ok = 0;
+    } else {
+        const char *top[] = {"name", "description", "seeds", "sweep"};
+        for (size_t i = 0; i < 4; i++) {
+            size_t l = strlen(top[i]);
+            if (!strncmp(p, top[i], l) && (p[l] == '\0' || p[l] == '.' || p[l] == '[')) {
+                err(c, pn, "%s '%s' cannot be swept%s", dp, p,
+                    i == 2 ? ": the seeds are always the innermost dimension" : "");
+                ok = 0;
+            }
+        }
+    }
+    t->path_node = pn;
+    if (ok) {
+        t->path = strdup(p);
+        if (name) {
+            t->name = strdup(name);
+        } else {
+            /* ENTRY.LASTKEY for zip members */
+            const char *lk = strrchr(p, '.');
+            lk = lk ? lk + 1 : p;
+            size_t n = strcspn(lk, "[");
+            size_t le = strlen(entry);
+            t->name = malloc(le + n + 2);
+            if (t->name)
+                snprintf(t->name, le + n + 2, "%s.%.*s", entry, (int)n, lk);
+        }
+        if (!t->path || !t->name) {
+            err(c, m, "out of memory");
+            ok = 0;
+        }
+    }
+    if (parse_values(c, vn, dv, t) < 0)
+        ok = 0;
+    return ok ? 0 : -1;
+}
+
+static int parse_sweep(cv *c, const sn *sw, spec_sweep_entry **out, size_t *n_out)
+{
+    *out = NULL;
+    *n_out = 0;
+    if (sw->kind != SN_MAP) {
+        type_error(c, sw, "sweep", "a mapping of sweep names to {path, values} or {zip: [...]}");
+        return -1;
+    }
+    spec_sweep_entry *es = calloc(sw->n ? sw->n : 1, sizeof *es);
+    if (!es) {
+        err(c, sw, "out of memory");
+        return -1;
+    }
+    int ok = 1;
+    size_t ne = 0;
+    for (size_t i = 0; i < sw->n; i++) {
+        const char *name = sw->keys[i]->text;
+        const sn *m = sw->items[i];
+        spec_sweep_entry *e = &es[ne++];
+        e->name = strdup(name);
+        char disp[160];
+        snprintf(disp, sizeof disp, "sweep.%s", name);
+        if (!is_word(name, 0)) {
+            err(c, sw->keys[i],
+                "sweep name '%s' must be a word of letters, digits and _ (it names a database "
+                "column)",
+                name);
+            ok = 0;
+            continue;
+        }
+        if (m->kind != SN_MAP) {
+            type_error(c, m, disp, "a mapping {path, values} or {zip: [...]}");
+            ok = 0;
+            continue;
+        }
+        check_keys(c, m, "sweep.*", disp, -1);
+        const sn *zip = sn_map_get(m, "zip", NULL);
+        if (zip && (sn_map_get(m, "path", NULL) || sn_map_get(m, "values", NULL))) {
+            err(c, m, "%s: give either path and values, or zip, not both", disp);
+            ok = 0;
+            continue;
+        }
+        if (!zip) {
+            e->targets = calloc(1, sizeof *e->targets);
+            if (!e->targets) {
+                err(c, m, "out of memory");
+                ok = 0;
+                continue;
+            }
+            e->n_targets = 1;
+            if (parse_target(c, m, name, disp, name, &e->targets[0]) < 0)
+                ok = 0;
+            e->n_values = e->targets[0].n_values;
+            continue;
+        }
+        const spec_option *zo = opt("sweep.*.zip");
+        char dz[192];
+        snprintf(dz, sizeof dz, "%s.zip", disp);
+        if (zip->kind != SN_SEQ || zip->n < 1 || zip->n > (size_t)zo->max) {
+            if (zip->kind != SN_SEQ)
+                type_error(c, zip, dz, "a list of {path, values}");
+            else
+                err(c, zip, "%s must list between 1 and %.0f paths, got %zu", dz, zo->max, zip->n);
+            ok = 0;
+            continue;
+        }
+        e->targets = calloc(zip->n, sizeof *e->targets);
+        if (!e->targets) {
+            err(c, m, "out of memory");
+            ok = 0;
+            continue;
+        }
+        e->n_targets = zip->n;
+        for (size_t j = 0; j < zip->n; j++) {
+            const sn *z = zip->items[j];
+            char dj[224];
+            snprintf(dj, sizeof dj, "%s[%zu]", dz, j);
+            if (z->kind != SN_MAP) {
+                type_error(c, z, dj, "a mapping {path, values}");
+                ok = 0;
+                continue;
+            }
+            check_keys(c, z, "sweep.*.zip[]", dj, -1);
+            const sn *zn = sn_map_get(z, "name", NULL);
+            const char *zname = NULL;
+            char dname[256];
+            snprintf(dname, sizeof dname, "%s.name", dj);
+            if (zn && get_str(c, zn, dname, &zname) == 0 && !is_word(zname, 1)) {
+                err(c, zn, "%s '%s' must be a word of letters, digits, _ and .", dname, zname);
+                zname = NULL;
+                ok = 0;
+            }
+            if (parse_target(c, z, name, dj, zname, &e->targets[j]) < 0) {
+                ok = 0;
+                continue;
+            }
+            if (j > 0 && e->targets[j].n_values != e->targets[0].n_values &&
+                e->targets[0].n_values) {
+                const sn *vn = sn_map_get(z, "values", NULL);
+                err(c, vn,
+                    "%s.values has %zu values but %s[0].values has %zu; zipped lists must have "
+                    "the same length",
+                    dj, e->targets[j].n_values, dz, e->targets[0].n_values);
+                ok = 0;
+            }
+        }
+        e->n_values = e->targets[0].n_values;
+    }
+    /* Value names are database columns and paths are set once per point:
+     * both must be unique across the whole sweep. */
+    for (size_t i = 0; ok && i < ne; i++)
+        for (size_t j = 0; j < es[i].n_targets; j++) {
+            const spec_sweep_target *a = &es[i].targets[j];
+            for (size_t k = 0; k <= i; k++)
+                for (size_t l = 0; l < (k == i ? j : es[k].n_targets); l++) {
+                    const spec_sweep_target *b = &es[k].targets[l];
+                    if (!strcmp(a->name, b->name)) {
+                        err(c, a->path_node, "sweep value name '%s' is used twice", a->name);
+                        ok = 0;
+                    } else if (!strcmp(a->path, b->path)) {
+                        err(c, a->path_node, "path '%s' is swept twice (also by '%s')", a->path,
+                            b->name);
+                        ok = 0;
+                    }
+                }
+        }
+    *out = es;
+    *n_out = ne;
+    return ok ? 0 : -1;
+}
+
+/* ---- documents -------------------------------------------------------------- */
+
+void spec_document_free(spec_document *doc)
+{
+    if (!doc)
+        return;
+    free(doc->text);
+    free(doc->file);
+    free(doc->base_dir);
+    sn_free(doc->root);
+    spec_experiment_free(&doc->base);
+    free(doc->seeds);
+    sweep_free(doc->sweep, doc->n_sweep);
+    free(doc);
+}
+
+spec_document *spec_document_parse(const char *text, size_t len, const char *file,
+                                   const char *base_dir, spec_diagnostics *diags)
+{
+    size_t before = diags->n;
+    spec_document *doc = calloc(1, sizeof *doc);
+    if (!doc) {
+        spec_diagnostics_add(diags, file, 0, 0, "out of memory");
+        return NULL;
+    }
+    doc->text = malloc(len + 1);
+    doc->file = strdup(file);
+    doc->base_dir = strdup(base_dir ? base_dir : "");
+    if (!doc->text || !doc->file || !doc->base_dir) {
+        spec_diagnostics_add(diags, file, 0, 0, "out of memory");
+        goto fail;
+    }
+    memcpy(doc->text, text, len);
+    doc->text[len] = '\0';
+    doc->len = len;
+    if (len > SPEC_MAX_FILE_BYTES) {
+        spec_diagnostics_add(diags, file, 0, 0,
+                             "the spec is %zu bytes; specs are limited to %u bytes", len,
+                             SPEC_MAX_FILE_BYTES);
+        goto fail;
+    }
+    doc->root = spec_tree_parse(text, len, file, diags);
+    if (!doc->root)
+        goto fail;
+    cv c = {file, doc->base_dir, diags, 0};
+    if (spec_experiment_from_tree(doc->root, file, doc->base_dir, &doc->base, &doc->seeds,
+                                  &doc->n_seeds, diags) < 0)
+        c.failed = 1;
+    const sn *sw = doc->root->kind == SN_MAP ? sn_map_get(doc->root, "sweep", NULL) : NULL;
+    if (sw && parse_sweep(&c, sw, &doc->sweep, &doc->n_sweep) < 0)
+        c.failed = 1;
+    if (c.failed || diags->n > before)
+        goto fail;
+    return doc;
+fail:
+    if (diags->n == before)
+        spec_diagnostics_add(diags, file, 0, 0, "invalid spec");
+    spec_document_free(doc);
+    return NULL;
+}
+
+spec_document *spec_document_load(const char *path, spec_diagnostics *diags)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        spec_diagnostics_add(diags, path, 0, 0, "cannot open the spec: %s", strerror(errno));
+        return NULL;
+    }
+    /* Read at most one byte past the limit: enough to know it is too big. */
+    size_t cap = SPEC_MAX_FILE_BYTES + 1;
+    char *buf = malloc(cap);
+    if (!buf) {
+        fclose(f);
+        spec_diagnostics_add(diags, path, 0, 0, "out of memory");
+        return NULL;
+    }
+    size_t len = fread(buf, 1, cap, f);
+    int rerr = ferror(f);
+    fclose(f);
+    if (rerr) {
+        free(buf);
+        spec_diagnostics_add(diags, path, 0, 0, "cannot read the spec");
+        return NULL;
+    }
+    if (len > SPEC_MAX_FILE_BYTES) {
+        free(buf);
+        spec_diagnostics_add(diags, path, 0, 0,
+                             "the spec is larger than %u bytes; refusing to read it",
+                             SPEC_MAX_FILE_BYTES);
+        return NULL;
+    }
+    const char *slash = strrchr(path, '/');
+    char *dir = NULL;
+    if (slash) {
+        size_t n = (size_t)(slash - path);
+        dir = malloc(n + 2);
+        if (dir) {
+            if (n == 0) /* "/x.yaml" */
+                n = 1;
+            memcpy(dir, path, n);
+            dir[n] = '\0';
+        }
+    }
+    spec_document *doc = spec_document_parse(buf, len, path, dir ? dir : "", diags);
+    free(dir);
+    free(buf);
+    return doc;
+}
+
+const char *spec_document_text(const spec_document *doc) { return doc->text; }
+const char *spec_document_file(const spec_document *doc) { return doc->file; }
+const spec_experiment *spec_document_base(const spec_document *doc) { return &doc->base; }
+const sn *spec_document_tree(const spec_document *doc) { return doc->root; }
+const char *spec_document_base_dir(const spec_document *doc) { return doc->base_dir; }
+
+size_t spec_document_seeds(const spec_document *doc, const uint64_t **seeds)
+{
+    *seeds = doc->seeds;
+    return doc->n_seeds;
+}
+
+size_t spec_document_sweep(const spec_document *doc, const spec_sweep_entry **entries)
+{
+    *entries = doc->sweep;
+    return doc->n_sweep;
+}

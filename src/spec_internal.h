@@ -1,0 +1,166 @@
+/* spec_internal: what the spec module's files (spec.c, spec_yaml.c,
+ * spec_options.c) and sweep.c share beyond the public spec.h. Not for other
+ * modules: the runner uses spec.h and sweep.h only.
+ *
+ * The document tree: every YAML node with its 1-based start mark. Scalars
+ * keep their text and whether they were quoted, so "6" is a string and 6 an
+ * integer. Mappings keep their keys in document order (keys[i] -> items[i]).
+ */
+#ifndef RUNEXP_SPEC_INTERNAL_H
+#define RUNEXP_SPEC_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "spec.h"
+
+/* Hostile-input limits (see spec_yaml.c). */
+#define SPEC_MAX_FILE_BYTES (1024u * 1024u)
+#define SPEC_MAX_DEPTH 64
+#define SPEC_MAX_NODES 100000u
+
+typedef enum { SN_SCALAR = 0, SN_MAP, SN_SEQ } sn_kind;
+
+typedef struct sn {
+    sn_kind kind;
+    unsigned line, col;  /* 1-based */
+    char *text;          /* scalar text, NUL-terminated */
+    size_t len;
+    int quoted;          /* 1 = not plain (quoted, literal, folded, or !!str) */
+    size_t n, cap;
+    struct sn **keys;    /* mapping keys (scalars); NULL for sequences */
+    struct sn **items;   /* mapping values or sequence items */
+} sn;
+
+/* The type a scalar resolves to (YAML 1.2 core schema; quoted = string). */
+typedef enum { SV_NULL = 0, SV_BOOL, SV_INT, SV_REAL, SV_STR } sv_type;
+
+typedef struct sv {
+    sv_type type;
+    int b;
+    long long i;
+    double r; /* also set for SV_INT */
+} sv;
+
+sn *sn_new(sn_kind kind, unsigned line, unsigned col);
+sn *sn_new_scalar(const char *text, size_t len, int quoted, unsigned line,
+                  unsigned col);
+void sn_free(sn *n);
+/* Deep copy; NULL when out of memory. */
+sn *sn_copy(const sn *n);
+/* Appends to a sequence (key NULL) or mapping. Takes ownership of key/val
+ * on success; returns -1 when out of memory. */
+int sn_append(sn *parent, sn *key, sn *val);
+/* Value of key in a mapping, or NULL; *index set when found and index != NULL. */
+sn *sn_map_get(const sn *m, const char *key, size_t *index);
+/* Resolves a scalar's type. */
+sv sn_value(const sn *n);
+/* "a mapping", "a list", "an integer", "a string", ... for messages. */
+const char *sn_describe(const sn *n);
+
+/* Parses YAML text into a tree. Returns NULL with diagnostics on any
+ * syntax error, limit hit, or non-UTF-8 input. */
+sn *spec_tree_parse(const char *text, size_t len, const char *file,
+                    spec_diagnostics *d);
+
+/* ---- the option table --------------------------------------------------- */
+
+typedef enum {
+    OPT_MAP = 0,   /* a mapping of the child options */
+    OPT_INT,
+    OPT_REAL,
+    OPT_BOOL,
+    OPT_STR,
+    OPT_ENUM,      /* one of names */
+    OPT_ENUM_LIST, /* a list of distinct names */
+    OPT_SIZE,      /* int = count >= 1, float = fraction in (0, 1) */
+    OPT_UNITS,     /* int or the word `classes` */
+    OPT_SOURCE,    /* one of names, or a mapping of the children */
+    OPT_NAME_MAP,  /* one of names, or a mapping with `name` + children */
+    OPT_LAYERS,    /* a list of mappings of the children (path "x[].child") */
+    OPT_SEEDS,     /* a count, or a list of distinct non-negative ints */
+    OPT_GRID,      /* false, true, or a mapping of the children */
+    OPT_RANGE2,    /* [[x0 lo, x0 hi], [x1 lo, x1 hi]] */
+    OPT_SWEEP,     /* name -> sweep entry (parsed in spec.c, applied in sweep.c) */
+    OPT_VALUES,    /* a list, or a range mapping of the children */
+    OPT_ZIP        /* a list of mappings of the children */
+} opt_type;
+
+#define OPT_REQUIRED 1u
+#define OPT_EXCL_MIN 2u /* minimum is exclusive */
+#define OPT_EXCL_MAX 4u
+
+typedef struct spec_option {
+    const char *path;  /* "training.batch_size", "model.layers[].units" */
+    opt_type type;
+    unsigned flags;
+    double min, max;   /* numbers; list lengths for lists */
+    const char *def;   /* default as YAML text, NULL = none */
+    const char *const *names; /* NULL-terminated, for enums */
+    unsigned optimizers; /* optimizer keys: bit (1 << nn_optimizer_kind) valid for */
+    const char *def_by_opt[3]; /* per-optimizer defaults (adam, sgd, rmsprop) */
+    const char *help;
+} spec_option;
+
+extern const spec_option spec_options[];
+extern const size_t spec_n_options;
+
+/* The option with this generic path ("model.layers[].units"), or NULL. */
+const spec_option *spec_option_find(const char *path);
+
+extern const char *const spec_activation_names[];  /* indexed by nn_activation */
+extern const char *const spec_init_names[];        /* nn_init */
+extern const char *const spec_loss_names[];        /* nn_loss */
+extern const char *const spec_optimizer_names[];   /* nn_optimizer_kind */
+extern const char *const spec_scale_names[];       /* data_scale */
+
+/* Levenshtein distance (for "did you mean"). */
+size_t spec_edit_distance(const char *a, const char *b);
+/* The closest of names within a small distance, or NULL. */
+const char *spec_suggest(const char *word, const char *const *names, size_t n);
+
+/* ---- the sweep block (parsed and checked at load, applied by sweep.c) --- */
+
+typedef struct spec_sweep_target {
+    char *name;        /* value name: the entry's name, or for zip members
+                          their `name` or "<entry>.<last path key>" */
+    char *path;        /* "model.layers[0].units" */
+    const sn *path_node; /* mark for path errors (points into the doc tree) */
+    size_t n_values;
+    sn **values;       /* owned; ranges are generated as plain scalars */
+} spec_sweep_target;
+
+typedef struct spec_sweep_entry {
+    char *name;
+    size_t n_targets;  /* 1, or the zip's length */
+    spec_sweep_target *targets;
+    size_t n_values;   /* the same for every target */
+} spec_sweep_entry;
+
+/* The parsed tree, the sweep block, and the csv shape cache of a document. */
+const sn *spec_document_tree(const spec_document *doc);
+const char *spec_document_base_dir(const spec_document *doc);
+size_t spec_document_sweep(const spec_document *doc,
+                           const spec_sweep_entry **entries);
+
+/* Typed conversion and validation of a whole tree (the `sweep` block is
+ * not looked at: spec_document_parse checks it). Fills *out (free with
+ * spec_experiment_free) and, when seeds != NULL, the seed list (caller
+ * frees). Returns 0, or -1 with diagnostics. */
+int spec_experiment_from_tree(const sn *root, const char *file,
+                              const char *base_dir, spec_experiment *out,
+                              uint64_t **seeds, size_t *n_seeds,
+                              spec_diagnostics *d);
+
+/* Children option names of a generic path, for "did you mean" (at most
+ * max names; returns how many). */
+size_t spec_option_children(const char *path, const char **names, size_t max);
+
+/* Shortest "%.*g" text of x that reads back as the same double (JSON-safe:
+ * always contains '.', 'e', or is an integer-looking text as printed). */
+void spec_format_real(char *buf, size_t size, double x);
+
+/* Writes s as a JSON string literal. */
+void spec_json_string(FILE *f, const char *s);
+
+#endif

@@ -1,0 +1,645 @@
+/* sweep: a parsed spec + its sweep block -> the trial plan.
+ *
+ * A sweep point is made the simplest way that is also the most honest:
+ * copy the document tree, write each swept value into the copy at its path
+ * (the value node keeps its own mark, so any problem with it is reported at
+ * the sweep value), and run the same typed conversion and validation as the
+ * base spec. Nothing about a point is computed by a second code path.
+ *
+ * Order: sweep entries form a grid in declaration order, the first entry
+ * outermost; a zip entry is one dimension; the seed list is innermost.
+ *
+ * ---- Trial keys: the canonical form ------------------------------------
+ * key = hex SHA-256 of  CANONICAL + "\nseed=" + SEED + "\n"
+ * CANONICAL is a one-line JSON object of everything that affects training,
+ * resolved (every default filled in, `units: classes` replaced by the count,
+ * the optimizer in mapping form with only its own parameters), keys sorted
+ * at every level, no spaces:
+ *   {"data":{"augment":{"noise":R,"repeat":I},"scale":S,"seed":I|null,
+ *            "source":{"kind":"xor"|"digits"} | {"csv_sha256":H,"kind":"csv",
+ *                      "label":S|null},
+ *            "split":{"shuffle":B,"stratify":B,"test":SIZE,"validation":SIZE|null}},
+ *    "format":1,
+ *    "model":{"inputs":I,"layers":[{"activation":S,"bias_initializer":S,
+ *             "kernel_initializer":S,"units":I},...]},
+ *    "training":{"batch_size":I,"epochs":I,"loss":S,"optimizer":{"name":S,...},
+ *                "shuffle":B}}
+ *   SIZE = {"count":I} or {"fraction":R}
+ * Integers print in decimal; reals as whole numbers when integral, else in
+ * the shortest "%.Ng" text that reads back to the same double (so 0.001,
+ * 1e-3 and 0.0010 are one value). A CSV
+ * source is identified by the SHA-256 of its bytes, not by its path, so
+ * moving a file keeps the keys and editing it changes them. Left out because
+ * they do not change what is trained: name, description, comments and
+ * formatting, key order, training.metrics (always accuracy), record.*, the
+ * sweep block itself (its values are already in the resolved spec) and the
+ * seed list (the seed is appended separately). "format" is bumped whenever
+ * this form changes, which deliberately changes every key.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "spec_internal.h"
+#include "sweep.h"
+
+/* Larger plans are surely a mistake in the spec (and would not fit the
+ * database comfortably). */
+#define SWEEP_MAX_TRIALS 1000000u
+#define SWEEP_MAX_DIAGS 50u
+
+/* ---- hashing ---------------------------------------------------------------- */
+
+static int sha256_hex(const void *data, size_t len, char out[65])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (!EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) || n != 32)
+        return -1;
+    for (unsigned i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    out[64] = '\0';
+    return 0;
+}
+
+static int file_sha256(const char *path, char out[65])
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    unsigned char buf[16384];
+    size_t n;
+    while (ok && (n = fread(buf, 1, sizeof buf, f)) > 0)
+        ok = EVP_DigestUpdate(ctx, buf, n);
+    ok = ok && !ferror(f);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    ok = ok && EVP_DigestFinal_ex(ctx, md, &len) && len == 32;
+    EVP_MD_CTX_free(ctx);
+    fclose(f);
+    if (!ok)
+        return -1;
+    for (unsigned i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    out[64] = '\0';
+    return 0;
+}
+
+/* ---- canonical form --------------------------------------------------------- */
+
+static void json_real(FILE *f, double x)
+{
+    char b[40];
+    spec_format_real(b, sizeof b, x);
+    fputs(b, f);
+}
+
+static void json_size(FILE *f, const data_size *s)
+{
+    if (!s->given) {
+        fputs("null", f);
+    } else if (s->is_count) {
+        fprintf(f, "{\"count\":%.0f}", s->value);
+    } else {
+        fputs("{\"fraction\":", f);
+        json_real(f, s->value);
+        fputc('}', f);
+    }
+}
+
+static void canonical_write(FILE *f, const spec_experiment *e, const char *csv_sha)
+{
+    const data_pipeline_config *p = &e->data.pipeline;
+    fputs("{\"data\":{\"augment\":{\"noise\":", f);
+    json_real(f, p->noise);
+    fprintf(f, ",\"repeat\":%zu},\"scale\":", p->repeat);
+    spec_json_string(f, spec_scale_names[p->scale]);
+    fputs(",\"seed\":", f);
+    if (e->data.has_seed)
+        fprintf(f, "%llu", (unsigned long long)e->data.seed);
+    else
+        fputs("null", f);
+    fputs(",\"source\":", f);
+    if (e->data.source == SPEC_SOURCE_CSV) {
+        fprintf(f, "{\"csv_sha256\":\"%s\",\"kind\":\"csv\",\"label\":", csv_sha);
+        if (e->data.csv_label)
+            spec_json_string(f, e->data.csv_label);
+        else
+            fputs("null", f);
+        fputc('}', f);
+    } else {
+        fprintf(f, "{\"kind\":\"%s\"}", e->data.source == SPEC_SOURCE_XOR ? "xor" : "digits");
+    }
+    fprintf(f, ",\"split\":{\"shuffle\":%s,\"stratify\":%s,\"test\":",
+            p->test.shuffle ? "true" : "false", p->test.stratify ? "true" : "false");
+    data_size t = p->test.test;
+    if (!t.given) { /* train_test_split's default, written out */
+        t.given = 1;
+        t.is_count = 0;
+        t.value = 0.25;
+    }
+    json_size(f, &t);
+    fputs(",\"validation\":", f);
+    json_size(f, &p->validation.test);
+    fprintf(f, "}},\"format\":1,\"model\":{\"inputs\":%zu,\"layers\":[", e->model.n_inputs);
+    for (size_t i = 0; i < e->model.n_layers; i++) {
+        const nn_layer_config *l = &e->model.layers[i];
+        fprintf(f, "%s{\"activation\":\"%s\",\"bias_initializer\":\"%s\","
+                   "\"kernel_initializer\":\"%s\",\"units\":%zu}",
+                i ? "," : "", spec_activation_names[l->activation], spec_init_names[l->bias_init],
+                spec_init_names[l->kernel_init], l->units);
+    }
+    fprintf(f, "]},\"training\":{\"batch_size\":%zu,\"epochs\":%zu,\"loss\":\"%s\",",
+            e->training.batch_size, e->training.epochs, spec_loss_names[e->model.loss]);
+    const nn_optimizer_config *o = &e->model.optimizer;
+    fputs("\"optimizer\":{", f);
+    switch (o->kind) {
+    case NN_OPT_ADAM:
+        fputs("\"beta_1\":", f);
+        json_real(f, o->beta_1);
+        fputs(",\"beta_2\":", f);
+        json_real(f, o->beta_2);
+        fputs(",\"epsilon\":", f);
+        json_real(f, o->epsilon);
+        fputs(",\"learning_rate\":", f);
+        json_real(f, o->learning_rate);
+        fputs(",\"name\":\"adam\"", f);
+        break;
+    case NN_OPT_SGD:
+        fputs("\"learning_rate\":", f);
+        json_real(f, o->learning_rate);
+        fputs(",\"momentum\":", f);
+        json_real(f, o->momentum);
+        fprintf(f, ",\"name\":\"sgd\",\"nesterov\":%s", o->nesterov ? "true" : "false");
+        break;
+    case NN_OPT_RMSPROP:
+        fputs("\"epsilon\":", f);
+        json_real(f, o->epsilon);
+        fputs(",\"learning_rate\":", f);
+        json_real(f, o->learning_rate);
+        fputs(",\"name\":\"rmsprop\",\"rho\":", f);
+        json_real(f, o->rho);
+        break;
+    }
+    fprintf(f, "},\"shuffle\":%s}}", e->training.shuffle ? "true" : "false");
+}
+
+/* ---- applying a value at a path --------------------------------------------- */
+
+typedef struct applier {
+    const char *file;
+    spec_diagnostics *d;
+} applier;
+
+static void node_json(FILE *f, const sn *n)
+{
+    if (n->kind == SN_MAP) {
+        fputc('{', f);
+        for (size_t i = 0; i < n->n; i++) {
+            if (i)
+                fputs(", ", f);
+            spec_json_string(f, n->keys[i]->text);
+            fputs(": ", f);
+            node_json(f, n->items[i]);
+        }
+        fputc('}', f);
+        return;
+    }
+    if (n->kind == SN_SEQ) {
+        fputc('[', f);
+        for (size_t i = 0; i < n->n; i++) {
+            if (i)
+                fputs(", ", f);
+            node_json(f, n->items[i]);
+        }
+        fputc(']', f);
+        return;
+    }
+    sv v = sn_value(n);
+    switch (v.type) {
+    case SV_NULL: fputs("null", f); break;
+    case SV_BOOL: fputs(v.b ? "true" : "false", f); break;
+    case SV_INT: fprintf(f, "%lld", v.i); break;
+    case SV_REAL:
+        if (v.r == v.r && v.r - v.r == 0)
+            json_real(f, v.r);
+        else
+            spec_json_string(f, n->text);
+        break;
+    case SV_STR: spec_json_string(f, n->text); break;
+    }
+}
+
+/* Writes a copy of value at path in root. Absent keys that the option table
+ * knows are created, and an optimizer given as a bare name is first turned
+ * into {name: NAME} so its parameters can be swept. */
+static int apply(const applier *a, sn *root, const spec_sweep_target *t, const sn *value)
+{
+    const char *p = t->path;
+    char gpath[256] = "", disp[256] = "";
+    sn **slot = &root;
+    while (*p) {
+        sn *cur = *slot;
+        if (*p == '[') {
+            char *end;
+            unsigned long long idx = strtoull(p + 1, &end, 10);
+            p = end + 1;
+            if (cur->kind != SN_SEQ) {
+                spec_diagnostics_add(a->d, a->file, t->path_node->line, t->path_node->col,
+                                     "sweep path '%s' does not exist: %s is %s, not a list",
+                                     t->path, disp, sn_describe(cur));
+                return -1;
+            }
+            if (idx >= cur->n) {
+                spec_diagnostics_add(a->d, a->file, t->path_node->line, t->path_node->col,
+                                     "sweep path '%s' does not exist: %s has %zu item%s", t->path,
+                                     disp, cur->n, cur->n == 1 ? "" : "s");
+                return -1;
+            }
+            size_t l = strlen(disp);
+            snprintf(disp + l, sizeof disp - l, "[%llu]", idx);
+            l = strlen(gpath);
+            snprintf(gpath + l, sizeof gpath - l, "[]");
+            slot = &cur->items[idx];
+            continue;
+        }
+        if (*p == '.')
+            p++;
+        size_t kl = strcspn(p, ".[");
+        char key[128];
+        snprintf(key, sizeof key, "%.*s", (int)kl, p);
+        p += kl;
+        char child[256];
+        snprintf(child, sizeof child, "%s%s%s", gpath, *gpath ? "." : "", key);
+        const spec_option *parent = *gpath ? spec_option_find(gpath) : NULL;
+        if (cur->kind == SN_SCALAR && parent && parent->type == OPT_NAME_MAP) {
+            sn *m = sn_new(SN_MAP, cur->line, cur->col);
+            sn *k = sn_new_scalar("name", 4, 0, cur->line, cur->col);
+            if (!m || !k || sn_append(m, k, cur) < 0) {
+                sn_free(m);
+                sn_free(k);
+                return -1;
+            }
+            *slot = m;
+            cur = m;
+        }
+        if (cur->kind != SN_MAP) {
+            spec_diagnostics_add(a->d, a->file, t->path_node->line, t->path_node->col,
+                                 "sweep path '%s' does not exist: %s is %s, not a mapping",
+                                 t->path, *disp ? disp : "the spec", sn_describe(cur));
+            return -1;
+        }
+        size_t i;
+        if (sn_map_get(cur, key, &i)) {
+            slot = &cur->items[i];
+        } else {
+            const spec_option *o = spec_option_find(child);
+            if (!o) {
+                const char *names[32];
+                size_t nn = spec_option_children(gpath, names, 32);
+                const char *sug = spec_suggest(key, names, nn);
+                char hint[160] = "";
+                if (sug)
+                    snprintf(hint, sizeof hint, "; did you mean '%s'?", sug);
+                spec_diagnostics_add(a->d, a->file, t->path_node->line, t->path_node->col,
+                                     "sweep path '%s' does not exist: no key '%s' in %s%s",
+                                     t->path, key, *disp ? disp : "the spec", hint);
+                return -1;
+            }
+            /* A key the spec may have but does not: create it (an optimizer
+             * as {name: DEFAULT} so its parameters can be set). */
+            sn *k = sn_new_scalar(key, strlen(key), 0, value->line, value->col);
+            sn *v = sn_new(SN_MAP, value->line, value->col);
+            if (v && o->type == OPT_NAME_MAP && o->def) {
+                sn *nk = sn_new_scalar("name", 4, 0, value->line, value->col);
+                sn *nv = sn_new_scalar(o->def, strlen(o->def), 0, value->line, value->col);
+                if (!nk || !nv || sn_append(v, nk, nv) < 0) {
+                    sn_free(nk);
+                    sn_free(nv);
+                    sn_free(k);
+                    sn_free(v);
+                    return -1;
+                }
+            }
+            if (!k || !v || sn_append(cur, k, v) < 0) {
+                sn_free(k);
+                sn_free(v);
+                return -1;
+            }
+            slot = &cur->items[cur->n - 1];
+        }
+        size_t l = strlen(disp);
+        snprintf(disp + l, sizeof disp - l, "%s%s", l ? "." : "", key);
+        snprintf(gpath, sizeof gpath, "%s", child);
+    }
+    sn *copy = sn_copy(value);
+    if (!copy)
+        return -1;
+    sn_free(*slot);
+    *slot = copy;
+    return 0;
+}
+
+/* ---- the plan ----------------------------------------------------------------- */
+
+static void point_free(sweep_point *p)
+{
+    spec_experiment_free(&p->spec);
+    for (size_t i = 0; i < p->n_values; i++)
+        if (p->values[i].type == SWEEP_TEXT)
+            free((char *)p->values[i].s);
+    free(p->values);
+    free(p->params_json);
+    free(p->canonical);
+}
+
+void sweep_plan_free(sweep_plan *plan)
+{
+    for (size_t i = 0; i < plan->n_points; i++)
+        point_free(&plan->points[i]);
+    free(plan->points);
+    free(plan->trials);
+    for (size_t i = 0; i < plan->n_dims; i++)
+        free(plan->dim_names[i]);
+    free(plan->dim_names);
+    memset(plan, 0, sizeof *plan);
+}
+
+/* Closes an open_memstream stream and returns its text (the stream sets
+ * *buf only when it is flushed or closed, hence the pointer). */
+static char *mem_text(FILE *f, char **buf)
+{
+    if (!f)
+        return NULL;
+    if (fclose(f) != 0) {
+        free(*buf);
+        return NULL;
+    }
+    return *buf;
+}
+
+/* The sweep value record and its params_json rendering. */
+static int set_value(sweep_value *v, const char *name, const sn *n)
+{
+    v->name = name;
+    sv x = sn_value(n);
+    if (n->kind == SN_SCALAR && x.type == SV_INT) {
+        v->type = SWEEP_INT;
+        v->i = x.i;
+        v->r = (double)x.i;
+        return 0;
+    }
+    if (n->kind == SN_SCALAR && x.type == SV_REAL) {
+        v->type = SWEEP_REAL;
+        v->r = x.r;
+        return 0;
+    }
+    v->type = SWEEP_TEXT;
+    if (n->kind == SN_SCALAR) {
+        v->s = strdup(n->text);
+    } else {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        if (f)
+            node_json(f, n);
+        v->s = mem_text(f, &buf);
+    }
+    return v->s ? 0 : -1;
+}
+
+typedef struct csv_hash {
+    char *path;
+    char hex[65];
+} csv_hash;
+
+int sweep_plan_build(const spec_document *doc, sweep_plan *plan, spec_diagnostics *diags)
+{
+    memset(plan, 0, sizeof *plan);
+    const spec_sweep_entry *es;
+    size_t ne = spec_document_sweep(doc, &es);
+    const uint64_t *seeds;
+    size_t n_seeds = spec_document_seeds(doc, &seeds);
+    const char *file = spec_document_file(doc);
+    size_t before = diags->n;
+    csv_hash hashes[8];
+    size_t n_hashes = 0;
+    sn *tree = NULL;
+
+    size_t n_points = 1, n_dims = 0;
+    for (size_t i = 0; i < ne; i++) {
+        if (es[i].n_values && n_points > SWEEP_MAX_TRIALS / es[i].n_values)
+            n_points = SWEEP_MAX_TRIALS + 1;
+        else
+            n_points *= es[i].n_values;
+        n_dims += es[i].n_targets;
+    }
+    if (n_points > SWEEP_MAX_TRIALS || (n_seeds && n_points * n_seeds > SWEEP_MAX_TRIALS)) {
+        spec_diagnostics_add(diags, file, 0, 0,
+                             "the sweep makes more than %u trials; split the experiment",
+                             SWEEP_MAX_TRIALS);
+        return -1;
+    }
+    plan->points = calloc(n_points, sizeof *plan->points);
+    plan->trials = calloc(n_points * n_seeds > 0 ? n_points * n_seeds : 1, sizeof *plan->trials);
+    plan->dim_names = calloc(n_dims ? n_dims : 1, sizeof *plan->dim_names);
+    if (!plan->points || !plan->trials || !plan->dim_names)
+        goto oom;
+    for (size_t i = 0, k = 0; i < ne; i++)
+        for (size_t j = 0; j < es[i].n_targets; j++) {
+            plan->dim_names[k] = strdup(es[i].targets[j].name);
+            if (!plan->dim_names[k++])
+                goto oom;
+            plan->n_dims = k;
+        }
+
+    applier ap = {file, diags};
+    for (size_t pi = 0; pi < n_points; pi++) {
+        if (diags->n - before >= SWEEP_MAX_DIAGS)
+            break;
+        sweep_point *pt = &plan->points[pi];
+        plan->n_points = pi + 1;
+        tree = sn_copy(spec_document_tree(doc));
+        pt->values = calloc(n_dims ? n_dims : 1, sizeof *pt->values);
+        if (!tree || !pt->values)
+            goto oom;
+        /* Mixed radix, the last entry fastest: the first entry is outermost.
+         * params_json is written from the value nodes, so booleans, lists and
+         * mappings keep their JSON types. */
+        char *pbuf = NULL;
+        size_t plen = 0;
+        FILE *pf = open_memstream(&pbuf, &plen);
+        if (!pf)
+            goto oom;
+        fputc('{', pf);
+        size_t rest = pi, stride = n_points, k = 0;
+        int bad = 0;
+        for (size_t i = 0; i < ne; i++) {
+            stride /= es[i].n_values;
+            size_t vi = rest / stride;
+            rest %= stride;
+            for (size_t j = 0; j < es[i].n_targets; j++, k++) {
+                const spec_sweep_target *t = &es[i].targets[j];
+                if (apply(&ap, tree, t, t->values[vi]) < 0)
+                    bad = 1;
+                if (set_value(&pt->values[k], plan->dim_names[k], t->values[vi]) < 0) {
+                    free(mem_text(pf, &pbuf));
+                    goto oom;
+                }
+                pt->n_values = k + 1;
+                if (k)
+                    fputs(", ", pf);
+                spec_json_string(pf, plan->dim_names[k]);
+                fputs(": ", pf);
+                node_json(pf, t->values[vi]);
+            }
+        }
+        fputc('}', pf);
+        pt->params_json = mem_text(pf, &pbuf);
+        if (!pt->params_json)
+            goto oom;
+        if (!bad && spec_experiment_from_tree(tree, file, spec_document_base_dir(doc), &pt->spec,
+                                              NULL, NULL, diags) < 0)
+            bad = 1;
+        sn_free(tree);
+        tree = NULL;
+        if (bad)
+            continue;
+
+        /* canonical text */
+        const char *csv_sha = "";
+        if (pt->spec.data.source == SPEC_SOURCE_CSV) {
+            size_t h;
+            for (h = 0; h < n_hashes; h++)
+                if (!strcmp(hashes[h].path, pt->spec.data.csv_path))
+                    break;
+            if (h == n_hashes) {
+                char hex[65];
+                if (file_sha256(pt->spec.data.csv_path, hex) < 0) {
+                    spec_diagnostics_add(diags, file, 0, 0, "cannot read CSV '%s' to hash it",
+                                         pt->spec.data.csv_path);
+                    continue;
+                }
+                if (n_hashes < sizeof hashes / sizeof hashes[0]) {
+                    hashes[n_hashes].path = strdup(pt->spec.data.csv_path);
+                    if (!hashes[n_hashes].path)
+                        goto oom;
+                    memcpy(hashes[n_hashes].hex, hex, 65);
+                    n_hashes++;
+                } else {
+                    h = n_hashes - 1; /* overwrite the last slot: a tiny cache */
+                    free(hashes[h].path);
+                    hashes[h].path = strdup(pt->spec.data.csv_path);
+                    if (!hashes[h].path) {
+                        n_hashes--;
+                        goto oom;
+                    }
+                    memcpy(hashes[h].hex, hex, 65);
+                }
+            }
+            csv_sha = hashes[h].hex;
+        }
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        if (f)
+            canonical_write(f, &pt->spec, csv_sha);
+        pt->canonical = mem_text(f, &buf);
+        if (!pt->canonical)
+            goto oom;
+    }
+    for (size_t h = 0; h < n_hashes; h++)
+        free(hashes[h].path);
+    n_hashes = 0;
+    if (diags->n > before) {
+        sweep_plan_free(plan);
+        return -1;
+    }
+
+    /* trials: seeds innermost */
+    for (size_t pi = 0; pi < n_points; pi++) {
+        const char *canon = plan->points[pi].canonical;
+        size_t cl = strlen(canon);
+        char *text = malloc(cl + 48);
+        if (!text)
+            goto oom;
+        for (size_t s = 0; s < n_seeds; s++) {
+            sweep_trial *t = &plan->trials[pi * n_seeds + s];
+            t->index = pi * n_seeds + s;
+            t->point = pi;
+            t->seed = seeds[s];
+            int n = snprintf(text, cl + 48, "%s\nseed=%llu\n", canon, (unsigned long long)seeds[s]);
+            if (sha256_hex(text, (size_t)n, t->key) < 0) {
+                free(text);
+                goto oom;
+            }
+        }
+        free(text);
+    }
+    plan->n_trials = n_points * n_seeds;
+    return 0;
+oom:
+    sn_free(tree);
+    for (size_t h = 0; h < n_hashes; h++)
+        free(hashes[h].path);
+    spec_diagnostics_add(diags, file, 0, 0, "out of memory while building the trial plan");
+    sweep_plan_free(plan);
+    return -1;
+}
+
+static void value_text(char *b, size_t size, const sweep_value *v)
+{
+    if (v->type == SWEEP_INT)
+        snprintf(b, size, "%lld", v->i);
+    else if (v->type == SWEEP_REAL)
+        spec_format_real(b, size, v->r);
+    else
+        snprintf(b, size, "%s", v->s);
+}
+
+void sweep_plan_print(const sweep_plan *plan, FILE *f)
+{
+    size_t n_seeds = plan->n_points ? plan->n_trials / plan->n_points : 0;
+    fprintf(f, "%zu trial%s (%zu sweep point%s x %zu seed%s)\n", plan->n_trials,
+            plan->n_trials == 1 ? "" : "s", plan->n_points, plan->n_points == 1 ? "" : "s",
+            n_seeds, n_seeds == 1 ? "" : "s");
+    /* column widths */
+    size_t wt = strlen("trial"), ws = strlen("seed");
+    size_t *wd = calloc(plan->n_dims ? plan->n_dims : 1, sizeof *wd);
+    if (!wd)
+        return;
+    char b[128];
+    for (size_t k = 0; k < plan->n_dims; k++)
+        wd[k] = strlen(plan->dim_names[k]);
+    for (size_t i = 0; i < plan->n_trials; i++) {
+        const sweep_trial *t = &plan->trials[i];
+        size_t l = (size_t)snprintf(b, sizeof b, "%zu", t->index);
+        wt = l > wt ? l : wt;
+        l = (size_t)snprintf(b, sizeof b, "%llu", (unsigned long long)t->seed);
+        ws = l > ws ? l : ws;
+        const sweep_point *p = &plan->points[t->point];
+        for (size_t k = 0; k < p->n_values; k++) {
+            value_text(b, sizeof b, &p->values[k]);
+            l = strlen(b);
+            wd[k] = l > wd[k] ? l : wd[k];
+        }
+    }
+    fprintf(f, "%*s  %*s", (int)wt, "trial", (int)ws, "seed");
+    for (size_t k = 0; k < plan->n_dims; k++)
+        fprintf(f, "  %*s", (int)wd[k], plan->dim_names[k]);
+    fputs("  key\n", f);
+    for (size_t i = 0; i < plan->n_trials; i++) {
+        const sweep_trial *t = &plan->trials[i];
+        fprintf(f, "%*zu  %*llu", (int)wt, t->index, (int)ws, (unsigned long long)t->seed);
+        const sweep_point *p = &plan->points[t->point];
+        for (size_t k = 0; k < p->n_values; k++) {
+            value_text(b, sizeof b, &p->values[k]);
+            fprintf(f, "  %*s", (int)wd[k], b);
+        }
+        fprintf(f, "  %.16s\n", t->key);
+    }
+    free(wd);
+}

@@ -1,0 +1,515 @@
+/* Unit tests of the spec module: the two lab specs parse to exactly the
+ * values of the lab notebooks (keras-semantics.md) with Keras defaults for
+ * what they leave out, and every spec in tests/specs/bad fails with exactly
+ * the diagnostic lines in its .expected file (written by hand from the
+ * file's line and column; the test chdirs into that directory so the file
+ * name in each line is just "NAME.yaml"). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "spec.h"
+#include "sweep.h"
+
+static spec_document *load(const char *rel, spec_diagnostics *d)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", RUNEXP_SOURCE_DIR, rel);
+    spec_diagnostics_init(d);
+    spec_document *doc = spec_document_load(path, d);
+    if (!doc)
+        spec_diagnostics_print(d, stderr);
+    return doc;
+}
+
+static spec_document *parse(const char *text, spec_diagnostics *d)
+{
+    spec_diagnostics_init(d);
+    return spec_document_parse(text, strlen(text), "t.yaml", "", d);
+}
+
+/* Diagnostics of parsing text, as printed. Caller frees. */
+static char *diag_text(const char *text)
+{
+    spec_diagnostics d;
+    spec_document *doc = parse(text, &d);
+    sweep_plan plan;
+    if (doc && sweep_plan_build(doc, &plan, &d) == 0)
+        sweep_plan_free(&plan);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    spec_diagnostics_print(&d, f);
+    fclose(f);
+    spec_document_free(doc);
+    spec_diagnostics_free(&d);
+    return buf;
+}
+
+static void assert_adam_defaults(const nn_optimizer_config *o)
+{
+    assert_int_equal(o->kind, NN_OPT_ADAM);
+    assert_true(o->learning_rate == 0.001);
+    assert_true(o->beta_1 == 0.9);
+    assert_true(o->beta_2 == 0.999);
+    assert_true(o->epsilon == 1e-7);
+}
+
+static void test_lab_xor(void **state)
+{
+    (void)state;
+    spec_diagnostics d;
+    spec_document *doc = load("experiments/xor_sweep.yaml", &d);
+    assert_non_null(doc);
+    const spec_experiment *e = spec_document_base(doc);
+    assert_string_equal(e->name, "xor_sweep");
+    assert_string_equal(e->description,
+                        "Noisy XOR with one hidden layer. How many hidden neurons does it take?");
+    assert_int_equal(e->data.source, SPEC_SOURCE_XOR);
+    assert_null(e->data.csv_path);
+    assert_int_equal(e->data.n_classes, 2);
+    assert_int_equal(e->data.n_features, 2);
+    assert_int_equal(e->data.has_seed, 0);
+    const data_pipeline_config *p = &e->data.pipeline;
+    assert_int_equal(p->repeat, 200);
+    assert_true(p->noise == 0.3);
+    assert_int_equal(p->test.test.given, 1);
+    assert_int_equal(p->test.test.is_count, 0);
+    assert_true(p->test.test.value == 0.2);
+    assert_int_equal(p->test.train.given, 0);
+    assert_int_equal(p->test.shuffle, 1);
+    assert_int_equal(p->test.stratify, 0);
+    assert_int_equal(p->validation.test.given, 1);
+    assert_int_equal(p->validation.test.is_count, 1);
+    assert_true(p->validation.test.value == 20);
+    assert_int_equal(p->validation.train.given, 0);
+    assert_int_equal(p->validation.shuffle, 1);
+    assert_int_equal(p->scale, DATA_SCALE_NONE);
+    /* model: Dense(6, relu) -> Dense(2, softmax) on 2 inputs */
+    assert_int_equal(e->model.n_inputs, 2);
+    assert_int_equal(e->model.n_layers, 2);
+    assert_int_equal(e->model.layers[0].units, 6);
+    assert_int_equal(e->model.layers[0].activation, NN_ACT_RELU);
+    assert_int_equal(e->model.layers[1].units, 2);
+    assert_int_equal(e->model.layers[1].activation, NN_ACT_SOFTMAX);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(e->model.layers[i].kernel_init, NN_INIT_GLOROT_UNIFORM);
+        assert_int_equal(e->model.layers[i].bias_init, NN_INIT_ZEROS);
+        assert_int_equal(e->layers[i].units_classes, 0);
+        assert_int_equal(e->layers[i].layer.units, e->model.layers[i].units);
+    }
+    assert_int_equal(e->model.loss, NN_LOSS_CATEGORICAL_CROSSENTROPY);
+    assert_adam_defaults(&e->model.optimizer);
+    assert_int_equal(e->training.epochs, 200);
+    assert_int_equal(e->training.batch_size, 32);
+    assert_int_equal(e->training.shuffle, 1);
+    /* record defaults: confusion for validation and test, weights, and the
+     * grid because XOR has 2 features */
+    assert_int_equal(e->record.confusion_train, 0);
+    assert_int_equal(e->record.confusion_validation, 1);
+    assert_int_equal(e->record.confusion_test, 1);
+    assert_int_equal(e->record.weights, 1);
+    assert_int_equal(e->record.grid, 1);
+    assert_true(e->record.grid_x0[0] == -1 && e->record.grid_x0[1] == 2);
+    assert_true(e->record.grid_x1[0] == -1 && e->record.grid_x1[1] == 2);
+    assert_int_equal(e->record.grid_resolution, 100);
+    const uint64_t *seeds;
+    size_t n = spec_document_seeds(doc, &seeds);
+    assert_int_equal(n, 10);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(seeds[i], i);
+    spec_document_free(doc);
+    spec_diagnostics_free(&d);
+}
+
+static void test_lab_digits(void **state)
+{
+    (void)state;
+    spec_diagnostics d;
+    spec_document *doc = load("experiments/digits_perceptron.yaml", &d);
+    assert_non_null(doc);
+    const spec_experiment *e = spec_document_base(doc);
+    assert_string_equal(e->name, "digits_perceptron");
+    assert_int_equal(e->data.source, SPEC_SOURCE_DIGITS);
+    assert_int_equal(e->data.n_classes, 10);
+    assert_int_equal(e->data.n_features, 64);
+    const data_pipeline_config *p = &e->data.pipeline;
+    assert_int_equal(p->repeat, 1);
+    assert_true(p->noise == 0);
+    assert_int_equal(p->test.test.given, 1);
+    assert_int_equal(p->test.test.is_count, 0);
+    assert_true(p->test.test.value == 0.25);
+    assert_int_equal(p->validation.test.given, 1);
+    assert_int_equal(p->validation.test.is_count, 0);
+    assert_true(p->validation.test.value == 0.25);
+    assert_int_equal(p->scale, DATA_SCALE_NONE);
+    assert_int_equal(e->model.n_inputs, 64);
+    assert_int_equal(e->model.n_layers, 1);
+    assert_int_equal(e->model.layers[0].units, 10);
+    assert_int_equal(e->model.layers[0].activation, NN_ACT_SOFTMAX);
+    assert_int_equal(e->model.layers[0].kernel_init, NN_INIT_GLOROT_UNIFORM);
+    assert_int_equal(e->model.layers[0].bias_init, NN_INIT_ZEROS);
+    assert_int_equal(e->model.loss, NN_LOSS_CATEGORICAL_CROSSENTROPY);
+    assert_adam_defaults(&e->model.optimizer);
+    assert_int_equal(e->training.epochs, 100);
+    assert_int_equal(e->training.batch_size, 128);
+    assert_int_equal(e->training.shuffle, 1);
+    assert_int_equal(e->record.grid, 0); /* 64 features: no grid */
+    assert_int_equal(e->record.confusion_validation, 1);
+    const uint64_t *seeds;
+    assert_int_equal(spec_document_seeds(doc, &seeds), 10);
+    assert_int_equal(seeds[9], 9);
+    spec_document_free(doc);
+    spec_diagnostics_free(&d);
+}
+
+/* The smallest spec: everything else is a default. */
+static void test_defaults(void **state)
+{
+    (void)state;
+    spec_diagnostics d;
+    spec_document *doc = parse("data: {source: xor}\n"
+                               "model:\n  layers: [{units: classes, activation: softmax}]\n"
+                               "training: {loss: categorical_crossentropy, epochs: 3}\n",
+                               &d);
+    assert_non_null(doc);
+    const spec_experiment *e = spec_document_base(doc);
+    assert_string_equal(e->name, "t"); /* the file name without .yaml */
+    assert_null(e->description);
+    const data_pipeline_config *p = &e->data.pipeline;
+    assert_int_equal(p->repeat, 1);
+    assert_true(p->noise == 0);
+    /* no split: scikit-learn's default test 0.25, no validation set */
+    assert_int_equal(p->test.test.given, 1);
+    assert_int_equal(p->test.test.is_count, 0);
+    assert_true(p->test.test.value == 0.25);
+    assert_int_equal(p->validation.test.given, 0);
+    assert_int_equal(p->test.shuffle, 1);
+    assert_int_equal(p->test.stratify, 0);
+    assert_int_equal(e->layers[0].units_classes, 1);
+    assert_int_equal(e->model.layers[0].units, 2);
+    assert_int_equal(e->layers[0].layer.units, 2);
+    assert_int_equal(e->model.layers[0].kernel_init, NN_INIT_GLOROT_UNIFORM);
+    assert_int_equal(e->model.layers[0].bias_init, NN_INIT_ZEROS);
+    assert_adam_defaults(&e->model.optimizer);
+    assert_int_equal(e->training.batch_size, 32);
+    assert_int_equal(e->training.shuffle, 1);
+    /* no validation set: its confusion matrix is not asked for */
+    assert_int_equal(e->record.confusion_validation, 0);
+    assert_int_equal(e->record.confusion_test, 1);
+    const uint64_t *seeds;
+    assert_int_equal(spec_document_seeds(doc, &seeds), 1);
+    assert_int_equal(seeds[0], 0);
+    spec_document_free(doc);
+    spec_diagnostics_free(&d);
+}
+
+static void test_optimizer_forms(void **state)
+{
+    (void)state;
+    const char *specs[] = {
+        "data: {source: xor}\nmodel: {layers: [{units: 2, activation: softmax}]}\n"
+        "training: {loss: categorical_crossentropy, epochs: 3, optimizer: sgd}\n",
+        "data: {source: xor}\nmodel: {layers: [{units: 2, activation: softmax}]}\n"
+        "training:\n  loss: categorical_crossentropy\n  epochs: 3\n"
+        "  optimizer: {name: sgd, learning_rate: 0.1, momentum: 0.9, nesterov: true}\n",
+        "data: {source: xor}\nmodel: {layers: [{units: 2, activation: softmax}]}\n"
+        "training: {loss: categorical_crossentropy, epochs: 3, optimizer: {name: rmsprop, rho: 0.8}}\n",
+    };
+    spec_diagnostics d;
+    for (int i = 0; i < 3; i++) {
+        spec_document *doc = parse(specs[i], &d);
+        if (!doc)
+            spec_diagnostics_print(&d, stderr);
+        assert_non_null(doc);
+        const nn_optimizer_config *o = &spec_document_base(doc)->model.optimizer;
+        if (i == 0) {
+            assert_int_equal(o->kind, NN_OPT_SGD);
+            assert_true(o->learning_rate == 0.01);
+            assert_true(o->momentum == 0);
+            assert_int_equal(o->nesterov, 0);
+        } else if (i == 1) {
+            assert_int_equal(o->kind, NN_OPT_SGD);
+            assert_true(o->learning_rate == 0.1);
+            assert_true(o->momentum == 0.9);
+            assert_int_equal(o->nesterov, 1);
+        } else {
+            assert_int_equal(o->kind, NN_OPT_RMSPROP);
+            assert_true(o->learning_rate == 0.001);
+            assert_true(o->rho == 0.8);
+            assert_true(o->epsilon == 1e-7);
+        }
+        spec_document_free(doc);
+        spec_diagnostics_free(&d);
+    }
+}
+
+static void test_csv_source(void **state)
+{
+    (void)state;
+    spec_diagnostics d;
+    spec_document *doc = load("experiments/blobs_csv.yaml", &d);
+    assert_non_null(doc);
+    const spec_experiment *e = spec_document_base(doc);
+    assert_int_equal(e->data.source, SPEC_SOURCE_CSV);
+    /* resolved against the spec's directory */
+    assert_string_equal(e->data.csv_path, RUNEXP_SOURCE_DIR "/experiments/data/blobs.csv");
+    assert_string_equal(e->data.csv_label, "shape");
+    assert_int_equal(e->data.n_features, 2);
+    assert_int_equal(e->data.n_classes, 3);
+    assert_int_equal(e->model.layers[1].units, 3); /* units: classes */
+    assert_int_equal(e->data.has_seed, 1);
+    assert_int_equal(e->data.seed, 42);
+    assert_int_equal(e->data.pipeline.scale, DATA_SCALE_STANDARD);
+    assert_int_equal(e->data.pipeline.test.stratify, 1);
+    assert_int_equal(e->record.grid, 1);
+    assert_true(e->record.grid_x0[0] == -6 && e->record.grid_x0[1] == 6);
+    assert_true(e->record.grid_x1[0] == -4 && e->record.grid_x1[1] == 8);
+    assert_int_equal(e->record.grid_resolution, 60);
+    const uint64_t *seeds;
+    assert_int_equal(spec_document_seeds(doc, &seeds), 5);
+    assert_int_equal(seeds[4], 4);
+    spec_document_free(doc);
+    spec_diagnostics_free(&d);
+
+    /* 150 rows: a test split of 0.9 leaves 15, a validation count of 15 none */
+    char text[512];
+    snprintf(text, sizeof text,
+             "data:\n  source: {csv: %s/experiments/data/blobs.csv}\n"
+             "  split: {test: 0.9, validation: 15}\n"
+             "model: {layers: [{units: 3, activation: softmax}]}\n"
+             "training: {loss: categorical_crossentropy, epochs: 3}\n",
+             RUNEXP_SOURCE_DIR);
+    char *got = diag_text(text);
+    assert_string_equal(got, "t.yaml:3:34: error: data.split.validation takes 15 of the 15 "
+                             "rows left after the test split (150 rows, 135 for test), "
+                             "leaving no training rows\n");
+    free(got);
+}
+
+static void test_anchors_and_tags(void **state)
+{
+    (void)state;
+    spec_diagnostics d;
+    spec_document *doc = parse("hidden: &h {units: 4, activation: tanh}\n", &d);
+    assert_null(doc); /* 'hidden' is not a key: anchors live inside keys we know */
+    spec_diagnostics_free(&d);
+    doc = parse("data: {source: xor}\n"
+                "model:\n  layers:\n    - &h {units: 4, activation: tanh}\n    - *h\n"
+                "    - {units: 2, activation: softmax}\n"
+                "training: {loss: categorical_crossentropy, epochs: 3}\n"
+                "description: !!str 12\n",
+                &d);
+    if (!doc)
+        spec_diagnostics_print(&d, stderr);
+    assert_non_null(doc);
+    const spec_experiment *e = spec_document_base(doc);
+    assert_int_equal(e->model.n_layers, 3);
+    assert_int_equal(e->model.layers[1].units, 4);
+    assert_int_equal(e->model.layers[1].activation, NN_ACT_TANH);
+    assert_string_equal(e->description, "12");
+    spec_document_free(doc);
+    spec_diagnostics_free(&d);
+}
+
+static void test_file_size_limit(void **state)
+{
+    (void)state;
+    size_t n = 1024 * 1024 + 1;
+    char *big = malloc(n + 1);
+    assert_non_null(big);
+    memset(big, ' ', n);
+    big[0] = '#';
+    big[n] = '\0';
+    spec_diagnostics d;
+    spec_diagnostics_init(&d);
+    assert_null(spec_document_parse(big, n, "big.yaml", "", &d));
+    assert_int_equal(d.n, 1);
+    assert_string_equal(d.items[0].message,
+                        "the spec is 1048577 bytes; specs are limited to 1048576 bytes");
+    spec_diagnostics_free(&d);
+    free(big);
+}
+
+static void test_missing_file(void **state)
+{
+    (void)state;
+    spec_diagnostics d;
+    spec_diagnostics_init(&d);
+    assert_null(spec_document_load("/nonexistent/dir/x.yaml", &d));
+    assert_int_equal(d.n, 1);
+    assert_int_equal(d.items[0].line, 0);
+    assert_string_equal(d.items[0].message, "cannot open the spec: No such file or directory");
+    spec_diagnostics_free(&d);
+}
+
+static char *read_all(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    int c;
+    while ((c = fgetc(f)) != EOF)
+        fputc(c, m);
+    fclose(m);
+    fclose(f);
+    return buf;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void test_bad_corpus(void **state)
+{
+    (void)state;
+    char old[4096];
+    assert_non_null(getcwd(old, sizeof old));
+    assert_int_equal(chdir(RUNEXP_SOURCE_DIR "/tests/specs/bad"), 0);
+    DIR *dir = opendir(".");
+    assert_non_null(dir);
+    char *names[256];
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(dir)) != NULL && n < 256) {
+        size_t l = strlen(de->d_name);
+        if (l > 5 && !strcmp(de->d_name + l - 5, ".yaml"))
+            names[n++] = strdup(de->d_name);
+    }
+    closedir(dir);
+    qsort(names, n, sizeof names[0], cmp_str);
+    assert_true(n >= 30);
+    int failures = 0;
+    for (size_t i = 0; i < n; i++) {
+        char exp_path[300];
+        snprintf(exp_path, sizeof exp_path, "%.*s.expected", (int)(strlen(names[i]) - 5),
+                 names[i]);
+        char *expected = read_all(exp_path);
+        spec_diagnostics d;
+        spec_diagnostics_init(&d);
+        spec_document *doc = spec_document_load(names[i], &d);
+        sweep_plan plan;
+        int ok = doc && sweep_plan_build(doc, &plan, &d) == 0;
+        if (ok)
+            sweep_plan_free(&plan);
+        char *got = NULL;
+        size_t len = 0;
+        FILE *m = open_memstream(&got, &len);
+        spec_diagnostics_print(&d, m);
+        fclose(m);
+        if (ok || !expected || strcmp(got, expected) || d.n == 0) {
+            fprintf(stderr, "%s: %s\n--- expected\n%s--- got\n%s", names[i],
+                    ok ? "accepted, should fail" : "diagnostics differ",
+                    expected ? expected : "(no .expected file)\n", got);
+            failures++;
+        }
+        free(got);
+        free(expected);
+        spec_document_free(doc);
+        spec_diagnostics_free(&d);
+        free(names[i]);
+    }
+    assert_int_equal(chdir(old), 0);
+    assert_int_equal(failures, 0);
+}
+
+/* Messages that the corpus does not pin down by file. */
+static void test_messages(void **state)
+{
+    (void)state;
+    const char *base = "data: {source: xor}\n"
+                       "model: {layers: [{units: 2, activation: softmax}]}\n";
+    struct {
+        const char *tail, *want;
+    } cases[] = {
+        {"training: {loss: categorical_crossentropy, epochs: 3, batch_size: 0}\n",
+         "t.yaml:3:67: error: training.batch_size must be between 1 and 1048576, got 0\n"},
+        {"training: {loss: categorical_crossentropy, epochs: 3, shuffle: yes}\n",
+         "t.yaml:3:64: error: training.shuffle must be true or false, got a string ('yes')\n"},
+        {"training: {loss: categorical_crossentropy, epochs: 3}\nseeds: [-1]\n",
+         "t.yaml:4:9: error: seeds[0] must be between 0 and 9007199254740991, got -1\n"},
+        {"training: {loss: mean_squared_error, epochs: 3, optimizer: {learning_rate: 0.1}}\n",
+         "t.yaml:3:60: error: missing required key 'name' in training.optimizer\n"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[600];
+        snprintf(text, sizeof text, "%s%s", base, cases[i].tail);
+        char *got = diag_text(text);
+        assert_string_equal(got, cases[i].want);
+        free(got);
+    }
+}
+
+static void test_help_and_schema(void **state)
+{
+    (void)state;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    spec_help_print(f);
+    fclose(f);
+    assert_non_null(strstr(buf, "training.batch_size  (integer, [1, 1048576], default 32)"));
+    assert_non_null(strstr(buf, "one of: linear relu sigmoid tanh softmax"));
+    free(buf);
+    buf = NULL;
+    f = open_memstream(&buf, &len);
+    spec_schema_print(f);
+    fclose(f);
+    assert_non_null(strstr(buf, "\"$schema\": \"https://json-schema.org/draft/2020-12/schema\""));
+    assert_non_null(strstr(buf, "\"enum\": [\"adam\", \"sgd\", \"rmsprop\"]"));
+    assert_non_null(strstr(buf, "\"maximum\": 1048576"));
+    /* balanced braces and brackets outside strings */
+    int depth = 0, in_str = 0, min_depth = 0;
+    for (const char *p = buf; *p; p++) {
+        if (in_str) {
+            if (*p == '\\')
+                p++;
+            else if (*p == '"')
+                in_str = 0;
+        } else if (*p == '"') {
+            in_str = 1;
+        } else if (*p == '{' || *p == '[') {
+            depth++;
+        } else if (*p == '}' || *p == ']') {
+            depth--;
+            if (depth < min_depth)
+                min_depth = depth;
+        }
+    }
+    assert_int_equal(depth, 0);
+    assert_int_equal(min_depth, 0);
+    free(buf);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lab_xor),
+        cmocka_unit_test(test_lab_digits),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_optimizer_forms),
+        cmocka_unit_test(test_csv_source),
+        cmocka_unit_test(test_anchors_and_tags),
+        cmocka_unit_test(test_file_size_limit),
+        cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_bad_corpus),
+        cmocka_unit_test(test_messages),
+        cmocka_unit_test(test_help_and_schema),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,398 @@
+/* Unit tests of the sweep module: plan size and order (first entry
+ * outermost, seeds innermost), ranges, zip, params_json, and trial keys.
+ *
+ * Independent references: the canonical text of the digits lab is written
+ * out here by hand from the format documented in sweep.c, and its keys were
+ * computed with Python's hashlib:
+ *   hashlib.sha256((canonical + "\nseed=0\n").encode()).hexdigest()
+ * Range values come from numpy 1.24 (linspace) and from C/Python math.pow
+ * for log ranges (numpy's vectorised power can be 1 ulp off, e.g. it gives
+ * 0.09999999999999999 for 10**-1; we use the correctly rounded pow).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "spec.h"
+#include "sweep.h"
+
+static const char *XOR_HEAD =
+    "data:\n  source: xor\n  augment: {repeat: 200, noise: 0.3}\n"
+    "  split: {test: 0.2, validation: 20}\n"
+    "model:\n  layers:\n    - {type: dense, units: 6, activation: relu}\n"
+    "    - {type: dense, units: 2, activation: softmax}\n"
+    "training:\n  loss: categorical_crossentropy\n  optimizer: adam\n  epochs: 200\n";
+
+/* Builds the plan of a spec text; fails the test on any diagnostic. */
+static void build(const char *text, sweep_plan *plan)
+{
+    spec_diagnostics d;
+    spec_diagnostics_init(&d);
+    spec_document *doc = spec_document_parse(text, strlen(text), "t.yaml", "", &d);
+    int rc = doc ? sweep_plan_build(doc, plan, &d) : -1;
+    if (rc != 0)
+        spec_diagnostics_print(&d, stderr);
+    assert_int_equal(rc, 0);
+    spec_document_free(doc);
+    spec_diagnostics_free(&d);
+}
+
+static char *with_tail(const char *head, const char *tail)
+{
+    size_t n = strlen(head) + strlen(tail) + 1;
+    char *s = malloc(n);
+    assert_non_null(s);
+    snprintf(s, n, "%s%s", head, tail);
+    return s;
+}
+
+static void test_lab_xor_plan(void **state)
+{
+    (void)state;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/experiments/xor_sweep.yaml", RUNEXP_SOURCE_DIR);
+    spec_diagnostics d;
+    spec_diagnostics_init(&d);
+    spec_document *doc = spec_document_load(path, &d);
+    assert_non_null(doc);
+    sweep_plan plan;
+    assert_int_equal(sweep_plan_build(doc, &plan, &d), 0);
+    assert_int_equal(plan.n_points, 6);
+    assert_int_equal(plan.n_trials, 60);
+    assert_int_equal(plan.n_dims, 1);
+    assert_string_equal(plan.dim_names[0], "hidden");
+    for (size_t p = 0; p < 6; p++) {
+        const sweep_point *pt = &plan.points[p];
+        assert_int_equal(pt->spec.model.layers[0].units, p + 1);
+        assert_int_equal(pt->spec.model.layers[1].units, 2);
+        assert_int_equal(pt->n_values, 1);
+        assert_int_equal(pt->values[0].type, SWEEP_INT);
+        assert_int_equal(pt->values[0].i, (long long)p + 1);
+        assert_string_equal(pt->values[0].name, "hidden");
+        char want[32];
+        snprintf(want, sizeof want, "{\"hidden\": %zu}", p + 1);
+        assert_string_equal(pt->params_json, want);
+    }
+    /* seeds innermost: trial t is point t / 10 with seed t % 10 */
+    for (size_t t = 0; t < 60; t++) {
+        assert_int_equal(plan.trials[t].index, t);
+        assert_int_equal(plan.trials[t].point, t / 10);
+        assert_int_equal(plan.trials[t].seed, t % 10);
+        assert_int_equal(strlen(plan.trials[t].key), 64);
+        for (size_t u = 0; u < t; u++)
+            assert_string_not_equal(plan.trials[t].key, plan.trials[u].key);
+    }
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    sweep_plan_print(&plan, f);
+    fclose(f);
+    assert_memory_equal(buf, "60 trials (6 sweep points x 10 seeds)\ntrial  seed  hidden  key\n", 62);
+    free(buf);
+    sweep_plan_free(&plan);
+    spec_document_free(doc);
+    spec_diagnostics_free(&d);
+}
+
+static void test_digits_keys(void **state)
+{
+    (void)state;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/experiments/digits_perceptron.yaml", RUNEXP_SOURCE_DIR);
+    spec_diagnostics d;
+    spec_diagnostics_init(&d);
+    spec_document *doc = spec_document_load(path, &d);
+    assert_non_null(doc);
+    sweep_plan plan;
+    assert_int_equal(sweep_plan_build(doc, &plan, &d), 0);
+    assert_int_equal(plan.n_points, 1);
+    assert_int_equal(plan.n_trials, 10);
+    assert_int_equal(plan.n_dims, 0);
+    assert_string_equal(plan.points[0].params_json, "{}");
+    assert_string_equal(
+        plan.points[0].canonical,
+        "{\"data\":{\"augment\":{\"noise\":0,\"repeat\":1},\"scale\":\"none\",\"seed\":null,"
+        "\"source\":{\"kind\":\"digits\"},\"split\":{\"shuffle\":true,\"stratify\":false,"
+        "\"test\":{\"fraction\":0.25},\"validation\":{\"fraction\":0.25}}},\"format\":1,"
+        "\"model\":{\"inputs\":64,\"layers\":[{\"activation\":\"softmax\","
+        "\"bias_initializer\":\"zeros\",\"kernel_initializer\":\"glorot_uniform\","
+        "\"units\":10}]},\"training\":{\"batch_size\":128,\"epochs\":100,"
+        "\"loss\":\"categorical_crossentropy\",\"optimizer\":{\"beta_1\":0.9,"
+        "\"beta_2\":0.999,\"epsilon\":1e-07,\"learning_rate\":0.001,\"name\":\"adam\"},"
+        "\"shuffle\":true}}");
+    assert_string_equal(plan.trials[0].key,
+                        "0942c5a44e4e7694af60b9fa2b09e97352cd1eec3a341b4b77c75c9c1be3eddc");
+    assert_string_equal(plan.trials[9].key,
+                        "d479ced4eeafd327d9b2f653fcafd4b67b9f62eebc27342c7a019a982ee339a8");
+    sweep_plan_free(&plan);
+    spec_document_free(doc);
+    spec_diagnostics_free(&d);
+}
+
+/* Two entries: 3 x 2 points, first entry outermost. */
+static void test_grid_order(void **state)
+{
+    (void)state;
+    char *text = with_tail(XOR_HEAD, "seeds: [5, 3]\n"
+                                     "sweep:\n"
+                                     "  hidden:\n    path: model.layers[0].units\n"
+                                     "    values: [2, 4, 8]\n"
+                                     "  lr:\n    path: training.optimizer.learning_rate\n"
+                                     "    values: [0.01, 0.1]\n");
+    sweep_plan plan;
+    build(text, &plan);
+    assert_int_equal(plan.n_points, 6);
+    assert_int_equal(plan.n_trials, 12);
+    const int units[6] = {2, 2, 4, 4, 8, 8};
+    const double lr[6] = {0.01, 0.1, 0.01, 0.1, 0.01, 0.1};
+    const char *params[6] = {"{\"hidden\": 2, \"lr\": 0.01}", "{\"hidden\": 2, \"lr\": 0.1}",
+                             "{\"hidden\": 4, \"lr\": 0.01}", "{\"hidden\": 4, \"lr\": 0.1}",
+                             "{\"hidden\": 8, \"lr\": 0.01}", "{\"hidden\": 8, \"lr\": 0.1}"};
+    for (size_t p = 0; p < 6; p++) {
+        const sweep_point *pt = &plan.points[p];
+        assert_int_equal(pt->spec.model.layers[0].units, units[p]);
+        /* `optimizer: adam` became {name: adam, learning_rate: ...}, the
+         * other Adam parameters keep their defaults */
+        assert_int_equal(pt->spec.model.optimizer.kind, NN_OPT_ADAM);
+        assert_true(pt->spec.model.optimizer.learning_rate == lr[p]);
+        assert_true(pt->spec.model.optimizer.beta_2 == 0.999);
+        assert_int_equal(pt->values[1].type, SWEEP_REAL);
+        assert_true(pt->values[1].r == lr[p]);
+        assert_string_equal(pt->params_json, params[p]);
+    }
+    /* seeds innermost, in the order listed */
+    for (size_t t = 0; t < 12; t++) {
+        assert_int_equal(plan.trials[t].point, t / 2);
+        assert_int_equal(plan.trials[t].seed, t % 2 ? 3 : 5);
+    }
+    sweep_plan_free(&plan);
+    free(text);
+}
+
+static void expect_values(const char *values, const double *want, size_t n, int is_int)
+{
+    char tail[400];
+    snprintf(tail, sizeof tail,
+             "sweep:\n  v:\n    path: %s\n    values: %s\n",
+             is_int ? "training.epochs" : "training.optimizer.learning_rate", values);
+    char *text = with_tail(XOR_HEAD, tail);
+    sweep_plan plan;
+    build(text, &plan);
+    assert_int_equal(plan.n_points, n);
+    for (size_t i = 0; i < n; i++) {
+        const sweep_value *v = &plan.points[i].values[0];
+        if (is_int) {
+            assert_int_equal(v->type, SWEEP_INT);
+            assert_int_equal(v->i, (long long)want[i]);
+            assert_int_equal(plan.points[i].spec.training.epochs, (size_t)want[i]);
+        } else {
+            assert_int_equal(v->type, SWEEP_REAL);
+            if (fabs(v->r - want[i]) > 4e-16 * fabs(want[i])) {
+                fprintf(stderr, "%s value %zu: got %.17g want %.17g\n", values, i, v->r, want[i]);
+                fail();
+            }
+            assert_true(plan.points[i].spec.model.optimizer.learning_rate == v->r);
+        }
+    }
+    sweep_plan_free(&plan);
+    free(text);
+}
+
+static void test_ranges(void **state)
+{
+    (void)state;
+    const double a[] = {1, 2, 3, 4, 5, 6};
+    expect_values("{from: 1, to: 6}", a, 6, 1);
+    const double b[] = {2, 6, 10};
+    expect_values("{from: 2, to: 10, step: 4}", b, 3, 1);
+    const double c[] = {2, 6};
+    expect_values("{from: 2, to: 9, step: 4}", c, 2, 1);
+    const double dd[] = {6, 4, 2};
+    expect_values("{from: 6, to: 1, step: -2}", dd, 3, 1);
+    /* numpy.linspace(0.1, 0.7, 7) */
+    const double e[] = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7};
+    expect_values("{from: 0.1, to: 0.7, num: 7}", e, 7, 0);
+    /* both ends inclusive and exact: 1e-4, 1e-3, 1e-2, 1e-1 */
+    const double f[] = {1e-4, 1e-3, 1e-2, 1e-1};
+    expect_values("{from: 1e-4, to: 1e-1, num: 4, log: true}", f, 4, 0);
+    const double g[] = {0.001, 0.0031622776601683794, 0.01, 0.03162277660168379, 0.1,
+                        0.31622776601683794, 1.0};
+    expect_values("{from: 0.001, to: 1, num: 7, log: true}", g, 7, 0);
+    const double h[] = {0.5};
+    expect_values("{from: 0.5, to: 0.9, num: 1}", h, 1, 0);
+}
+
+static void test_zip(void **state)
+{
+    (void)state;
+    char *text = with_tail(XOR_HEAD, "seeds: 2\n"
+                                     "sweep:\n"
+                                     "  arch:\n    zip:\n"
+                                     "      - {path: \"model.layers[0].units\", values: [2, 3, 4]}\n"
+                                     "      - {path: training.epochs, values: [10, 20, 30]}\n"
+                                     "      - {path: training.batch_size, values: [8, 16, 64], "
+                                     "name: bs}\n"
+                                     "  act:\n    path: model.layers[0].activation\n"
+                                     "    values: [tanh, sigmoid]\n"
+                                     "  sh:\n    path: training.shuffle\n    values: [false]\n");
+    sweep_plan plan;
+    build(text, &plan);
+    assert_int_equal(plan.n_points, 6);
+    assert_int_equal(plan.n_trials, 12);
+    assert_int_equal(plan.n_dims, 5);
+    const char *names[5] = {"arch.units", "arch.epochs", "bs", "act", "sh"};
+    for (size_t k = 0; k < 5; k++)
+        assert_string_equal(plan.dim_names[k], names[k]);
+    for (size_t p = 0; p < 6; p++) {
+        const spec_experiment *e = &plan.points[p].spec;
+        size_t z = p / 2;
+        assert_int_equal(e->model.layers[0].units, 2 + z);
+        assert_int_equal(e->training.epochs, 10 * (z + 1));
+        assert_int_equal(e->training.batch_size, z == 0 ? 8 : z == 1 ? 16 : 64);
+        assert_int_equal(e->model.layers[0].activation, p % 2 ? NN_ACT_SIGMOID : NN_ACT_TANH);
+        assert_int_equal(e->training.shuffle, 0);
+        assert_int_equal(plan.points[p].values[3].type, SWEEP_TEXT);
+        assert_string_equal(plan.points[p].values[3].s, p % 2 ? "sigmoid" : "tanh");
+    }
+    assert_string_equal(plan.points[3].params_json,
+                        "{\"arch.units\": 3, \"arch.epochs\": 20, \"bs\": 16, \"act\": "
+                        "\"sigmoid\", \"sh\": false}");
+    sweep_plan_free(&plan);
+    free(text);
+}
+
+/* Every variant means the same experiment: the keys must not move. */
+static const char *SAME[] = {
+    /* the reference */
+    "name: a\ndata:\n  source: xor\n  augment: {repeat: 200, noise: 0.3}\n"
+    "  split: {test: 0.2, validation: 20}\n"
+    "model:\n  layers:\n    - {type: dense, units: 6, activation: relu}\n"
+    "    - {type: dense, units: 2, activation: softmax}\n"
+    "training:\n  loss: categorical_crossentropy\n  optimizer: adam\n  epochs: 200\n"
+    "  batch_size: 32\n  metrics: [accuracy]\nseeds: 3\n",
+    /* reordered keys, block style, comments, other name and description */
+    "# a comment\nseeds: 3   # three\ntraining:\n  epochs: 200\n  loss: categorical_crossentropy\n"
+    "model:\n  layers:\n  - activation: relu\n    units: 6\n  - units: 2\n    activation: softmax\n"
+    "data:\n  split:\n    validation: 20\n    test: 0.2\n  augment:\n    noise: 0.30\n"
+    "    repeat: 200\n  source: xor\nname: b\ndescription: another text\n",
+    /* defaults written out, units: classes, other number spellings, record options */
+    "data:\n  source: xor\n  augment: {repeat: 0xC8, noise: 3e-1}\n"
+    "  split: {test: 0.20, validation: 20, shuffle: true, stratify: false}\n  scale: none\n"
+    "model:\n  layers:\n    - {units: 6, activation: relu, kernel_initializer: glorot_uniform,"
+    " bias_initializer: zeros}\n    - {units: classes, activation: softmax}\n"
+    "training:\n  loss: categorical_crossentropy\n"
+    "  optimizer: {name: adam, learning_rate: 1e-3, beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7}\n"
+    "  epochs: 200\n  shuffle: true\nseeds: [0, 1, 2]\nrecord: {weights: false, grid: false}\n",
+};
+
+static const char *DIFFERENT[] = {
+    "epochs: 200", "epochs: 201",
+    "noise: 0.3}", "noise: 0.31}",
+    "optimizer: adam", "optimizer: {name: adam, learning_rate: 0.002}",
+    "test: 0.2,", "test: 160,",
+    "units: 6,", "units: 7,",
+    "activation: relu}", "activation: tanh}",
+    "batch_size: 32", "batch_size: 16",
+    "source: xor", "source: xor\n  seed: 1",
+};
+
+static void keys_of(const char *text, char keys[][65], size_t n)
+{
+    sweep_plan plan;
+    build(text, &plan);
+    assert_int_equal(plan.n_trials, n);
+    for (size_t i = 0; i < n; i++)
+        memcpy(keys[i], plan.trials[i].key, 65);
+    sweep_plan_free(&plan);
+}
+
+static char *replace(const char *s, const char *from, const char *to)
+{
+    const char *p = strstr(s, from);
+    assert_non_null(p);
+    size_t n = strlen(s) - strlen(from) + strlen(to) + 1;
+    char *r = malloc(n);
+    assert_non_null(r);
+    snprintf(r, n, "%.*s%s%s", (int)(p - s), s, to, p + strlen(from));
+    return r;
+}
+
+static void test_key_stability(void **state)
+{
+    (void)state;
+    char ref[3][65], k[3][65];
+    keys_of(SAME[0], ref, 3);
+    /* seeds change keys */
+    assert_string_not_equal(ref[0], ref[1]);
+    assert_string_not_equal(ref[1], ref[2]);
+    for (size_t v = 1; v < sizeof SAME / sizeof SAME[0]; v++) {
+        keys_of(SAME[v], k, 3);
+        for (int i = 0; i < 3; i++)
+            assert_string_equal(k[i], ref[i]);
+    }
+    for (size_t c = 0; c < sizeof DIFFERENT / sizeof DIFFERENT[0]; c += 2) {
+        char *t = replace(SAME[0], DIFFERENT[c], DIFFERENT[c + 1]);
+        keys_of(t, k, 3);
+        for (int i = 0; i < 3; i++)
+            for (int j = 0; j < 3; j++)
+                assert_string_not_equal(k[i], ref[j]);
+        free(t);
+    }
+}
+
+/* A swept point and a spec written with that value are the same trial. */
+static void test_key_sweep_equals_written(void **state)
+{
+    (void)state;
+    char *swept = with_tail(SAME[0], "sweep:\n  hidden:\n    path: model.layers[0].units\n"
+                                     "    values: [4, 6]\n");
+    sweep_plan plan;
+    build(swept, &plan);
+    char ref[3][65];
+    keys_of(SAME[0], ref, 3);
+    for (int i = 0; i < 3; i++)
+        assert_string_equal(plan.trials[3 + i].key, ref[i]); /* point 1 is units 6 */
+    sweep_plan_free(&plan);
+    free(swept);
+}
+
+/* A swept key absent from the spec is created (batch_size defaults to 32). */
+static void test_sweep_absent_key(void **state)
+{
+    (void)state;
+    char *text = with_tail(XOR_HEAD, "sweep:\n  bs:\n    path: training.batch_size\n"
+                                     "    values: [16, 64]\n"
+                                     "  rho:\n    path: data.split.stratify\n    values: [true]\n");
+    sweep_plan plan;
+    build(text, &plan);
+    assert_int_equal(plan.n_points, 2);
+    assert_int_equal(plan.points[0].spec.training.batch_size, 16);
+    assert_int_equal(plan.points[1].spec.training.batch_size, 64);
+    assert_int_equal(plan.points[1].spec.data.pipeline.test.stratify, 1);
+    assert_string_equal(plan.points[1].params_json, "{\"bs\": 64, \"rho\": true}");
+    sweep_plan_free(&plan);
+    free(text);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lab_xor_plan),
+        cmocka_unit_test(test_digits_keys),
+        cmocka_unit_test(test_grid_order),
+        cmocka_unit_test(test_ranges),
+        cmocka_unit_test(test_zip),
+        cmocka_unit_test(test_key_stability),
+        cmocka_unit_test(test_key_sweep_equals_written),
+        cmocka_unit_test(test_sweep_absent_key),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
