@@ -142,8 +142,11 @@ typedef struct nn_fit_result {
 /* Trains on (x, y) with n rows; y is one-hot (n x classes) for
  * categorical cross-entropy, targets (n x units) otherwise. xv/yv (nv rows)
  * is the validation set, or NULL/0. The shuffle stream r is used only when
- * shuffle is on. The only allocation-free path: scratch for the epoch order
- * lives in the model. */
+ * shuffle is on. The epoch-order scratch (n indices) lives in the model: it
+ * is allocated (or grown) once at the start of nn_fit, before the first step;
+ * nothing is allocated inside the epoch loop. Epoch order: the identity
+ * 0..n-1 shuffled afresh every epoch. A NaN/Inf batch loss stops training
+ * before that batch's update (on_epoch is not called for that epoch). */
 nn_fit_result nn_fit(nn_model *m, const float *x, const float *y, size_t n,
                      const float *xv, const float *yv, size_t nv,
                      const nn_fit_config *c, rng_state *r);
@@ -155,5 +158,21 @@ void nn_evaluate(nn_model *m, const float *x, const float *y, size_t n,
 
 /* Output probabilities (n x output units) into out, in batches. */
 void nn_predict(nn_model *m, const float *x, size_t n, float *out);
+
+/* ---- additions for tests and tools (nn owner) ---------------------------- */
+
+/* The flat gradient buffer (same layout as the parameters). */
+float *nn_model_grads(nn_model *m);
+
+/* Forward + backward on rows x[0..n) (n <= max_batch, no shuffling, no
+ * update): fills the gradient buffer with d(mean loss)/d(params) and returns
+ * the batch-mean loss (per-sample float losses summed in double). *grad_out
+ * (if not NULL) is set to the gradient buffer. */
+double nn_model_loss_grad(nn_model *m, const float *x, const float *y, size_t n,
+                          float **grad_out);
+
+/* One optimizer step (step counter + 1) with the given gradient (copied into
+ * the gradient buffer first unless it is that buffer). */
+void nn_model_apply_gradient(nn_model *m, const float *grad);
 
 #endif
