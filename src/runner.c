@@ -1,0 +1,1452 @@
+/* runner: the OpenMP trial loop, progress, the single writer. See runner.h. */
+#include "runner.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <omp.h>
+#include <openssl/evp.h>
+
+#include "metrics.h"
+#include "sweep.h"
+#include "version.h"
+
+const char *const runner_split_names[3] = {"train", "validation", "test"};
+
+static double mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+#define ISO_LEN 48
+
+static void now_iso(char buf[ISO_LEN])
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    char base[32];
+    if (strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+        base[0] = '\0';
+    snprintf(buf, ISO_LEN, "%s.%03dZ", base, (int)(ts.tv_nsec / 1000000L));
+}
+
+/* ---- one trial -------------------------------------------------------- */
+
+typedef struct hook_ctx {
+    runner_trial *t;
+    size_t cap;
+    const volatile sig_atomic_t *stop;
+} hook_ctx;
+
+/* Copies each epoch's log into the buffer allocated for all epochs before
+ * training started, and stops training once a signal asked to. */
+static int on_epoch(void *user, const nn_epoch_log *log)
+{
+    hook_ctx *c = user;
+    if (c->t->n_history < c->cap)
+        c->t->history[c->t->n_history++] = *log;
+    return c->stop && *c->stop;
+}
+
+void runner_trial_free(runner_trial *t)
+{
+    if (!t)
+        return;
+    free(t->params);
+    free(t->history);
+    for (int s = 0; s < 3; s++)
+        free(t->confusion[s]);
+    free(t->precision);
+    free(t->recall);
+    free(t->f1);
+    free(t->support);
+    free(t->grid);
+    memset(t, 0, sizeof *t);
+}
+
+/* 1-unit sigmoid outputs for two classes train on the 0/1 label itself
+ * (Keras's binary_crossentropy with y of shape (n, 1)); any other output
+ * width must equal the class count and trains on the one-hot rows. */
+static float *labels_as_targets(const data_set *d)
+{
+    float *y = malloc((d->n_rows ? d->n_rows : 1) * sizeof *y);
+    if (y)
+        for (size_t i = 0; i < d->n_rows; i++)
+            y[i] = (float)d->y[i];
+    return y;
+}
+
+/* Predicted probabilities as n x k with k >= 2: a 1-unit output p becomes
+ * (1 - p, p), so argmax picks class 1 exactly when p > 0.5. */
+static void predict_classes(nn_model *m, const data_set *d, size_t units, float *prob)
+{
+    nn_predict(m, d->x, d->n_rows, prob);
+    if (units == 1)
+        for (size_t i = d->n_rows; i-- > 0;) {
+            float p = prob[i];
+            prob[2 * i] = 1.0f - p;
+            prob[2 * i + 1] = p;
+        }
+}
+
+static int set_error(runner_trial *t, store_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int set_error(runner_trial *t, store_status st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t->error, sizeof t->error, fmt, ap);
+    va_end(ap);
+    t->status = st;
+    return 0;
+}
+
+/* The decision grid, computed here rather than by metrics_grid_predict so
+ * that grid points go through the same scaler as the data (the grid is in
+ * the units of the raw features). Coordinates as numpy.linspace. */
+static int trial_grid(runner_trial *t, const spec_experiment *e, nn_model *m,
+                      const data_scaler *sc, size_t units)
+{
+    size_t res = e->record.grid_resolution;
+    if (res < 2 || res > 4096 || t->n_classes > 255)
+        return 0;
+    size_t n = res * res;
+    data_set g;
+    memset(&g, 0, sizeof g);
+    g.n_rows = n;
+    g.n_features = 2;
+    g.x = malloc(n * 2 * sizeof *g.x);
+    float *prob = malloc(n * (units > 2 ? units : 2) * sizeof *prob);
+    t->grid = malloc(n);
+    if (!g.x || !prob || !t->grid) {
+        free(g.x);
+        free(prob);
+        free(t->grid);
+        t->grid = NULL;
+        return -1;
+    }
+    double lo0 = e->record.grid_x0[0], hi0 = e->record.grid_x0[1];
+    double lo1 = e->record.grid_x1[0], hi1 = e->record.grid_x1[1];
+    double st0 = (hi0 - lo0) / (double)(res - 1), st1 = (hi1 - lo1) / (double)(res - 1);
+    for (size_t iy = 0; iy < res; iy++)
+        for (size_t ix = 0; ix < res; ix++) {
+            double x0 = ix + 1 == res ? hi0 : lo0 + (double)ix * st0;
+            double x1 = iy + 1 == res ? hi1 : lo1 + (double)iy * st1;
+            g.x[(iy * res + ix) * 2] = (float)x0;
+            g.x[(iy * res + ix) * 2 + 1] = (float)x1;
+        }
+    if (sc->kind != DATA_SCALE_NONE)
+        data_scaler_apply(sc, &g);
+    predict_classes(m, &g, units, prob);
+    size_t k = units == 1 ? 2 : units;
+    for (size_t i = 0; i < n; i++)
+        t->grid[i] = (uint8_t)metrics_argmax(prob + i * k, k);
+    t->grid_res = res;
+    memcpy(t->grid_x0, e->record.grid_x0, sizeof t->grid_x0);
+    memcpy(t->grid_x1, e->record.grid_x1, sizeof t->grid_x1);
+    free(g.x);
+    free(prob);
+    return 0;
+}
+
+int runner_trial_exec(const spec_experiment *e, uint64_t seed, const data_set *source,
+                      const volatile sig_atomic_t *stop, runner_trial *t)
+{
+    double t0 = mono_ms();
+    data_splits sp;
+    data_error derr;
+    nn_model *m = NULL;
+    float *own_y[3] = {NULL, NULL, NULL};
+    float *prob = NULL;
+    double *vl = NULL;
+    uint32_t *cm_test = NULL;
+    int rc = 0, built = 0;
+
+    memset(t, 0, sizeof *t);
+    memset(&sp, 0, sizeof sp);
+    memset(&derr, 0, sizeof derr);
+    t->status = STORE_FAILED;
+    t->overfit_gap = NAN;
+    for (int s = 0; s < 3; s++)
+        t->loss[s] = t->accuracy[s] = NAN;
+    size_t epochs = e->training.epochs;
+    size_t K = source->n_classes;
+    t->n_classes = K;
+    t->history = calloc(epochs ? epochs : 1, sizeof *t->history);
+    if (!t->history)
+        return -1;
+
+    uint64_t data_seed = e->data.has_seed ? e->data.seed : seed;
+    if (data_pipeline_build(source, &e->data.pipeline, data_seed, &sp, &derr)) {
+        set_error(t, STORE_FAILED, "data: %s", derr.message);
+        goto done;
+    }
+    built = 1;
+    const nn_model_config *mc = &e->model;
+    if (mc->n_layers == 0 || mc->n_layers > NN_MAX_LAYERS) {
+        set_error(t, STORE_FAILED, "the model has no layers");
+        goto done;
+    }
+    size_t units = mc->layers[mc->n_layers - 1].units;
+    const data_set *ds[3] = {&sp.train, &sp.validation, &sp.test};
+    float *ys[3] = {sp.y_train, sp.y_validation, sp.y_test};
+    if (units == 1 && K == 2) {
+        for (int s = 0; s < 3; s++) {
+            own_y[s] = labels_as_targets(ds[s]);
+            if (!own_y[s]) {
+                rc = -1;
+                goto done;
+            }
+            ys[s] = own_y[s];
+        }
+    } else if (units != K) {
+        set_error(t, STORE_FAILED,
+                  "the output layer has %zu units but the data has %zu classes", units, K);
+        goto done;
+    }
+    size_t bs = e->training.batch_size ? e->training.batch_size : 32;
+    /* evaluate and predict use Keras's default batch of 32 rows. */
+    size_t max_batch = bs > 32 ? bs : 32;
+    m = nn_model_new(mc, max_batch);
+    if (!m) {
+        set_error(t, STORE_FAILED, "cannot build the model (out of memory or invalid)");
+        goto done;
+    }
+    t->n_layers = mc->n_layers;
+    for (size_t l = 0; l < mc->n_layers; l++) {
+        t->layer_in[l] = nn_model_layer_inputs(m, l);
+        t->layer_out[l] = mc->layers[l].units;
+    }
+    rng_state r_init, r_shuffle;
+    rng_stream(&r_init, seed, RNG_PURPOSE_INIT);
+    rng_stream(&r_shuffle, seed, RNG_PURPOSE_SHUFFLE);
+    nn_model_init(m, &r_init);
+
+    hook_ctx hc = {t, epochs, stop};
+    nn_fit_config fc;
+    memset(&fc, 0, sizeof fc);
+    fc.epochs = epochs;
+    fc.batch_size = bs;
+    fc.shuffle = e->training.shuffle;
+    fc.on_epoch = on_epoch;
+    fc.user = &hc;
+    size_t nv = sp.validation.n_rows;
+    nn_fit_result fr = nn_fit(m, sp.train.x, ys[0], sp.train.n_rows, nv ? sp.validation.x : NULL,
+                              nv ? ys[1] : NULL, nv, &fc, &r_shuffle);
+    t->epochs_run = fr.epochs_run;
+    t->n_params = nn_model_param_count(m);
+    t->params = malloc((t->n_params ? t->n_params : 1) * sizeof *t->params);
+    if (!t->params) {
+        rc = -1;
+        goto done;
+    }
+    memcpy(t->params, nn_model_params_const(m), t->n_params * sizeof *t->params);
+    if (fr.status == NN_FIT_DIVERGED) {
+        t->diverged_epoch = fr.diverged_epoch;
+        set_error(t, STORE_DIVERGED, "loss became NaN or Inf in epoch %zu", fr.diverged_epoch);
+        goto done;
+    }
+    if (fr.status == NN_FIT_STOPPED) {
+        set_error(t, STORE_INTERRUPTED, "interrupted by a signal after epoch %zu",
+                  fr.epochs_run);
+        goto done;
+    }
+    if (fr.status != NN_FIT_DONE) {
+        set_error(t, STORE_FAILED, "training failed: invalid fit arguments");
+        goto done;
+    }
+
+    /* Evaluation, confusion matrices and per-class figures. */
+    size_t kp = units == 1 ? 2 : units;
+    size_t max_rows = 1;
+    for (int s = 0; s < 3; s++)
+        if (ds[s]->n_rows > max_rows)
+            max_rows = ds[s]->n_rows;
+    prob = malloc(max_rows * kp * sizeof *prob);
+    cm_test = malloc(K * K * sizeof *cm_test);
+    t->precision = malloc(K * sizeof(double));
+    t->recall = malloc(K * sizeof(double));
+    t->f1 = malloc(K * sizeof(double));
+    t->support = malloc(K * sizeof(uint32_t));
+    if (!prob || !cm_test || !t->precision || !t->recall || !t->f1 || !t->support) {
+        rc = -1;
+        goto done;
+    }
+    const int record[3] = {e->record.confusion_train, e->record.confusion_validation,
+                           e->record.confusion_test};
+    for (int s = 0; s < 3; s++) {
+        if (ds[s]->n_rows == 0)
+            continue;
+        nn_evaluate(m, ds[s]->x, ys[s], ds[s]->n_rows, 32, &t->loss[s], &t->accuracy[s]);
+        if (!record[s] && s != 2)
+            continue;
+        predict_classes(m, ds[s], units, prob);
+        uint32_t *cm = cm_test;
+        if (record[s]) {
+            cm = t->confusion[s] = malloc(K * K * sizeof *cm);
+            if (!cm) {
+                rc = -1;
+                goto done;
+            }
+        }
+        metrics_confusion(prob, ds[s]->y, ds[s]->n_rows, K, cm);
+        if (s == 2 && cm != cm_test)
+            memcpy(cm_test, cm, K * K * sizeof *cm);
+    }
+    if (sp.test.n_rows)
+        metrics_per_class(cm_test, K, t->precision, t->recall, t->f1, t->support);
+    else
+        for (size_t k = 0; k < K; k++) {
+            t->precision[k] = t->recall[k] = t->f1[k] = 0;
+            t->support[k] = 0;
+        }
+
+    vl = malloc((t->n_history ? t->n_history : 1) * sizeof *vl);
+    if (!vl) {
+        rc = -1;
+        goto done;
+    }
+    for (size_t i = 0; i < t->n_history; i++)
+        vl[i] = t->history[i].val_loss;
+    metrics_best_epoch(vl, t->n_history, &t->best_epoch, &t->overfit_gap);
+
+    if (e->record.grid && mc->n_inputs == 2 && trial_grid(t, e, m, &sp.scaler, units)) {
+        rc = -1;
+        goto done;
+    }
+    t->status = STORE_DONE;
+    runner_trial_hash(t, t->hash);
+done:
+    free(vl);
+    free(prob);
+    free(cm_test);
+    for (int s = 0; s < 3; s++)
+        free(own_y[s]);
+    if (m)
+        nn_model_free(m);
+    if (built)
+        data_splits_free(&sp);
+    t->wall_ms = mono_ms() - t0;
+    if (rc)
+        set_error(t, STORE_FAILED, "out of memory");
+    return 0;
+}
+
+static void hash_double(EVP_MD_CTX *c, double v)
+{
+    uint64_t u;
+    if (isnan(v))
+        u = UINT64_C(0x7ff8000000000000);
+    else
+        memcpy(&u, &v, 8);
+    unsigned char b[8];
+    for (int i = 0; i < 8; i++)
+        b[i] = (unsigned char)(u >> (8 * i));
+    EVP_DigestUpdate(c, b, 8);
+}
+
+void runner_trial_hash(const runner_trial *t, char hex[65])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    hex[0] = '\0';
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    if (!c || !EVP_DigestInit_ex(c, EVP_sha256(), NULL)) {
+        EVP_MD_CTX_free(c);
+        return;
+    }
+    for (size_t i = 0; i < t->n_params; i++) {
+        uint32_t u;
+        memcpy(&u, &t->params[i], 4);
+        unsigned char b[4] = {(unsigned char)u, (unsigned char)(u >> 8),
+                              (unsigned char)(u >> 16), (unsigned char)(u >> 24)};
+        EVP_DigestUpdate(c, b, 4);
+    }
+    for (int s = 0; s < 3; s++) {
+        hash_double(c, t->loss[s]);
+        hash_double(c, t->accuracy[s]);
+    }
+    if (t->precision)
+        for (size_t k = 0; k < t->n_classes; k++) {
+            hash_double(c, t->precision[k]);
+            hash_double(c, t->recall[k]);
+            hash_double(c, t->f1[k]);
+            hash_double(c, (double)t->support[k]);
+        }
+    for (size_t i = 0; i < t->n_history; i++) {
+        hash_double(c, t->history[i].loss);
+        hash_double(c, t->history[i].accuracy);
+        hash_double(c, t->history[i].val_loss);
+        hash_double(c, t->history[i].val_accuracy);
+    }
+    if (EVP_DigestFinal_ex(c, md, &len) && len == 32)
+        for (unsigned i = 0; i < 32; i++)
+            snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    EVP_MD_CTX_free(c);
+}
+
+void runner_stats(const double *v, size_t n, size_t *count, double *mean, double *std,
+                  double *min, double *max)
+{
+    size_t c = 0;
+    double sum = 0, lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < n; i++)
+        if (!isnan(v[i])) {
+            c++;
+            sum += v[i];
+            lo = v[i] < lo ? v[i] : lo;
+            hi = v[i] > hi ? v[i] : hi;
+        }
+    *count = c;
+    *mean = c ? sum / (double)c : NAN;
+    *min = c ? lo : NAN;
+    *max = c ? hi : NAN;
+    /* Two passes: deviations from the mean, like the sweep_summary view. */
+    double ss = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isnan(v[i]))
+            ss += (v[i] - *mean) * (v[i] - *mean);
+    *std = c > 1 ? sqrt(ss / (double)(c - 1)) : NAN;
+}
+
+/* ---- store results of a trial ----------------------------------------- */
+
+/* Hands one trial to the store as plain arrays. */
+static int trial_store(store *db, int64_t id, const spec_experiment *e, const runner_trial *t,
+                       const char *started_at, store_error *err)
+{
+    size_t E = t->n_history, K = t->n_classes;
+    double *h = malloc((E ? E : 1) * 4 * sizeof *h);
+    store_metric *mt = malloc((6 + 4 * K) * sizeof *mt);
+    store_weight wt[2 * NN_MAX_LAYERS];
+    int rc = -1;
+    if (!h || !mt) {
+        snprintf(err->message, sizeof err->message, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < E; i++) {
+        h[i] = t->history[i].loss;
+        h[E + i] = t->history[i].accuracy;
+        h[2 * E + i] = t->history[i].val_loss;
+        h[3 * E + i] = t->history[i].val_accuracy;
+    }
+    store_trial_result r;
+    memset(&r, 0, sizeof r);
+    r.status = t->status;
+    r.n_params = t->n_params;
+    r.epochs_run = t->epochs_run;
+    r.diverged_epoch = t->diverged_epoch;
+    r.best_epoch = t->best_epoch;
+    r.overfit_gap = t->overfit_gap;
+    r.train_loss = t->loss[0];
+    r.train_accuracy = t->accuracy[0];
+    r.val_loss = t->loss[1];
+    r.val_accuracy = t->accuracy[1];
+    r.test_loss = t->loss[2];
+    r.test_accuracy = t->accuracy[2];
+    r.result_hash = t->status == STORE_DONE ? t->hash : NULL;
+    r.error = t->error[0] ? t->error : NULL;
+    char fin[ISO_LEN];
+    now_iso(fin);
+    r.finished_at = fin;
+    r.started_at = started_at;
+    r.wall_ms = t->wall_ms;
+    r.n_epochs = E;
+    r.loss = h;
+    r.accuracy = h + E;
+    r.val_loss_h = h + 2 * E;
+    r.val_accuracy_h = h + 3 * E;
+    store_confusion cm[3];
+    store_grid g;
+    if (t->status == STORE_DONE) {
+        size_t nm = 0;
+        for (int s = 0; s < 3; s++) {
+            if (isnan(t->loss[s]))
+                continue;
+            mt[nm].split = runner_split_names[s];
+            snprintf(mt[nm].name, sizeof mt[nm].name, "loss");
+            mt[nm++].value = t->loss[s];
+            mt[nm].split = runner_split_names[s];
+            snprintf(mt[nm].name, sizeof mt[nm].name, "accuracy");
+            mt[nm++].value = t->accuracy[s];
+        }
+        if (!isnan(t->loss[2]))
+            for (size_t k = 0; k < K; k++) {
+                const char *nm4[4] = {"precision", "recall", "f1", "support"};
+                double v4[4] = {t->precision[k], t->recall[k], t->f1[k], (double)t->support[k]};
+                for (int j = 0; j < 4; j++) {
+                    mt[nm].split = "test";
+                    snprintf(mt[nm].name, sizeof mt[nm].name, "%s_%zu", nm4[j], k);
+                    mt[nm++].value = v4[j];
+                }
+            }
+        r.n_metrics = nm;
+        r.metrics = mt;
+        size_t nc = 0;
+        for (int s = 0; s < 3; s++)
+            if (t->confusion[s])
+                cm[nc++] = (store_confusion){runner_split_names[s], K, t->confusion[s]};
+        r.n_confusion = nc;
+        r.confusion = cm;
+        if (e->record.weights) {
+            size_t nw = 0, off = 0;
+            for (size_t l = 0; l < t->n_layers; l++) {
+                size_t in = t->layer_in[l], outn = t->layer_out[l];
+                wt[nw++] = (store_weight){l, "kernel", in, outn, t->params + off};
+                off += in * outn;
+                wt[nw++] = (store_weight){l, "bias", 1, outn, t->params + off};
+                off += outn;
+            }
+            r.n_weights = nw;
+            r.weights = wt;
+        }
+        if (t->grid) {
+            g = (store_grid){t->grid_x0[0], t->grid_x0[1], t->grid_x1[0], t->grid_x1[1],
+                             t->grid_res, t->grid};
+            r.grid = &g;
+        }
+    }
+    rc = store_trial_finish(db, id, &r, err);
+out:
+    free(h);
+    free(mt);
+    return rc;
+}
+
+/* ---- datasets --------------------------------------------------------- */
+
+static int source_load(const spec_experiment *e, data_set *out, char *msg, size_t n)
+{
+    data_error derr;
+    memset(&derr, 0, sizeof derr);
+    memset(out, 0, sizeof *out);
+    int rc;
+    switch (e->data.source) {
+    case SPEC_SOURCE_XOR:
+        rc = data_source_xor(out);
+        break;
+    case SPEC_SOURCE_DIGITS:
+        rc = data_source_digits(out, &derr);
+        break;
+    default:
+        rc = data_source_csv(e->data.csv_path, e->data.csv_label, out, &derr);
+        break;
+    }
+    if (rc) {
+        if (derr.file[0] && derr.line)
+            snprintf(msg, n, "%s:%u:%u: error: %s", derr.file, derr.line, derr.column,
+                     derr.message);
+        else if (derr.file[0])
+            snprintf(msg, n, "%s: error: %s", derr.file, derr.message);
+        else
+            snprintf(msg, n, "error: cannot load the dataset: %s",
+                     derr.message[0] ? derr.message : "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static int same_source(const spec_experiment *a, const spec_experiment *b)
+{
+    if (a->data.source != b->data.source)
+        return 0;
+    if (a->data.source != SPEC_SOURCE_CSV)
+        return 1;
+    const char *la = a->data.csv_label ? a->data.csv_label : "";
+    const char *lb = b->data.csv_label ? b->data.csv_label : "";
+    return a->data.csv_path && b->data.csv_path && !strcmp(a->data.csv_path, b->data.csv_path) &&
+           !strcmp(la, lb);
+}
+
+/* The datasets of a plan, each distinct source loaded once. */
+typedef struct plan_sources {
+    size_t n;
+    data_set *sets;
+    size_t *of_point; /* index into sets for each point */
+} plan_sources;
+
+static void plan_sources_free(plan_sources *ps)
+{
+    for (size_t i = 0; i < ps->n; i++)
+        data_set_free(&ps->sets[i]);
+    free(ps->sets);
+    free(ps->of_point);
+    memset(ps, 0, sizeof *ps);
+}
+
+static int plan_sources_load(const sweep_plan *p, plan_sources *ps, FILE *err)
+{
+    memset(ps, 0, sizeof *ps);
+    size_t np = p->n_points ? p->n_points : 1;
+    ps->sets = calloc(np, sizeof *ps->sets);
+    ps->of_point = calloc(np, sizeof *ps->of_point);
+    if (!ps->sets || !ps->of_point) {
+        fputs("runexp: out of memory\n", err);
+        plan_sources_free(ps);
+        return -1;
+    }
+    size_t *first = calloc(np, sizeof *first); /* point that introduced each set */
+    if (!first) {
+        plan_sources_free(ps);
+        return -1;
+    }
+    for (size_t i = 0; i < p->n_points; i++) {
+        size_t j;
+        for (j = 0; j < ps->n; j++)
+            if (same_source(&p->points[first[j]].spec, &p->points[i].spec))
+                break;
+        if (j == ps->n) {
+            char msg[1200];
+            if (source_load(&p->points[i].spec, &ps->sets[j], msg, sizeof msg)) {
+                fprintf(err, "%s\n", msg);
+                free(first);
+                plan_sources_free(ps);
+                return -1;
+            }
+            first[j] = i;
+            ps->n++;
+        }
+        ps->of_point[i] = j;
+    }
+    free(first);
+    return 0;
+}
+
+/* ---- provenance ------------------------------------------------------- */
+
+static void cpu_model(char *buf, size_t n)
+{
+    snprintf(buf, n, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f)
+        return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "model name", 10))
+            continue;
+        char *c = strchr(line, ':');
+        if (!c)
+            continue;
+        c++;
+        while (*c == ' ' || *c == '\t')
+            c++;
+        c[strcspn(c, "\n")] = '\0';
+        snprintf(buf, n, "%s", c);
+        break;
+    }
+    fclose(f);
+}
+
+static void json_string(char *buf, size_t n, size_t *pos, const char *s)
+{
+    if (*pos + 1 < n)
+        buf[(*pos)++] = '"';
+    for (; *s && *pos + 3 < n; s++) {
+        if (*s == '"' || *s == '\\')
+            buf[(*pos)++] = '\\';
+        buf[(*pos)++] = *s;
+    }
+    if (*pos + 1 < n)
+        buf[(*pos)++] = '"';
+    buf[*pos] = '\0';
+}
+
+/* ---- the run ------------------------------------------------------------ */
+
+/* A finished trial waiting for the writer. */
+typedef struct done_item {
+    size_t ti;
+    runner_trial t;
+    char started[ISO_LEN];
+} done_item;
+
+/* State shared by the threads of the trial loop. qlock guards the queue of
+ * finished trials (q, q_head, q_tail); wlock makes its holder the single
+ * writer: only the holder touches the store connection, the counters and
+ * the progress line. */
+typedef struct run_shared {
+    omp_lock_t qlock, wlock;
+    done_item *q;
+    size_t q_head, q_tail;
+    int give_up; /* a write failed: start no more trials (under qlock) */
+    const sweep_plan *plan;
+    const int64_t *ids;
+    store *db;
+    int store_failed;
+    store_error store_err;
+    size_t finished, total, n_done, n_failed, n_diverged, n_interrupted;
+    double t_start;
+    int tty, quiet;
+    FILE *err;
+} run_shared;
+
+static void progress(run_shared *sh, const sweep_plan *p, const sweep_trial *tr, int64_t id,
+                     const runner_trial *t)
+{
+    if (sh->quiet)
+        return;
+    double el = (mono_ms() - sh->t_start) / 1e3;
+    if (sh->tty) {
+        double eta = sh->finished ? el / (double)sh->finished *
+                                        (double)(sh->total - sh->finished)
+                                  : 0;
+        char bar[31];
+        size_t fill = sh->total ? 30 * sh->finished / sh->total : 30;
+        for (size_t i = 0; i < 30; i++)
+            bar[i] = i < fill ? '#' : '.';
+        bar[30] = '\0';
+        fprintf(sh->err, "\r[%s] %zu/%zu  elapsed %.1fs  ETA %.1fs ", bar, sh->finished,
+                sh->total, el, eta);
+        if (sh->finished == sh->total)
+            fputc('\n', sh->err);
+    } else {
+        fprintf(sh->err, "trial %zu/%zu (id %lld, %s seed %llu): %s", sh->finished,
+                sh->total, (long long)id, p->points[tr->point].params_json,
+                (unsigned long long)tr->seed, store_status_name(t->status));
+        if (t->status == STORE_DONE)
+            fprintf(sh->err, ", test accuracy %.4f", t->accuracy[2]);
+        else if (t->error[0])
+            fprintf(sh->err, ": %s", t->error);
+        fprintf(sh->err, " (%.0f ms)\n", t->wall_ms);
+    }
+    fflush(sh->err);
+}
+
+/* Writes queued trials while this thread can be the writer. Non-blocking
+ * (block = 0) from the trial loop: when another thread holds the writer
+ * lock, that thread will find our item in the queue, so this one goes back
+ * to training at once instead of waiting for the database. */
+static void drain(run_shared *sh, int block)
+{
+    for (;;) {
+        if (block)
+            omp_set_lock(&sh->wlock);
+        else if (!omp_test_lock(&sh->wlock))
+            return;
+        for (;;) {
+            done_item *it = NULL;
+            omp_set_lock(&sh->qlock);
+            if (sh->q_head < sh->q_tail)
+                it = &sh->q[sh->q_head++];
+            omp_unset_lock(&sh->qlock);
+            if (!it)
+                break;
+            const sweep_trial *tr = &sh->plan->trials[it->ti];
+            const sweep_point *pt = &sh->plan->points[tr->point];
+            if (!sh->store_failed) {
+                if (trial_store(sh->db, sh->ids[it->ti], &pt->spec, &it->t, it->started,
+                                &sh->store_err)) {
+                    sh->store_failed = 1;
+                    omp_set_lock(&sh->qlock);
+                    sh->give_up = 1;
+                    omp_unset_lock(&sh->qlock);
+                }
+                sh->finished++;
+                switch (it->t.status) {
+                case STORE_DONE: sh->n_done++; break;
+                case STORE_DIVERGED: sh->n_diverged++; break;
+                case STORE_INTERRUPTED: sh->n_interrupted++; break;
+                default: sh->n_failed++; break;
+                }
+                progress(sh, sh->plan, tr, sh->ids[it->ti], &it->t);
+            }
+            runner_trial_free(&it->t);
+        }
+        omp_unset_lock(&sh->wlock);
+        /* An item pushed between our last look and the unlock would have
+         * found the lock taken: look once more. */
+        omp_set_lock(&sh->qlock);
+        int more = sh->q_head < sh->q_tail;
+        omp_unset_lock(&sh->qlock);
+        if (!more)
+            return;
+    }
+}
+
+static void print_summary(store *db, const sweep_plan *p, const int64_t *ids, int64_t exp,
+                          const char *name, const char *db_path, FILE *out)
+{
+    size_t nt = p->n_trials;
+    double *acc = malloc((nt ? nt : 1) * 4 * sizeof *acc);
+    if (!acc)
+        return;
+    double *val = acc + nt, *best = acc + 2 * nt, *gap = acc + 3 * nt;
+    size_t w = 6;
+    for (size_t i = 0; i < p->n_points; i++) {
+        size_t l = strlen(p->points[i].params_json);
+        w = l > w ? l : w;
+    }
+    /* The ± and – take two or three bytes but one column: the headers are
+     * padded by hand. */
+    fprintf(out, "\n%s\n%5s  %-*s  %5s  %s  %s  %7s  %8s  %11s\n", name, "point", (int)w,
+            "params", "seeds", "test acc ± std ", "acc min – max  ", "val acc", "best ep.",
+            "overfit gap");
+    for (size_t pi = 0; pi < p->n_points; pi++) {
+        size_t n = 0, total = 0;
+        for (size_t i = 0; i < nt; i++) {
+            if (p->trials[i].point != pi)
+                continue;
+            total++;
+            store_trial_figures f;
+            store_error err;
+            if (store_trial_figures_get(db, ids[i], &f, &err) || f.status != STORE_DONE)
+                continue;
+            acc[n] = f.test_accuracy;
+            val[n] = f.val_accuracy;
+            best[n] = f.best_epoch;
+            gap[n] = f.overfit_gap;
+            n++;
+        }
+        size_t c;
+        double am, as, amin, amax, vm, bm, gm, d1, d2, d3;
+        runner_stats(acc, n, &c, &am, &as, &amin, &amax);
+        runner_stats(val, n, &c, &vm, &d1, &d2, &d3);
+        runner_stats(best, n, &c, &bm, &d1, &d2, &d3);
+        runner_stats(gap, n, &c, &gm, &d1, &d2, &d3);
+        char seeds[32];
+        snprintf(seeds, sizeof seeds, n == total ? "%zu" : "%zu/%zu", n, total);
+        fprintf(out, "%5zu  %-*s  %5s  ", pi, (int)w, p->points[pi].params_json, seeds);
+        if (n == 0) {
+            fprintf(out, "(no finished trial)\n");
+            continue;
+        }
+        if (isnan(as))
+            fprintf(out, "%.4f           ", am);
+        else
+            fprintf(out, "%.4f ± %.4f", am, as);
+        fprintf(out, "  %.4f – %.4f  ", amin, amax);
+        if (isnan(vm))
+            fprintf(out, "%7s  %8s  %11s\n", "-", "-", "-");
+        else
+            fprintf(out, "%7.4f  %8.1f  %11.4f\n", vm, bm, gm);
+    }
+    fprintf(out, "\nresults: %s (experiment %lld)\n", db_path, (long long)exp);
+    fprintf(out,
+            "  sqlite3 %s \"SELECT params, n, round(test_accuracy_mean, 4) AS acc_mean,"
+            " round(test_accuracy_std, 4) AS acc_std FROM sweep_summary"
+            " WHERE experiment_id = %lld\"\n",
+            db_path, (long long)exp);
+    free(acc);
+}
+
+typedef struct cost_idx {
+    double cost;
+    size_t idx;
+} cost_idx;
+
+static int cost_cmp(const void *a, const void *b)
+{
+    const cost_idx *x = a, *y = b;
+    if (x->cost != y->cost)
+        return x->cost > y->cost ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Starts the most expensive trials first (longest-processing-time-first):
+ * with one trial per thread, a big trial started last would leave the
+ * other threads idle at the end. The estimate is epochs x multiply-adds
+ * per row. Only the order of execution changes; trial ids and results do
+ * not depend on it. */
+static int order_by_cost(const sweep_plan *p, size_t *pending, size_t n)
+{
+    cost_idx *c = malloc((n ? n : 1) * sizeof *c);
+    if (!c)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        const spec_experiment *e = &p->points[p->trials[pending[i]].point].spec;
+        double macs = 0, in = (double)e->model.n_inputs;
+        for (size_t l = 0; l < e->model.n_layers; l++) {
+            macs += in * (double)e->model.layers[l].units;
+            in = (double)e->model.layers[l].units;
+        }
+        c[i].cost = (double)e->training.epochs * macs;
+        c[i].idx = pending[i];
+    }
+    qsort(c, n, sizeof *c, cost_cmp);
+    for (size_t i = 0; i < n; i++)
+        pending[i] = c[i].idx;
+    free(c);
+    return 0;
+}
+
+static int resolve_jobs(int jobs)
+{
+    /* omp_get_max_threads() is OMP_NUM_THREADS when set, else the cores. */
+    return jobs > 0 ? jobs : omp_get_max_threads();
+}
+
+typedef struct run_totals {
+    int any_failed;
+    int interrupted;
+    int db_error;
+} run_totals;
+
+/* Runs one planned spec against an open store. */
+static void run_plan(const runner_options *o, const spec_document *doc, const sweep_plan *p,
+                     const plan_sources *ps, store *db, const char *db_path, FILE *out,
+                     FILE *err, run_totals *tot)
+{
+    const spec_experiment *base = spec_document_base(doc);
+    const char *spec_text = spec_document_text(doc);
+    const char *file = spec_document_file(doc);
+    size_t nt = p->n_trials;
+    int64_t *ids = calloc(nt ? nt : 1, sizeof *ids);
+    store_plan_action *act = calloc(nt ? nt : 1, sizeof *act);
+    store_trial_plan *tp = calloc(nt ? nt : 1, sizeof *tp);
+    store_param **pp = calloc(p->n_points ? p->n_points : 1, sizeof *pp);
+    size_t *pending = calloc(nt ? nt : 1, sizeof *pending);
+    char *dims = NULL;
+    store_error serr;
+    memset(&serr, 0, sizeof serr);
+    if (!ids || !act || !tp || !pp || !pending) {
+        fputs("runexp: out of memory\n", err);
+        tot->db_error = 1;
+        goto out;
+    }
+
+    /* The experiment record and its provenance. */
+    char created[ISO_LEN], host[600], cpu[256], base_dir[2 * PATH_MAX + 2];
+    now_iso(created);
+    struct utsname un;
+    if (uname(&un) == 0)
+        snprintf(host, sizeof host, "%s %s %s %s", un.nodename, un.sysname, un.release,
+                 un.machine);
+    else
+        snprintf(host, sizeof host, "unknown");
+    cpu_model(cpu, sizeof cpu);
+    {
+        char dir[PATH_MAX + 1];
+        snprintf(dir, sizeof dir, "%s", file);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *slash = '\0';
+        else
+            snprintf(dir, sizeof dir, ".");
+        /* Absolute, so `reproduce` finds CSV files from any directory. */
+        char cwd[PATH_MAX + 1];
+        if (dir[0] != '/' && getcwd(cwd, sizeof cwd))
+            snprintf(base_dir, sizeof base_dir, "%s/%s", cwd, dir);
+        else
+            snprintf(base_dir, sizeof base_dir, "%s", dir);
+    }
+    size_t dl = 3;
+    for (size_t i = 0; i < p->n_dims; i++)
+        dl += 2 * strlen(p->dim_names[i]) + 4;
+    dims = malloc(dl);
+    if (!dims) {
+        tot->db_error = 1;
+        goto out;
+    }
+    size_t pos = 0;
+    dims[pos++] = '[';
+    for (size_t i = 0; i < p->n_dims; i++) {
+        if (i)
+            dims[pos++] = ',';
+        json_string(dims, dl, &pos, p->dim_names[i]);
+    }
+    dims[pos++] = ']';
+    dims[pos] = '\0';
+    int jobs = resolve_jobs(o->jobs);
+    const data_set *src0 = &ps->sets[0];
+    const char *name = base->name && base->name[0] ? base->name : file;
+    store_experiment_info info = {
+        .name = name, .spec = spec_text, .spec_file = file, .base_dir = base_dir,
+        .created_at = created, .runexp_version = RUNEXP_VERSION,
+        .git_revision = RUNEXP_GIT_REVISION, .compiler = "gcc " __VERSION__,
+        .build_flags = RUNEXP_BUILD_FLAGS, .host = host, .cpu_model = cpu, .threads = jobs,
+        .sweep_dims = dims, .n_classes = src0->n_classes,
+        .class_names = (const char *const *)src0->class_names};
+    int64_t exp;
+    if (store_experiment_begin(db, &info, o->fresh, &exp, &serr)) {
+        fprintf(err, "runexp: %s\n", serr.message);
+        tot->db_error = 1;
+        goto out;
+    }
+
+    /* The whole plan goes in first, in plan order, so trial ids do not
+     * depend on which thread finishes first. */
+    char spec_hash[65];
+    store_sha256_hex(spec_text, strlen(spec_text), spec_hash);
+    for (size_t pi = 0; pi < p->n_points; pi++) {
+        const sweep_point *pt = &p->points[pi];
+        pp[pi] = calloc(pt->n_values ? pt->n_values : 1, sizeof **pp);
+        if (!pp[pi]) {
+            tot->db_error = 1;
+            goto out;
+        }
+        for (size_t v = 0; v < pt->n_values; v++)
+            pp[pi][v] = (store_param){pt->values[v].name, (int)pt->values[v].type,
+                                      pt->values[v].i, pt->values[v].r, pt->values[v].s};
+    }
+    for (size_t i = 0; i < nt; i++) {
+        const sweep_trial *tr = &p->trials[i];
+        const sweep_point *pt = &p->points[tr->point];
+        tp[i] = (store_trial_plan){tr->key, tr->index, tr->point, tr->seed, pt->params_json,
+                                   pt->n_values, pp[tr->point], pt->canonical, spec_hash};
+    }
+    if (store_trials_prepare(db, exp, nt, tp, o->retry, ids, act, &serr)) {
+        fprintf(err, "runexp: %s\n", serr.message);
+        tot->db_error = 1;
+        goto out;
+    }
+    size_t n_pending = 0, skipped_done = 0, skipped_failed = 0;
+    for (size_t i = 0; i < nt; i++) {
+        if (act[i] == STORE_PLAN_SKIP_DONE)
+            skipped_done++;
+        else if (act[i] == STORE_PLAN_SKIP_FAILED)
+            skipped_failed++;
+        else
+            pending[n_pending++] = i;
+    }
+    if (order_by_cost(p, pending, n_pending)) {
+        fputs("runexp: out of memory\n", err);
+        tot->db_error = 1;
+        goto out;
+    }
+    if (!o->quiet) {
+        fprintf(err, "%s: %zu trials, %zu to run on %d thread%s", name, nt, n_pending,
+                n_pending < (size_t)jobs ? (int)(n_pending ? n_pending : 1) : jobs,
+                jobs == 1 ? "" : "s");
+        if (skipped_done)
+            fprintf(err, "; skipped %zu trials already done", skipped_done);
+        fputc('\n', err);
+        if (skipped_failed)
+            fprintf(err,
+                    "%s: %zu failed, diverged or interrupted trials not rerun (use --retry)\n",
+                    name, skipped_failed);
+    }
+    if (skipped_failed)
+        tot->any_failed = 1;
+
+    run_shared sh;
+    memset(&sh, 0, sizeof sh);
+    sh.q = calloc(n_pending ? n_pending : 1, sizeof *sh.q);
+    if (!sh.q) {
+        fputs("runexp: out of memory\n", err);
+        tot->db_error = 1;
+        goto out;
+    }
+    omp_init_lock(&sh.qlock);
+    omp_init_lock(&sh.wlock);
+    sh.plan = p;
+    sh.ids = ids;
+    sh.db = db;
+    sh.total = n_pending;
+    sh.t_start = mono_ms();
+    sh.tty = isatty(fileno(err));
+    sh.quiet = o->quiet;
+    sh.err = err;
+    if (jobs > (int)n_pending)
+        jobs = n_pending ? (int)n_pending : 1;
+    const volatile sig_atomic_t *stop = o->stop;
+    long np = (long)n_pending;
+
+    /* The one parallel loop. Threads share nothing but sh; each trial's
+     * data, model and streams are its own. A finished trial goes into the
+     * queue and whichever thread holds the writer lock commits it, one
+     * transaction per trial on the one connection. Marking a trial
+     * running is best effort (skipped when the writer is busy): resume
+     * treats queued and running alike. */
+#pragma omp parallel for schedule(dynamic, 1) num_threads(jobs)
+    for (long i = 0; i < np; i++) {
+        size_t ti = pending[i];
+        const sweep_trial *tr = &p->trials[ti];
+        const sweep_point *pt = &p->points[tr->point];
+        omp_set_lock(&sh.qlock);
+        int give_up = sh.give_up;
+        omp_unset_lock(&sh.qlock);
+        if ((stop && *stop) || give_up)
+            continue; /* not started: stays queued for the next run */
+        char started[ISO_LEN];
+        now_iso(started);
+        if (omp_test_lock(&sh.wlock)) {
+            if (!sh.store_failed && store_trial_start(sh.db, ids[ti], started, &sh.store_err)) {
+                sh.store_failed = 1;
+                omp_set_lock(&sh.qlock);
+                sh.give_up = 1;
+                omp_unset_lock(&sh.qlock);
+            }
+            omp_unset_lock(&sh.wlock);
+        }
+        runner_trial t;
+        if (runner_trial_exec(&pt->spec, tr->seed, &ps->sets[ps->of_point[tr->point]], stop,
+                              &t))
+            set_error(&t, STORE_FAILED, "out of memory");
+        omp_set_lock(&sh.qlock);
+        done_item *it = &sh.q[sh.q_tail++];
+        it->ti = ti;
+        it->t = t;
+        memcpy(it->started, started, sizeof started);
+        omp_unset_lock(&sh.qlock);
+        drain(&sh, 0);
+    }
+    drain(&sh, 1); /* whatever is still queued */
+    omp_destroy_lock(&sh.qlock);
+    omp_destroy_lock(&sh.wlock);
+    free(sh.q);
+    double secs = (mono_ms() - sh.t_start) / 1e3;
+    if (sh.tty && !o->quiet && sh.finished < sh.total)
+        fputc('\n', err);
+    if (sh.store_failed) {
+        fprintf(err, "runexp: %s\n", sh.store_err.message);
+        tot->db_error = 1;
+    }
+    if (sh.n_failed || sh.n_diverged)
+        tot->any_failed = 1;
+    int stopped = stop && *stop;
+    if (stopped) {
+        tot->interrupted = 1;
+        fprintf(err,
+                "%s: interrupted: %zu trials finished, %zu marked interrupted, %zu not started"
+                " (run the same command again to finish them)\n",
+                name, sh.n_done + sh.n_failed + sh.n_diverged, sh.n_interrupted,
+                sh.total - sh.finished);
+    }
+    if (!o->quiet)
+        fprintf(err, "%s: ran %zu trials in %.2f s: %zu done, %zu failed, %zu diverged\n",
+                name, sh.finished, secs, sh.n_done, sh.n_failed, sh.n_diverged);
+    print_summary(db, p, ids, exp, name, db_path, out);
+out:
+    if (pp)
+        for (size_t pi = 0; pi < p->n_points; pi++)
+            free(pp[pi]);
+    free(pp);
+    free(dims);
+    free(ids);
+    free(act);
+    free(tp);
+    free(pending);
+}
+
+/* Creates the database's directory (one level) when it is missing, so the
+ * default results/runexp.db works in a fresh checkout. */
+static int ensure_parent_dir(const char *path, FILE *err)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash || slash == path)
+        return 0;
+    size_t n = (size_t)(slash - path);
+    char *dir = malloc(n + 1);
+    if (!dir)
+        return -1;
+    memcpy(dir, path, n);
+    dir[n] = '\0';
+    int rc = 0;
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        fprintf(err, "runexp: cannot create directory %s: %s\n", dir, strerror(errno));
+        rc = -1;
+    }
+    free(dir);
+    return rc;
+}
+
+static const char *db_path_of(const char *given)
+{
+    if (given && given[0])
+        return given;
+    const char *env = getenv("RUNEXP_DB");
+    return env && env[0] ? env : RUNNER_DEFAULT_DB;
+}
+
+int runner_run(const runner_options *o, size_t n_specs, char *const *spec_paths, FILE *out,
+               FILE *err)
+{
+    int code = RUNNER_EXIT_USAGE;
+    spec_document **docs = calloc(n_specs ? n_specs : 1, sizeof *docs);
+    sweep_plan *plans = calloc(n_specs ? n_specs : 1, sizeof *plans);
+    plan_sources *srcs = calloc(n_specs ? n_specs : 1, sizeof *srcs);
+    int *planned = calloc(n_specs ? n_specs : 1, sizeof *planned);
+    store *db = NULL;
+    if (!docs || !plans || !srcs || !planned) {
+        fputs("runexp: out of memory\n", err);
+        goto out;
+    }
+    /* Everything that can be wrong with the input is found before the
+     * database is opened: a bad spec never creates or touches it. */
+    int bad = 0;
+    for (size_t i = 0; i < n_specs; i++) {
+        spec_diagnostics d;
+        spec_diagnostics_init(&d);
+        docs[i] = spec_document_load(spec_paths[i], &d);
+        if (docs[i]) {
+            if (sweep_plan_build(docs[i], &plans[i], &d) == 0)
+                planned[i] = 1;
+        }
+        if (!planned[i]) {
+            if (d.n == 0)
+                spec_diagnostics_add(&d, spec_paths[i], 0, 0, "invalid spec");
+            spec_diagnostics_print(&d, err);
+            bad = 1;
+        }
+        spec_diagnostics_free(&d);
+    }
+    if (bad)
+        goto out;
+    for (size_t i = 0; i < n_specs; i++) {
+        if (plans[i].n_trials == 0 || plans[i].n_points == 0) {
+            fprintf(err, "%s: error: the spec has no trials\n", spec_paths[i]);
+            goto out;
+        }
+        if (plan_sources_load(&plans[i], &srcs[i], err))
+            goto out;
+    }
+    const char *path = db_path_of(o->db_path);
+    if (ensure_parent_dir(path, err))
+        goto out;
+    store_error serr;
+    db = store_open(path, &serr);
+    if (!db) {
+        fprintf(err, "runexp: %s\n", serr.message);
+        goto out;
+    }
+    run_totals tot = {0, 0, 0};
+    for (size_t i = 0; i < n_specs && !tot.interrupted && !tot.db_error; i++)
+        run_plan(o, docs[i], &plans[i], &srcs[i], db, path, out, err, &tot);
+    code = tot.db_error      ? RUNNER_EXIT_USAGE
+           : tot.interrupted ? RUNNER_EXIT_INTERRUPTED
+           : tot.any_failed  ? RUNNER_EXIT_FAILED
+                             : RUNNER_EXIT_OK;
+out:
+    store_close(db);
+    for (size_t i = 0; docs && i < n_specs; i++) {
+        if (planned && planned[i])
+            sweep_plan_free(&plans[i]);
+        if (srcs)
+            plan_sources_free(&srcs[i]);
+        if (docs[i])
+            spec_document_free(docs[i]);
+    }
+    free(docs);
+    free(plans);
+    free(srcs);
+    free(planned);
+    return code;
+}
+
+/* ---- reproduce ---------------------------------------------------------- */
+
+static int same_double(double a, double b)
+{
+    if (isnan(a) && isnan(b))
+        return 1;
+    return memcmp(&a, &b, sizeof a) == 0;
+}
+
+/* Prints where a recomputed trial first differs from the stored rows and
+ * returns 1, or returns 0 when weights, metrics and history all agree. */
+static void diff_print(FILE *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void diff_print(FILE *out, const char *fmt, ...)
+{
+    if (!out)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(out, fmt, ap);
+    va_end(ap);
+}
+
+static int first_difference(const runner_trial *t, const store_trial_record *r, FILE *out)
+{
+    size_t off = 0;
+    for (size_t l = 0; l < t->n_layers; l++)
+        for (int kb = 0; kb < 2; kb++) {
+            const char *kind = kb ? "bias" : "kernel";
+            size_t n = kb ? t->layer_out[l] : t->layer_in[l] * t->layer_out[l];
+            const store_weight_row *w = NULL;
+            for (size_t i = 0; i < r->n_weights; i++)
+                if (r->weights[i].layer == l && !strcmp(r->weights[i].kind, kind))
+                    w = &r->weights[i];
+            if (!w && r->n_weights) {
+                diff_print(out, "first difference: layer %zu %s is not stored\n", l, kind);
+                return 1;
+            }
+            if (w) {
+                size_t sn = w->rows * w->cols;
+                if (sn != n) {
+                    diff_print(out, "first difference: layer %zu %s has %zu values stored,"
+                                    " %zu recomputed\n", l, kind, sn, n);
+                    return 1;
+                }
+                for (size_t i = 0; i < n; i++) {
+                    if (memcmp(&w->data[i], &t->params[off + i], sizeof(float))) {
+                        diff_print(out,
+                                "first difference: layer %zu %s[%zu] (parameter %zu):"
+                                " stored %.9g, recomputed %.9g\n",
+                                l, kind, i, off + i, (double)w->data[i],
+                                (double)t->params[off + i]);
+                        return 1;
+                    }
+                }
+            }
+            off += n;
+        }
+    for (size_t i = 0; i < r->n_metrics; i++) {
+        const store_metric_row *m = &r->metrics[i];
+        int s;
+        for (s = 0; s < 3; s++)
+            if (!strcmp(m->split, runner_split_names[s]))
+                break;
+        double v = NAN;
+        int known = 1;
+        size_t k = 0;
+        if (s == 3)
+            known = 0;
+        else if (!strcmp(m->name, "loss"))
+            v = t->loss[s];
+        else if (!strcmp(m->name, "accuracy"))
+            v = t->accuracy[s];
+        else if (s == 2 && sscanf(m->name, "precision_%zu", &k) == 1 && k < t->n_classes)
+            v = t->precision[k];
+        else if (s == 2 && sscanf(m->name, "recall_%zu", &k) == 1 && k < t->n_classes)
+            v = t->recall[k];
+        else if (s == 2 && sscanf(m->name, "f1_%zu", &k) == 1 && k < t->n_classes)
+            v = t->f1[k];
+        else if (s == 2 && sscanf(m->name, "support_%zu", &k) == 1 && k < t->n_classes)
+            v = (double)t->support[k];
+        else
+            known = 0;
+        if (known && !same_double(v, m->value)) {
+            diff_print(out, "first difference: metric %s %s: stored %.17g, recomputed %.17g\n",
+                    m->split, m->name, m->value, v);
+            return 1;
+        }
+    }
+    if (r->n_epochs != t->n_history) {
+        diff_print(out, "first difference: %zu epochs stored, %zu recomputed\n", r->n_epochs,
+                t->n_history);
+        return 1;
+    }
+    static const char *const hn[4] = {"loss", "accuracy", "val_loss", "val_accuracy"};
+    for (size_t e = 0; e < t->n_history; e++) {
+        const nn_epoch_log *h = &t->history[e];
+        double v[4] = {h->loss, h->accuracy, h->val_loss, h->val_accuracy};
+        for (int j = 0; j < 4; j++)
+            if (!same_double(v[j], r->history[e * 4 + (size_t)j])) {
+                diff_print(out, "first difference: epoch %zu %s: stored %.17g, recomputed %.17g\n",
+                        e + 1, hn[j], r->history[e * 4 + (size_t)j], v[j]);
+                return 1;
+            }
+    }
+    return 0;
+}
+
+int runner_reproduce(const char *db_path_given, int64_t trial_id, FILE *out, FILE *err)
+{
+    const char *path = db_path_of(db_path_given);
+    int code = RUNNER_EXIT_USAGE;
+    store *db = NULL;
+    spec_document *doc = NULL;
+    sweep_plan plan;
+    int planned = 0;
+    data_set src;
+    memset(&src, 0, sizeof src);
+    runner_trial t;
+    memset(&t, 0, sizeof t);
+    store_trial_record rec;
+    memset(&rec, 0, sizeof rec);
+    spec_diagnostics d;
+    spec_diagnostics_init(&d);
+    store_error serr;
+
+    /* Reproducing never creates a database. */
+    if (access(path, F_OK) != 0) {
+        fprintf(err, "runexp: no database %s\n", path);
+        goto out;
+    }
+    db = store_open(path, &serr);
+    if (!db) {
+        fprintf(err, "runexp: %s\n", serr.message);
+        goto out;
+    }
+    int lr = store_trial_load(db, trial_id, &rec, &serr);
+    if (lr) {
+        fprintf(err, "runexp: %s\n", serr.message);
+        goto out;
+    }
+    if (rec.status != STORE_DONE || !rec.result_hash) {
+        fprintf(err, "runexp: trial %lld has status %s; only done trials have a result hash\n",
+                (long long)trial_id, store_status_name(rec.status));
+        goto out;
+    }
+    const char *file = rec.spec_file ? rec.spec_file : "stored-spec.yaml";
+    doc = spec_document_parse(rec.spec, strlen(rec.spec), file,
+                              rec.base_dir ? rec.base_dir : ".", &d);
+    if (!doc || sweep_plan_build(doc, &plan, &d) != 0) {
+        fprintf(err, "runexp: the stored spec of trial %lld no longer parses:\n",
+                (long long)trial_id);
+        spec_diagnostics_print(&d, err);
+        goto out;
+    }
+    planned = 1;
+    const sweep_trial *tr = NULL;
+    for (size_t i = 0; i < plan.n_trials; i++)
+        if (!strcmp(plan.trials[i].key, rec.key))
+            tr = &plan.trials[i];
+    if (!tr) {
+        fprintf(err,
+                "runexp: trial %lld (key %.12s) is not in the plan of its stored spec"
+                " (was it produced by another runexp version?)\n",
+                (long long)trial_id, rec.key);
+        goto out;
+    }
+    const spec_experiment *e = &plan.points[tr->point].spec;
+    char msg[1200];
+    if (source_load(e, &src, msg, sizeof msg)) {
+        fprintf(err, "%s\n", msg);
+        goto out;
+    }
+    if (runner_trial_exec(e, tr->seed, &src, NULL, &t)) {
+        fputs("runexp: out of memory\n", err);
+        goto out;
+    }
+    if (t.status != STORE_DONE) {
+        fprintf(out, "trial %lld: MISMATCH: stored status done, recomputed %s (%s)\n",
+                (long long)trial_id, store_status_name(t.status), t.error);
+        code = RUNNER_EXIT_FAILED;
+        goto out;
+    }
+    /* The stored result is the hash and the rows it summarises: both must
+     * equal the recomputation (a row edited after the fact leaves the
+     * hash intact but is not what the trial produced). */
+    int same_hash = !strcmp(t.hash, rec.result_hash);
+    if (same_hash && !first_difference(&t, &rec, NULL)) {
+        fprintf(out, "trial %lld: result hash matches bit for bit (%s, seed %llu, %s)\n",
+                (long long)trial_id, t.hash, (unsigned long long)tr->seed,
+                plan.points[tr->point].params_json);
+        code = RUNNER_EXIT_OK;
+    } else {
+        if (same_hash)
+            fprintf(out, "trial %lld: MISMATCH: the result hash matches (%s) but the stored"
+                         " rows differ from the recomputation\n", (long long)trial_id, t.hash);
+        else
+            fprintf(out, "trial %lld: MISMATCH: stored hash %s, recomputed %s\n",
+                    (long long)trial_id, rec.result_hash, t.hash);
+        if (!first_difference(&t, &rec, out))
+            fprintf(out, "weights, metrics and history equal the stored rows: the stored"
+                         " result_hash itself differs\n");
+        code = RUNNER_EXIT_FAILED;
+    }
+out:
+    runner_trial_free(&t);
+    data_set_free(&src);
+    if (planned)
+        sweep_plan_free(&plan);
+    if (doc)
+        spec_document_free(doc);
+    spec_diagnostics_free(&d);
+    store_trial_record_free(&rec);
+    store_close(db);
+    return code;
+}

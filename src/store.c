@@ -1,0 +1,912 @@
+/* store: the SQLite results database. See store.h. */
+#include "store.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/sha.h>
+#include <sqlite3.h>
+
+/* Generated at build time from schemas/results.sql by cmake/embed.cmake. */
+extern const unsigned char store_schema_results_sql[];
+extern const unsigned long store_schema_results_sql_len;
+
+struct store {
+    sqlite3 *db;
+    char *path;
+    int version_found;
+    /* Statements reused for every trial: preparing them once keeps a
+     * trial's transaction to a few hundred microseconds. */
+    sqlite3_stmt *ins_epoch, *ins_metric, *ins_confusion, *ins_weight, *ins_grid;
+    sqlite3_stmt *upd_trial, *upd_running, *sel_figures;
+    sqlite3_stmt *clear[5];
+};
+
+/* What a trial owns besides its row, cleared before it is (re)written. */
+static const char *const clear_sql[5] = {
+    "DELETE FROM epochs WHERE trial_id = ?1", "DELETE FROM metrics WHERE trial_id = ?1",
+    "DELETE FROM confusion WHERE trial_id = ?1", "DELETE FROM weights WHERE trial_id = ?1",
+    "DELETE FROM grids WHERE trial_id = ?1"};
+
+static const char *const status_names[] = {"queued", "running", "done",
+                                           "failed", "diverged", "interrupted"};
+
+const char *store_status_name(store_status s)
+{
+    if ((unsigned)s >= sizeof status_names / sizeof status_names[0])
+        return "?";
+    return status_names[s];
+}
+
+int store_status_parse(const char *name)
+{
+    for (size_t i = 0; i < sizeof status_names / sizeof status_names[0]; i++)
+        if (name && !strcmp(name, status_names[i]))
+            return (int)i;
+    return -1;
+}
+
+/* The generator writes raw bytes rather than a string literal (ISO C only
+ * promises 4095-character literals), so the terminator is added here. */
+char *store_schema_sql(void)
+{
+    size_t n = (size_t)store_schema_results_sql_len;
+    char *t = malloc(n + 1);
+    if (!t)
+        return NULL;
+    memcpy(t, store_schema_results_sql, n);
+    t[n] = '\0';
+    return t;
+}
+
+void store_sha256_hex(const void *data, size_t len, char hex[65])
+{
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)data, len, md);
+    for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    hex[64] = '\0';
+}
+
+static void set_err(store_error *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void set_err(store_error *err, int code, const char *fmt, ...)
+{
+    if (!err)
+        return;
+    err->code = code;
+    err->busy = 0;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+}
+
+/* Fills err from the connection's last error; a busy database gets the one
+ * message users need to see. */
+static void db_err(store *s, store_error *err, int rc, const char *what)
+{
+    if (!err)
+        return;
+    int prim = rc & 0xff;
+    if (prim == SQLITE_BUSY || prim == SQLITE_LOCKED) {
+        set_err(err, rc, "database is busy: another runexp is writing %s", s->path);
+        err->busy = 1;
+        return;
+    }
+    if (prim == SQLITE_NOTADB) {
+        set_err(err, rc, "%s is not an SQLite database; refusing to touch it", s->path);
+        return;
+    }
+    set_err(err, rc, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+}
+
+int store_exec(store *s, const char *sql, store_error *err)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        db_err(s, err, rc, msg ? msg : "exec");
+        if (err && msg && (rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_NOTADB)
+            set_err(err, rc, "%s: %s", s->path, msg);
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* Write transactions start IMMEDIATE: the write lock is taken (or waited
+ * for, up to the busy timeout) at BEGIN, never half-way through. */
+static int tx_begin(store *s, store_error *err)
+{
+    return store_exec(s, "BEGIN IMMEDIATE", err);
+}
+
+static int tx_commit(store *s, store_error *err)
+{
+    return store_exec(s, "COMMIT", err);
+}
+
+static void tx_rollback(store *s)
+{
+    if (!sqlite3_get_autocommit(s->db))
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int prep(store *s, const char *sql, sqlite3_stmt **st, store_error *err)
+{
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+    if (rc != SQLITE_OK) {
+        db_err(s, err, rc, "prepare");
+        *st = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* A statement kept for the life of the store, prepared on first use. */
+static int prep_keep(store *s, const char *sql, sqlite3_stmt **st, store_error *err)
+{
+    if (*st)
+        return 0;
+    int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
+    if (rc != SQLITE_OK) {
+        db_err(s, err, rc, "prepare");
+        *st = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static int step_done(store *s, sqlite3_stmt *st, store_error *err)
+{
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        db_err(s, err, rc, "write");
+        sqlite3_reset(st);
+        return -1;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return 0;
+}
+
+static int clear_trial_rows(store *s, int64_t id, store_error *err)
+{
+    for (int i = 0; i < 5; i++) {
+        if (prep_keep(s, clear_sql[i], &s->clear[i], err))
+            return -1;
+        sqlite3_bind_int64(s->clear[i], 1, id);
+        if (step_done(s, s->clear[i], err))
+            return -1;
+    }
+    return 0;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *t)
+{
+    if (t)
+        sqlite3_bind_text(st, i, t, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static void bind_real(sqlite3_stmt *st, int i, double v)
+{
+    if (isnan(v))
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_double(st, i, v);
+}
+
+static double col_real(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
+}
+
+static char *col_strdup(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    if (!t)
+        return NULL;
+    size_t n = strlen((const char *)t);
+    char *c = malloc(n + 1);
+    if (c)
+        memcpy(c, t, n + 1);
+    return c;
+}
+
+/* SQLite's file header starts with these 16 bytes. A file that exists, is
+ * not empty and does not start with them is not ours to open: SQLite would
+ * only fail later, possibly after we asked it to change journal modes. */
+static int check_header(const char *path, store_error *err)
+{
+    if (!strcmp(path, ":memory:") || path[0] == '\0')
+        return 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return errno == ENOENT ? 0 : (set_err(err, 0, "cannot open %s: %s", path,
+                                              strerror(errno)), -1);
+    char head[16];
+    size_t n = fread(head, 1, sizeof head, f);
+    fclose(f);
+    if (n == 0)
+        return 0;
+    if (n < sizeof head || memcmp(head, "SQLite format 3", 16) != 0) {
+        set_err(err, SQLITE_NOTADB, "%s is not an SQLite database; refusing to touch it",
+                path);
+        return -1;
+    }
+    return 0;
+}
+
+static int read_version(store *s, int *v, store_error *err)
+{
+    sqlite3_stmt *st;
+    if (prep(s, "PRAGMA user_version", &st, err))
+        return -1;
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        db_err(s, err, rc, "reading user_version");
+        sqlite3_finalize(st);
+        return -1;
+    }
+    *v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return 0;
+}
+
+/* Forward migrations: entry v-1 takes a database from version v-1 to v.
+ * Version 1 creates everything from the embedded schemas/results.sql. A
+ * later version appends its ALTER/CREATE statements here; never edit an old
+ * entry. */
+static int migrate(store *s, store_error *err)
+{
+    int v;
+    if (read_version(s, &v, err))
+        return -1;
+    if (v >= STORE_SCHEMA_VERSION)
+        return 0;
+    if (tx_begin(s, err))
+        return -1;
+    /* Read again under the write lock: another runexp may have migrated. */
+    if (read_version(s, &v, err))
+        goto fail;
+    for (; v < STORE_SCHEMA_VERSION; v++) {
+        if (v == 0) {
+            char *sql = store_schema_sql();
+            if (!sql) {
+                set_err(err, 0, "out of memory");
+                goto fail;
+            }
+            int r = store_exec(s, sql, err);
+            free(sql);
+            if (r)
+                goto fail;
+        }
+        char pragma[64];
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
+        if (store_exec(s, pragma, err))
+            goto fail;
+    }
+    if (tx_commit(s, err))
+        goto fail;
+    return 0;
+fail:
+    tx_rollback(s);
+    return -1;
+}
+
+store *store_open(const char *path, store_error *err)
+{
+    if (err)
+        memset(err, 0, sizeof *err);
+    if (check_header(path, err))
+        return NULL;
+    store *s = calloc(1, sizeof *s);
+    if (!s) {
+        set_err(err, 0, "out of memory");
+        return NULL;
+    }
+    size_t pl = strlen(path);
+    s->path = malloc(pl + 1);
+    if (!s->path) {
+        set_err(err, 0, "out of memory");
+        goto fail;
+    }
+    memcpy(s->path, path, pl + 1);
+    /* NOMUTEX: the runner guarantees that one thread at a time uses the
+     * connection (its writer lock), so SQLite's per-call mutex is only
+     * overhead; see runner.c. */
+    int rc = sqlite3_open_v2(path, &s->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             NULL);
+    if (rc != SQLITE_OK) {
+        if (s->db)
+            set_err(err, rc, "cannot open %s: %s", path, sqlite3_errmsg(s->db));
+        else
+            set_err(err, rc, "cannot open %s", path);
+        goto fail;
+    }
+    sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+    sqlite3_extended_result_codes(s->db, 1);
+    /* Reading the version is the first thing that touches the file; a newer
+     * schema is refused before any PRAGMA that could write to it. */
+    if (read_version(s, &s->version_found, err))
+        goto fail;
+    if (s->version_found > STORE_SCHEMA_VERSION) {
+        set_err(err, 0,
+                "%s has schema version %d, newer than this runexp knows (%d); "
+                "refusing to touch it (use a newer runexp)",
+                path, s->version_found, STORE_SCHEMA_VERSION);
+        goto fail;
+    }
+    /* WAL lets sqlite3 read while a sweep writes. synchronous=NORMAL is safe
+     * with WAL (a crash never corrupts; at worst the last commits before a
+     * power cut are lost) and keeps a commit free of fsync. */
+    if (store_exec(s, "PRAGMA foreign_keys = ON", err) ||
+        store_exec(s, "PRAGMA journal_mode = WAL", err) ||
+        store_exec(s, "PRAGMA synchronous = NORMAL", err))
+        goto fail;
+    if (migrate(s, err))
+        goto fail;
+    return s;
+fail:
+    store_close(s);
+    return NULL;
+}
+
+void store_close(store *s)
+{
+    if (!s)
+        return;
+    sqlite3_finalize(s->ins_epoch);
+    sqlite3_finalize(s->ins_metric);
+    sqlite3_finalize(s->ins_confusion);
+    sqlite3_finalize(s->ins_weight);
+    sqlite3_finalize(s->ins_grid);
+    sqlite3_finalize(s->upd_trial);
+    sqlite3_finalize(s->upd_running);
+    sqlite3_finalize(s->sel_figures);
+    for (int i = 0; i < 5; i++)
+        sqlite3_finalize(s->clear[i]);
+    if (s->db)
+        sqlite3_close(s->db);
+    free(s->path);
+    free(s);
+}
+
+int store_version_found(const store *s)
+{
+    return s->version_found;
+}
+
+/* ---- experiments ------------------------------------------------------ */
+
+int store_experiment_begin(store *s, const store_experiment_info *in, int fresh,
+                           int64_t *id, store_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    char hash[65];
+    store_sha256_hex(in->spec, strlen(in->spec), hash);
+    if (tx_begin(s, err))
+        return -1;
+    int64_t found = 0;
+    if (!fresh) {
+        if (prep(s, "SELECT id FROM experiments WHERE name = ?1 ORDER BY id DESC LIMIT 1",
+                 &st, err))
+            goto fail;
+        bind_text(st, 1, in->name);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+            found = sqlite3_column_int64(st, 0);
+        else if (rc != SQLITE_DONE) {
+            db_err(s, err, rc, "looking up the experiment");
+            goto fail;
+        }
+        sqlite3_finalize(st);
+        st = NULL;
+    }
+    if (prep(s,
+             found ? "UPDATE experiments SET name=?1, spec=?2, spec_file=?3, spec_hash=?4,"
+                     " created_at=created_at, runexp_version=?6, git_revision=?7,"
+                     " compiler=?8, build_flags=?9, host=?10, cpu_model=?11, threads=?12,"
+                     " sweep_dims=?13 WHERE id=?14"
+                   : "INSERT INTO experiments(name, spec, spec_file, spec_hash, created_at,"
+                     " runexp_version, git_revision, compiler, build_flags, host, cpu_model,"
+                     " threads, sweep_dims) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
+             &st, err))
+        goto fail;
+    bind_text(st, 1, in->name);
+    bind_text(st, 2, in->spec);
+    bind_text(st, 3, in->spec_file);
+    bind_text(st, 4, hash);
+    if (!found)
+        bind_text(st, 5, in->created_at);
+    bind_text(st, 6, in->runexp_version);
+    bind_text(st, 7, in->git_revision);
+    bind_text(st, 8, in->compiler);
+    bind_text(st, 9, in->build_flags);
+    bind_text(st, 10, in->host);
+    bind_text(st, 11, in->cpu_model);
+    sqlite3_bind_int(st, 12, in->threads);
+    bind_text(st, 13, in->sweep_dims);
+    if (found)
+        sqlite3_bind_int64(st, 14, found);
+    if (step_done(s, st, err))
+        goto fail;
+    sqlite3_finalize(st);
+    st = NULL;
+    *id = found ? found : sqlite3_last_insert_rowid(s->db);
+
+    if (prep(s, "INSERT OR IGNORE INTO specs(spec_hash, spec, spec_file, base_dir)"
+                " VALUES (?1, ?2, ?3, ?4)", &st, err))
+        goto fail;
+    bind_text(st, 1, hash);
+    bind_text(st, 2, in->spec);
+    bind_text(st, 3, in->spec_file);
+    bind_text(st, 4, in->base_dir);
+    if (step_done(s, st, err))
+        goto fail;
+    sqlite3_finalize(st);
+    st = NULL;
+
+    if (prep(s, "INSERT OR REPLACE INTO classes(experiment_id, class_index, name)"
+                " VALUES (?1, ?2, ?3)", &st, err))
+        goto fail;
+    for (size_t k = 0; k < in->n_classes; k++) {
+        sqlite3_bind_int64(st, 1, *id);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)k);
+        bind_text(st, 3, in->class_names[k]);
+        if (step_done(s, st, err))
+            goto fail;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (tx_commit(s, err))
+        goto fail;
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    tx_rollback(s);
+    return -1;
+}
+
+/* ---- trials ----------------------------------------------------------- */
+
+int store_trials_prepare(store *s, int64_t exp, size_t n, const store_trial_plan *plan,
+                         int retry, int64_t *ids, store_plan_action *actions,
+                         store_error *err)
+{
+    sqlite3_stmt *up = NULL, *par = NULL, *sh = NULL;
+    if (tx_begin(s, err))
+        return -1;
+    /* The upsert keeps an existing row (and its id, results and status) and
+     * only moves it to its position in the current plan. */
+    if (prep(s,
+             "INSERT INTO trials(experiment_id, trial_key, trial_index, point_index, seed,"
+             " params, resolved_spec, spec_hash, status) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,"
+             "'queued') ON CONFLICT(experiment_id, trial_key) DO UPDATE SET"
+             " trial_index=excluded.trial_index, point_index=excluded.point_index,"
+             " params=excluded.params RETURNING id, status",
+             &up, err) ||
+        prep(s, "INSERT OR REPLACE INTO trial_params(trial_id, name, value) VALUES (?1,?2,?3)",
+             &par, err) ||
+        prep(s, "UPDATE trials SET spec_hash=?2, resolved_spec=?3, status='queued',"
+                " started_at=NULL, finished_at=NULL, wall_ms=NULL, error=NULL, n_params=NULL,"
+                " epochs_run=NULL, diverged_epoch=NULL, best_epoch=NULL, overfit_gap=NULL,"
+                " train_loss=NULL, train_accuracy=NULL, val_loss=NULL, val_accuracy=NULL,"
+                " test_loss=NULL, test_accuracy=NULL, result_hash=NULL WHERE id=?1",
+             &sh, err))
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        const store_trial_plan *p = &plan[i];
+        sqlite3_bind_int64(up, 1, exp);
+        bind_text(up, 2, p->key);
+        sqlite3_bind_int64(up, 3, (sqlite3_int64)p->trial_index);
+        sqlite3_bind_int64(up, 4, (sqlite3_int64)p->point_index);
+        sqlite3_bind_int64(up, 5, (sqlite3_int64)p->seed);
+        bind_text(up, 6, p->params_json);
+        bind_text(up, 7, p->resolved_spec);
+        bind_text(up, 8, p->spec_hash);
+        int rc = sqlite3_step(up);
+        if (rc != SQLITE_ROW) {
+            db_err(s, err, rc, "recording the trial plan");
+            goto fail;
+        }
+        ids[i] = sqlite3_column_int64(up, 0);
+        int st = store_status_parse((const char *)sqlite3_column_text(up, 1));
+        /* Drain the RETURNING statement before resetting it. */
+        while ((rc = sqlite3_step(up)) == SQLITE_ROW)
+            ;
+        sqlite3_reset(up);
+        sqlite3_clear_bindings(up);
+        if (rc != SQLITE_DONE) {
+            db_err(s, err, rc, "recording the trial plan");
+            goto fail;
+        }
+        switch (st) {
+        case STORE_DONE:
+            actions[i] = STORE_PLAN_SKIP_DONE;
+            break;
+        case STORE_FAILED:
+        case STORE_DIVERGED:
+        case STORE_INTERRUPTED:
+            actions[i] = retry ? STORE_PLAN_RETRY : STORE_PLAN_SKIP_FAILED;
+            break;
+        default: /* queued or running: new, or left behind by a killed run */
+            actions[i] = STORE_PLAN_RUN;
+            break;
+        }
+        if (actions[i] == STORE_PLAN_RUN || actions[i] == STORE_PLAN_RETRY) {
+            sqlite3_bind_int64(sh, 1, ids[i]);
+            bind_text(sh, 2, p->spec_hash);
+            bind_text(sh, 3, p->resolved_spec);
+            if (step_done(s, sh, err) || clear_trial_rows(s, ids[i], err))
+                goto fail;
+        }
+        for (size_t j = 0; j < p->n_params; j++) {
+            const store_param *q = &p->params[j];
+            sqlite3_bind_int64(par, 1, ids[i]);
+            bind_text(par, 2, q->name);
+            if (q->type == 0)
+                sqlite3_bind_int64(par, 3, q->i);
+            else if (q->type == 1)
+                sqlite3_bind_double(par, 3, q->r);
+            else
+                bind_text(par, 3, q->s);
+            if (step_done(s, par, err))
+                goto fail;
+        }
+    }
+    sqlite3_finalize(up);
+    sqlite3_finalize(par);
+    sqlite3_finalize(sh);
+    up = par = sh = NULL;
+    if (tx_commit(s, err))
+        goto fail;
+    return 0;
+fail:
+    sqlite3_finalize(up);
+    sqlite3_finalize(par);
+    sqlite3_finalize(sh);
+    tx_rollback(s);
+    return -1;
+}
+
+int store_trial_start(store *s, int64_t id, const char *started_at, store_error *err)
+{
+    if (prep_keep(s, "UPDATE trials SET status='running', started_at=?2 WHERE id=?1",
+                  &s->upd_running, err))
+        return -1;
+    sqlite3_bind_int64(s->upd_running, 1, id);
+    bind_text(s->upd_running, 2, started_at);
+    /* A single statement outside BEGIN is its own transaction. */
+    return step_done(s, s->upd_running, err);
+}
+
+static void bind_size_or_null(sqlite3_stmt *st, int i, size_t v)
+{
+    if (v == 0)
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_int64(st, i, (sqlite3_int64)v);
+}
+
+int store_trial_finish(store *s, int64_t id, const store_trial_result *r,
+                       store_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    uint8_t *blob = NULL;
+    if (prep_keep(s, "INSERT INTO epochs(trial_id, epoch, loss, accuracy, val_loss,"
+                     " val_accuracy) VALUES (?1,?2,?3,?4,?5,?6)", &s->ins_epoch, err) ||
+        prep_keep(s, "INSERT INTO metrics(trial_id, split, name, value) VALUES (?1,?2,?3,?4)",
+                  &s->ins_metric, err) ||
+        prep_keep(s, "INSERT INTO confusion(trial_id, split, true_class, predicted_class,"
+                     " count) VALUES (?1,?2,?3,?4,?5)", &s->ins_confusion, err) ||
+        prep_keep(s, "INSERT INTO weights(trial_id, layer, kind, rows, cols, data)"
+                     " VALUES (?1,?2,?3,?4,?5,?6)", &s->ins_weight, err) ||
+        prep_keep(s, "INSERT INTO grids(trial_id, x0_min, x0_max, x1_min, x1_max,"
+                     " resolution, classes) VALUES (?1,?2,?3,?4,?5,?6,?7)", &s->ins_grid, err) ||
+        prep_keep(s,
+                  "UPDATE trials SET status=?2, n_params=?3, epochs_run=?4, diverged_epoch=?5,"
+                  " best_epoch=?6, overfit_gap=?7, train_loss=?8, train_accuracy=?9,"
+                  " val_loss=?10, val_accuracy=?11, test_loss=?12, test_accuracy=?13,"
+                  " result_hash=?14, error=?15, finished_at=?16, wall_ms=?17,"
+                  " started_at=COALESCE(?18, started_at) WHERE id=?1",
+                  &s->upd_trial, err))
+        return -1;
+    if (tx_begin(s, err))
+        return -1;
+    if (clear_trial_rows(s, id, err))
+        goto fail;
+    for (size_t e = 0; e < r->n_epochs; e++) {
+        sqlite3_stmt *q = s->ins_epoch;
+        sqlite3_bind_int64(q, 1, id);
+        sqlite3_bind_int64(q, 2, (sqlite3_int64)(e + 1));
+        bind_real(q, 3, r->loss[e]);
+        bind_real(q, 4, r->accuracy[e]);
+        bind_real(q, 5, r->val_loss_h[e]);
+        bind_real(q, 6, r->val_accuracy_h[e]);
+        if (step_done(s, q, err))
+            goto fail;
+    }
+    for (size_t i = 0; i < r->n_metrics; i++) {
+        sqlite3_stmt *q = s->ins_metric;
+        sqlite3_bind_int64(q, 1, id);
+        bind_text(q, 2, r->metrics[i].split);
+        bind_text(q, 3, r->metrics[i].name);
+        bind_real(q, 4, r->metrics[i].value);
+        if (step_done(s, q, err))
+            goto fail;
+    }
+    for (size_t c = 0; c < r->n_confusion; c++) {
+        const store_confusion *cm = &r->confusion[c];
+        for (size_t i = 0; i < cm->k; i++)
+            for (size_t j = 0; j < cm->k; j++) {
+                sqlite3_stmt *q = s->ins_confusion;
+                sqlite3_bind_int64(q, 1, id);
+                bind_text(q, 2, cm->split);
+                sqlite3_bind_int64(q, 3, (sqlite3_int64)i);
+                sqlite3_bind_int64(q, 4, (sqlite3_int64)j);
+                sqlite3_bind_int64(q, 5, cm->counts[i * cm->k + j]);
+                if (step_done(s, q, err))
+                    goto fail;
+            }
+    }
+    for (size_t w = 0; w < r->n_weights; w++) {
+        const store_weight *wt = &r->weights[w];
+        size_t n = wt->rows * wt->cols;
+        if (wt->cols && n / wt->cols != wt->rows) {
+            set_err(err, 0, "weight matrix too large");
+            goto fail;
+        }
+        /* Explicit little-endian bytes, whatever the host's byte order. */
+        blob = malloc(n * 4 + 1);
+        if (!blob) {
+            set_err(err, 0, "out of memory");
+            goto fail;
+        }
+        for (size_t i = 0; i < n; i++) {
+            uint32_t u;
+            memcpy(&u, &wt->data[i], 4);
+            for (int b = 0; b < 4; b++)
+                blob[4 * i + (size_t)b] = (uint8_t)(u >> (8 * b));
+        }
+        sqlite3_stmt *q = s->ins_weight;
+        sqlite3_bind_int64(q, 1, id);
+        sqlite3_bind_int64(q, 2, (sqlite3_int64)wt->layer);
+        bind_text(q, 3, wt->kind);
+        sqlite3_bind_int64(q, 4, (sqlite3_int64)wt->rows);
+        sqlite3_bind_int64(q, 5, (sqlite3_int64)wt->cols);
+        sqlite3_bind_blob(q, 6, blob, (int)(n * 4), SQLITE_STATIC);
+        int rc = step_done(s, q, err);
+        free(blob);
+        blob = NULL;
+        if (rc)
+            goto fail;
+    }
+    if (r->grid) {
+        const store_grid *g = r->grid;
+        st = s->ins_grid;
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_double(st, 2, g->x0_min);
+        sqlite3_bind_double(st, 3, g->x0_max);
+        sqlite3_bind_double(st, 4, g->x1_min);
+        sqlite3_bind_double(st, 5, g->x1_max);
+        sqlite3_bind_int64(st, 6, (sqlite3_int64)g->resolution);
+        sqlite3_bind_blob(st, 7, g->classes, (int)(g->resolution * g->resolution),
+                          SQLITE_STATIC);
+        if (step_done(s, st, err))
+            goto fail;
+    }
+    st = s->upd_trial;
+    sqlite3_bind_int64(st, 1, id);
+    bind_text(st, 2, store_status_name(r->status));
+    bind_size_or_null(st, 3, r->n_params);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)r->epochs_run);
+    bind_size_or_null(st, 5, r->diverged_epoch);
+    bind_size_or_null(st, 6, r->best_epoch);
+    bind_real(st, 7, r->overfit_gap);
+    bind_real(st, 8, r->train_loss);
+    bind_real(st, 9, r->train_accuracy);
+    bind_real(st, 10, r->val_loss);
+    bind_real(st, 11, r->val_accuracy);
+    bind_real(st, 12, r->test_loss);
+    bind_real(st, 13, r->test_accuracy);
+    bind_text(st, 14, r->result_hash);
+    bind_text(st, 15, r->error);
+    bind_text(st, 16, r->finished_at);
+    bind_real(st, 17, r->wall_ms);
+    bind_text(st, 18, r->started_at);
+    if (step_done(s, st, err))
+        goto fail;
+    if (tx_commit(s, err))
+        goto fail;
+    return 0;
+fail:
+    free(blob);
+    tx_rollback(s);
+    return -1;
+}
+
+int store_trial_figures_get(store *s, int64_t id, store_trial_figures *f,
+                            store_error *err)
+{
+    if (prep_keep(s, "SELECT status, test_accuracy, val_accuracy, overfit_gap, best_epoch"
+                     " FROM trials WHERE id = ?1", &s->sel_figures, err))
+        return -1;
+    sqlite3_stmt *st = s->sel_figures;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        if (rc == SQLITE_DONE)
+            set_err(err, 0, "no trial %lld", (long long)id);
+        else
+            db_err(s, err, rc, "reading a trial");
+        sqlite3_reset(st);
+        return -1;
+    }
+    int stat = store_status_parse((const char *)sqlite3_column_text(st, 0));
+    f->status = stat < 0 ? STORE_FAILED : (store_status)stat;
+    f->test_accuracy = col_real(st, 1);
+    f->val_accuracy = col_real(st, 2);
+    f->overfit_gap = col_real(st, 3);
+    f->best_epoch = col_real(st, 4);
+    sqlite3_reset(st);
+    return 0;
+}
+
+/* ---- reading a trial back --------------------------------------------- */
+
+void store_trial_record_free(store_trial_record *r)
+{
+    if (!r)
+        return;
+    free(r->result_hash);
+    free(r->spec);
+    free(r->spec_file);
+    free(r->base_dir);
+    for (size_t i = 0; i < r->n_weights; i++)
+        free(r->weights[i].data);
+    free(r->weights);
+    free(r->metrics);
+    free(r->history);
+    memset(r, 0, sizeof *r);
+}
+
+static size_t count_rows(store *s, const char *sql, int64_t id, store_error *err,
+                         int *fail)
+{
+    sqlite3_stmt *st;
+    if (prep(s, sql, &st, err)) {
+        *fail = 1;
+        return 0;
+    }
+    sqlite3_bind_int64(st, 1, id);
+    size_t n = 0;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = (size_t)sqlite3_column_int64(st, 0);
+    else
+        *fail = 1;
+    sqlite3_finalize(st);
+    return n;
+}
+
+int store_trial_load(store *s, int64_t id, store_trial_record *r, store_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    memset(r, 0, sizeof *r);
+    if (prep(s,
+             "SELECT t.id, t.experiment_id, t.trial_key, t.seed, t.status, t.result_hash,"
+             " COALESCE(sp.spec, e.spec), COALESCE(sp.spec_file, e.spec_file), sp.base_dir"
+             " FROM trials t JOIN experiments e ON e.id = t.experiment_id"
+             " LEFT JOIN specs sp ON sp.spec_hash = t.spec_hash WHERE t.id = ?1",
+             &st, err))
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        set_err(err, 0, "%s has no trial %lld", s->path, (long long)id);
+        sqlite3_finalize(st);
+        return 1;
+    }
+    if (rc != SQLITE_ROW) {
+        db_err(s, err, rc, "reading the trial");
+        goto fail;
+    }
+    r->id = sqlite3_column_int64(st, 0);
+    r->experiment_id = sqlite3_column_int64(st, 1);
+    const unsigned char *key = sqlite3_column_text(st, 2);
+    snprintf(r->key, sizeof r->key, "%s", key ? (const char *)key : "");
+    r->seed = (uint64_t)sqlite3_column_int64(st, 3);
+    int stat = store_status_parse((const char *)sqlite3_column_text(st, 4));
+    r->status = stat < 0 ? STORE_FAILED : (store_status)stat;
+    r->result_hash = col_strdup(st, 5);
+    r->spec = col_strdup(st, 6);
+    r->spec_file = col_strdup(st, 7);
+    r->base_dir = col_strdup(st, 8);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (!r->spec) {
+        set_err(err, 0, "trial %lld has no stored spec", (long long)id);
+        goto fail;
+    }
+
+    int bad = 0;
+    size_t nw = count_rows(s, "SELECT COUNT(*) FROM weights WHERE trial_id=?1", id, err, &bad);
+    size_t nm = count_rows(s, "SELECT COUNT(*) FROM metrics WHERE trial_id=?1", id, err, &bad);
+    size_t ne = count_rows(s, "SELECT COUNT(*) FROM epochs WHERE trial_id=?1", id, err, &bad);
+    if (bad)
+        goto fail;
+    r->weights = calloc(nw ? nw : 1, sizeof *r->weights);
+    r->metrics = calloc(nm ? nm : 1, sizeof *r->metrics);
+    r->history = calloc(ne ? ne * 4 : 1, sizeof *r->history);
+    if (!r->weights || !r->metrics || !r->history) {
+        set_err(err, 0, "out of memory");
+        goto fail;
+    }
+    if (prep(s, "SELECT layer, kind, rows, cols, data FROM weights WHERE trial_id=?1"
+                " ORDER BY layer, kind DESC", &st, err))
+        goto fail;
+    sqlite3_bind_int64(st, 1, id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && r->n_weights < nw) {
+        store_weight_row *w = &r->weights[r->n_weights];
+        w->layer = (size_t)sqlite3_column_int64(st, 0);
+        snprintf(w->kind, sizeof w->kind, "%s", (const char *)sqlite3_column_text(st, 1));
+        w->rows = (size_t)sqlite3_column_int64(st, 2);
+        w->cols = (size_t)sqlite3_column_int64(st, 3);
+        const unsigned char *b = sqlite3_column_blob(st, 4);
+        size_t bytes = (size_t)sqlite3_column_bytes(st, 4);
+        size_t n = bytes / 4;
+        w->data = malloc(n ? n * sizeof(float) : 1);
+        if (!w->data) {
+            set_err(err, 0, "out of memory");
+            goto fail;
+        }
+        for (size_t i = 0; i < n; i++) {
+            uint32_t u = 0;
+            for (int k = 0; k < 4; k++)
+                u |= (uint32_t)b[4 * i + (size_t)k] << (8 * k);
+            memcpy(&w->data[i], &u, 4);
+        }
+        if (n != w->rows * w->cols)
+            w->rows = n, w->cols = 1; /* a damaged blob: compare what is there */
+        r->n_weights++;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (prep(s, "SELECT split, name, value FROM metrics WHERE trial_id=?1"
+                " ORDER BY split, name", &st, err))
+        goto fail;
+    sqlite3_bind_int64(st, 1, id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && r->n_metrics < nm) {
+        snprintf(r->metrics[r->n_metrics].split, sizeof r->metrics[0].split, "%s",
+                 (const char *)sqlite3_column_text(st, 0));
+        snprintf(r->metrics[r->n_metrics].name, sizeof r->metrics[0].name, "%s",
+                 (const char *)sqlite3_column_text(st, 1));
+        r->metrics[r->n_metrics].value = col_real(st, 2);
+        r->n_metrics++;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (prep(s, "SELECT loss, accuracy, val_loss, val_accuracy FROM epochs"
+                " WHERE trial_id=?1 ORDER BY epoch", &st, err))
+        goto fail;
+    sqlite3_bind_int64(st, 1, id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && r->n_epochs < ne) {
+        for (int k = 0; k < 4; k++)
+            r->history[r->n_epochs * 4 + (size_t)k] = col_real(st, k);
+        r->n_epochs++;
+    }
+    sqlite3_finalize(st);
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    store_trial_record_free(r);
+    return -1;
+}

@@ -1,0 +1,234 @@
+/* store: the SQLite results database (schemas/results.sql).
+ *
+ * One store = one connection. The runner keeps exactly one store open and
+ * writes each finished trial in a single transaction. A store may be used
+ * from several threads, but by one at a time (the caller serialises). The schema is embedded
+ * in the binary and versioned with PRAGMA user_version; store_open applies
+ * forward migrations and refuses files that are not SQLite databases or that
+ * a newer runexp wrote, without writing to them. Connections use WAL (readers
+ * such as the sqlite3 CLI never block the writer), foreign_keys ON and a
+ * 5-second busy timeout.
+ *
+ * Knows nothing of the spec, the network or OpenMP: results arrive as plain
+ * arrays in store_trial_result.
+ */
+#ifndef RUNEXP_STORE_H
+#define RUNEXP_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_SCHEMA_VERSION 1
+#define STORE_BUSY_TIMEOUT_MS 5000
+
+typedef struct store_error {
+    int code;           /* SQLite result code, 0 when not from SQLite */
+    int busy;           /* 1 when another connection held the write lock */
+    char message[1024];
+} store_error;
+
+typedef struct store store; /* opaque */
+
+typedef enum {
+    STORE_QUEUED = 0,
+    STORE_RUNNING,
+    STORE_DONE,
+    STORE_FAILED,
+    STORE_DIVERGED,
+    STORE_INTERRUPTED
+} store_status;
+
+/* "queued", "running", ... */
+const char *store_status_name(store_status s);
+/* Inverse of store_status_name; -1 for an unknown name. */
+int store_status_parse(const char *name);
+
+/* A NUL-terminated copy of the embedded schemas/results.sql (migration 1);
+ * the caller frees it with free(). NULL when out of memory. */
+char *store_schema_sql(void);
+
+/* Opens (creating if missing) the database at path (":memory:" works) and
+ * migrates it to STORE_SCHEMA_VERSION. Refuses, without writing, a file that
+ * is not an SQLite database or whose user_version is newer. Returns NULL with
+ * err filled on failure. Close with store_close. */
+store *store_open(const char *path, store_error *err);
+void store_close(store *s);
+
+/* The schema version found in the file before migrating (0 for new). */
+int store_version_found(const store *s);
+
+/* ---- experiments ------------------------------------------------------ */
+
+typedef struct store_experiment_info {
+    const char *name;
+    const char *spec;       /* spec text as given */
+    const char *spec_file;  /* path as given */
+    const char *base_dir;   /* directory CSV paths resolve against */
+    const char *created_at; /* ISO-8601 UTC */
+    const char *runexp_version, *git_revision, *compiler, *build_flags;
+    const char *host, *cpu_model;
+    int threads;
+    const char *sweep_dims; /* JSON array */
+    size_t n_classes;
+    const char *const *class_names;
+} store_experiment_info;
+
+/* Hex SHA-256 of len bytes into hex[65]. */
+void store_sha256_hex(const void *data, size_t len, char hex[65]);
+
+/* Finds the most recent experiment named info->name (unless fresh) and
+ * updates it to describe this run, or inserts a new one; records the spec
+ * text in `specs` and the class names. One transaction. *id set. */
+int store_experiment_begin(store *s, const store_experiment_info *info,
+                           int fresh, int64_t *id, store_error *err);
+
+/* ---- trials ----------------------------------------------------------- */
+
+typedef struct store_param {
+    const char *name;
+    int type;        /* 0 integer, 1 real, 2 text (sweep_type's order) */
+    long long i;
+    double r;
+    const char *s;
+} store_param;
+
+typedef struct store_trial_plan {
+    const char *key;        /* hex trial key */
+    size_t trial_index, point_index;
+    uint64_t seed;
+    const char *params_json;
+    size_t n_params;
+    const store_param *params;
+    const char *resolved_spec;
+    const char *spec_hash;
+} store_trial_plan;
+
+/* What store_trials_prepare decided for one trial. */
+typedef enum {
+    STORE_PLAN_RUN = 0,     /* new, or left queued/running by an earlier run */
+    STORE_PLAN_RETRY,       /* failed/diverged/interrupted and retry was asked */
+    STORE_PLAN_SKIP_DONE,   /* already done */
+    STORE_PLAN_SKIP_FAILED  /* failed/diverged/interrupted, retry not asked */
+} store_plan_action;
+
+/* In one transaction and in plan order: inserts a queued row for each trial
+ * key not yet in experiment exp (so trial ids follow the plan), refreshes the
+ * plan position of existing ones, and decides for each whether it runs. A
+ * trial that will run again loses what an earlier attempt left (epochs,
+ * metrics, confusion, weights, grid, result columns) and is queued.
+ * ids[i] and actions[i] are filled for plan[i]. */
+int store_trials_prepare(store *s, int64_t exp, size_t n,
+                         const store_trial_plan *plan, int retry,
+                         int64_t *ids, store_plan_action *actions,
+                         store_error *err);
+
+/* Marks a trial running (status and started_at only: one small commit). */
+int store_trial_start(store *s, int64_t id, const char *started_at,
+                      store_error *err);
+
+typedef struct store_metric {
+    const char *split; /* train, validation, test */
+    char name[32];
+    double value;
+} store_metric;
+
+typedef struct store_confusion {
+    const char *split;
+    size_t k;
+    const uint32_t *counts; /* k x k, rows true, columns predicted */
+} store_confusion;
+
+typedef struct store_weight {
+    size_t layer;
+    const char *kind; /* kernel, bias */
+    size_t rows, cols;
+    const float *data;
+} store_weight;
+
+typedef struct store_grid {
+    double x0_min, x0_max, x1_min, x1_max;
+    size_t resolution;
+    const uint8_t *classes; /* res*res */
+} store_grid;
+
+/* NaN doubles are stored as NULL. */
+typedef struct store_trial_result {
+    store_status status;
+    size_t n_params, epochs_run, diverged_epoch, best_epoch;
+    double overfit_gap;
+    double train_loss, train_accuracy, val_loss, val_accuracy;
+    double test_loss, test_accuracy;
+    const char *result_hash; /* NULL when none */
+    const char *error;       /* NULL when none */
+    const char *started_at;  /* NULL keeps the stored one */
+    const char *finished_at;
+    double wall_ms;
+    size_t n_epochs;         /* history rows: epochs 1..n_epochs */
+    const double *loss, *accuracy, *val_loss_h, *val_accuracy_h;
+    size_t n_metrics;
+    const store_metric *metrics;
+    size_t n_confusion;
+    const store_confusion *confusion;
+    size_t n_weights;
+    const store_weight *weights;
+    const store_grid *grid;  /* NULL when none */
+} store_trial_result;
+
+/* Writes everything of one finished (or stopped) trial in one transaction,
+ * replacing any rows the trial already had. */
+int store_trial_finish(store *s, int64_t id, const store_trial_result *r,
+                       store_error *err);
+
+/* Figures of one trial for the end-of-run summary. */
+typedef struct store_trial_figures {
+    store_status status;
+    double test_accuracy, val_accuracy, overfit_gap; /* NaN when NULL */
+    double best_epoch;                               /* NaN when NULL */
+} store_trial_figures;
+
+int store_trial_figures_get(store *s, int64_t id, store_trial_figures *f,
+                            store_error *err);
+
+/* ---- reading a trial back (reproduce) ---------------------------------- */
+
+typedef struct store_weight_row {
+    size_t layer;
+    char kind[16];
+    size_t rows, cols;
+    float *data;
+} store_weight_row;
+
+typedef struct store_metric_row {
+    char split[16];
+    char name[32];
+    double value; /* NaN for NULL */
+} store_metric_row;
+
+typedef struct store_trial_record {
+    int64_t id, experiment_id;
+    char key[65];
+    uint64_t seed;
+    store_status status;
+    char *result_hash;   /* NULL when none */
+    char *spec;          /* the spec text the trial ran from */
+    char *spec_file;
+    char *base_dir;
+    size_t n_weights;
+    store_weight_row *weights; /* ordered by layer, kernel before bias */
+    size_t n_metrics;
+    store_metric_row *metrics; /* ordered by split, name */
+    size_t n_epochs;
+    double *history; /* n_epochs x 4: loss, accuracy, val_loss, val_accuracy */
+} store_trial_record;
+
+/* Loads trial id with its spec, weights, metrics and history. Returns 0, 1
+ * when there is no such trial (err says so), -1 on errors. Free with
+ * store_trial_record_free. */
+int store_trial_load(store *s, int64_t id, store_trial_record *out,
+                     store_error *err);
+void store_trial_record_free(store_trial_record *r);
+
+/* Runs SQL on the connection (tests and tools). */
+int store_exec(store *s, const char *sql, store_error *err);
+
+#endif

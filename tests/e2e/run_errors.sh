@@ -1,0 +1,76 @@
+# Exit codes and refusals: a spec error exits 2 and leaves an existing database
+# byte-identical (and creates none); usage errors exit 2; a file that is not
+# an SQLite database, or one written by a newer schema, is refused untouched;
+# a diverging trial is recorded as diverged, the sweep goes on, exit 1.
+source "$(dirname "$0")/run_common.sh"
+
+# A spec error never creates a database...
+run --db "$DB" "$SPECS/bad_spec.yaml"
+expect_rc 2 "bad spec"
+grep -q "bad_spec.yaml:[0-9]*:[0-9]*: error:" err.txt || { show; fail "no file:line:col diagnostic"; }
+[ ! -e "$DB" ] || fail "a bad spec created the database"
+# ...nor touches an existing one, even listed after a good spec.
+run --db "$DB" -q "$SPECS/xor_small.yaml"
+expect_rc 0 "good spec"
+sqlite3 "$DB" 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null
+sum_before=$(sha256sum "$DB" | cut -d' ' -f1)
+ls -l --time-style=+%s.%N "$DB"* > ls_before.txt
+run --db "$DB" "$SPECS/xor_small.yaml" "$SPECS/bad_spec.yaml"
+expect_rc 2 "good + bad spec"
+expect_eq "$(sha256sum "$DB" | cut -d' ' -f1)" "$sum_before" "database after a spec error"
+ls -l --time-style=+%s.%N "$DB"* > ls_after.txt
+cmp -s ls_before.txt ls_after.txt || fail "database files changed after a spec error"
+run --db "$DB" "$WORK/no-such-spec.yaml"
+expect_rc 2 "missing spec file"
+expect_eq "$(sha256sum "$DB" | cut -d' ' -f1)" "$sum_before" "database after a missing spec"
+
+# Usage errors.
+run
+expect_rc 2 "no arguments"
+run run
+expect_rc 2 "run without a spec"
+run --bogus "$SPECS/xor_small.yaml"
+expect_rc 2 "unknown option"
+run -j 0 "$SPECS/xor_small.yaml"
+expect_rc 2 "-j 0"
+run -j x "$SPECS/xor_small.yaml"
+expect_rc 2 "-j x"
+run --db
+expect_rc 2 "--db without a file"
+run reproduce
+expect_rc 2 "reproduce without an id"
+expect_eq "$(sha256sum "$DB" | cut -d' ' -f1)" "$sum_before" "database after usage errors"
+
+# Not a database: refused with a clear message, left byte-identical.
+printf 'id,name\n1,not a database but a CSV file with enough bytes\n' > notadb.csv
+sum=$(sha256sum notadb.csv)
+run --db notadb.csv -q "$SPECS/xor_small.yaml"
+expect_rc 2 "non-database file"
+grep -q "not an SQLite database" err.txt || { show; fail "no clear message for a non-database"; }
+expect_eq "$(sha256sum notadb.csv)" "$sum" "non-database file after the refusal"
+[ ! -e notadb.csv-wal ] && [ ! -e notadb.csv-journal ] || fail "journal files created"
+
+# A database from a newer runexp: refused untouched.
+sqlite3 newer.db 'CREATE TABLE t(x); PRAGMA user_version = 99;'
+sum=$(sha256sum newer.db)
+run --db newer.db -q "$SPECS/xor_small.yaml"
+expect_rc 2 "newer schema"
+grep -q "schema version 99" err.txt || { show; fail "no clear message for a newer schema"; }
+expect_eq "$(sha256sum newer.db)" "$sum" "newer database after the refusal"
+
+# Divergence: recorded with its epoch, the other trial finishes, exit 1.
+run --db "$WORK/div.db" "$SPECS/xor_diverge.yaml"
+expect_rc 1 "diverging sweep"
+DB="$WORK/div.db"
+expect_eq "$(q "SELECT status FROM trials WHERE json_extract(params, '\$.lr') = 0.01")" done \
+    "the sane learning rate"
+expect_eq "$(q "SELECT COUNT(*) FROM trials WHERE json_extract(params, '\$.lr') = 10
+               AND status = 'diverged' AND diverged_epoch BETWEEN 1 AND 20
+               AND error LIKE '%NaN or Inf%' AND result_hash IS NULL")" 1 "the diverged trial"
+# Rerunning skips it (exit 1 again); --retry reruns it and it diverges again.
+run --db "$DB" "$SPECS/xor_diverge.yaml"
+expect_rc 1 "rerun with a diverged trial"
+run --db "$DB" --retry "$SPECS/xor_diverge.yaml"
+expect_rc 1 "--retry of a diverged trial"
+grep -q "1 to run" err.txt || { show; fail "--retry did not rerun the diverged trial"; }
+echo "ok"

@@ -1,0 +1,58 @@
+# `runexp reproduce ID`: exit 0 on an untouched trial; exit 1 naming the first
+# difference after a stored weight, metric or hash is altered with SQL; exit 2
+# for a trial that does not exist or a missing database.
+source "$(dirname "$0")/run_common.sh"
+
+cp "$SPECS/xor_small.yaml" spec.yaml
+run --db "$DB" -q spec.yaml
+expect_rc 0 "sweep"
+# The spec file may change or vanish: reproduce uses the stored text.
+rm spec.yaml
+mkdir elsewhere && cd elsewhere
+
+run reproduce --db "$DB" 3
+expect_rc 0 "reproduce 3"
+grep -q "matches" out.txt || { show; fail "no match message"; }
+RUNEXP_DB="$DB" run reproduce 1
+expect_rc 0 "reproduce 1 via RUNEXP_DB"
+
+# Another value for one kernel weight: parameter 1 of layer 0 (bytes 5..8).
+q "UPDATE weights SET data = CAST(substr(data, 1, 4) || x'0000803f' || substr(data, 9) AS BLOB)
+   WHERE trial_id = 2 AND layer = 0 AND kind = 'kernel'"
+expect_eq "$(q "SELECT typeof(data) || length(data) FROM weights WHERE trial_id = 2 AND layer = 0
+               AND kind = 'kernel'")" blob16 "altered blob"
+run reproduce --db "$DB" 2
+expect_rc 1 "altered weight"
+grep -q "MISMATCH" out.txt || { show; fail "no mismatch message"; }
+grep -q "first difference: layer 0 kernel\[1\] (parameter 1): stored 1," out.txt ||
+    { show; fail "weight difference not located"; }
+# A truncated blob.
+q "UPDATE weights SET data = substr(data, 1, 4) WHERE trial_id = 1 AND layer = 1 AND kind = 'bias'"
+run reproduce --db "$DB" 1
+expect_rc 1 "truncated weight"
+grep -q "first difference: layer 1 bias has 1 values stored, 2 recomputed" out.txt ||
+    { show; fail "truncated blob not located"; }
+
+# A stored metric.
+q "UPDATE metrics SET value = value + 1e-9 WHERE trial_id = 3 AND split = 'test' AND name = 'loss'"
+q "UPDATE trials SET result_hash = substr('0000' || result_hash, 1, 64) WHERE id = 3"
+run reproduce --db "$DB" 3
+expect_rc 1 "altered metric"
+grep -q "first difference: metric test loss" out.txt || { show; fail "metric difference not located"; }
+
+# Only the hash.
+q "UPDATE trials SET result_hash = replace(result_hash, substr(result_hash, 1, 1),
+   CASE substr(result_hash, 1, 1) WHEN 'a' THEN 'b' ELSE 'a' END) WHERE id = 4"
+run reproduce --db "$DB" 4
+expect_rc 1 "altered hash"
+grep -q "result_hash itself differs" out.txt || { show; fail "hash-only difference not reported"; }
+
+# Errors: no such trial, bad id, missing database (and it is not created).
+run reproduce --db "$DB" 99
+expect_rc 2 "no such trial"
+run reproduce --db "$DB" abc
+expect_rc 2 "bad id"
+run reproduce --db "$WORK/none.db" 1
+expect_rc 2 "missing database"
+[ ! -e "$WORK/none.db" ] || fail "reproduce created a database"
+echo "ok"

@@ -1,0 +1,424 @@
+/* Unit tests of the results store: schema creation and versioning, refusal
+ * of foreign or newer files, one trial's transaction, resume decisions and
+ * the views, against numbers worked out by hand in the comments. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "store.h"
+
+/* cmocka 1.1.5 has no assert_double_equal. */
+static void near(double got, double want, double eps, int line)
+{
+    if (!(fabs(got - want) <= eps)) {
+        print_error("line %d: got %.17g, want %.17g (+- %g)\n", line, got, want, eps);
+        fail();
+    }
+}
+#define assert_double_equal(a, b, e) near((a), (b), (e), __LINE__)
+
+/* A fresh path in a private temporary directory. */
+static char tmpdir[256];
+static char dbpath[300];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/test_store.XXXXXX");
+    if (!mkdtemp(tmpdir))
+        return -1;
+    snprintf(dbpath, sizeof dbpath, "%s/t.db", tmpdir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    const char *suffix[] = {"", "-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < 4; i++) {
+        char p[320];
+        snprintf(p, sizeof p, "%s%s", dbpath, suffix[i]);
+        unlink(p);
+    }
+    rmdir(tmpdir);
+    return 0;
+}
+
+/* One integer (or real) from a query on a separate plain connection. */
+static double query_num(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    double v = sqlite3_column_type(st, 0) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+static char *read_file(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char *buf = malloc(1 << 16);
+    assert_non_null(buf);
+    *n = fread(buf, 1, 1 << 16, f);
+    fclose(f);
+    return buf;
+}
+
+static void test_schema_created(void **state)
+{
+    (void)state;
+    store_error err;
+    store *s = store_open(dbpath, &err);
+    assert_non_null(s);
+    assert_int_equal(store_version_found(s), 0);
+    store_close(s);
+    assert_int_equal((int)query_num(dbpath, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+    /* 11 tables and 3 views of the contract. */
+    assert_int_equal((int)query_num(dbpath,
+                                     "SELECT COUNT(*) FROM sqlite_master WHERE type='table'"
+                                     " AND name IN ('experiments','specs','trials',"
+                                     "'trial_params','epochs','metrics','confusion',"
+                                     "'weights','classes','grids')"),
+                     10);
+    assert_int_equal((int)query_num(dbpath,
+                                     "SELECT COUNT(*) FROM sqlite_master WHERE type='view'"
+                                     " AND name IN ('trial_summary','sweep_summary',"
+                                     "'confusion_normalized')"),
+                     3);
+    /* WAL is a property of the file and sticks. */
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    sqlite3_open(dbpath, &db);
+    sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    /* Opening again migrates nothing. */
+    s = store_open(dbpath, &err);
+    assert_non_null(s);
+    assert_int_equal(store_version_found(s), STORE_SCHEMA_VERSION);
+    store_close(s);
+}
+
+static void test_refuses_newer_version(void **state)
+{
+    (void)state;
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "CREATE TABLE x(a); PRAGMA user_version = 7",
+                                  NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    size_t n0, n1;
+    char *before = read_file(dbpath, &n0);
+    store_error err;
+    store *s = store_open(dbpath, &err);
+    assert_null(s);
+    assert_non_null(strstr(err.message, "schema version 7"));
+    char *after = read_file(dbpath, &n1);
+    assert_int_equal(n0, n1);
+    assert_memory_equal(before, after, n0);
+    free(before);
+    free(after);
+}
+
+static void test_refuses_non_database(void **state)
+{
+    (void)state;
+    FILE *f = fopen(dbpath, "wb");
+    assert_non_null(f);
+    fputs("name,value\nnot,a database at all but long enough\n", f);
+    fclose(f);
+    size_t n0, n1;
+    char *before = read_file(dbpath, &n0);
+    store_error err;
+    assert_null(store_open(dbpath, &err));
+    assert_non_null(strstr(err.message, "not an SQLite database"));
+    char *after = read_file(dbpath, &n1);
+    assert_int_equal(n0, n1);
+    assert_memory_equal(before, after, n0);
+    free(before);
+    free(after);
+}
+
+static const char *const class_names[] = {"0", "1"};
+
+static int64_t begin_experiment(store *s, const char *name, int fresh)
+{
+    store_experiment_info info = {
+        .name = name, .spec = "name: x\n", .spec_file = "x.yaml", .base_dir = ".",
+        .created_at = "2024-01-01T00:00:00Z", .runexp_version = "0.1.0",
+        .threads = 2, .sweep_dims = "[\"hidden\"]", .n_classes = 2,
+        .class_names = class_names};
+    int64_t id = 0;
+    store_error err;
+    assert_int_equal(store_experiment_begin(s, &info, fresh, &id, &err), 0);
+    return id;
+}
+
+static void test_one_trial_roundtrip(void **state)
+{
+    (void)state;
+    store_error err;
+    store *s = store_open(dbpath, &err);
+    assert_non_null(s);
+    int64_t exp = begin_experiment(s, "xor", 0);
+    store_param p = {.name = "hidden", .type = 0, .i = 4};
+    store_trial_plan plan[2] = {
+        {.key = "k0", .trial_index = 0, .point_index = 0, .seed = 0,
+         .params_json = "{\"hidden\": 4}", .n_params = 1, .params = &p},
+        {.key = "k1", .trial_index = 1, .point_index = 0, .seed = 1,
+         .params_json = "{\"hidden\": 4}", .n_params = 1, .params = &p}};
+    int64_t ids[2];
+    store_plan_action act[2];
+    assert_int_equal(store_trials_prepare(s, exp, 2, plan, 0, ids, act, &err), 0);
+    assert_int_equal(act[0], STORE_PLAN_RUN);
+    assert_int_equal(act[1], STORE_PLAN_RUN);
+    assert_true(ids[0] < ids[1]); /* ids follow the plan */
+
+    assert_int_equal(store_trial_start(s, ids[0], "2024-01-01T00:00:01Z", &err), 0);
+    double loss[3] = {0.7, 0.5, 0.4}, acc[3] = {0.5, 0.75, 1.0};
+    double vl[3] = {0.6, NAN, 0.65}, va[3] = {0.5, 0.5, 1.0};
+    store_metric m[2] = {{.split = "test", .name = "loss", .value = 0.25},
+                         {.split = "test", .name = "accuracy", .value = 0.875}};
+    uint32_t cm[4] = {3, 1, 0, 4};
+    store_confusion c = {.split = "test", .k = 2, .counts = cm};
+    float kern[6] = {1.0f, -2.5f, 0.125f, 3.0f, -0.0f, 1e-8f}, bias[3] = {0.5f, 0, -1};
+    store_weight w[2] = {{.layer = 0, .kind = "kernel", .rows = 2, .cols = 3, .data = kern},
+                         {.layer = 0, .kind = "bias", .rows = 1, .cols = 3, .data = bias}};
+    uint8_t gc[4] = {0, 1, 1, 0};
+    store_grid g = {-1, 2, -1, 2, 2, gc};
+    store_trial_result r = {
+        .status = STORE_DONE, .n_params = 9, .epochs_run = 3, .best_epoch = 1,
+        .overfit_gap = 0.05, .train_loss = 0.3, .train_accuracy = 0.9, .val_loss = 0.65,
+        .val_accuracy = 1.0, .test_loss = 0.25, .test_accuracy = 0.875,
+        .result_hash = "abc", .finished_at = "2024-01-01T00:00:02Z", .wall_ms = 3.5,
+        .n_epochs = 3, .loss = loss, .accuracy = acc, .val_loss_h = vl, .val_accuracy_h = va,
+        .n_metrics = 2, .metrics = m, .n_confusion = 1, .confusion = &c,
+        .n_weights = 2, .weights = w, .grid = &g};
+    assert_int_equal(store_trial_finish(s, ids[0], &r, &err), 0);
+    store_close(s);
+
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM epochs"), 3);
+    assert_true(isnan(query_num(dbpath, "SELECT val_loss FROM epochs WHERE epoch=2")));
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM confusion"), 4);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM trial_params"
+                                             " WHERE name='hidden' AND value=4"
+                                             " AND typeof(value)='integer'"), 2);
+    assert_int_equal((int)query_num(dbpath, "SELECT length(data) FROM weights"
+                                             " WHERE kind='kernel'"), 24);
+    /* 1.0f is 0x3f800000: little-endian bytes 00 00 80 3f. */
+    assert_int_equal((int)query_num(dbpath, "SELECT hex(substr(data,1,4))='0000803F'"
+                                             " FROM weights WHERE kind='kernel'"), 1);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM trials"
+                                             " WHERE status='done'"), 1);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM trials"
+                                             " WHERE status='queued'"), 1);
+    assert_int_equal((int)query_num(dbpath, "SELECT length(classes) FROM grids"), 4);
+
+    /* Read it back: weights bit for bit, metrics and history. */
+    s = store_open(dbpath, &err);
+    assert_non_null(s);
+    store_trial_record rec;
+    assert_int_equal(store_trial_load(s, ids[0], &rec, &err), 0);
+    assert_string_equal(rec.key, "k0");
+    assert_string_equal(rec.result_hash, "abc");
+    assert_string_equal(rec.spec, "name: x\n");
+    assert_int_equal(rec.n_weights, 2);
+    assert_string_equal(rec.weights[0].kind, "kernel");
+    assert_memory_equal(rec.weights[0].data, kern, sizeof kern);
+    assert_memory_equal(rec.weights[1].data, bias, sizeof bias);
+    assert_int_equal(rec.n_metrics, 2);
+    assert_string_equal(rec.metrics[0].name, "accuracy"); /* ordered by name */
+    assert_true(rec.metrics[0].value == 0.875);
+    assert_int_equal(rec.n_epochs, 3);
+    assert_true(rec.history[2 * 4 + 3] == 1.0);
+    store_trial_record_free(&rec);
+    assert_int_equal(store_trial_load(s, 999, &rec, &err), 1);
+
+    /* Resume: k0 is done and skipped, k1 (queued) runs again. */
+    int64_t ids2[2];
+    assert_int_equal(store_experiment_begin(s, &(store_experiment_info){
+        .name = "xor", .spec = "name: x\n", .created_at = "t", .n_classes = 0},
+        0, &exp, &err), 0);
+    assert_int_equal(store_trials_prepare(s, exp, 2, plan, 0, ids2, act, &err), 0);
+    assert_int_equal(act[0], STORE_PLAN_SKIP_DONE);
+    assert_int_equal(act[1], STORE_PLAN_RUN);
+    assert_true(ids2[0] == ids[0] && ids2[1] == ids[1]);
+
+    /* Failed: skipped without retry, rerun with it; a rerun starts from a
+     * clean slate (its old rows go when it is queued again). */
+    r.status = STORE_DIVERGED;
+    r.n_metrics = 0;
+    r.n_confusion = r.n_weights = 0;
+    r.grid = NULL;
+    r.n_epochs = 1;
+    assert_int_equal(store_trial_start(s, ids[1], "t", &err), 0);
+    assert_int_equal(store_trial_finish(s, ids[1], &r, &err), 0);
+    assert_int_equal(store_trials_prepare(s, exp, 2, plan, 0, ids2, act, &err), 0);
+    assert_int_equal(act[1], STORE_PLAN_SKIP_FAILED);
+    store_close(s);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM epochs"), 4);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM trials WHERE status="
+                                             "'diverged' AND error IS NULL"), 1);
+    s = store_open(dbpath, &err);
+    assert_int_equal(store_trials_prepare(s, exp, 2, plan, 1, ids2, act, &err), 0);
+    assert_int_equal(act[0], STORE_PLAN_SKIP_DONE);
+    assert_int_equal(act[1], STORE_PLAN_RETRY);
+    store_close(s);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM epochs"), 3);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM trials WHERE status='queued'"
+                                             " AND epochs_run IS NULL AND started_at IS NULL"),
+                     1);
+    /* Writing a trial again replaces its rows. */
+    s = store_open(dbpath, &err);
+    assert_int_equal(store_trial_finish(s, ids[0], &r, &err), 0);
+    store_close(s);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM epochs"), 1);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM weights"), 0);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM grids"), 0);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM metrics"), 0);
+
+    /* --fresh: a new experiment with the same trial keys is allowed. */
+    s = store_open(dbpath, &err);
+    int64_t exp2 = begin_experiment(s, "xor", 1);
+    assert_true(exp2 != exp);
+    assert_int_equal(store_trials_prepare(s, exp2, 2, plan, 0, ids2, act, &err), 0);
+    assert_int_equal(act[0], STORE_PLAN_RUN);
+    assert_true(ids2[0] != ids[0]);
+    /* Without --fresh the most recent one is reused. */
+    assert_true(begin_experiment(s, "xor", 0) == exp2);
+    store_close(s);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM trials"), 4);
+}
+
+/* Inserts a trial row directly with the given figures. */
+static void add_trial(sqlite3 *db, int exp, const char *key, const char *params,
+                      const char *status, double acc, double loss)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO trials(experiment_id, trial_key, trial_index, point_index, seed,"
+             " params, status, test_accuracy, test_loss, best_epoch, val_accuracy)"
+             " VALUES (%d, '%s', 0, 0, 0, '%s', '%s', %.17g, %.17g, 10, 0.5)",
+             exp, key, params, status, acc, loss);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+}
+
+static void test_views(void **state)
+{
+    (void)state;
+    store_error err;
+    store *s = store_open(dbpath, &err);
+    assert_non_null(s);
+    begin_experiment(s, "views", 0);
+    store_close(s);
+    sqlite3 *db;
+    sqlite3_open(dbpath, &db);
+    /* Point A: accuracies 0.8, 0.9, 1.0 -> mean 0.9, sample std
+     * sqrt((0.01 + 0 + 0.01) / 2) = 0.1; losses 0.2, 0.4, 0.9 -> mean 0.5,
+     * std sqrt((0.09 + 0.01 + 0.16) / 2) = sqrt(0.13). A failed trial with
+     * accuracy 0 must not count. Point B: one trial -> std NULL. */
+    add_trial(db, 1, "a1", "{\"h\": 1}", "done", 0.8, 0.2);
+    add_trial(db, 1, "a2", "{\"h\": 1}", "done", 0.9, 0.4);
+    add_trial(db, 1, "a3", "{\"h\": 1}", "done", 1.0, 0.9);
+    add_trial(db, 1, "a4", "{\"h\": 1}", "failed", 0.0, 9.0);
+    add_trial(db, 1, "b1", "{\"h\": 2}", "done", 0.7, 0.3);
+    /* Confusion of trial 1: [[3, 1], [0, 4]] and class 2 with no rows. */
+    assert_int_equal(sqlite3_exec(db,
+        "INSERT INTO confusion VALUES (1,'test',0,0,3),(1,'test',0,1,1),"
+        "(1,'test',1,0,0),(1,'test',1,1,4),(1,'test',2,2,0)", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+
+    const char *a = " FROM sweep_summary WHERE params='{\"h\": 1}'";
+    char q[256];
+#define Q(col) (snprintf(q, sizeof q, "SELECT " col "%s", a), query_num(dbpath, q))
+    assert_int_equal((int)Q("n"), 3);
+    assert_double_equal(Q("test_accuracy_mean"), 0.9, 1e-12);
+    assert_double_equal(Q("test_accuracy_std"), 0.1, 1e-12);
+    assert_double_equal(Q("test_accuracy_min"), 0.8, 1e-15);
+    assert_double_equal(Q("test_accuracy_max"), 1.0, 1e-15);
+    assert_double_equal(Q("test_loss_mean"), 0.5, 1e-12);
+    assert_double_equal(Q("test_loss_std"), sqrt(0.13), 1e-12);
+    assert_double_equal(Q("best_epoch_mean"), 10.0, 1e-12);
+#undef Q
+    assert_true(isnan(query_num(dbpath, "SELECT test_accuracy_std FROM sweep_summary"
+                                        " WHERE params='{\"h\": 2}'")));
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM trial_summary"), 5);
+
+    assert_double_equal(query_num(dbpath, "SELECT fraction FROM confusion_normalized"
+                                          " WHERE true_class=0 AND predicted_class=0"),
+                        0.75, 1e-15);
+    assert_double_equal(query_num(dbpath, "SELECT fraction FROM confusion_normalized"
+                                          " WHERE true_class=0 AND predicted_class=1"),
+                        0.25, 1e-15);
+    assert_double_equal(query_num(dbpath, "SELECT fraction FROM confusion_normalized"
+                                          " WHERE true_class=1 AND predicted_class=1"),
+                        1.0, 1e-15);
+    assert_double_equal(query_num(dbpath, "SELECT fraction FROM confusion_normalized"
+                                          " WHERE true_class=2"),
+                        0.0, 0);
+}
+
+static void test_busy_message(void **state)
+{
+    (void)state;
+    store_error err;
+    store *s = store_open(dbpath, &err);
+    assert_non_null(s);
+    int64_t exp = begin_experiment(s, "busy", 0);
+    store_close(s);
+    /* Another connection holds the write lock. */
+    sqlite3 *db;
+    sqlite3_open(dbpath, &db);
+    assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    s = store_open(dbpath, &err);
+    assert_non_null(s);
+    assert_int_equal(store_exec(s, "PRAGMA busy_timeout = 50", &err), 0);
+    store_trial_plan p = {.key = "k", .params_json = "{}"};
+    int64_t id;
+    store_plan_action act;
+    assert_int_equal(store_trials_prepare(s, exp, 1, &p, 0, &id, &act, &err), -1);
+    assert_int_equal(err.busy, 1);
+    assert_non_null(strstr(err.message, "database is busy: another runexp is writing"));
+    store_close(s);
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(db);
+}
+
+static void test_sha256(void **state)
+{
+    (void)state;
+    char hex[65];
+    store_sha256_hex("abc", 3, hex); /* FIPS 180-2 test vector */
+    assert_string_equal(hex,
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_schema_created, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refuses_newer_version, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refuses_non_database, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_one_trial_roundtrip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_views, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_busy_message, setup, teardown),
+        cmocka_unit_test(test_sha256),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
