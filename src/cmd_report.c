@@ -1,0 +1,107 @@
+/* runexp report [EXPERIMENT] [--db FILE] [--out DIR] [--format png|svg|pdf]
+ *               [--trial ID]
+ *
+ * Figures and index.html for one experiment (default: the most recent) or
+ * one trial, from the results database. Exit 0 on success, 2 for usage
+ * errors, a missing database or an unknown experiment / trial, 1 when
+ * writing the report failed.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "report.h"
+
+static void report_usage(FILE *f)
+{
+    fputs("usage: runexp report [EXPERIMENT] [options]\n"
+          "  EXPERIMENT            name or id (default: the most recent experiment)\n"
+          "  --db FILE             results database (default: $RUNEXP_DB or results/runexp.db)\n"
+          "  --out DIR             output directory (default: results/<experiment>/)\n"
+          "  --format png|svg|pdf  figure format (default: png)\n"
+          "  --trial ID            the figures of one trial only\n",
+          f);
+}
+
+/* The value of an option given as `--opt VALUE` or `--opt=VALUE`. */
+static const char *opt_value(int argc, char **argv, int *i, const char *name)
+{
+    size_t l = strlen(name);
+    const char *a = argv[*i];
+    if (strncmp(a, name, l))
+        return NULL;
+    if (a[l] == '=')
+        return a + l + 1;
+    if (a[l] != '\0')
+        return NULL;
+    if (*i + 1 >= argc)
+        return "";
+    return argv[++*i];
+}
+
+int cmd_report(int argc, char **argv)
+{
+    report_options o;
+    report_options_init(&o);
+    const char *env = getenv("RUNEXP_DB");
+    o.db_path = env && *env ? env : "results/runexp.db";
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            report_usage(stdout);
+            return 0;
+        }
+        if ((v = opt_value(argc, argv, &i, "--db"))) {
+            if (!*v) {
+                fputs("runexp report: --db needs a file name\n", stderr);
+                return 2;
+            }
+            o.db_path = v;
+        } else if ((v = opt_value(argc, argv, &i, "--out"))) {
+            if (!*v) {
+                fputs("runexp report: --out needs a directory\n", stderr);
+                return 2;
+            }
+            o.out_dir = v;
+        } else if ((v = opt_value(argc, argv, &i, "--format"))) {
+            if (report_format_parse(v, &o.format)) {
+                fprintf(stderr, "runexp report: --format must be png, svg or pdf, got '%s'\n", v);
+                return 2;
+            }
+        } else if ((v = opt_value(argc, argv, &i, "--trial"))) {
+            char *end = NULL;
+            errno = 0;
+            long long id = strtoll(v, &end, 10);
+            if (!*v || *end || errno || id <= 0) {
+                fprintf(stderr, "runexp report: --trial must be a trial id (a positive "
+                                "integer), got '%s'\n", v);
+                return 2;
+            }
+            o.trial_id = id;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            fprintf(stderr, "runexp report: unknown option '%s'\n", a);
+            report_usage(stderr);
+            return 2;
+        } else if (!o.experiment) {
+            o.experiment = a;
+        } else {
+            fprintf(stderr, "runexp report: one experiment at a time (got '%s' and '%s')\n",
+                    o.experiment, a);
+            return 2;
+        }
+    }
+    report_output out;
+    report_error err;
+    if (report_generate(&o, &out, &err)) {
+        fprintf(stderr, "runexp report: %s\n", err.message);
+        return err.input ? 2 : 1;
+    }
+    printf("report of experiment %lld (%s): %zu files in %s/\n", out.experiment_id,
+           out.experiment, out.n_files, out.out_dir);
+    for (size_t i = 0; i < out.n_files; i++)
+        printf("  %s\n", out.files[i]);
+    report_output_free(&out);
+    return 0;
+}

@@ -1,0 +1,167 @@
+/* report: figures and an offline HTML page drawn from the results database.
+ *
+ * `runexp report` reads one experiment (or one trial) from the SQLite results
+ * database (schemas/results.sql) and writes, into one directory:
+ *   curves_accuracy.EXT, curves_loss.EXT  training curves, one panel per sweep
+ *                                         point: mean over seeds + min-max band
+ *   sweep.EXT                             test accuracy per sweep value
+ *   confusion_P.EXT                       row-normalised test confusion matrix
+ *                                         of the median trial of sweep point P
+ *   boundary.EXT                          predicted-class regions (2-D data)
+ *   dataset.EXT                           the data: 2-D scatter or digit images
+ *   index.html                            the page: spec, tables, every figure
+ * EXT is png (default), svg or pdf. Figures are drawn with PLplot's cairo
+ * driver, one plstream per figure. Same database => same files (PNG and SVG;
+ * cairo's PDF carries a creation date).
+ */
+#ifndef RUNEXP_REPORT_H
+#define RUNEXP_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "data.h"
+
+typedef enum {
+    REPORT_FORMAT_PNG = 0,
+    REPORT_FORMAT_SVG,
+    REPORT_FORMAT_PDF
+} report_format;
+
+/* Parses "png", "svg" or "pdf"; returns 0, or -1 for anything else. */
+int report_format_parse(const char *s, report_format *out);
+/* "png", "svg" or "pdf". */
+const char *report_format_ext(report_format f);
+
+typedef struct report_error {
+    int input;            /* 1: the input is at fault (no database, unknown
+                             experiment or trial): the CLI exits 2 */
+    char message[1024];
+} report_error;
+
+typedef struct report_options {
+    const char *db_path;    /* required */
+    const char *experiment; /* name (the latest of that name) or id; NULL =
+                               the most recent experiment */
+    long long trial_id;     /* > 0: figures of that one trial only */
+    const char *out_dir;    /* NULL: results/<experiment>/ (with --trial:
+                               results/<experiment>/trial_<id>/) */
+    report_format format;
+    int width, height;      /* pixels of raster figures; default 1000 x 700 */
+} report_options;
+
+/* Defaults: PNG, 1000 x 700, everything else NULL / 0. */
+void report_options_init(report_options *o);
+
+/* What report_generate wrote. */
+typedef struct report_output {
+    char *out_dir;          /* the directory written */
+    char *experiment;       /* experiment name */
+    long long experiment_id;
+    size_t n_files;
+    char **files;           /* names inside out_dir, figures then index.html */
+} report_output;
+
+/* Writes the report. Returns 0, or -1 with err filled (err->input set when
+ * the database, experiment or trial does not exist). out may be NULL; else
+ * the caller frees it with report_output_free. */
+int report_generate(const report_options *o, report_output *out,
+                    report_error *err);
+void report_output_free(report_output *out);
+
+/* ---- pieces exposed for tests ------------------------------------------- */
+
+/* The trial a figure shows for a sweep point: the median by test accuracy.
+ * Sorts (acc, seed) ascending and takes element (n - 1) / 2 (the lower
+ * median for even n; ties broken by the smaller seed). Returns its index in
+ * the input arrays; n > 0. */
+size_t report_median_index(const double *acc, const long long *seed, size_t n);
+
+/* HTML-escapes s (& < > " '). The caller frees the result. NULL when out of
+ * memory. */
+char *report_html_escape(const char *s);
+
+/* ---- shared between report_*.c (not for other modules) ------------------ */
+
+/* One trial as the figures need it. Arrays hold NAN where the database has
+ * NULL. */
+typedef struct report_trial {
+    long long id;
+    size_t point;           /* index into report_data.points */
+    long long seed;
+    double test_accuracy, test_loss;
+    size_t n_epochs;
+    double *loss, *accuracy, *val_loss, *val_accuracy;
+    uint32_t *cm;           /* n_classes^2 test confusion, row = true; or NULL */
+    int has_grid;
+    double grid_x0[2], grid_x1[2];
+    size_t grid_res;
+    uint8_t *grid;          /* res*res predicted classes, iy-major */
+} report_trial;
+
+typedef struct report_point {
+    size_t index;           /* point_index in the database */
+    char *label;            /* "hidden = 4", "" without a sweep */
+    char *params_json;
+    int numeric;            /* exactly one swept value and it is a number */
+    double value;
+    size_t n_trials;        /* done trials of this point */
+    size_t *trials;         /* indices into report_data.trials */
+    size_t median;          /* index into report_data.trials */
+    size_t n_other;         /* failed / diverged / interrupted / not run */
+} report_point;
+
+/* A rebuilt dataset for the data figures. */
+typedef struct report_dataset {
+    int ok;                 /* 0 when it could not be rebuilt (why in note) */
+    char note[256];
+    long long seed;         /* the data seed used */
+    data_set source;        /* before augmentation (digits: images) */
+    data_splits splits;     /* after the trial's pipeline */
+    double noise;           /* augmentation sigma, 0 = none */
+    int is_xor;
+} report_dataset;
+
+typedef struct report_data {
+    long long experiment_id;
+    char *name, *spec, *spec_file, *created_at;
+    size_t n_classes;
+    char **class_names;
+    size_t n_dims;
+    char **dim_names;
+    size_t n_points;
+    report_point *points;
+    size_t n_trials;
+    report_trial *trials;
+    int single_trial;       /* --trial */
+    report_dataset dataset; /* of the first trial shown */
+} report_data;
+
+/* Figure settings handed to each drawing function. */
+typedef struct report_plot_cfg {
+    report_format format;
+    int width, height;
+} report_plot_cfg;
+
+/* Each returns 1 when it wrote path, 0 when the figure does not apply
+ * (nothing to draw), -1 on error (err filled). report_plot.c. */
+int report_plot_curves(const report_data *d, int loss, const report_plot_cfg *c,
+                       const char *path, report_error *err);
+int report_plot_sweep(const report_data *d, const report_plot_cfg *c,
+                      const char *path, report_error *err);
+int report_plot_confusion(const report_data *d, size_t point,
+                          const report_plot_cfg *c, const char *path,
+                          report_error *err);
+int report_plot_boundary(const report_data *d, const report_plot_cfg *c,
+                         const char *path, report_error *err);
+int report_plot_dataset(const report_data *d, const report_plot_cfg *c,
+                        const char *path, report_error *err);
+
+/* Rebuilds the dataset of sweep point `point` with data seed `seed` from the
+ * experiment's spec text (report_data.c). Never fails hard: on any problem
+ * ds->ok = 0 and ds->note says why. */
+void report_dataset_rebuild(const char *spec_text, const char *spec_file,
+                            size_t point, long long seed, report_dataset *ds);
+void report_dataset_free(report_dataset *ds);
+
+#endif
