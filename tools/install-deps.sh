@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs runexp's build and test dependencies from Debian 12's packages.
+# Usage: tools/install-deps.sh [--browser]
+#   --browser  also install Chromium, used by the report page's end-to-end test
+# Packages already present are not reinstalled; apt-get runs only if needed.
+set -euo pipefail
+
+pkgs=(
+  build-essential cmake pkg-config git
+  libyaml-dev          # spec parsing (libyaml)
+  libsqlite3-dev sqlite3  # results store, and the CLI the tests and users query with
+  libcmocka-dev        # unit tests
+  zlib1g-dev           # the embedded digits data is gzip-compressed
+  libssl-dev           # SHA-256 (OpenSSL libcrypto) for trial keys and result hashes
+  libplplot-dev plplot-driver-cairo libcairo2-dev  # reports: plots (PLplot + cairo)
+)
+if [ "${1:-}" = "--browser" ]; then
+  pkgs+=(chromium)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#pkgs[@]} packages present"
+  exit 0
+fi
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
