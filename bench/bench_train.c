@@ -8,7 +8,8 @@
  * A trial = model init + fit (with validation every epoch), timed with
  * CLOCK_MONOTONIC; data preparation is not timed.
  *
- * usage: bench_train [runs [W1|W2|W3]]   (default: 7 runs, every workload)
+ * usage: bench_train [runs [W1|W1:h|W2|W3]]   (default: 7 runs, every
+ * workload; W1:h runs W1 with h hidden units only, for profiling)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,8 +126,14 @@ int main(int argc, char **argv)
     pd.scale = DATA_SCALE_NONE;
 
     const char *only = argc > 2 ? argv[2] : "";
+    size_t h_lo = 1, h_hi = 6;
+    int w1 = !*only || !strcmp(only, "W1");
+    if (!strncmp(only, "W1:", 3)) {
+        h_lo = h_hi = (size_t)atoi(only + 3);
+        w1 = 1;
+    }
     int rc = 0;
-    for (size_t h = 1; h <= 6 && (!*only || !strcmp(only, "W1")); h++) {
+    for (size_t h = h_lo; h >= 1 && h <= h_hi && w1; h++) {
         nn_model_config c;
         memset(&c, 0, sizeof c);
         c.n_inputs = 2;

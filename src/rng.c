@@ -124,32 +124,82 @@ static void mul64x64(uint64_t a, uint64_t b, uint64_t *hi, uint64_t *lo)
 
 /* Lemire, "Fast random integer generation in an interval" (2019): the high
  * word of x * n is uniform on [0, n) once the low words below 2^64 mod n are
- * rejected. */
-uint64_t rng_below(rng_state *r, uint64_t n)
+ * rejected. For n < 2^32 (every shuffle) the 128-bit product needs only two
+ * 32 x 32 -> 64-bit multiplies instead of four: x * n = (xh * n) 2^32 +
+ * xl * n with both partial products below 2^64. Same value as the general
+ * product, so the stream is unchanged; the shuffle of every epoch spends most
+ * of its time here (one draw per training row). */
+static inline void mul64x32(uint64_t x, uint64_t n, uint64_t *hi, uint64_t *lo)
+{
+    uint64_t pl = (x & 0xFFFFFFFFu) * n;   /* < 2^64 */
+    uint64_t ph = (x >> 32) * n + (pl >> 32); /* < 2^64: (2^32-1)(n+1) */
+    *lo = (ph << 32) | (pl & 0xFFFFFFFFu);
+    *hi = ph >> 32;
+}
+
+static inline uint64_t below(rng_state *r, uint64_t n)
 {
     uint64_t hi, lo;
     if (n == 0)
         return 0; /* contract says n > 0; do not divide by zero anyway */
+    if (n <= 0xFFFFFFFFu) {
+        mul64x32(rng_next(r), n, &hi, &lo);
+        if (lo < n) {
+            uint64_t t = (0 - n) % n; /* 2^64 mod n */
+            while (lo < t)
+                mul64x32(rng_next(r), n, &hi, &lo);
+        }
+        return hi;
+    }
     mul64x64(rng_next(r), n, &hi, &lo);
     if (lo < n) {
-        uint64_t t = (0 - n) % n; /* 2^64 mod n */
+        uint64_t t = (0 - n) % n;
         while (lo < t)
             mul64x64(rng_next(r), n, &hi, &lo);
     }
     return hi;
 }
 
+uint64_t rng_below(rng_state *r, uint64_t n)
+{
+    return below(r, n);
+}
+
+/* Fisher-Yates from the top: i = n-1 down to 1 swaps idx[i] with idx[j],
+ * j = below(i + 1). The generator state is copied into a local for the loop
+ * so that it stays in registers (through r it is stored and reloaded every
+ * draw, which puts a store-forwarding delay on the generator's dependency
+ * chain); the draws of a block of 64 steps are made before its swaps, so the
+ * generator chain and the swaps' loads and stores overlap. Same draws in the
+ * same order, same result. */
 void rng_shuffle_u32(rng_state *r, uint32_t *idx, size_t n)
 {
+    uint32_t js[64];
+    rng_state st = *r;
     size_t i;
     if (n < 2)
         return;
-    for (i = n - 1; i > 0; i--) {
-        size_t j = (size_t)rng_below(r, (uint64_t)i + 1);
-        uint32_t t = idx[i];
-        idx[i] = idx[j];
-        idx[j] = t;
+    if (n - 1 > 0xFFFFFFFFu) { /* j does not fit in uint32: one at a time */
+        for (i = n - 1; i > 0; i--) {
+            size_t j = (size_t)below(&st, (uint64_t)i + 1);
+            uint32_t t = idx[i];
+            idx[i] = idx[j];
+            idx[j] = t;
+        }
+        *r = st;
+        return;
     }
+    for (i = n - 1; i > 0;) {
+        size_t cnt = i < 64 ? i : 64, k;
+        for (k = 0; k < cnt; k++)
+            js[k] = (uint32_t)below(&st, (uint64_t)(i - k) + 1);
+        for (k = 0; k < cnt; k++, i--) {
+            uint32_t j = js[k], t = idx[i];
+            idx[i] = idx[j];
+            idx[j] = t;
+        }
+    }
+    *r = st;
 }
 
 /* ---- MT19937 (Matsumoto & Nishimura 1998), numpy's legacy RandomState --- */

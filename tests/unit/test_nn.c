@@ -724,6 +724,140 @@ static void test_lab_accuracy(void **state)
     assert_true(dg >= 0.87 && dg <= 0.93);
 }
 
+/* ---- fast paths against the general path ---------------------------------- */
+
+/* nn_fit and nn_evaluate run softmax + cross-entropy models through
+ * specialised kernels (all layers <= 16 units: 16-row tiles; >= 16 inputs:
+ * batch-major products), while nn_model_loss_grad and
+ * nn_model_apply_gradient always take the general path. Training the same
+ * model both ways (no shuffling, so the batches are the first rows in order)
+ * must give the same history and weights up to float rounding. Shapes cover
+ * the specialised XOR copy, the generic tiny code (3 layers, partial
+ * 16-row tiles), the wide path with a 10-unit output, padded hidden widths
+ * and a hidden-to-hidden input delta. */
+typedef struct fast_case {
+    size_t nin, n_hidden, hidden[2], K, batch;
+    nn_activation act;
+} fast_case;
+
+static int record_log(void *user, const nn_epoch_log *log)
+{
+    nn_epoch_log *logs = user;
+    logs[log->epoch - 1] = *log;
+    return 0;
+}
+
+static void check_fast_case(const fast_case *fc, uint64_t seed)
+{
+    const size_t n = 45, nv = 19, E = 3;
+    nn_model_config c;
+    memset(&c, 0, sizeof c);
+    c.n_inputs = fc->nin;
+    for (size_t l = 0; l < fc->n_hidden; l++)
+        layer(&c, fc->hidden[l], fc->act);
+    layer(&c, fc->K, NN_ACT_SOFTMAX);
+    c.loss = NN_LOSS_CATEGORICAL_CROSSENTROPY;
+    nn_optimizer_defaults(&c.optimizer, NN_OPT_ADAM);
+    c.optimizer.learning_rate = 0.01; /* weights move visibly in 3 epochs */
+    nn_model *a = nn_model_new(&c, fc->batch), *b = nn_model_new(&c, fc->batch);
+    float *x = malloc((n + nv) * fc->nin * sizeof *x);
+    float *y = calloc((n + nv) * fc->K, sizeof *y);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_non_null(x);
+    assert_non_null(y);
+    rng_state r;
+    rng_seed(&r, seed);
+    for (size_t i = 0; i < (n + nv) * fc->nin; i++)
+        x[i] = (float)rng_uniform_range(&r, -1.5, 1.5);
+    for (size_t i = 0; i < n + nv; i++)
+        y[i * fc->K + (size_t)rng_below(&r, fc->K)] = 1.0f;
+    rng_state ra = r, rb = r;
+    nn_model_init(a, &ra);
+    nn_model_init(b, &rb);
+
+    nn_epoch_log logs[3];
+    nn_fit_config f;
+    memset(&f, 0, sizeof f);
+    f.epochs = E;
+    f.batch_size = fc->batch;
+    f.shuffle = 0;
+    f.on_epoch = record_log;
+    f.user = logs;
+    const float *xv = x + n * fc->nin, *yv = y + n * fc->K;
+    nn_fit_result res = nn_fit(a, x, y, n, xv, yv, nv, &f, NULL);
+    assert_int_equal(res.status, NN_FIT_DONE);
+
+    /* the same epochs by hand through the general path */
+    size_t np = nn_model_param_count(b);
+    float *ga = NULL, *last = malloc(np * sizeof *last);
+    double moved = 0.0, gmax = 0.0;
+    assert_non_null(last);
+    for (size_t e = 0; e < E; e++) {
+        double sum = 0.0, vsum = 0.0;
+        for (size_t s = 0; s < n; s += fc->batch) {
+            size_t nb = n - s < fc->batch ? n - s : fc->batch;
+            sum += nn_model_loss_grad(b, x + s * fc->nin, y + s * fc->K, nb, &ga) * (double)nb;
+            memcpy(last, ga, np * sizeof *last);
+            nn_model_apply_gradient(b, ga);
+        }
+        for (size_t s = 0; s < nv; s += fc->batch) {
+            size_t nb = nv - s < fc->batch ? nv - s : fc->batch;
+            vsum += nn_model_loss_grad(b, xv + s * fc->nin, yv + s * fc->K, nb, NULL) * (double)nb;
+        }
+        assert_near(logs[e].loss, sum / (double)n, 2e-6 * fabs(sum / (double)n));
+        assert_near(logs[e].val_loss, vsum / (double)nv, 2e-6 * fabs(vsum / (double)nv));
+    }
+    const float *pa = nn_model_params_const(a), *pb = nn_model_params_const(b);
+    rng_state r0 = r;
+    nn_model *c0 = nn_model_new(&c, fc->batch);
+    assert_non_null(c0);
+    nn_model_init(c0, &r0);
+    for (size_t i = 0; i < np; i++) {
+        assert_near(pa[i], pb[i], 2e-5 * (1.0 + fabs((double)pb[i])));
+        moved = fmax(moved, fabs((double)pb[i] - (double)nn_model_params_const(c0)[i]));
+    }
+    assert_true(moved > 1e-3); /* the comparison is not between untrained models */
+    /* the gradient of the last batch (Adam would hide a scaled gradient) */
+    const float *gfa = nn_model_grads(a);
+    for (size_t i = 0; i < np; i++)
+        gmax = fmax(gmax, fabs((double)last[i]));
+    assert_true(gmax > 0.0);
+    for (size_t i = 0; i < np; i++)
+        assert_near(gfa[i], last[i], 1e-4 * gmax);
+    free(last);
+    /* nn_evaluate (fast) against the general forward, on the final weights */
+    double l_fast, acc_fast, vsum = 0.0;
+    nn_evaluate(a, xv, yv, nv, 0, &l_fast, &acc_fast);
+    for (size_t s = 0; s < nv; s += fc->batch) {
+        size_t nb = nv - s < fc->batch ? nv - s : fc->batch;
+        vsum += nn_model_loss_grad(b, xv + s * fc->nin, yv + s * fc->K, nb, NULL) * (double)nb;
+    }
+    assert_near(l_fast, vsum / (double)nv, 2e-5 * fabs(vsum / (double)nv));
+    nn_model_free(c0);
+    nn_model_free(a);
+    nn_model_free(b);
+    free(x);
+    free(y);
+}
+
+static void test_fast_paths(void **state)
+{
+    (void)state;
+    static const fast_case cases[] = {
+        {2, 1, {6, 0}, 2, 32, NN_ACT_RELU},      /* XOR lab shape */
+        {2, 1, {3, 0}, 2, 20, NN_ACT_RELU},      /* partial 16-row tiles */
+        {3, 2, {7, 5}, 4, 16, NN_ACT_TANH},      /* generic tiny, 3 layers */
+        {5, 1, {16, 0}, 3, 8, NN_ACT_SIGMOID},   /* tiny, widest layer 16 */
+        {64, 0, {0, 0}, 10, 32, NN_ACT_RELU},    /* digits perceptron shape */
+        {64, 1, {64, 0}, 10, 16, NN_ACT_RELU},   /* digits 64-64-10 shape */
+        {20, 1, {24, 0}, 5, 16, NN_ACT_RELU},    /* padded input and hidden */
+        {17, 2, {33, 9}, 16, 32, NN_ACT_TANH},   /* hidden-to-hidden delta */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        check_fast_case(&cases[i], 100 + i);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -732,6 +866,7 @@ int main(void)
         cmocka_unit_test(test_glorot),      cmocka_unit_test(test_summary),
         cmocka_unit_test(test_fit_by_hand), cmocka_unit_test(test_stop_and_diverge),
         cmocka_unit_test(test_reproducible), cmocka_unit_test(test_lab_accuracy),
+        cmocka_unit_test(test_fast_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
