@@ -7,6 +7,8 @@
  */
 #include "data.h"
 
+#include "checked.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -39,24 +41,6 @@ static void set_error(data_error *err, const char *file, unsigned line,
     va_end(ap);
 }
 
-/* a * b without wrapping; 0 on overflow. */
-static int mul_size(size_t a, size_t b, size_t *out)
-{
-    if (a != 0 && b > (size_t)-1 / a)
-        return 0;
-    *out = a * b;
-    return 1;
-}
-
-static char *dup_string(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d)
-        memcpy(d, s, n);
-    return d;
-}
-
 static void free_strings(char **v, size_t n)
 {
     size_t i;
@@ -79,7 +63,7 @@ static char **copy_strings(char *const *v, size_t n, int *ok)
     if (!d)
         goto fail;
     for (i = 0; i < n; i++) {
-        if (!(d[i] = dup_string(v[i] ? v[i] : "")))
+        if (!(d[i] = strdup(v[i] ? v[i] : "")))
             goto fail;
     }
     return d;
@@ -111,7 +95,7 @@ int data_set_copy(data_set *dst, const data_set *src)
     t.n_classes = src->n_classes;
     t.image_w = src->image_w;
     t.image_h = src->image_h;
-    if (!mul_size(src->n_rows, src->n_features, &nx))
+    if (!checked_mul(src->n_rows, src->n_features, &nx))
         goto fail;
     if (nx > 0) {
         if (!(t.x = malloc(nx * sizeof *t.x)))
@@ -146,7 +130,7 @@ static char **numbered_names(size_t k)
         return NULL;
     for (i = 0; i < k; i++) {
         snprintf(buf, sizeof buf, "%zu", i);
-        if (!(v[i] = dup_string(buf))) {
+        if (!(v[i] = strdup(buf))) {
             free_strings(v, k);
             return NULL;
         }
@@ -169,8 +153,8 @@ int data_source_xor(data_set *out)
     t.feature_names = calloc(2, sizeof *t.feature_names);
     if (!t.x || !t.y || !t.class_names || !t.feature_names)
         goto fail;
-    if (!(t.feature_names[0] = dup_string("x0")) ||
-        !(t.feature_names[1] = dup_string("x1")))
+    if (!(t.feature_names[0] = strdup("x0")) ||
+        !(t.feature_names[1] = strdup("x1")))
         goto fail;
     memcpy(t.x, x, sizeof x);
     memcpy(t.y, y, sizeof y);
@@ -566,7 +550,7 @@ static int csv_rows_grow(csv_rows *r)
     if (r->n < r->cap)
         return 0;
     nc = r->cap ? r->cap * 2 : 256;
-    if (!mul_size(nc, r->nf, &bytes) || !mul_size(bytes, sizeof(float), &bytes))
+    if (!checked_mul(nc, r->nf, &bytes) || !checked_mul(bytes, sizeof(float), &bytes))
         return -1;
     if (!(nx = realloc(r->x, bytes ? bytes : 1)))
         return -1;
@@ -628,7 +612,7 @@ int data_source_csv(const char *path, const char *label_column, data_set *out,
     if (!(header = calloc(n_cols, sizeof *header)))
         goto oom;
     for (i = 0; i < n_cols; i++)
-        if (!(header[i] = dup_string(cells.cells[i].text)))
+        if (!(header[i] = strdup(cells.cells[i].text)))
             goto oom;
     if (label_column) {
         for (i = 0; i < n_cols; i++)
@@ -711,7 +695,7 @@ int data_source_csv(const char *path, const char *label_column, data_set *out,
                           "empty label in column '%s'", header[label_idx]);
                 goto fail;
             }
-            if (!(L->text = dup_string(lt)))
+            if (!(L->text = strdup(lt)))
                 goto oom;
             if (all_int && parse_int_label(lt, &L->ival) != 0)
                 all_int = 0;
@@ -758,7 +742,7 @@ int data_source_csv(const char *path, const char *label_column, data_set *out,
                 snprintf(buf, sizeof buf, "%lld", sorted[k].ival);
                 name = buf;
             }
-            if (!(t.class_names[k] = dup_string(name))) {
+            if (!(t.class_names[k] = strdup(name))) {
                 free(sorted);
                 goto oom;
             }
@@ -822,8 +806,8 @@ int data_augment_repeat(data_set *d, size_t times)
         return -1;
     if (times == 1 || d->n_rows == 0)
         return 0;
-    if (!mul_size(d->n_rows, times, &nrows) || !mul_size(nrows, d->n_features, &nx) ||
-        !mul_size(nx, sizeof *x, &k) || !mul_size(nrows, sizeof *y, &k))
+    if (!checked_mul(d->n_rows, times, &nrows) || !checked_mul(nrows, d->n_features, &nx) ||
+        !checked_mul(nx, sizeof *x, &k) || !checked_mul(nrows, sizeof *y, &k))
         return -1;
     row_x = d->n_rows * d->n_features;
     x = malloc(nx * sizeof *x + (nx == 0));

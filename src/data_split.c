@@ -9,6 +9,8 @@
  */
 #include "data.h"
 
+#include "checked.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,14 +28,6 @@ static void set_error(data_error *err, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err->message, sizeof err->message, fmt, ap);
     va_end(ap);
-}
-
-static int mul_size(size_t a, size_t b, size_t *out)
-{
-    if (a != 0 && b > (size_t)-1 / a)
-        return 0;
-    *out = a * b;
-    return 1;
 }
 
 /* How sklearn prints the size in its messages: ints bare, floats as Python
@@ -426,7 +420,7 @@ int data_set_take(data_set *dst, const data_set *src, const uint32_t *idx,
     t.n_classes = src->n_classes;
     t.image_w = src->image_w;
     t.image_h = src->image_h;
-    if (!mul_size(n, nf, &nx) || !mul_size(nx, sizeof *t.x, &i))
+    if (!checked_mul(n, nf, &nx) || !checked_mul(nx, sizeof *t.x, &i))
         return -1;
     if (n > 0) {
         if (!(t.x = malloc(nx * sizeof *t.x + 1)) || !(t.y = malloc(n * sizeof *t.y)))
@@ -586,7 +580,7 @@ static float *one_hot_alloc(const data_set *d, int *ok)
     *ok = 1;
     if (d->n_rows == 0)
         return NULL;
-    if (!mul_size(d->n_rows, d->n_classes, &n) || !mul_size(n, sizeof *o, &n) ||
+    if (!checked_mul(d->n_rows, d->n_classes, &n) || !checked_mul(n, sizeof *o, &n) ||
         !(o = malloc(n))) {
         *ok = 0;
         return NULL;

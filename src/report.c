@@ -37,15 +37,6 @@ static void set_err(report_error *err, int input, const char *fmt, ...)
     va_end(ap);
 }
 
-static char *xstrdup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-    if (p)
-        memcpy(p, s, n);
-    return p;
-}
-
 static char *xprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static char *xprintf(const char *fmt, ...)
@@ -571,10 +562,10 @@ static int load_data(sqlite3 *db, long long exp_id, long long trial_id,
         set_err(err, 1, "experiment %lld vanished from the database", exp_id);
         return -1;
     }
-    d->name = xstrdup(col_text(st, 0));
-    d->spec = xstrdup(col_text(st, 1));
-    d->spec_file = xstrdup(col_text(st, 2));
-    d->created_at = xstrdup(col_text(st, 3));
+    d->name = strdup(col_text(st, 0));
+    d->spec = strdup(col_text(st, 1));
+    d->spec_file = strdup(col_text(st, 2));
+    d->created_at = strdup(col_text(st, 3));
     if (sqlite3_column_type(st, 4) == SQLITE_TEXT && parse_dims(col_text(st, 4), d)) {
         /* Unparsable: forget the partial list, labels use name order. */
         for (size_t i = 0; i < d->n_dims; i++)
@@ -613,7 +604,7 @@ static int load_data(sqlite3 *db, long long exp_id, long long trial_id,
     while (sqlite3_step(st) == SQLITE_ROW) {
         long long c = sqlite3_column_int64(st, 0);
         if (c >= 0 && c < k && !d->class_names[c]) {
-            d->class_names[c] = xstrdup(col_text(st, 1));
+            d->class_names[c] = strdup(col_text(st, 1));
             if (!d->class_names[c])
                 goto oom;
         }
@@ -647,7 +638,7 @@ static int load_data(sqlite3 *db, long long exp_id, long long trial_id,
             report_point *p = &d->points[d->n_points++];
             memset(p, 0, sizeof *p);
             p->index = (size_t)(pidx < 0 ? 0 : pidx);
-            p->params_json = xstrdup(col_text(st, 6));
+            p->params_json = strdup(col_text(st, 6));
             p->trials = xcalloc(1, sizeof *p->trials);
             if (!p->params_json || !p->trials)
                 goto oom;
@@ -725,7 +716,7 @@ oom:
 
 static int mkdir_p(const char *path, report_error *err)
 {
-    char *p = xstrdup(path);
+    char *p = strdup(path);
     if (!p) {
         set_err(err, 0, "out of memory");
         return -1;
@@ -756,7 +747,7 @@ static int mkdir_p(const char *path, report_error *err)
 /* A name safe as one path component: anything but [A-Za-z0-9._-] -> '_'. */
 static char *safe_component(const char *s)
 {
-    char *r = xstrdup(*s ? s : "experiment");
+    char *r = strdup(*s ? s : "experiment");
     if (!r)
         return NULL;
     for (char *p = r; *p; p++) {
@@ -1202,7 +1193,7 @@ int report_generate(const report_options *o, report_output *out,
 
     /* Output directory. */
     if (o->out_dir) {
-        dir = xstrdup(o->out_dir);
+        dir = strdup(o->out_dir);
     } else {
         char *safe = safe_component(d.name);
         if (safe) {
@@ -1286,9 +1277,9 @@ int report_generate(const report_options *o, report_output *out,
         }
         if (r > 0 &&
             add_figure(&figs, &n_figs, file,
-                       xstrdup(d.n_dims ? "Sweep summary: test accuracy per sweep point"
+                       strdup(d.n_dims ? "Sweep summary: test accuracy per sweep point"
                                         : "Test accuracy across seeds"),
-                       xstrdup("Test accuracy of every finished seed (small dots, spread "
+                       strdup("Test accuracy of every finished seed (small dots, spread "
                                "sideways so they do not hide each other) and their mean "
                                "with a \xc2\xb1" "1 standard deviation error bar.")))
             goto oom;
@@ -1313,7 +1304,7 @@ int report_generate(const report_options *o, report_output *out,
             const report_trial *t = &d.trials[p->median];
             if (add_figure(&figs, &n_figs, file,
                            *p->label ? xprintf("Confusion matrix, %s", p->label)
-                                     : xstrdup("Confusion matrix"),
+                                     : strdup("Confusion matrix"),
                            xprintf("Test split of trial %lld (seed %lld, test accuracy "
                                    "%.4f)%s. Rows: true class, columns: predicted class; "
                                    "each row divided by its number of rows (recall on "
@@ -1341,7 +1332,7 @@ int report_generate(const report_options *o, report_output *out,
             goto done;
         }
         if (r > 0 &&
-            add_figure(&figs, &n_figs, file, xstrdup("Decision boundary"),
+            add_figure(&figs, &n_figs, file, strdup("Decision boundary"),
                        xprintf("Class predicted by the stored final weights at every "
                                "point of the recorded grid (shaded), for the median "
                                "trial of each sweep point. %s",
@@ -1369,9 +1360,9 @@ int report_generate(const report_options *o, report_output *out,
             goto done;
         }
         if (r > 0 &&
-            add_figure(&figs, &n_figs, file, xstrdup("Dataset preview"),
+            add_figure(&figs, &n_figs, file, strdup("Dataset preview"),
                        d.dataset.source.image_w
-                           ? xstrdup("The first 10 images of the source, as grey levels "
+                           ? strdup("The first 10 images of the source, as grey levels "
                                      "(white 0, black the largest pixel value), with their "
                                      "labels.")
                            : xprintf("Every row after augmentation, coloured by class, "
@@ -1401,8 +1392,8 @@ int report_generate(const report_options *o, report_output *out,
 
     if (out) {
         out->files = xcalloc(n_figs + 1, sizeof *out->files);
-        out->out_dir = xstrdup(dir);
-        out->experiment = xstrdup(d.name);
+        out->out_dir = strdup(dir);
+        out->experiment = strdup(d.name);
         out->experiment_id = d.experiment_id;
         if (!out->files || !out->out_dir || !out->experiment) {
             report_output_free(out);
@@ -1412,7 +1403,7 @@ int report_generate(const report_options *o, report_output *out,
             out->files[i] = figs[i].file;
             figs[i].file = NULL;
         }
-        out->files[n_figs] = xstrdup("index.html");
+        out->files[n_figs] = strdup("index.html");
         out->n_files = n_figs + 1;
         if (!out->files[n_figs]) {
             report_output_free(out);
