@@ -74,10 +74,19 @@ static int run(const char *label, const data_set *src, const data_pipeline_confi
             fprintf(stderr, "%s: fit status %d\n", label, (int)r.status);
         sink += last;
     }
+    /* FNV-1a of the last trial's final parameter bits: a change of code
+     * that should keep results bit-identical must keep this value */
+    uint64_t hash = UINT64_C(0xcbf29ce484222325);
+    const float *pp = nn_model_params_const(m);
+    for (size_t i = 0; i < nn_model_param_count(m); i++) {
+        uint32_t u;
+        memcpy(&u, &pp[i], sizeof u);
+        hash = (hash ^ u) * UINT64_C(0x100000001b3);
+    }
     qsort(t, (size_t)runs, sizeof *t, cmp_double);
-    printf("%-12s train %4zu val %3zu  median %8.3f ms  min %8.3f  max %8.3f  (%d runs, last val_acc %.3f)\n",
+    printf("%-12s train %4zu val %3zu  median %8.3f ms  min %8.3f  max %8.3f  (%d runs, last val_acc %.3f, params %016llx)\n",
            label, sp.train.n_rows, sp.validation.n_rows, t[runs / 2], t[0],
-           t[runs - 1], runs, last);
+           t[runs - 1], runs, last, (unsigned long long)hash);
     free(t);
     nn_model_free(m);
     data_splits_free(&sp);

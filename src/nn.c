@@ -1,5 +1,11 @@
 /* nn: sequential dense networks with Keras-equivalent semantics.
  *
+ * Files. nn.c: the public API (build, init, summary, the fit loop, evaluate
+ * and predict), the general per-batch path (gather, forward, loss, backward)
+ * and the optimizers. nn_kernels.c: the blocked matrix product. nn_fast.c:
+ * the tiny and wide fast paths. nn_internal.h: the model struct and the
+ * small element-wise kernels (exp, log, softmax, activations) all three share.
+ *
  * Layout. Inside a step, activations and deltas are stored feature-major:
  * a (units x ld) matrix whose row u holds unit u for every row of the batch,
  * ld = batch rows rounded up to a multiple of 16. The lab models have 1..64
@@ -22,71 +28,17 @@
  * same bits either way.
  *
  * exp and log in the loss and the softmax/sigmoid use the small Cephes
- * polynomials below (about 1 ulp in float) instead of libm so that the loops
+ * polynomials of nn_internal.h (about 1 ulp in float) instead of libm so that the loops
  * vectorise; TF's Eigen kernels use polynomials of the same kind.
  */
-#include "nn.h"
+#include "nn_internal.h"
 
-#include <float.h>
-#include <math.h>
 #include <stdlib.h>
-#include <string.h>
 
 #if defined(__SSE2__)
 #include <xmmintrin.h>
 #define NN_HAVE_MXCSR 1
 #endif
-
-#if defined(__FMA__)
-#define NN_MADD(a, b, c) fmaf((a), (b), (c))
-#else
-#define NN_MADD(a, b, c) ((a) * (b) + (c))
-#endif
-
-#define NN_LANES 16 /* batch padding and matrix-product column block */
-
-enum { NN_PATH_GENERAL = 0, NN_PATH_TINY, NN_PATH_WIDE };
-#define NN_T 16                   /* tiny path: rows per chunk */
-#define NN_TINY_MAX 16            /* tiny path: widest layer it takes */
-#define TILE (NN_TINY_MAX * NN_T) /* tiny path: floats of one (units x 16) tile */
-
-struct nn_model {
-    nn_model_config cfg;
-    size_t n_layers;
-    size_t dims[NN_MAX_LAYERS + 1]; /* dims[0] = inputs, dims[l+1] = units of layer l */
-    size_t koff[NN_MAX_LAYERS], boff[NN_MAX_LAYERS];
-    size_t n_params;
-    size_t max_batch, ld_max, max_units, max_units_pad;
-    int in_rows; /* act[0] holds the input batch-major (rows), see gather() */
-
-    float *params, *grads, *s1, *s2; /* s1: adam m / sgd velocity / rmsprop s; s2: adam v */
-    uint64_t step;                   /* optimizer iterations done */
-    double b1_pow, b2_pow;           /* beta_1^step, beta_2^step (Adam) */
-
-    float *act[NN_MAX_LAYERS + 1]; /* act[0]: input batch; act[l+1]: layer l output */
-    float *logits;                 /* output layer before its activation */
-    float *ybuf;                   /* targets of the batch, feature-major */
-    float *da, *db;                /* delta ping-pong buffers (max_units x ld_max) */
-    float *dzt;                    /* delta transposed (ld_max x max_units_pad) */
-    float *dwpad;                  /* kernel gradient, padded columns */
-    float *mx, *sm, *li, *tmp;     /* per-row scratch (ld_max each) */
-    float *arena;
-
-    int path;                    /* NN_PATH_*: how nn_fit and nn_evaluate run */
-    float *gacc;                 /* tiny path: 16 lane sums per parameter */
-    float *tact, *tlog, *ty, *tp, *td0, *td1; /* tiny path: (units x 16) tiles */
-    size_t wld[NN_MAX_LAYERS + 1];  /* wide path: row stride of each boundary */
-    float *wrow[NN_MAX_LAYERS + 1]; /* wide path: rows x wld[l] (input, hidden, logits) */
-    float *wp[NN_MAX_LAYERS];       /* wide path: zero-padded kernel copy, or NULL */
-    float *wt[NN_MAX_LAYERS];       /* wide path: transposed kernel copy, or NULL */
-    float *dh[2], *gwt, *gbacc;     /* wide path: deltas, gradient scratch */
-
-    uint32_t *order; /* epoch order, grown by nn_fit before its first step */
-    size_t order_cap;
-};
-
-static int tiny_path_ok(const nn_model *m);
-static int wide_path_ok(const nn_model *m);
 
 /* ---- small helpers -------------------------------------------------------- */
 
@@ -104,498 +56,6 @@ static int add_ok(size_t a, size_t b, size_t *out)
         return 0;
     *out = a + b;
     return 1;
-}
-
-static size_t round_up(size_t v, size_t to)
-{
-    return (v + to - 1) / to * to;
-}
-
-static float bits_to_float(uint32_t u)
-{
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
-
-static uint32_t float_to_bits(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    return u;
-}
-
-/* exp(x) in float (Cephes expf). x is clamped to [-87, 88] so 2^n stays a
- * normal float; the comparisons let NaN through so a diverging model is
- * still seen. n is found with the 1.5*2^23 rounding trick and 2^n built from
- * the bits, so no float->int conversion can overflow. */
-static inline float nn_expf(float x)
-{
-    const float magic = 12582912.0f; /* 1.5 * 2^23 */
-    x = x > 88.0f ? 88.0f : x;
-    x = x < -87.0f ? -87.0f : x;
-    float t = x * 1.44269504088896341f + magic;
-    float n = t - magic;
-    float r = x - n * 0.693359375f;
-    r = r - n * -2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * (r * r) + r + 1.0f;
-    uint32_t e = (float_to_bits(t) - float_to_bits(magic) + 127u) << 23;
-    return p * bits_to_float(e);
-}
-
-/* log(x) in float (Cephes logf) for positive normal x; NaN and +Inf are
- * returned as they are (so divergence propagates), x <= 0 gives NaN/-Inf. */
-static inline float nn_logf(float xin)
-{
-    uint32_t u = float_to_bits(xin);
-    float e = (float)(int32_t)((u >> 23) & 0xffu) - 126.0f;
-    float x = bits_to_float((u & 0x807fffffu) | 0x3f000000u); /* [0.5, 1) */
-    if (x < 0.707106781186547524f) {
-        e = e - 1.0f;
-        x = x + x - 1.0f;
-    } else {
-        x = x - 1.0f;
-    }
-    float z = x * x;
-    float y = 7.0376836292e-2f;
-    y = y * x - 1.1514610310e-1f;
-    y = y * x + 1.1676998740e-1f;
-    y = y * x - 1.2420140846e-1f;
-    y = y * x + 1.4249322787e-1f;
-    y = y * x - 1.6668057665e-1f;
-    y = y * x + 2.0000714765e-1f;
-    y = y * x - 2.4999993993e-1f;
-    y = y * x + 3.3333331174e-1f;
-    y = y * x * z;
-    y = y + e * -2.12194440e-4f;
-    y = y - 0.5f * z;
-    x = x + y;
-    x = x + e * 0.693359375f;
-    if (!(xin <= FLT_MAX))
-        x = xin; /* NaN, +Inf */
-    if (xin == 0.0f)
-        x = -HUGE_VALF;
-    if (xin < 0.0f)
-        x = NAN;
-    return x;
-}
-
-/* C[m][n] = bias[m] + sum_p a(m, p) * B[p][n] for m < M and n < N, where
- * a(m, p) = A[m*ams + p*aps] and N is a multiple of NN_LANES. Sums run over p
- * in order. Blocks of 4 rows x 32 columns (8 x 16 when N is 16) keep eight
- * vector accumulators live (enough independent FMA chains to fill both FMA
- * ports); each B row loaded serves four or eight broadcasts. Edges use 4x16,
- * 1x32 and 1x16 blocks with the same summation order. */
-static inline void gemm_4x32(size_t m, size_t n, size_t P, const float *restrict A,
-                               size_t ams, size_t aps, const float *restrict B, size_t ldb,
-                               float *restrict C, size_t ldc, const float *restrict bias)
-{
-    const float *a0 = A + m * ams;
-    float c0[32];
-    float c1[32];
-    float c2[32];
-    float c3[32];
-    for (size_t j = 0; j < 32; j++)
-        c0[j] = c1[j] = c2[j] = c3[j] = 0.0f;
-    for (size_t p = 0; p < P; p++) {
-        const float *b = B + p * ldb + n;
-        const float w0 = a0[0 * ams + p * aps];
-        const float w1 = a0[1 * ams + p * aps];
-        const float w2 = a0[2 * ams + p * aps];
-        const float w3 = a0[3 * ams + p * aps];
-        for (size_t j = 0; j < 32; j++) {
-            c0[j] = NN_MADD(w0, b[j], c0[j]);
-            c1[j] = NN_MADD(w1, b[j], c1[j]);
-            c2[j] = NN_MADD(w2, b[j], c2[j]);
-            c3[j] = NN_MADD(w3, b[j], c3[j]);
-        }
-    }
-    {
-        const float bb = bias ? bias[m + 0] : 0.0f;
-        float *c = C + (m + 0) * ldc + n;
-        for (size_t j = 0; j < 32; j++)
-            c[j] = c0[j] + bb;
-    }
-    {
-        const float bb = bias ? bias[m + 1] : 0.0f;
-        float *c = C + (m + 1) * ldc + n;
-        for (size_t j = 0; j < 32; j++)
-            c[j] = c1[j] + bb;
-    }
-    {
-        const float bb = bias ? bias[m + 2] : 0.0f;
-        float *c = C + (m + 2) * ldc + n;
-        for (size_t j = 0; j < 32; j++)
-            c[j] = c2[j] + bb;
-    }
-    {
-        const float bb = bias ? bias[m + 3] : 0.0f;
-        float *c = C + (m + 3) * ldc + n;
-        for (size_t j = 0; j < 32; j++)
-            c[j] = c3[j] + bb;
-    }
-}
-
-#if defined(__AVX512F__)
-/* With 32 vector registers: 4 rows x 64 columns, sixteen accumulators. */
-static inline void gemm_4x64(size_t m, size_t n, size_t P, const float *restrict A,
-                               size_t ams, size_t aps, const float *restrict B, size_t ldb,
-                               float *restrict C, size_t ldc, const float *restrict bias)
-{
-    const float *a0 = A + m * ams;
-    float c0[64];
-    float c1[64];
-    float c2[64];
-    float c3[64];
-    for (size_t j = 0; j < 64; j++)
-        c0[j] = c1[j] = c2[j] = c3[j] = 0.0f;
-    for (size_t p = 0; p < P; p++) {
-        const float *b = B + p * ldb + n;
-        const float w0 = a0[0 * ams + p * aps];
-        const float w1 = a0[1 * ams + p * aps];
-        const float w2 = a0[2 * ams + p * aps];
-        const float w3 = a0[3 * ams + p * aps];
-        for (size_t j = 0; j < 64; j++) {
-            c0[j] = NN_MADD(w0, b[j], c0[j]);
-            c1[j] = NN_MADD(w1, b[j], c1[j]);
-            c2[j] = NN_MADD(w2, b[j], c2[j]);
-            c3[j] = NN_MADD(w3, b[j], c3[j]);
-        }
-    }
-    {
-        const float bb = bias ? bias[m + 0] : 0.0f;
-        float *c = C + (m + 0) * ldc + n;
-        for (size_t j = 0; j < 64; j++)
-            c[j] = c0[j] + bb;
-    }
-    {
-        const float bb = bias ? bias[m + 1] : 0.0f;
-        float *c = C + (m + 1) * ldc + n;
-        for (size_t j = 0; j < 64; j++)
-            c[j] = c1[j] + bb;
-    }
-    {
-        const float bb = bias ? bias[m + 2] : 0.0f;
-        float *c = C + (m + 2) * ldc + n;
-        for (size_t j = 0; j < 64; j++)
-            c[j] = c2[j] + bb;
-    }
-    {
-        const float bb = bias ? bias[m + 3] : 0.0f;
-        float *c = C + (m + 3) * ldc + n;
-        for (size_t j = 0; j < 64; j++)
-            c[j] = c3[j] + bb;
-    }
-}
-#endif
-
-static inline void gemm_4x16(size_t m, size_t n, size_t P, const float *restrict A,
-                               size_t ams, size_t aps, const float *restrict B, size_t ldb,
-                               float *restrict C, size_t ldc, const float *restrict bias)
-{
-    const float *a0 = A + m * ams;
-    float c0[16];
-    float c1[16];
-    float c2[16];
-    float c3[16];
-    for (size_t j = 0; j < 16; j++)
-        c0[j] = c1[j] = c2[j] = c3[j] = 0.0f;
-    for (size_t p = 0; p < P; p++) {
-        const float *b = B + p * ldb + n;
-        const float w0 = a0[0 * ams + p * aps];
-        const float w1 = a0[1 * ams + p * aps];
-        const float w2 = a0[2 * ams + p * aps];
-        const float w3 = a0[3 * ams + p * aps];
-        for (size_t j = 0; j < 16; j++) {
-            c0[j] = NN_MADD(w0, b[j], c0[j]);
-            c1[j] = NN_MADD(w1, b[j], c1[j]);
-            c2[j] = NN_MADD(w2, b[j], c2[j]);
-            c3[j] = NN_MADD(w3, b[j], c3[j]);
-        }
-    }
-    {
-        const float bb = bias ? bias[m + 0] : 0.0f;
-        float *c = C + (m + 0) * ldc + n;
-        for (size_t j = 0; j < 16; j++)
-            c[j] = c0[j] + bb;
-    }
-    {
-        const float bb = bias ? bias[m + 1] : 0.0f;
-        float *c = C + (m + 1) * ldc + n;
-        for (size_t j = 0; j < 16; j++)
-            c[j] = c1[j] + bb;
-    }
-    {
-        const float bb = bias ? bias[m + 2] : 0.0f;
-        float *c = C + (m + 2) * ldc + n;
-        for (size_t j = 0; j < 16; j++)
-            c[j] = c2[j] + bb;
-    }
-    {
-        const float bb = bias ? bias[m + 3] : 0.0f;
-        float *c = C + (m + 3) * ldc + n;
-        for (size_t j = 0; j < 16; j++)
-            c[j] = c3[j] + bb;
-    }
-}
-
-static inline void gemm_1x32(size_t m, size_t n, size_t P, const float *restrict A,
-                               size_t ams, size_t aps, const float *restrict B, size_t ldb,
-                               float *restrict C, size_t ldc, const float *restrict bias)
-{
-    const float *a0 = A + m * ams;
-    float c0[32];
-    for (size_t j = 0; j < 32; j++)
-        c0[j] = 0.0f;
-    for (size_t p = 0; p < P; p++) {
-        const float *b = B + p * ldb + n;
-        const float w0 = a0[0 * ams + p * aps];
-        for (size_t j = 0; j < 32; j++) {
-            c0[j] = NN_MADD(w0, b[j], c0[j]);
-        }
-    }
-    {
-        const float bb = bias ? bias[m + 0] : 0.0f;
-        float *c = C + (m + 0) * ldc + n;
-        for (size_t j = 0; j < 32; j++)
-            c[j] = c0[j] + bb;
-    }
-}
-
-static inline void gemm_1x16(size_t m, size_t n, size_t P, const float *restrict A,
-                               size_t ams, size_t aps, const float *restrict B, size_t ldb,
-                               float *restrict C, size_t ldc, const float *restrict bias)
-{
-    const float *a0 = A + m * ams;
-    float c0[16];
-    for (size_t j = 0; j < 16; j++)
-        c0[j] = 0.0f;
-    for (size_t p = 0; p < P; p++) {
-        const float *b = B + p * ldb + n;
-        const float w0 = a0[0 * ams + p * aps];
-        for (size_t j = 0; j < 16; j++) {
-            c0[j] = NN_MADD(w0, b[j], c0[j]);
-        }
-    }
-    {
-        const float bb = bias ? bias[m + 0] : 0.0f;
-        float *c = C + (m + 0) * ldc + n;
-        for (size_t j = 0; j < 16; j++)
-            c[j] = c0[j] + bb;
-    }
-}
-
-static inline void gemm_8x16(size_t m, size_t n, size_t P, const float *restrict A,
-                               size_t ams, size_t aps, const float *restrict B, size_t ldb,
-                               float *restrict C, size_t ldc, const float *restrict bias)
-{
-    const float *a0 = A + m * ams;
-    float c0[16];
-    float c1[16];
-    float c2[16];
-    float c3[16];
-    float c4[16];
-    float c5[16];
-    float c6[16];
-    float c7[16];
-    for (size_t j = 0; j < 16; j++)
-        c0[j] = c1[j] = c2[j] = c3[j] = c4[j] = c5[j] = c6[j] = c7[j] = 0.0f;
-    for (size_t p = 0; p < P; p++) {
-        const float *b = B + p * ldb + n;
-        const float w0 = a0[0 * ams + p * aps];
-        const float w1 = a0[1 * ams + p * aps];
-        const float w2 = a0[2 * ams + p * aps];
-        const float w3 = a0[3 * ams + p * aps];
-        const float w4 = a0[4 * ams + p * aps];
-        const float w5 = a0[5 * ams + p * aps];
-        const float w6 = a0[6 * ams + p * aps];
-        const float w7 = a0[7 * ams + p * aps];
-        for (size_t j = 0; j < 16; j++) {
-            c0[j] = NN_MADD(w0, b[j], c0[j]);
-            c1[j] = NN_MADD(w1, b[j], c1[j]);
-            c2[j] = NN_MADD(w2, b[j], c2[j]);
-            c3[j] = NN_MADD(w3, b[j], c3[j]);
-            c4[j] = NN_MADD(w4, b[j], c4[j]);
-            c5[j] = NN_MADD(w5, b[j], c5[j]);
-            c6[j] = NN_MADD(w6, b[j], c6[j]);
-            c7[j] = NN_MADD(w7, b[j], c7[j]);
-        }
-    }
-    {
-        const float bb = bias ? bias[m + 0] : 0.0f;
-        float *c = C + (m + 0) * ldc + n;
-        for (size_t j = 0; j < 16; j++)
-            c[j] = c0[j] + bb;
-    }
-    {
-        const float bb = bias ? bias[m + 1] : 0.0f;
-        float *c = C + (m + 1) * ldc + n;
-        for (size_t j = 0; j < 16; j++)
-            c[j] = c1[j] + bb;
-    }
-    {
-        const float bb = bias ? bias[m + 2] : 0.0f;
-        float *c = C + (m + 2) * ldc + n;
-        for (size_t j = 0; j < 16; j++)
-            c[j] = c2[j] + bb;
-    }
-    {
-        const float bb = bias ? bias[m + 3] : 0.0f;
-        float *c = C + (m + 3) * ldc + n;
-        for (size_t j = 0; j < 16; j++)
-            c[j] = c3[j] + bb;
-    }
-    {
-        const float bb = bias ? bias[m + 4] : 0.0f;
-        float *c = C + (m + 4) * ldc + n;
-        for (size_t j = 0; j < 16; j++)
-            c[j] = c4[j] + bb;
-    }
-    {
-        const float bb = bias ? bias[m + 5] : 0.0f;
-        float *c = C + (m + 5) * ldc + n;
-        for (size_t j = 0; j < 16; j++)
-            c[j] = c5[j] + bb;
-    }
-    {
-        const float bb = bias ? bias[m + 6] : 0.0f;
-        float *c = C + (m + 6) * ldc + n;
-        for (size_t j = 0; j < 16; j++)
-            c[j] = c6[j] + bb;
-    }
-    {
-        const float bb = bias ? bias[m + 7] : 0.0f;
-        float *c = C + (m + 7) * ldc + n;
-        for (size_t j = 0; j < 16; j++)
-            c[j] = c7[j] + bb;
-    }
-}
-
-static void gemm(size_t M, size_t N, size_t P, const float *restrict A,
-                 size_t ams, size_t aps, const float *restrict B, size_t ldb,
-                 float *restrict C, size_t ldc, const float *restrict bias)
-{
-    size_t m = 0;
-    if (N == 16) /* narrow: eight rows for enough independent FMA chains */
-        for (; m + 8 <= M; m += 8)
-            gemm_8x16(m, 0, P, A, ams, aps, B, ldb, C, ldc, bias);
-    for (; m + 4 <= M; m += 4) {
-        size_t n = 0;
-#if defined(__AVX512F__)
-        for (; n + 64 <= N; n += 64)
-            gemm_4x64(m, n, P, A, ams, aps, B, ldb, C, ldc, bias);
-#endif
-        for (; n + 32 <= N; n += 32)
-            gemm_4x32(m, n, P, A, ams, aps, B, ldb, C, ldc, bias);
-        for (; n < N; n += 16)
-            gemm_4x16(m, n, P, A, ams, aps, B, ldb, C, ldc, bias);
-    }
-    for (; m < M; m++) {
-        size_t n = 0;
-        for (; n + 32 <= N; n += 32)
-            gemm_1x32(m, n, P, A, ams, aps, B, ldb, C, ldc, bias);
-        for (; n < N; n += 16)
-            gemm_1x16(m, n, P, A, ams, aps, B, ldb, C, ldc, bias);
-    }
-}
-
-/* Column-wise softmax of z (units x ld) into p; leaves the column max in mx
- * and the sum of exponentials in sm (the loss needs both). */
-static void softmax_cols(const float *restrict z, float *restrict p,
-                         size_t units, size_t ld, float *restrict mx,
-                         float *restrict sm)
-{
-    for (size_t i = 0; i < ld; i++)
-        mx[i] = z[i];
-    for (size_t k = 1; k < units; k++) {
-        const float *zk = z + k * ld;
-        for (size_t i = 0; i < ld; i++)
-            mx[i] = zk[i] > mx[i] ? zk[i] : mx[i];
-    }
-    for (size_t i = 0; i < ld; i++)
-        sm[i] = 0.0f;
-    for (size_t k = 0; k < units; k++) {
-        const float *zk = z + k * ld;
-        float *pk = p + k * ld;
-        for (size_t i = 0; i < ld; i++) {
-            pk[i] = nn_expf(zk[i] - mx[i]);
-            sm[i] += pk[i];
-        }
-    }
-    for (size_t k = 0; k < units; k++) {
-        float *pk = p + k * ld;
-        for (size_t i = 0; i < ld; i++)
-            pk[i] = pk[i] / sm[i];
-    }
-}
-
-/* y = act(z) elementwise (or column-wise for softmax); z may equal y except
- * for softmax. */
-static void activate(nn_model *m, nn_activation a, const float *z, float *y,
-                     size_t units, size_t ld)
-{
-    size_t cnt = units * ld;
-    switch (a) {
-    case NN_ACT_LINEAR:
-        if (y != z)
-            memcpy(y, z, cnt * sizeof *y);
-        break;
-    case NN_ACT_RELU:
-        for (size_t i = 0; i < cnt; i++)
-            y[i] = z[i] < 0.0f ? 0.0f : z[i]; /* NaN passes */
-        break;
-    case NN_ACT_SIGMOID:
-        for (size_t i = 0; i < cnt; i++)
-            y[i] = 1.0f / (1.0f + nn_expf(-z[i]));
-        break;
-    case NN_ACT_TANH:
-        for (size_t i = 0; i < cnt; i++)
-            y[i] = tanhf(z[i]);
-        break;
-    case NN_ACT_SOFTMAX:
-        softmax_cols(z, y, units, ld, m->mx, m->sm);
-        break;
-    }
-}
-
-/* d *= act'(.) given the activation's output y (units x ld). */
-static void activation_backward(nn_activation a, const float *restrict y,
-                                float *restrict d, size_t units, size_t ld,
-                                float *restrict tmp)
-{
-    size_t cnt = units * ld;
-    switch (a) {
-    case NN_ACT_LINEAR:
-        break;
-    case NN_ACT_RELU: /* TF's ReluGrad: gradient where the input was > 0 */
-        for (size_t i = 0; i < cnt; i++)
-            d[i] = y[i] > 0.0f ? d[i] : 0.0f;
-        break;
-    case NN_ACT_SIGMOID:
-        for (size_t i = 0; i < cnt; i++)
-            d[i] = d[i] * (y[i] * (1.0f - y[i]));
-        break;
-    case NN_ACT_TANH:
-        for (size_t i = 0; i < cnt; i++)
-            d[i] = d[i] * (1.0f - y[i] * y[i]);
-        break;
-    case NN_ACT_SOFTMAX: /* d_k = y_k (d_k - sum_j y_j d_j) */
-        for (size_t i = 0; i < ld; i++)
-            tmp[i] = 0.0f;
-        for (size_t k = 0; k < units; k++)
-            for (size_t i = 0; i < ld; i++)
-                tmp[i] += y[k * ld + i] * d[k * ld + i];
-        for (size_t k = 0; k < units; k++)
-            for (size_t i = 0; i < ld; i++)
-                d[k * ld + i] = y[k * ld + i] * (d[k * ld + i] - tmp[i]);
-        break;
-    }
 }
 
 /* ---- construction ---------------------------------------------------------- */
@@ -684,7 +144,7 @@ nn_model *nn_model_new(const nn_model_config *c, size_t max_batch)
     blocks[nb++] = tmp;                        /* dwpad */
     for (int i = 0; i < 4; i++)
         blocks[nb++] = m->ld_max; /* mx, sm, li, tmp */
-    m->path = tiny_path_ok(m) ? NN_PATH_TINY : wide_path_ok(m) ? NN_PATH_WIDE : NN_PATH_GENERAL;
+    m->path = nn_tiny_path_ok(m) ? NN_PATH_TINY : nn_wide_path_ok(m) ? NN_PATH_WIDE : NN_PATH_GENERAL;
     size_t wide_first = nb;
     if (m->path == NN_PATH_WIDE) {
         size_t maxld = 0, scratch = 0, v;
@@ -781,6 +241,9 @@ nn_model *nn_model_new(const nn_model_config *c, size_t max_batch)
         m->dh[1] = p, p += blocks[bi++];
         m->gwt = p, p += blocks[bi++];
         m->gbacc = p, p += blocks[bi++];
+#if defined(__AVX512F__)
+        m->wdirect = m->n_layers == 1 && m->dims[0] % NN_LANES == 0;
+#endif
     }
     return m;
 fail:
@@ -794,6 +257,7 @@ void nn_model_free(nn_model *m)
         return;
     free(m->arena);
     free(m->order);
+    free(m->labels);
     free(m);
 }
 
@@ -993,20 +457,6 @@ static void gather(nn_model *m, const float *restrict x, const float *restrict y
     }
 }
 
-/* Output-layer handling: softmax + CCE and sigmoid + BCE are computed from
- * the logits like TF does; everything else from the output values. */
-static int fused_softmax_cce(const nn_model *m)
-{
-    return m->cfg.loss == NN_LOSS_CATEGORICAL_CROSSENTROPY &&
-           m->cfg.layers[m->n_layers - 1].activation == NN_ACT_SOFTMAX;
-}
-
-static int fused_sigmoid_bce(const nn_model *m)
-{
-    return m->cfg.loss == NN_LOSS_BINARY_CROSSENTROPY &&
-           m->cfg.layers[m->n_layers - 1].activation == NN_ACT_SIGMOID;
-}
-
 static void forward(nn_model *m, size_t nb, size_t ld)
 {
     size_t L = m->n_layers;
@@ -1020,12 +470,12 @@ static void forward(nn_model *m, size_t nb, size_t ld)
              * to 15 floats past its end are read (the bias, the next block
              * of the arena): they only reach columns >= out, never used. */
             size_t outp = round_up(out, NN_LANES);
-            gemm(nb, outp, in, m->act[0], in, 1, w, out, m->dzt, outp, NULL);
+            nn_gemm(nb, outp, in, m->act[0], in, 1, w, out, m->dzt, outp, NULL);
             for (size_t o = 0; o < out; o++)
                 for (size_t i = 0; i < nb; i++)
                     z[o * ld + i] = m->dzt[i * outp + o] + b[o];
         } else {
-            gemm(out, ld, in, w, 1, out, m->act[l], ld, z, ld, b);
+            nn_gemm(out, ld, in, w, 1, out, m->act[l], ld, z, ld, b);
         }
         activate(m, m->cfg.layers[l].activation, z, m->act[l + 1], out, ld);
     }
@@ -1035,7 +485,7 @@ static void forward(nn_model *m, size_t nb, size_t ld)
  * real rows (double) and adds the correct predictions to *correct. When
  * delta is non-NULL it receives dLoss/dlogits of the batch-mean loss
  * (units x ld). */
-static double batch_loss(nn_model *m, size_t nb, size_t ld, float *delta,
+double nn_batch_loss(nn_model *m, size_t nb, size_t ld, float *delta,
                          double *correct)
 {
     const size_t K = m->dims[m->n_layers];
@@ -1209,15 +659,15 @@ static void backward(nn_model *m, size_t nb, size_t ld)
         if (l == 0 && m->in_rows)
             ams = 1, aps = in;    /* input kept as rows */
         if (out == outp) {
-            gemm(in, outp, nb, m->act[l], ams, aps, dzt, outp, gw, out, NULL);
+            nn_gemm(in, outp, nb, m->act[l], ams, aps, dzt, outp, gw, out, NULL);
         } else {
-            gemm(in, outp, nb, m->act[l], ams, aps, dzt, outp, m->dwpad, outp, NULL);
+            nn_gemm(in, outp, nb, m->act[l], ams, aps, dzt, outp, m->dwpad, outp, NULL);
             for (size_t k = 0; k < in; k++)
                 memcpy(gw + k * out, m->dwpad + k * outp, out * sizeof *gw);
         }
         if (l > 0) {
             const float *w = m->params + m->koff[l];
-            gemm(in, ld, out, w, out, 1, d, ld, dn, ld, NULL);
+            nn_gemm(in, ld, out, w, out, 1, d, ld, dn, ld, NULL);
             activation_backward(m->cfg.layers[l - 1].activation, m->act[l], dn, in, ld, m->tmp);
             float *t = d;
             d = dn;
@@ -1309,533 +759,9 @@ double nn_model_loss_grad(nn_model *m, const float *x, const float *y, size_t n,
     double correct = 0.0;
     gather(m, x, y, NULL, 0, n, ld);
     forward(m, n, ld);
-    double sum = batch_loss(m, n, ld, m->da, &correct);
+    double sum = nn_batch_loss(m, n, ld, m->da, &correct);
     backward(m, n, ld);
     return sum / (double)n;
-}
-
-/* ---- fast path 1: tiny networks (the XOR lab model) -------------------------
- *
- * When every layer (and the input) has at most NN_TINY_MAX units and the
- * output is softmax + categorical cross-entropy, nn_fit and nn_evaluate run
- * the whole network on chunks of NN_T = 16 rows at a time: all activations
- * and deltas of a chunk live in small fixed (units x 16) tiles in the arena
- * (a few KB, always in L1), every inner loop is one 16-lane vector
- * operation, and there is no per-layer matrix-product dispatch, padding to
- * clear or transpose. The kernel gradient is accumulated per lane over the
- * chunks of a batch (gacc: 16 partial sums per parameter) and reduced once
- * per batch. For Dense(6, relu) -> Dense(2, softmax) a batch of 32 is about
- * a hundred vector instructions per chunk; the general path spent most of
- * its time on call overhead and on loops over padding.
- *
- * Same arithmetic as the general path (forward sums in input-unit order,
- * then + bias; the same softmax / loss / delta formulas); only the order in
- * which the batch's rows are summed into the gradient and the loss differs,
- * i.e. results agree to float rounding (test_nn checks it). */
-static int tiny_path_ok(const nn_model *m)
-{
-    if (!fused_softmax_cce(m))
-        return 0;
-    for (size_t l = 0; l <= m->n_layers; l++)
-        if (m->dims[l] > NN_TINY_MAX)
-            return 0;
-    for (size_t l = 0; l + 1 < m->n_layers; l++)
-        if (m->cfg.layers[l].activation == NN_ACT_SOFTMAX)
-            return 0;
-    return 1;
-}
-
-/* Rows idx[0..nv) (or start.. when idx is NULL) into the input tile and the
- * target tile, lane j = row j; lanes >= nv are zero. */
-/* Units of layer boundary l (0 = inputs, L = outputs) in the tiny path: the
- * shape arguments are compile-time constants in the specialised copies (H is
- * the hidden width of a two-layer model there, 0 otherwise). */
-static inline size_t tiny_dim(const nn_model *m, size_t l, size_t L, size_t nin, size_t H,
-                              size_t K)
-{
-    return l == 0 ? nin : l == L ? K : H ? H : m->dims[l];
-}
-
-static inline void tiny_gather(nn_model *m, const float *restrict x, const float *restrict y,
-                               const uint32_t *idx, size_t start, size_t nv, size_t nin,
-                               size_t K)
-{
-    float *restrict a0 = m->tact;
-    float *restrict yb = m->ty;
-    for (size_t j = 0; j < NN_T; j++) {
-        if (j < nv) {
-            size_t row = idx ? idx[j] : start + j;
-            for (size_t k = 0; k < nin; k++)
-                a0[k * NN_T + j] = x[row * nin + k];
-            if (y)
-                for (size_t k = 0; k < K; k++)
-                    yb[k * NN_T + j] = y[row * K + k];
-        } else {
-            for (size_t k = 0; k < nin; k++)
-                a0[k * NN_T + j] = 0.0f;
-            for (size_t k = 0; k < K; k++)
-                yb[k * NN_T + j] = 0.0f;
-        }
-    }
-}
-
-static inline void tiny_forward(nn_model *m, size_t L, size_t nin, size_t H, size_t K)
-{
-    for (size_t l = 0; l < L; l++) {
-        const size_t in = tiny_dim(m, l, L, nin, H, K), out = tiny_dim(m, l + 1, L, nin, H, K);
-        const float *restrict w = m->params + m->koff[l];
-        const float *restrict b = m->params + m->boff[l];
-        const float *restrict a = m->tact + l * TILE;
-        float *restrict z = l + 1 == L ? m->tlog : m->tact + (l + 1) * TILE;
-        for (size_t o = 0; o < out; o++) {
-            float acc[NN_T];
-            for (size_t j = 0; j < NN_T; j++)
-                acc[j] = 0.0f;
-            for (size_t k = 0; k < in; k++) {
-                const float wk = w[k * out + o];
-                for (size_t j = 0; j < NN_T; j++)
-                    acc[j] = NN_MADD(wk, a[k * NN_T + j], acc[j]);
-            }
-            const float bo = b[o];
-            for (size_t j = 0; j < NN_T; j++)
-                z[o * NN_T + j] = acc[j] + bo;
-        }
-        if (l + 1 < L)
-            activate(m, m->cfg.layers[l].activation, z, z, out, NN_T);
-    }
-}
-
-/* Softmax + cross-entropy of the chunk's logits (lanes < nv are rows):
- * returns the sum of the per-row losses, counts correct rows into *ok, and
- * writes dLoss/dlogits of the batch mean (1/n = inv_n) into d when not NULL
- * (zero in the empty lanes). Formulas as batch_loss. */
-static inline double tiny_loss(nn_model *m, size_t nv, float inv_n, float *restrict d,
-                               size_t *ok, size_t K)
-{
-    const float *restrict z = m->tlog;
-    const float *restrict y = m->ty;
-    float *restrict p = m->tp;
-    float mx[NN_T], sm[NN_T], li[NN_T], ls[NN_T];
-    softmax_cols(z, p, K, NN_T, mx, sm);
-    for (size_t j = 0; j < NN_T; j++) {
-        ls[j] = nn_logf(sm[j]);
-        li[j] = 0.0f;
-    }
-    for (size_t k = 0; k < K; k++)
-        for (size_t j = 0; j < NN_T; j++)
-            li[j] += y[k * NN_T + j] * (ls[j] - (z[k * NN_T + j] - mx[j]));
-    if (d)
-        for (size_t k = 0; k < K; k++)
-            for (size_t j = 0; j < NN_T; j++)
-                d[k * NN_T + j] = j < nv ? (p[k * NN_T + j] - y[k * NN_T + j]) * inv_n : 0.0f;
-    /* per-row sums in double, pairwise over the lanes */
-    double s8[8];
-    for (size_t j = 0; j < 8; j++)
-        s8[j] = (j < nv ? (double)li[j] : 0.0) + (j + 8 < nv ? (double)li[j + 8] : 0.0);
-    double sum = ((s8[0] + s8[4]) + (s8[2] + s8[6])) + ((s8[1] + s8[5]) + (s8[3] + s8[7]));
-    /* Keras accuracy as batch_loss: threshold for one unit, first argmax */
-    size_t good = 0;
-    if (K == 1) {
-        for (size_t j = 0; j < nv; j++)
-            good += (p[j] > 0.5f ? 1.0f : 0.0f) == y[j];
-    } else {
-        int bp[NN_T], by[NN_T];
-        float vp[NN_T], vy[NN_T];
-        for (size_t j = 0; j < NN_T; j++) {
-            bp[j] = by[j] = 0;
-            vp[j] = p[j];
-            vy[j] = y[j];
-        }
-        for (size_t k = 1; k < K; k++)
-            for (size_t j = 0; j < NN_T; j++) {
-                const float pk = p[k * NN_T + j], yk = y[k * NN_T + j];
-                bp[j] = pk > vp[j] ? (int)k : bp[j];
-                vp[j] = pk > vp[j] ? pk : vp[j];
-                by[j] = yk > vy[j] ? (int)k : by[j];
-                vy[j] = yk > vy[j] ? yk : vy[j];
-            }
-        for (size_t j = 0; j < nv; j++)
-            good += bp[j] == by[j];
-    }
-    *ok += good;
-    return sum;
-}
-
-/* Adds the chunk's gradient (output delta in d) to the per-lane sums gacc. */
-static inline void tiny_backward(nn_model *m, float *d, size_t L, size_t nin, size_t H,
-                                 size_t K)
-{
-    float *dn = d == m->td0 ? m->td1 : m->td0;
-    for (size_t l = L; l-- > 0;) {
-        const size_t in = tiny_dim(m, l, L, nin, H, K), out = tiny_dim(m, l + 1, L, nin, H, K);
-        const float *restrict a = m->tact + l * TILE;
-        float *restrict gw = m->gacc + m->koff[l] * NN_T;
-        float *restrict gb = m->gacc + m->boff[l] * NN_T;
-        const float *restrict dd = d;
-        for (size_t o = 0; o < out; o++)
-            for (size_t j = 0; j < NN_T; j++)
-                gb[o * NN_T + j] += dd[o * NN_T + j];
-        for (size_t k = 0; k < in; k++)
-            for (size_t o = 0; o < out; o++) {
-                float *restrict g = gw + (k * out + o) * NN_T;
-                for (size_t j = 0; j < NN_T; j++)
-                    g[j] = NN_MADD(a[k * NN_T + j], dd[o * NN_T + j], g[j]);
-            }
-        if (l > 0) {
-            const float *restrict w = m->params + m->koff[l];
-            float *restrict dp = dn;
-            for (size_t k = 0; k < in; k++) {
-                float acc[NN_T];
-                for (size_t j = 0; j < NN_T; j++)
-                    acc[j] = 0.0f;
-                for (size_t o = 0; o < out; o++) {
-                    const float wk = w[k * out + o];
-                    for (size_t j = 0; j < NN_T; j++)
-                        acc[j] = NN_MADD(wk, dd[o * NN_T + j], acc[j]);
-                }
-                for (size_t j = 0; j < NN_T; j++)
-                    dp[k * NN_T + j] = acc[j];
-            }
-            activation_backward(m->cfg.layers[l - 1].activation, a, dp, in, NN_T, m->tp);
-            float *t = d;
-            d = dn;
-            dn = t;
-        }
-    }
-}
-
-/* grads = the lane sums of gacc, gacc cleared for the next batch. gacc has
- * room for a multiple of 16 parameters (the extra rows stay zero). With
- * AVX-512, sixteen parameters are reduced at once by a transposing add tree
- * (45 instructions instead of ~35 per parameter); otherwise pairwise. */
-#if defined(__AVX512F__)
-#include <immintrin.h>
-static void tiny_reduce16(float *restrict g, float *restrict out)
-{
-    __m512 v[16];
-    for (int i = 0; i < 16; i++) {
-        v[i] = _mm512_load_ps(g + 16 * i);
-        _mm512_store_ps(g + 16 * i, _mm512_setzero_ps());
-    }
-    /* level 1: 256-bit halves. u[i] = [v2i.lo + v2i.hi | v2i+1.lo + v2i+1.hi] */
-    __m512 u[8];
-    for (int i = 0; i < 8; i++) {
-        __m512 a = _mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], 0x44); /* a.lo, b.lo */
-        __m512 b = _mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], 0xEE); /* a.hi, b.hi */
-        u[i] = _mm512_add_ps(a, b);
-    }
-    /* level 2: 128-bit quarters */
-    __m512 w[4];
-    for (int i = 0; i < 4; i++) {
-        __m512 a = _mm512_shuffle_f32x4(u[2 * i], u[2 * i + 1], 0x88); /* q0 q2 of each */
-        __m512 b = _mm512_shuffle_f32x4(u[2 * i], u[2 * i + 1], 0xDD); /* q1 q3 of each */
-        w[i] = _mm512_add_ps(a, b);
-    }
-    /* level 3 and 4: within 128-bit lanes */
-    __m512 x0 = _mm512_add_ps(_mm512_unpacklo_ps(w[0], w[1]), _mm512_unpackhi_ps(w[0], w[1]));
-    __m512 x1 = _mm512_add_ps(_mm512_unpacklo_ps(w[2], w[3]), _mm512_unpackhi_ps(w[2], w[3]));
-    __m512 y = _mm512_add_ps(
-        _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(x0), _mm512_castps_pd(x1))),
-        _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(x0), _mm512_castps_pd(x1))));
-    _mm512_store_ps(out, y);
-}
-#endif
-
-static void tiny_reduce(nn_model *m)
-{
-    float *restrict g = m->gacc;
-    float *restrict out = m->grads;
-    size_t q = 0;
-#if defined(__AVX512F__)
-    /* after the tree, parameter i of the block is in lane 4 (i % 4) + i / 4 */
-    static const int perm[16] = {0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15};
-    for (; q < m->n_params; q += 16, g += 16 * NN_T) {
-        float tmp[16];
-        tiny_reduce16(g, tmp);
-        size_t cnt = m->n_params - q < 16 ? m->n_params - q : 16;
-        for (size_t i = 0; i < cnt; i++)
-            out[q + i] = tmp[perm[i]];
-    }
-#endif
-    for (; q < m->n_params; q++, g += NN_T) {
-        float s8[8];
-        for (size_t j = 0; j < 8; j++)
-            s8[j] = g[j] + g[j + 8];
-        out[q] = ((s8[0] + s8[4]) + (s8[2] + s8[6])) + ((s8[1] + s8[5]) + (s8[3] + s8[7]));
-        for (size_t j = 0; j < NN_T; j++)
-            g[j] = 0.0f;
-    }
-}
-
-/* One training batch, rows idx[0..nb): returns the sum of the rows' losses
- * (before the update) and leaves the batch-mean gradient in m->grads. */
-static inline double tiny_batch_shape(nn_model *m, const float *x, const float *y,
-                                      const uint32_t *idx, size_t nb, size_t *ok,
-                                      size_t nin, size_t H, size_t K, size_t L)
-{
-    const float inv_n = 1.0f / (float)nb;
-    double sum = 0.0;
-    for (size_t c = 0; c < nb; c += NN_T) {
-        size_t nv = nb - c < NN_T ? nb - c : NN_T;
-        tiny_gather(m, x, y, idx + c, 0, nv, nin, K);
-        tiny_forward(m, L, nin, H, K);
-        sum += tiny_loss(m, nv, inv_n, m->td0, ok, K);
-        tiny_backward(m, m->td0, L, nin, H, K);
-    }
-    tiny_reduce(m);
-    return sum;
-}
-
-static inline void tiny_evaluate_shape(nn_model *m, const float *x, const float *y,
-                                       size_t n, double *sum, size_t *ok, size_t nin,
-                                       size_t H, size_t K, size_t L)
-{
-    for (size_t s = 0; s < n; s += NN_T) {
-        size_t nv = n - s < NN_T ? n - s : NN_T;
-        tiny_gather(m, x, y, NULL, s, nv, nin, K);
-        tiny_forward(m, L, nin, H, K);
-        *sum += tiny_loss(m, nv, 1.0f, NULL, ok, K);
-    }
-}
-
-/* The XOR lab shape (2 inputs, one hidden layer, 2 classes) gets its own
- * copy with the shape known at compile time: the loops over inputs, classes
- * and layers unroll, which halves its time. */
-static int tiny_is_xor(const nn_model *m)
-{
-    return m->n_layers == 2 && m->dims[0] == 2 && m->dims[2] == 2;
-}
-
-#define TINY_XOR(H)                                                                \
-    case H:                                                                        \
-        return tiny_batch_shape(m, x, y, idx, nb, ok, 2, H, 2, 2)
-
-static double tiny_batch(nn_model *m, const float *x, const float *y,
-                         const uint32_t *idx, size_t nb, size_t *ok)
-{
-    if (tiny_is_xor(m))
-        switch (m->dims[1]) {
-            TINY_XOR(1);
-            TINY_XOR(2);
-            TINY_XOR(3);
-            TINY_XOR(4);
-            TINY_XOR(5);
-            TINY_XOR(6);
-            TINY_XOR(7);
-            TINY_XOR(8);
-        default:
-            return tiny_batch_shape(m, x, y, idx, nb, ok, 2, 0, 2, 2);
-        }
-    return tiny_batch_shape(m, x, y, idx, nb, ok, m->dims[0], 0, m->dims[m->n_layers],
-                            m->n_layers);
-}
-#undef TINY_XOR
-
-static void tiny_evaluate(nn_model *m, const float *x, const float *y, size_t n,
-                          double *sum, size_t *ok)
-{
-    if (tiny_is_xor(m))
-        tiny_evaluate_shape(m, x, y, n, sum, ok, 2, 0, 2, 2);
-    else
-        tiny_evaluate_shape(m, x, y, n, sum, ok, m->dims[0], 0, m->dims[m->n_layers],
-                            m->n_layers);
-}
-
-/* ---- fast path 2: wide inputs (the digits models) ---------------------------
- *
- * For softmax + cross-entropy models whose input has at least 16 features,
- * nn_fit and nn_evaluate keep the hidden activations and deltas batch-major
- * (rows x units, units padded to a multiple of 16 with zeros), the layout in
- * which every product of the hidden layers is a plain row-times-kernel
- * product over Keras's (in x out) kernel: no transposes of 64-unit
- * activations, and full 16-lane vectors whenever a width is a multiple of 16.
- * Only the output layer (at most 16 classes) goes through the general path's
- * feature-major softmax / loss code: its logits (rows x 16) are transposed,
- * which is 10 values per row. Per step the kernels whose width is not a
- * multiple of 16 are copied zero-padded (wp), and the kernels needed for the
- * input deltas transposed (wt); both are small (640 values for Dense(10)).
- * Sums run in the same order as in the general path (input unit order for
- * the forward, row order for the gradients), so results agree to rounding. */
-static int wide_path_ok(const nn_model *m)
-{
-    if (!fused_softmax_cce(m) || m->dims[0] < NN_LANES || m->dims[m->n_layers] > NN_LANES)
-        return 0;
-    for (size_t l = 0; l + 1 < m->n_layers; l++)
-        if (m->cfg.layers[l].activation == NN_ACT_SOFTMAX)
-            return 0;
-    return 1;
-}
-
-/* Padded / transposed kernel copies for the step about to run. */
-static void wide_prepare(nn_model *m)
-{
-    const size_t L = m->n_layers;
-    for (size_t l = 0; l < L; l++) {
-        const size_t in = m->dims[l], out = m->dims[l + 1];
-        const float *restrict w = m->params + m->koff[l];
-        if (m->wp[l]) {
-            const size_t ldo = m->wld[l + 1];
-            float *restrict wp = m->wp[l];
-            for (size_t k = 0; k < in; k++) /* padding stays zero */
-                for (size_t o = 0; o < out; o++)
-                    wp[k * ldo + o] = w[k * out + o];
-        }
-        if (m->wt[l]) { /* padding columns were zeroed with the arena */
-            const size_t ldi = m->wld[l];
-            float *restrict wt = m->wt[l];
-            for (size_t k = 0; k < in; k++)
-                for (size_t o = 0; o < out; o++)
-                    wt[o * ldi + k] = w[k * out + o];
-        }
-    }
-}
-
-/* Rows idx[0..nb) (or start..) of x into wrow[0] (rows x wld[0], padding
- * columns stay zero) and of y into ybuf (feature-major, as gather()). */
-static void wide_gather(nn_model *m, const float *restrict x, const float *restrict y,
-                        const uint32_t *idx, size_t start, size_t nb, size_t ld)
-{
-    const size_t nin = m->dims[0], K = m->dims[m->n_layers], ld0 = m->wld[0];
-    float *restrict a0 = m->wrow[0];
-    float *restrict yb = m->ybuf;
-    for (size_t i = 0; i < nb; i++) {
-        size_t row = idx ? idx[i] : start + i;
-        const float *xr = x + row * nin;
-        for (size_t k = 0; k < nin; k++)
-            a0[i * ld0 + k] = xr[k];
-        if (y) {
-            const float *yr = y + row * K;
-            for (size_t k = 0; k < K; k++)
-                yb[k * ld + i] = yr[k];
-        }
-    }
-}
-
-static void wide_forward(nn_model *m, size_t nb, size_t ld)
-{
-    const size_t L = m->n_layers;
-    for (size_t l = 0; l < L; l++) {
-        const size_t in = m->dims[l], out = m->dims[l + 1];
-        const size_t lda = m->wld[l], ldo = m->wld[l + 1];
-        /* The output kernel is read in place with rows of 16 floats: up to
-         * 15 floats past its end are read (its bias, the next arena block);
-         * they only reach columns >= out of z, never read. */
-        const float *w = m->wp[l] ? m->wp[l] : m->params + m->koff[l];
-        const size_t ldw = m->wp[l] ? ldo : out;
-        const float *restrict b = m->params + m->boff[l];
-        float *restrict z = m->wrow[l + 1];
-        gemm(nb, ldo, in, m->wrow[l], lda, 1, w, ldw, z, ldo, NULL);
-        if (l + 1 < L) {
-            for (size_t i = 0; i < nb; i++)
-                for (size_t o = 0; o < out; o++)
-                    z[i * ldo + o] += b[o];
-            activate(m, m->cfg.layers[l].activation, z, z, nb, ldo);
-        } else {
-            float *restrict lg = m->logits;
-            for (size_t k = 0; k < out; k++) {
-                for (size_t i = 0; i < nb; i++)
-                    lg[k * ld + i] = z[i * ldo + k] + b[k];
-                for (size_t i = nb; i < ld; i++)
-                    lg[k * ld + i] = 0.0f;
-            }
-            softmax_cols(lg, m->act[L], out, ld, m->mx, m->sm);
-        }
-    }
-}
-
-/* Gradient of the batch-mean loss into m->grads from the output delta
- * (feature-major, m->da, padding columns zero). */
-static void wide_backward(nn_model *m, size_t nb, size_t ld)
-{
-    const size_t L = m->n_layers, K = m->dims[L];
-    /* output layer */
-    {
-        const size_t l = L - 1, in = m->dims[l], ldi = m->wld[l];
-        const float *restrict d = m->da;
-        float *restrict gw = m->grads + m->koff[l], *restrict gb = m->grads + m->boff[l];
-        for (size_t o = 0; o < K; o++) {
-            const float *dr = d + o * ld;
-            float acc[NN_LANES] = {0};
-            for (size_t i0 = 0; i0 < ld; i0 += NN_LANES)
-                for (size_t j = 0; j < NN_LANES; j++)
-                    acc[j] += dr[i0 + j];
-            float s = 0.0f;
-            for (size_t j = 0; j < NN_LANES; j++)
-                s += acc[j];
-            gb[o] = s;
-        }
-        /* dW^T[o][k] = sum_i d[o][i] a[i][k], then into Keras's (in x out) */
-        float *restrict gwt = m->gwt;
-        gemm(K, ldi, nb, d, ld, 1, m->wrow[l], ldi, gwt, ldi, NULL);
-        for (size_t k = 0; k < in; k++)
-            for (size_t o = 0; o < K; o++)
-                gw[k * K + o] = gwt[o * ldi + k];
-        if (l > 0) {
-            /* input delta (rows x ldi) = d^T W^T, then the activation's derivative */
-            gemm(nb, ldi, K, d, 1, ld, m->wt[l], ldi, m->dh[0], ldi, NULL);
-            activation_backward(m->cfg.layers[l - 1].activation, m->wrow[l], m->dh[0], nb, ldi,
-                                m->tmp);
-        }
-    }
-    /* hidden layers, delta batch-major in dh[c] */
-    int c = 0;
-    for (size_t l = L - 1; l-- > 0;) {
-        const size_t in = m->dims[l], out = m->dims[l + 1];
-        const size_t ldi = m->wld[l], ldo = m->wld[l + 1];
-        const float *restrict d = m->dh[c];
-        float *restrict gw = m->grads + m->koff[l], *restrict gb = m->grads + m->boff[l];
-        {
-            float *restrict acc = m->gbacc;
-            for (size_t o = 0; o < ldo; o++)
-                acc[o] = 0.0f;
-            for (size_t i = 0; i < nb; i++)
-                for (size_t o = 0; o < ldo; o++)
-                    acc[o] += d[i * ldo + o];
-            for (size_t o = 0; o < out; o++)
-                gb[o] = acc[o];
-        }
-        /* dW[k][o] = sum_i a[i][k] d[i][o] */
-        if (out == ldo) {
-            gemm(in, ldo, nb, m->wrow[l], 1, ldi, d, ldo, gw, out, NULL);
-        } else {
-            gemm(in, ldo, nb, m->wrow[l], 1, ldi, d, ldo, m->gwt, ldo, NULL);
-            for (size_t k = 0; k < in; k++)
-                for (size_t o = 0; o < out; o++)
-                    gw[k * out + o] = m->gwt[k * ldo + o];
-        }
-        if (l > 0) {
-            gemm(nb, ldi, out, d, ldo, 1, m->wt[l], ldi, m->dh[1 - c], ldi, NULL);
-            activation_backward(m->cfg.layers[l - 1].activation, m->wrow[l], m->dh[1 - c], nb,
-                                ldi, m->tmp);
-            c = 1 - c;
-        }
-    }
-}
-
-static double wide_batch(nn_model *m, const float *x, const float *y, const uint32_t *idx,
-                         size_t nb, double *correct)
-{
-    const size_t ld = round_up(nb, NN_LANES);
-    wide_prepare(m);
-    wide_gather(m, x, y, idx, 0, nb, ld);
-    wide_forward(m, nb, ld);
-    double bl = batch_loss(m, nb, ld, m->da, correct);
-    if (isfinite(bl))
-        wide_backward(m, nb, ld);
-    return bl;
-}
-
-static void wide_evaluate(nn_model *m, const float *x, const float *y, size_t n, double *sum,
-                          double *correct)
-{
-    const size_t bs = m->max_batch;
-    wide_prepare(m);
-    for (size_t s = 0; s < n; s += bs) {
-        size_t nb = n - s < bs ? n - s : bs, ld = round_up(nb, NN_LANES);
-        wide_gather(m, x, y, NULL, s, nb, ld);
-        wide_forward(m, nb, ld);
-        *sum += batch_loss(m, nb, ld, NULL, correct);
-    }
 }
 
 /* ---- fit / evaluate / predict ------------------------------------------------ */
@@ -1849,16 +775,16 @@ void nn_evaluate(nn_model *m, const float *x, const float *y, size_t n,
     double sum = 0.0, correct = 0.0;
     if (m->path == NN_PATH_TINY) {
         size_t ok = 0;
-        tiny_evaluate(m, x, y, n, &sum, &ok);
+        nn_tiny_evaluate(m, x, y, n, &sum, &ok);
         correct = (double)ok;
     } else if (m->path == NN_PATH_WIDE) {
-        wide_evaluate(m, x, y, n, &sum, &correct);
+        nn_wide_evaluate(m, x, y, n, &sum, &correct);
     } else {
         for (size_t s = 0; s < n; s += bs) {
             size_t nb = n - s < bs ? n - s : bs, ld = round_up(nb, NN_LANES);
             gather(m, x, y, NULL, s, nb, ld);
             forward(m, nb, ld);
-            sum += batch_loss(m, nb, ld, NULL, &correct);
+            sum += nn_batch_loss(m, nb, ld, NULL, &correct);
         }
     }
     if (loss)
@@ -1907,6 +833,8 @@ nn_fit_result nn_fit(nn_model *m, const float *x, const float *y, size_t n,
         m->order_cap = n;
     }
     uint32_t *order = m->order;
+    if (m->path == NN_PATH_WIDE)
+        nn_wide_labels(m, y, n, yv, nv);
 #ifdef NN_HAVE_MXCSR
     /* Denormals flushed to zero (FTZ + DAZ) while training, as TensorFlow
      * does in its CPU executor. Without it, Adam's moments of parameters whose
@@ -1918,6 +846,7 @@ nn_fit_result nn_fit(nn_model *m, const float *x, const float *y, size_t n,
     _mm_setcsr(mxcsr_saved | 0x8040u);
 #endif
     res = fit_epochs(m, x, y, n, xv, yv, nv, c, r, bs, order);
+    m->ylab = NULL;
 #ifdef NN_HAVE_MXCSR
     _mm_setcsr(mxcsr_saved);
 #endif
@@ -1946,13 +875,14 @@ static nn_fit_result fit_epochs(nn_model *m, const float *x, const float *y,
             size_t nb = n - s < bs ? n - s : bs, ld = round_up(nb, NN_LANES);
             double bl;
             if (m->path == NN_PATH_TINY) {
-                bl = tiny_batch(m, x, y, order + s, nb, &ok);
+                bl = nn_tiny_batch(m, x, y, order + s, nb, &ok);
             } else if (m->path == NN_PATH_WIDE) {
-                bl = wide_batch(m, x, y, order + s, nb, &correct);
+                m->ylab = m->labels;
+                bl = nn_wide_batch(m, x, y, order + s, nb, &correct);
             } else {
                 gather(m, x, y, order + s, 0, nb, ld);
                 forward(m, nb, ld);
-                bl = batch_loss(m, nb, ld, m->da, &correct);
+                bl = nn_batch_loss(m, nb, ld, m->da, &correct);
                 if (isfinite(bl))
                     backward(m, nb, ld);
             }
@@ -1971,8 +901,11 @@ static nn_fit_result fit_epochs(nn_model *m, const float *x, const float *y,
         log.accuracy = correct / (double)n;
         log.val_loss = NAN;
         log.val_accuracy = NAN;
-        if (nv > 0)
+        if (nv > 0) {
+            m->ylab = m->labels ? m->labels + n : NULL;
             nn_evaluate(m, xv, yv, nv, 32, &log.val_loss, &log.val_accuracy);
+            m->ylab = NULL;
+        }
         res.epochs_run = e;
         if (c->on_epoch && c->on_epoch(c->user, &log)) {
             res.status = NN_FIT_STOPPED;
@@ -1982,3 +915,4 @@ static nn_fit_result fit_epochs(nn_model *m, const float *x, const float *y,
     res.status = NN_FIT_DONE;
     return res;
 }
+

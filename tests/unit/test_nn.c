@@ -733,11 +733,13 @@ static void test_lab_accuracy(void **state)
  * model both ways (no shuffling, so the batches are the first rows in order)
  * must give the same history and weights up to float rounding. Shapes cover
  * the specialised XOR copy, the generic tiny code (3 layers, partial
- * 16-row tiles), the wide path with a 10-unit output, padded hidden widths
+ * 16-row tiles), the wide path with a 10-unit output, padded hidden widths,
+ * the single-layer wide kernels reading rows in place, soft targets
  * and a hidden-to-hidden input delta. */
 typedef struct fast_case {
     size_t nin, n_hidden, hidden[2], K, batch;
     nn_activation act;
+    int soft; /* targets 0.75 / 0.25 on two classes instead of one-hot */
 } fast_case;
 
 static int record_log(void *user, const nn_epoch_log *log)
@@ -770,8 +772,12 @@ static void check_fast_case(const fast_case *fc, uint64_t seed)
     rng_seed(&r, seed);
     for (size_t i = 0; i < (n + nv) * fc->nin; i++)
         x[i] = (float)rng_uniform_range(&r, -1.5, 1.5);
-    for (size_t i = 0; i < n + nv; i++)
-        y[i * fc->K + (size_t)rng_below(&r, fc->K)] = 1.0f;
+    for (size_t i = 0; i < n + nv; i++) {
+        size_t k = (size_t)rng_below(&r, fc->K);
+        y[i * fc->K + k] = fc->soft ? 0.75f : 1.0f;
+        if (fc->soft)
+            y[i * fc->K + (k + 1) % fc->K] += 0.25f;
+    }
     rng_state ra = r, rb = r;
     nn_model_init(a, &ra);
     nn_model_init(b, &rb);
@@ -845,14 +851,19 @@ static void test_fast_paths(void **state)
 {
     (void)state;
     static const fast_case cases[] = {
-        {2, 1, {6, 0}, 2, 32, NN_ACT_RELU},      /* XOR lab shape */
-        {2, 1, {3, 0}, 2, 20, NN_ACT_RELU},      /* partial 16-row tiles */
-        {3, 2, {7, 5}, 4, 16, NN_ACT_TANH},      /* generic tiny, 3 layers */
-        {5, 1, {16, 0}, 3, 8, NN_ACT_SIGMOID},   /* tiny, widest layer 16 */
-        {64, 0, {0, 0}, 10, 32, NN_ACT_RELU},    /* digits perceptron shape */
-        {64, 1, {64, 0}, 10, 16, NN_ACT_RELU},   /* digits 64-64-10 shape */
-        {20, 1, {24, 0}, 5, 16, NN_ACT_RELU},    /* padded input and hidden */
-        {17, 2, {33, 9}, 16, 32, NN_ACT_TANH},   /* hidden-to-hidden delta */
+        {2, 1, {6, 0}, 2, 32, NN_ACT_RELU, 0},      /* XOR lab shape */
+        {2, 1, {3, 0}, 2, 20, NN_ACT_RELU, 0},      /* partial 16-row tiles */
+        {3, 2, {7, 5}, 4, 16, NN_ACT_TANH, 0},      /* generic tiny, 3 layers */
+        {5, 1, {16, 0}, 3, 8, NN_ACT_SIGMOID, 0},   /* tiny, widest layer 16 */
+        {64, 0, {0, 0}, 10, 32, NN_ACT_RELU, 0},    /* digits perceptron shape */
+        {64, 1, {64, 0}, 10, 16, NN_ACT_RELU, 0},   /* digits 64-64-10 shape */
+        {20, 1, {24, 0}, 5, 16, NN_ACT_RELU, 0},    /* padded input and hidden */
+        {17, 2, {33, 9}, 16, 32, NN_ACT_TANH, 0},   /* hidden-to-hidden delta */
+        /* single layer on 16k inputs: rows read in place (AVX-512 builds),
+         * 16 classes, and non-one-hot targets (copied, not rebuilt) */
+        {32, 0, {0, 0}, 16, 16, NN_ACT_RELU, 0},
+        {64, 0, {0, 0}, 10, 32, NN_ACT_RELU, 1},
+        {64, 1, {64, 0}, 10, 16, NN_ACT_RELU, 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         check_fast_case(&cases[i], 100 + i);

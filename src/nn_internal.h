@@ -1,0 +1,320 @@
+/* nn_internal.h: private to the nn module. Only src/nn*.c include it.
+ *
+ * The model struct shared by nn.c (public API: build, init, summary, the fit
+ * loop, evaluate / predict, the general per-batch path and the optimizer),
+ * nn_kernels.c (the blocked matrix product) and nn_fast.c (the tiny and wide
+ * fast paths), and the small element-wise kernels all three use. Those are
+ * static inline here on purpose: the fast paths call them with compile-time
+ * shapes (16-row tiles, 2 classes) and rely on them being inlined and
+ * specialised; a call into another file would cost more than the work.
+ */
+#ifndef RUNEXP_NN_INTERNAL_H
+#define RUNEXP_NN_INTERNAL_H
+
+#include "nn.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+#if defined(__FMA__)
+#define NN_MADD(a, b, c) fmaf((a), (b), (c))
+#else
+#define NN_MADD(a, b, c) ((a) * (b) + (c))
+#endif
+
+/* For the few functions whose per-shape copies must be inlined into their
+ * dispatcher (GCC's heuristics judge the calls cold once the dispatcher is
+ * an external function): an attribute, ignored by other compilers. */
+#if defined(__GNUC__)
+#define NN_FORCE_INLINE __attribute__((always_inline)) inline
+#else
+#define NN_FORCE_INLINE inline
+#endif
+
+#define NN_LANES 16 /* batch padding and matrix-product column block */
+
+enum { NN_PATH_GENERAL = 0, NN_PATH_TINY, NN_PATH_WIDE };
+#define NN_T 16                   /* tiny path: rows per chunk */
+#define NN_TINY_MAX 16            /* tiny path: widest layer it takes */
+#define TILE (NN_TINY_MAX * NN_T) /* tiny path: floats of one (units x 16) tile */
+
+struct nn_model {
+    nn_model_config cfg;
+    size_t n_layers;
+    size_t dims[NN_MAX_LAYERS + 1]; /* dims[0] = inputs, dims[l+1] = units of layer l */
+    size_t koff[NN_MAX_LAYERS], boff[NN_MAX_LAYERS];
+    size_t n_params;
+    size_t max_batch, ld_max, max_units, max_units_pad;
+    int in_rows; /* act[0] holds the input batch-major (rows), see gather() */
+
+    float *params, *grads, *s1, *s2; /* s1: adam m / sgd velocity / rmsprop s; s2: adam v */
+    uint64_t step;                   /* optimizer iterations done */
+    double b1_pow, b2_pow;           /* beta_1^step, beta_2^step (Adam) */
+
+    float *act[NN_MAX_LAYERS + 1]; /* act[0]: input batch; act[l+1]: layer l output */
+    float *logits;                 /* output layer before its activation */
+    float *ybuf;                   /* targets of the batch, feature-major */
+    float *da, *db;                /* delta ping-pong buffers (max_units x ld_max) */
+    float *dzt;                    /* delta transposed (ld_max x max_units_pad) */
+    float *dwpad;                  /* kernel gradient, padded columns */
+    float *mx, *sm, *li, *tmp;     /* per-row scratch (ld_max each) */
+    float *arena;
+
+    int path;                    /* NN_PATH_*: how nn_fit and nn_evaluate run */
+    float *gacc;                 /* tiny path: 16 lane sums per parameter */
+    float *tact, *tlog, *ty, *tp, *td0, *td1; /* tiny path: (units x 16) tiles */
+    size_t wld[NN_MAX_LAYERS + 1];  /* wide path: row stride of each boundary */
+    float *wrow[NN_MAX_LAYERS + 1]; /* wide path: rows x wld[l] (input, hidden, logits) */
+    float *wp[NN_MAX_LAYERS];       /* wide path: zero-padded kernel copy, or NULL */
+    float *wt[NN_MAX_LAYERS];       /* wide path: transposed kernel copy, or NULL */
+    float *dh[2], *gwt, *gbacc;     /* wide path: deltas, gradient scratch */
+    int wdirect;                    /* wide path: input rows read in place */
+    const float *win;               /* wide path, direct: the batch's input rows, */
+    const uint32_t *win_map;        /* through this map (NULL: consecutive) */
+    const uint8_t *ylab;            /* wide path: class of each row of the y being read,
+                                     * when y is one-hot (set by nn_fit), else NULL */
+
+    uint8_t *labels; /* nn_fit: classes of the training then validation rows */
+    size_t labels_cap;
+
+    uint32_t *order; /* epoch order, grown by nn_fit before its first step */
+    size_t order_cap;
+};
+
+/* ---- small helpers -------------------------------------------------------- */
+
+static inline size_t round_up(size_t v, size_t to)
+{
+    return (v + to - 1) / to * to;
+}
+
+static inline float bits_to_float(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+static inline uint32_t float_to_bits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+/* exp(x) in float (Cephes expf). x is clamped to [-87, 88] so 2^n stays a
+ * normal float; the comparisons let NaN through so a diverging model is
+ * still seen. n is found with the 1.5*2^23 rounding trick and 2^n built from
+ * the bits, so no float->int conversion can overflow. */
+static inline float nn_expf(float x)
+{
+    const float magic = 12582912.0f; /* 1.5 * 2^23 */
+    x = x > 88.0f ? 88.0f : x;
+    x = x < -87.0f ? -87.0f : x;
+    float t = x * 1.44269504088896341f + magic;
+    float n = t - magic;
+    float r = x - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * (r * r) + r + 1.0f;
+    uint32_t e = (float_to_bits(t) - float_to_bits(magic) + 127u) << 23;
+    return p * bits_to_float(e);
+}
+
+/* log(x) in float (Cephes logf) for positive normal x; NaN and +Inf are
+ * returned as they are (so divergence propagates), x <= 0 gives NaN/-Inf. */
+static inline float nn_logf(float xin)
+{
+    uint32_t u = float_to_bits(xin);
+    float e = (float)(int32_t)((u >> 23) & 0xffu) - 126.0f;
+    float x = bits_to_float((u & 0x807fffffu) | 0x3f000000u); /* [0.5, 1) */
+    if (x < 0.707106781186547524f) {
+        e = e - 1.0f;
+        x = x + x - 1.0f;
+    } else {
+        x = x - 1.0f;
+    }
+    float z = x * x;
+    float y = 7.0376836292e-2f;
+    y = y * x - 1.1514610310e-1f;
+    y = y * x + 1.1676998740e-1f;
+    y = y * x - 1.2420140846e-1f;
+    y = y * x + 1.4249322787e-1f;
+    y = y * x - 1.6668057665e-1f;
+    y = y * x + 2.0000714765e-1f;
+    y = y * x - 2.4999993993e-1f;
+    y = y * x + 3.3333331174e-1f;
+    y = y * x * z;
+    y = y + e * -2.12194440e-4f;
+    y = y - 0.5f * z;
+    x = x + y;
+    x = x + e * 0.693359375f;
+    if (!(xin <= FLT_MAX))
+        x = xin; /* NaN, +Inf */
+    if (xin == 0.0f)
+        x = -HUGE_VALF;
+    if (xin < 0.0f)
+        x = NAN;
+    return x;
+}
+
+/* Column-wise softmax of z (units x ld) into p; leaves the column max in mx
+ * and the sum of exponentials in sm (the loss needs both). */
+static inline void softmax_cols(const float *restrict z, float *restrict p,
+                         size_t units, size_t ld, float *restrict mx,
+                         float *restrict sm)
+{
+    for (size_t i = 0; i < ld; i++)
+        mx[i] = z[i];
+    for (size_t k = 1; k < units; k++) {
+        const float *zk = z + k * ld;
+        for (size_t i = 0; i < ld; i++)
+            mx[i] = zk[i] > mx[i] ? zk[i] : mx[i];
+    }
+    for (size_t i = 0; i < ld; i++)
+        sm[i] = 0.0f;
+    for (size_t k = 0; k < units; k++) {
+        const float *zk = z + k * ld;
+        float *pk = p + k * ld;
+        for (size_t i = 0; i < ld; i++) {
+            pk[i] = nn_expf(zk[i] - mx[i]);
+            sm[i] += pk[i];
+        }
+    }
+    for (size_t k = 0; k < units; k++) {
+        float *pk = p + k * ld;
+        for (size_t i = 0; i < ld; i++)
+            pk[i] = pk[i] / sm[i];
+    }
+}
+
+/* y = act(z) elementwise (or column-wise for softmax); z may equal y except
+ * for softmax. */
+static inline void activate(nn_model *m, nn_activation a, const float *z, float *y,
+                     size_t units, size_t ld)
+{
+    size_t cnt = units * ld;
+    switch (a) {
+    case NN_ACT_LINEAR:
+        if (y != z)
+            memcpy(y, z, cnt * sizeof *y);
+        break;
+    case NN_ACT_RELU:
+        for (size_t i = 0; i < cnt; i++)
+            y[i] = z[i] < 0.0f ? 0.0f : z[i]; /* NaN passes */
+        break;
+    case NN_ACT_SIGMOID:
+        for (size_t i = 0; i < cnt; i++)
+            y[i] = 1.0f / (1.0f + nn_expf(-z[i]));
+        break;
+    case NN_ACT_TANH:
+        for (size_t i = 0; i < cnt; i++)
+            y[i] = tanhf(z[i]);
+        break;
+    case NN_ACT_SOFTMAX:
+        softmax_cols(z, y, units, ld, m->mx, m->sm);
+        break;
+    }
+}
+
+/* d *= act'(.) given the activation's output y (units x ld). */
+static inline void activation_backward(nn_activation a, const float *restrict y,
+                                float *restrict d, size_t units, size_t ld,
+                                float *restrict tmp)
+{
+    size_t cnt = units * ld;
+    switch (a) {
+    case NN_ACT_LINEAR:
+        break;
+    case NN_ACT_RELU: /* TF's ReluGrad: gradient where the input was > 0 */
+        for (size_t i = 0; i < cnt; i++)
+            d[i] = y[i] > 0.0f ? d[i] : 0.0f;
+        break;
+    case NN_ACT_SIGMOID:
+        for (size_t i = 0; i < cnt; i++)
+            d[i] = d[i] * (y[i] * (1.0f - y[i]));
+        break;
+    case NN_ACT_TANH:
+        for (size_t i = 0; i < cnt; i++)
+            d[i] = d[i] * (1.0f - y[i] * y[i]);
+        break;
+    case NN_ACT_SOFTMAX: /* d_k = y_k (d_k - sum_j y_j d_j) */
+        for (size_t i = 0; i < ld; i++)
+            tmp[i] = 0.0f;
+        for (size_t k = 0; k < units; k++)
+            for (size_t i = 0; i < ld; i++)
+                tmp[i] += y[k * ld + i] * d[k * ld + i];
+        for (size_t k = 0; k < units; k++)
+            for (size_t i = 0; i < ld; i++)
+                d[k * ld + i] = y[k * ld + i] * (d[k * ld + i] - tmp[i]);
+        break;
+    }
+}
+
+/* Output-layer handling: softmax + CCE and sigmoid + BCE are computed from
+ * the logits like TF does; everything else from the output values. */
+static inline int fused_softmax_cce(const nn_model *m)
+{
+    return m->cfg.loss == NN_LOSS_CATEGORICAL_CROSSENTROPY &&
+           m->cfg.layers[m->n_layers - 1].activation == NN_ACT_SOFTMAX;
+}
+
+static inline int fused_sigmoid_bce(const nn_model *m)
+{
+    return m->cfg.loss == NN_LOSS_BINARY_CROSSENTROPY &&
+           m->cfg.layers[m->n_layers - 1].activation == NN_ACT_SIGMOID;
+}
+
+
+/* ---- nn_kernels.c ----------------------------------------------------------- */
+
+/* C[m][n] = bias[m] + sum_p A[m*ams + p*aps] * B[p][n] for m < M, n < N (a
+ * multiple of NN_LANES); sums over p in order; bias may be NULL. */
+void nn_gemm(size_t M, size_t N, size_t P, const float *restrict A, size_t ams, size_t aps,
+             const float *restrict B, size_t ldb, float *restrict C, size_t ldc,
+             const float *restrict bias);
+
+/* ---- nn.c --------------------------------------------------------------------- */
+
+/* Per-sample losses of the last forward pass (logits in m->logits, outputs
+ * in act[L], targets in m->ybuf, feature-major with stride ld): returns their
+ * sum over the nb rows, adds the correct predictions to *correct and, when
+ * delta is not NULL, writes dLoss/dlogits of the batch mean into it. */
+double nn_batch_loss(nn_model *m, size_t nb, size_t ld, float *delta, double *correct);
+
+/* ---- nn_fast.c ------------------------------------------------------------------ */
+
+/* Whether the tiny / wide fast path can run this model (decided once, in
+ * nn_model_new, before the arena is laid out). */
+int nn_tiny_path_ok(const nn_model *m);
+int nn_wide_path_ok(const nn_model *m);
+
+/* One training batch, rows idx[0..nb): returns the sum of the rows' losses
+ * before the update (NaN/Inf if diverged) and leaves the batch-mean gradient
+ * in m->grads; correct predictions are added to *ok / *correct. */
+double nn_tiny_batch(nn_model *m, const float *x, const float *y, const uint32_t *idx,
+                     size_t nb, size_t *ok);
+double nn_wide_batch(nn_model *m, const float *x, const float *y, const uint32_t *idx,
+                     size_t nb, double *correct);
+
+/* Loss sum and correct count over rows 0..n of (x, y), no update. */
+void nn_tiny_evaluate(nn_model *m, const float *x, const float *y, size_t n, double *sum,
+                      size_t *ok);
+void nn_wide_evaluate(nn_model *m, const float *x, const float *y, size_t n, double *sum,
+                      double *correct);
+
+/* Row classes of one-hot targets for the wide path (m->labels), see nn_fast.c. */
+void nn_wide_labels(nn_model *m, const float *y, size_t n, const float *yv, size_t nv);
+
+#endif
