@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs runexp's build and test dependencies from Debian 12's packages.
-# Usage: tools/install-deps.sh [--browser]
-#   --browser  also install Chromium, used by the report page's end-to-end test
+# Usage: tools/install-deps.sh [--test-extras]
+#   --test-extras  also install what optional tests use: Chromium (the report
+#                  page opened in a browser) and python3-jsonschema + PyYAML
+#                  (the JSON Schema checked by an independent validator);
+#                  without them those tests are reported as skipped
 # Packages already present are not reinstalled; apt-get runs only if needed.
 set -euo pipefail
 
@@ -14,8 +17,8 @@ pkgs=(
   libssl-dev           # SHA-256 (OpenSSL libcrypto) for trial keys and result hashes
   libplplot-dev plplot-driver-cairo libcairo2-dev  # reports: plots (PLplot + cairo)
 )
-if [ "${1:-}" = "--browser" ]; then
-  pkgs+=(chromium)
+if [ "${1:-}" = "--test-extras" ]; then
+  pkgs+=(chromium python3-jsonschema python3-yaml)
 fi
 
 missing=()
