@@ -1,5 +1,8 @@
 /* metrics: accuracy, confusion matrices, per-class figures, derived figures
- * of a history, and decision-boundary grids. */
+ * of a history, and decision-boundary grids.
+ *
+ * Nothing here allocates: every output array is the caller's, sized as each
+ * function says (k = number of classes). */
 #ifndef RUNEXP_METRICS_H
 #define RUNEXP_METRICS_H
 

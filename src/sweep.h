@@ -17,7 +17,9 @@
 
 typedef enum { SWEEP_INT = 0, SWEEP_REAL, SWEEP_TEXT } sweep_type;
 
-/* One swept value of a sweep point, by the sweep entry's name. */
+/* One swept value of a sweep point, by the sweep entry's name. name and s
+ * point into the plan (its dim_names and its own copies of text values):
+ * valid until sweep_plan_free. */
 typedef struct sweep_value {
     const char *name;
     sweep_type type;
@@ -53,7 +55,10 @@ typedef struct sweep_plan {
 
 /* Expands doc into plan. Problems (a path that does not exist, a value of
  * the wrong type, a point that fails validation) go to diags with the mark
- * of the offending sweep value; returns 0 on success, -1 otherwise. */
+ * of the offending sweep value; returns 0 on success, -1 otherwise.
+ * The plan owns copies of everything it holds: it may outlive doc. The
+ * caller frees it with sweep_plan_free; a failed build leaves the plan
+ * empty, so freeing it then is a harmless no-op. */
 int sweep_plan_build(const spec_document *doc, sweep_plan *plan,
                      spec_diagnostics *diags);
 
