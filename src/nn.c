@@ -31,6 +31,7 @@
  * polynomials of nn_internal.h (about 1 ulp in float) instead of libm so that the loops
  * vectorise; TF's Eigen kernels use polynomials of the same kind.
  */
+#include "checked.h"
 #include "nn_internal.h"
 
 #include <stdlib.h>
@@ -39,24 +40,6 @@
 #include <xmmintrin.h>
 #define NN_HAVE_MXCSR 1
 #endif
-
-/* ---- small helpers -------------------------------------------------------- */
-
-static int mul_ok(size_t a, size_t b, size_t *out)
-{
-    if (a != 0 && b > SIZE_MAX / a)
-        return 0;
-    *out = a * b;
-    return 1;
-}
-
-static int add_ok(size_t a, size_t b, size_t *out)
-{
-    if (b > SIZE_MAX - a)
-        return 0;
-    *out = a + b;
-    return 1;
-}
 
 /* ---- construction ---------------------------------------------------------- */
 
@@ -109,11 +92,11 @@ nn_model *nn_model_new(const nn_model_config *c, size_t max_batch)
         m->dims[l + 1] = out;
         if (out > m->max_units)
             m->max_units = out;
-        if (!mul_ok(in, out, &kw) || !add_ok(kw, out, &tot))
+        if (!checked_mul(in, out, &kw) || !checked_add(kw, out, &tot))
             goto fail;
         m->koff[l] = np;
         m->boff[l] = np + kw;
-        if (!add_ok(np, tot, &np))
+        if (!checked_add(np, tot, &np))
             goto fail;
     }
     m->n_params = np;
@@ -127,8 +110,9 @@ nn_model *nn_model_new(const nn_model_config *c, size_t max_batch)
     /* One arena, every block 64-byte aligned (16 floats). */
     size_t blocks[5 * NN_MAX_LAYERS + 32], nb = 0, total = 0, out_units = m->dims[m->n_layers];
     size_t uld, pld, tmp;
-    if (!mul_ok(m->max_units, m->ld_max, &uld) || !mul_ok(m->max_units_pad, m->ld_max, &pld) ||
-        !mul_ok(m->max_units, m->max_units_pad, &tmp))
+    if (!checked_mul(m->max_units, m->ld_max, &uld) ||
+        !checked_mul(m->max_units_pad, m->ld_max, &pld) ||
+        !checked_mul(m->max_units, m->max_units_pad, &tmp))
         goto fail;
     blocks[nb++] = np; /* params */
     blocks[nb++] = np; /* grads */
@@ -151,7 +135,7 @@ nn_model *nn_model_new(const nn_model_config *c, size_t max_batch)
         for (size_t l = 0; l <= m->n_layers; l++)
             m->wld[l] = round_up(m->dims[l], NN_LANES); /* dims <= max_units: fits */
         for (size_t l = 0; l <= m->n_layers; l++) {
-            if (!mul_ok(max_batch, m->wld[l], &v))
+            if (!checked_mul(max_batch, m->wld[l], &v))
                 goto fail;
             blocks[nb++] = v; /* wrow[l] */
             if (l > 0 && l < m->n_layers && m->wld[l] > maxld)
@@ -159,20 +143,20 @@ nn_model *nn_model_new(const nn_model_config *c, size_t max_batch)
         }
         for (size_t l = 0; l < m->n_layers; l++) {
             size_t in = m->dims[l], out = m->dims[l + 1], a = 0, b = 0;
-            if (l + 1 < m->n_layers && out != m->wld[l + 1] && !mul_ok(in, m->wld[l + 1], &a))
+            if (l + 1 < m->n_layers && out != m->wld[l + 1] && !checked_mul(in, m->wld[l + 1], &a))
                 goto fail;
-            if (l > 0 && !mul_ok(out, m->wld[l], &b))
+            if (l > 0 && !checked_mul(out, m->wld[l], &b))
                 goto fail;
             blocks[nb++] = a; /* wp[l] (0: none) */
             blocks[nb++] = b; /* wt[l] (0: none) */
             if (a > scratch)
                 scratch = a;
         }
-        if (!mul_ok(m->dims[m->n_layers], m->wld[m->n_layers - 1], &v))
+        if (!checked_mul(m->dims[m->n_layers], m->wld[m->n_layers - 1], &v))
             goto fail;
         if (v > scratch)
             scratch = v;
-        if (!mul_ok(max_batch, maxld ? maxld : 1, &v))
+        if (!checked_mul(max_batch, maxld ? maxld : 1, &v))
             goto fail;
         blocks[nb++] = v;       /* dh[0] */
         blocks[nb++] = v;       /* dh[1] */
@@ -190,11 +174,11 @@ nn_model *nn_model_new(const nn_model_config *c, size_t max_batch)
         if (blocks[i] > SIZE_MAX - NN_LANES)
             goto fail;
         blocks[i] = round_up(blocks[i] ? blocks[i] : 1, NN_LANES);
-        if (!add_ok(total, blocks[i], &total))
+        if (!checked_add(total, blocks[i], &total))
             goto fail;
     }
     size_t bytes;
-    if (!mul_ok(total, sizeof(float), &bytes))
+    if (!checked_mul(total, sizeof(float), &bytes))
         goto fail;
     m->arena = aligned_alloc(64, bytes);
     if (!m->arena)
@@ -766,6 +750,12 @@ double nn_model_loss_grad(nn_model *m, const float *x, const float *y, size_t n,
 
 /* ---- fit / evaluate / predict ------------------------------------------------ */
 
+/* Whether the tiny path may address n rows with 32-bit element offsets. */
+static int tiny_gather_ok(const nn_model *m, size_t n)
+{
+    return n <= (size_t)INT32_MAX / m->dims[0];
+}
+
 void nn_evaluate(nn_model *m, const float *x, const float *y, size_t n,
                  size_t batch_size, double *loss, double *accuracy)
 {
@@ -775,6 +765,7 @@ void nn_evaluate(nn_model *m, const float *x, const float *y, size_t n,
     double sum = 0.0, correct = 0.0;
     if (m->path == NN_PATH_TINY) {
         size_t ok = 0;
+        m->tgather = tiny_gather_ok(m, n);
         nn_tiny_evaluate(m, x, y, n, &sum, &ok);
         correct = (double)ok;
     } else if (m->path == NN_PATH_WIDE) {
@@ -833,8 +824,9 @@ nn_fit_result nn_fit(nn_model *m, const float *x, const float *y, size_t n,
         m->order_cap = n;
     }
     uint32_t *order = m->order;
-    if (m->path == NN_PATH_WIDE)
-        nn_wide_labels(m, y, n, yv, nv);
+    if (m->path != NN_PATH_GENERAL)
+        nn_row_labels(m, y, n, yv, nv);
+    m->tgather = tiny_gather_ok(m, n) && tiny_gather_ok(m, nv);
 #ifdef NN_HAVE_MXCSR
     /* Denormals flushed to zero (FTZ + DAZ) while training, as TensorFlow
      * does in its CPU executor. Without it, Adam's moments of parameters whose
@@ -875,6 +867,7 @@ static nn_fit_result fit_epochs(nn_model *m, const float *x, const float *y,
             size_t nb = n - s < bs ? n - s : bs, ld = round_up(nb, NN_LANES);
             double bl;
             if (m->path == NN_PATH_TINY) {
+                m->ylab = m->labels;
                 bl = nn_tiny_batch(m, x, y, order + s, nb, &ok);
             } else if (m->path == NN_PATH_WIDE) {
                 m->ylab = m->labels;

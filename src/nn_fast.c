@@ -37,8 +37,6 @@ int nn_tiny_path_ok(const nn_model *m)
     return 1;
 }
 
-/* Rows idx[0..nv) (or start.. when idx is NULL) into the input tile and the
- * target tile, lane j = row j; lanes >= nv are zero. */
 /* Units of layer boundary l (0 = inputs, L = outputs) in the tiny path: the
  * shape arguments are compile-time constants in the specialised copies (H is
  * the hidden width of a two-layer model there, 0 otherwise). */
@@ -48,27 +46,90 @@ static inline size_t tiny_dim(const nn_model *m, size_t l, size_t L, size_t nin,
     return l == 0 ? nin : l == L ? K : H ? H : m->dims[l];
 }
 
-static inline void tiny_gather(nn_model *m, const float *restrict x, const float *restrict y,
-                               const uint32_t *idx, size_t start, size_t nv, size_t nin,
-                               size_t K)
+/* Rows idx[0..nv) (or start.. when idx is NULL) into the input tile, lane j
+ * = row j, their targets into the target tile and their classes into lab
+ * (-1 in the empty lanes j >= nv, which never count as correct).
+ *
+ * The empty lanes repeat the last row instead of holding zeros: every lane
+ * then takes the same branch-free loads, and an empty lane's values are
+ * finite exactly when a real row's are. Their targets are zero and the loss
+ * gives them a zero delta, so they add nothing to any sum.
+ *
+ * With one-hot targets (m->ylab, set by nn_fit) the targets are rebuilt from
+ * the row classes, the same 0/1 values without reading K floats of every
+ * randomly ordered row; otherwise they are copied and the class is the first
+ * maximum of the target row (Keras's categorical_accuracy). */
+static inline void tiny_gather(nn_model *m, const float *restrict x,
+                                        const float *restrict y, const uint32_t *idx,
+                                        size_t start, size_t nv, size_t nin, size_t K,
+                                        int32_t *restrict lab)
 {
     float *restrict a0 = m->tact;
     float *restrict yb = m->ty;
-    for (size_t j = 0; j < NN_T; j++) {
-        if (j < nv) {
-            size_t row = idx ? idx[j] : start + j;
-            for (size_t k = 0; k < nin; k++)
-                a0[k * NN_T + j] = x[row * nin + k];
-            if (y)
-                for (size_t k = 0; k < K; k++)
-                    yb[k * NN_T + j] = y[row * K + k];
-        } else {
-            for (size_t k = 0; k < nin; k++)
-                a0[k * NN_T + j] = 0.0f;
-            for (size_t k = 0; k < K; k++)
-                yb[k * NN_T + j] = 0.0f;
+#if defined(__AVX512F__)
+    /* The same loads as the loops below, as hardware gathers: 16 scalar
+     * stores followed by a 16-lane load of the tile cannot be forwarded,
+     * and that stall was most of the time of a chunk. */
+    if (m->tgather && (m->ylab || !y)) {
+        const __mmask16 live = (__mmask16)(nv >= NN_T ? 0xFFFFu : (1u << nv) - 1u);
+        const __m512i iota = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3,
+                                              2, 1, 0);
+        __m512i r;
+        if (idx)
+            r = _mm512_mask_loadu_epi32(_mm512_set1_epi32((int32_t)idx[nv - 1]), live, idx);
+        else
+            r = _mm512_add_epi32(_mm512_set1_epi32((int32_t)start),
+                                 _mm512_min_epi32(iota, _mm512_set1_epi32((int32_t)nv - 1)));
+        const __m512i off = _mm512_mullo_epi32(r, _mm512_set1_epi32((int32_t)nin));
+        for (size_t k = 0; k < nin; k++) {
+            const __m512i at = _mm512_add_epi32(off, _mm512_set1_epi32((int32_t)k));
+            _mm512_store_ps(a0 + k * NN_T, _mm512_i32gather_ps(at, x, 4));
         }
+        if (m->ylab) {
+            const __m512i c = _mm512_mask_i32gather_epi32(_mm512_set1_epi32(-1), live, r,
+                                                          m->ylab, 4);
+            _mm512_storeu_si512(lab, c);
+            for (size_t k = 0; k < K; k++)
+                _mm512_store_ps(yb + k * NN_T,
+                                _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(
+                                                        c, _mm512_set1_epi32((int32_t)k)),
+                                                    _mm512_set1_ps(1.0f)));
+        }
+        return;
     }
+#endif
+    uint32_t rows[NN_T];
+    for (size_t j = 0; j < NN_T; j++) {
+        size_t jj = j < nv ? j : nv - 1;
+        rows[j] = idx ? idx[jj] : (uint32_t)(start + jj);
+    }
+    for (size_t k = 0; k < nin; k++)
+        for (size_t j = 0; j < NN_T; j++)
+            a0[k * NN_T + j] = x[(size_t)rows[j] * nin + k];
+    if (m->ylab) {
+        for (size_t j = 0; j < NN_T; j++)
+            lab[j] = j < nv ? (int32_t)m->ylab[rows[j]] : -1;
+        for (size_t k = 0; k < K; k++)
+            for (size_t j = 0; j < NN_T; j++)
+                yb[k * NN_T + j] = lab[j] == (int32_t)k ? 1.0f : 0.0f;
+        return;
+    }
+    for (size_t k = 0; k < K; k++)
+        for (size_t j = 0; j < NN_T; j++)
+            yb[k * NN_T + j] = j < nv ? y[(size_t)rows[j] * K + k] : 0.0f;
+    float vy[NN_T];
+    for (size_t j = 0; j < NN_T; j++) {
+        lab[j] = 0;
+        vy[j] = yb[j];
+    }
+    for (size_t k = 1; k < K; k++)
+        for (size_t j = 0; j < NN_T; j++) {
+            const float yk = yb[k * NN_T + j];
+            lab[j] = yk > vy[j] ? (int32_t)k : lab[j];
+            vy[j] = yk > vy[j] ? yk : vy[j];
+        }
+    for (size_t j = 0; j < NN_T; j++)
+        lab[j] = j < nv ? lab[j] : -1;
 }
 
 static inline void tiny_forward(nn_model *m, size_t L, size_t nin, size_t H, size_t K)
@@ -97,65 +158,140 @@ static inline void tiny_forward(nn_model *m, size_t L, size_t nin, size_t H, siz
     }
 }
 
-/* Softmax + cross-entropy of the chunk's logits (lanes < nv are rows):
- * returns the sum of the per-row losses, counts correct rows into *ok, and
- * writes dLoss/dlogits of the batch mean (1/n = inv_n) into d when not NULL
- * (zero in the empty lanes). Formulas as batch_loss. */
-static inline double tiny_loss(nn_model *m, size_t nv, float inv_n, float *restrict d,
-                               size_t *ok, size_t K)
+/* Per-lane running sums of one batch (or one evaluation): the loss in
+ * double, the correct predictions as counts; reduced once at the end. */
+typedef struct {
+    double loss[NN_T];
+    int32_t ok[NN_T];
+} tiny_sums;
+
+static inline void tiny_sums_clear(tiny_sums *t)
+{
+    for (size_t j = 0; j < NN_T; j++) {
+        t->loss[j] = 0.0;
+        t->ok[j] = 0;
+    }
+}
+
+/* Pairwise over the lanes; adds the correct count to *ok. */
+static inline double tiny_sums_reduce(const tiny_sums *t, size_t *ok)
+{
+    double s8[8];
+    int32_t c = 0;
+    for (size_t j = 0; j < 8; j++)
+        s8[j] = t->loss[j] + t->loss[j + 8];
+    for (size_t j = 0; j < NN_T; j++)
+        c += t->ok[j];
+    *ok += (size_t)c;
+    return ((s8[0] + s8[4]) + (s8[2] + s8[6])) + ((s8[1] + s8[5]) + (s8[3] + s8[7]));
+}
+
+/* Softmax + cross-entropy of the chunk's logits: adds the per-row losses and
+ * correct predictions to the lane sums and writes dLoss/dlogits of the batch
+ * mean (1/n = inv_n) into d when not NULL (zero in the empty lanes). Formulas
+ * as nn_batch_loss, all in 16-lane vectors: no per-row scalar work. */
+static inline void tiny_loss(nn_model *m, size_t nv, float inv_n, float *restrict d,
+                                      const int32_t *restrict lab, tiny_sums *ts, size_t K)
 {
     const float *restrict z = m->tlog;
     const float *restrict y = m->ty;
     float *restrict p = m->tp;
-    float mx[NN_T], sm[NN_T], li[NN_T], ls[NN_T];
+#if defined(__AVX512F__)
+    /* The loops below as 16-lane intrinsics, operation for operation (GCC
+     * unrolled those loops completely and then left the max and the sums
+     * partly scalar, with stalls on their stores). */
+    {
+        const __mmask16 live = (__mmask16)(nv >= NN_T ? 0xFFFFu : (1u << nv) - 1u);
+        __m512 mxv = _mm512_load_ps(z), smv = _mm512_setzero_ps();
+        for (size_t k = 1; k < K; k++)
+            mxv = _mm512_max_ps(_mm512_load_ps(z + k * NN_T), mxv); /* zk > mx ? zk : mx */
+        for (size_t k = 0; k < K; k++) {
+            const __m512 e = nn_expf16(_mm512_sub_ps(_mm512_load_ps(z + k * NN_T), mxv));
+            _mm512_store_ps(p + k * NN_T, e);
+            smv = _mm512_add_ps(smv, e);
+        }
+        const __m512 inv = _mm512_div_ps(_mm512_set1_ps(1.0f), smv);
+        const __m512 ls = nn_logf16(smv), wn = _mm512_maskz_mov_ps(live, _mm512_set1_ps(inv_n));
+        __m512 li = _mm512_setzero_ps(), best = _mm512_setzero_ps();
+        __m512i bp = _mm512_setzero_si512();
+        for (size_t k = 0; k < K; k++) {
+            const __m512 pk = _mm512_mul_ps(_mm512_load_ps(p + k * NN_T), inv);
+            const __m512 yk = _mm512_load_ps(y + k * NN_T);
+            const __m512 zk = _mm512_sub_ps(_mm512_load_ps(z + k * NN_T), mxv);
+            li = _mm512_add_ps(li, _mm512_mul_ps(yk, _mm512_sub_ps(ls, zk)));
+            _mm512_store_ps(p + k * NN_T, pk);
+            if (d)
+                _mm512_store_ps(d + k * NN_T, _mm512_mul_ps(_mm512_sub_ps(pk, yk), wn));
+            /* first maximum: class k only where p_k > the best so far */
+            const __mmask16 gt = k ? _mm512_cmp_ps_mask(pk, best, _CMP_GT_OQ) : (__mmask16)0xFFFFu;
+            best = _mm512_mask_mov_ps(best, gt, pk);
+            bp = _mm512_mask_mov_epi32(bp, gt, _mm512_set1_epi32((int32_t)k));
+        }
+        _mm512_storeu_pd(ts->loss, _mm512_add_pd(_mm512_loadu_pd(ts->loss),
+                                                 _mm512_cvtps_pd(_mm512_castps512_ps256(li))));
+        _mm512_storeu_pd(ts->loss + 8,
+                         _mm512_add_pd(_mm512_loadu_pd(ts->loss + 8),
+                                       _mm512_cvtps_pd(_mm512_extractf32x8_ps(li, 1))));
+        if (K == 1) {
+            const __mmask16 hit = _mm512_cmp_ps_mask(
+                _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(_mm512_load_ps(p), _mm512_set1_ps(0.5f),
+                                                       _CMP_GT_OQ),
+                                    _mm512_set1_ps(1.0f)),
+                _mm512_load_ps(y), _CMP_EQ_OQ);
+            bp = _mm512_maskz_mov_epi32(hit & live, _mm512_set1_epi32(1));
+        } else {
+            bp = _mm512_maskz_mov_epi32(_mm512_cmpeq_epi32_mask(bp, _mm512_loadu_si512(lab)),
+                                        _mm512_set1_epi32(1));
+        }
+        _mm512_storeu_si512(ts->ok, _mm512_add_epi32(_mm512_loadu_si512(ts->ok), bp));
+        return;
+    }
+#endif
+    float mx[NN_T], sm[NN_T], li[NN_T];
     softmax_cols(z, p, K, NN_T, mx, sm);
     for (size_t j = 0; j < NN_T; j++) {
-        ls[j] = nn_logf(sm[j]);
-        li[j] = 0.0f;
+        const float ls = nn_logf(sm[j]);
+        float acc = 0.0f;
+        for (size_t k = 0; k < K; k++)
+            acc += y[k * NN_T + j] * (ls - (z[k * NN_T + j] - mx[j]));
+        li[j] = acc;
     }
-    for (size_t k = 0; k < K; k++)
+    if (d) {
+        float wn[NN_T]; /* the empty lanes get a zero delta */
         for (size_t j = 0; j < NN_T; j++)
-            li[j] += y[k * NN_T + j] * (ls[j] - (z[k * NN_T + j] - mx[j]));
-    if (d)
+            wn[j] = j < nv ? inv_n : 0.0f;
         for (size_t k = 0; k < K; k++)
             for (size_t j = 0; j < NN_T; j++)
-                d[k * NN_T + j] = j < nv ? (p[k * NN_T + j] - y[k * NN_T + j]) * inv_n : 0.0f;
-    /* per-row sums in double, pairwise over the lanes */
-    double s8[8];
-    for (size_t j = 0; j < 8; j++)
-        s8[j] = (j < nv ? (double)li[j] : 0.0) + (j + 8 < nv ? (double)li[j + 8] : 0.0);
-    double sum = ((s8[0] + s8[4]) + (s8[2] + s8[6])) + ((s8[1] + s8[5]) + (s8[3] + s8[7]));
-    /* Keras accuracy as batch_loss: threshold for one unit, first argmax */
-    size_t good = 0;
-    if (K == 1) {
-        for (size_t j = 0; j < nv; j++)
-            good += (p[j] > 0.5f ? 1.0f : 0.0f) == y[j];
-    } else {
-        int bp[NN_T], by[NN_T];
-        float vp[NN_T], vy[NN_T];
-        for (size_t j = 0; j < NN_T; j++) {
-            bp[j] = by[j] = 0;
-            vp[j] = p[j];
-            vy[j] = y[j];
-        }
-        for (size_t k = 1; k < K; k++)
-            for (size_t j = 0; j < NN_T; j++) {
-                const float pk = p[k * NN_T + j], yk = y[k * NN_T + j];
-                bp[j] = pk > vp[j] ? (int)k : bp[j];
-                vp[j] = pk > vp[j] ? pk : vp[j];
-                by[j] = yk > vy[j] ? (int)k : by[j];
-                vy[j] = yk > vy[j] ? yk : vy[j];
-            }
-        for (size_t j = 0; j < nv; j++)
-            good += bp[j] == by[j];
+                d[k * NN_T + j] = (p[k * NN_T + j] - y[k * NN_T + j]) * wn[j];
     }
-    *ok += good;
-    return sum;
+    /* the empty lanes' targets are zero, so their losses are zero too */
+    for (size_t j = 0; j < NN_T; j++)
+        ts->loss[j] += (double)li[j];
+    /* Keras accuracy as nn_batch_loss: threshold for one unit, first argmax */
+    if (K == 1) {
+        for (size_t j = 0; j < NN_T; j++)
+            ts->ok[j] += lab[j] >= 0 && (p[j] > 0.5f ? 1.0f : 0.0f) == y[j];
+        return;
+    }
+    int32_t bp[NN_T];
+    float vp[NN_T];
+    for (size_t j = 0; j < NN_T; j++) {
+        bp[j] = 0;
+        vp[j] = p[j];
+    }
+    for (size_t k = 1; k < K; k++)
+        for (size_t j = 0; j < NN_T; j++) {
+            const float pk = p[k * NN_T + j];
+            bp[j] = pk > vp[j] ? (int32_t)k : bp[j];
+            vp[j] = pk > vp[j] ? pk : vp[j];
+        }
+    for (size_t j = 0; j < NN_T; j++)
+        ts->ok[j] += bp[j] == lab[j];
 }
 
 /* Adds the chunk's gradient (output delta in d) to the per-lane sums gacc. */
-static inline void tiny_backward(nn_model *m, float *d, size_t L, size_t nin, size_t H,
-                                 size_t K)
+static inline void tiny_backward(nn_model *m, float *d, size_t L, size_t nin,
+                                          size_t H, size_t K)
 {
     float *dn = d == m->td0 ? m->td1 : m->td0;
     for (size_t l = L; l-- > 0;) {
@@ -261,32 +397,38 @@ static void tiny_reduce(nn_model *m)
 /* One training batch, rows idx[0..nb): returns the sum of the rows' losses
  * (before the update) and leaves the batch-mean gradient in m->grads. */
 static NN_FORCE_INLINE double tiny_batch_shape(nn_model *m, const float *x, const float *y,
-                                      const uint32_t *idx, size_t nb, size_t *ok,
-                                      size_t nin, size_t H, size_t K, size_t L)
+                                               const uint32_t *idx, size_t nb, size_t *ok,
+                                               size_t nin, size_t H, size_t K, size_t L)
 {
     const float inv_n = 1.0f / (float)nb;
-    double sum = 0.0;
+    tiny_sums ts;
+    int32_t lab[NN_T];
+    tiny_sums_clear(&ts);
     for (size_t c = 0; c < nb; c += NN_T) {
         size_t nv = nb - c < NN_T ? nb - c : NN_T;
-        tiny_gather(m, x, y, idx + c, 0, nv, nin, K);
+        tiny_gather(m, x, y, idx + c, 0, nv, nin, K, lab);
         tiny_forward(m, L, nin, H, K);
-        sum += tiny_loss(m, nv, inv_n, m->td0, ok, K);
+        tiny_loss(m, nv, inv_n, m->td0, lab, &ts, K);
         tiny_backward(m, m->td0, L, nin, H, K);
     }
     tiny_reduce(m);
-    return sum;
+    return tiny_sums_reduce(&ts, ok);
 }
 
 static NN_FORCE_INLINE void tiny_evaluate_shape(nn_model *m, const float *x, const float *y,
-                                       size_t n, double *sum, size_t *ok, size_t nin,
-                                       size_t H, size_t K, size_t L)
+                                                size_t n, double *sum, size_t *ok, size_t nin,
+                                                size_t H, size_t K, size_t L)
 {
+    tiny_sums ts;
+    int32_t lab[NN_T];
+    tiny_sums_clear(&ts);
     for (size_t s = 0; s < n; s += NN_T) {
         size_t nv = n - s < NN_T ? n - s : NN_T;
-        tiny_gather(m, x, y, NULL, s, nv, nin, K);
+        tiny_gather(m, x, y, NULL, s, nv, nin, K, lab);
         tiny_forward(m, L, nin, H, K);
-        *sum += tiny_loss(m, nv, 1.0f, NULL, ok, K);
+        tiny_loss(m, nv, 1.0f, NULL, lab, &ts, K);
     }
+    *sum += tiny_sums_reduce(&ts, ok);
 }
 
 /* The XOR lab shape (2 inputs, one hidden layer, 2 classes) gets its own
@@ -691,14 +833,15 @@ void nn_wide_evaluate(nn_model *m, const float *x, const float *y, size_t n, dou
 
 /* Classes of the training rows then the validation rows into m->labels
  * when every target row is one-hot (exactly one 1 and zeros; at most 16
- * classes here), for wide_gather; otherwise m->labels stays NULL and the
- * targets are copied. Grown like the epoch order: before the first step. */
-void nn_wide_labels(nn_model *m, const float *y, size_t n, const float *yv, size_t nv)
+ * classes in both fast paths), for tiny_gather and wide_gather; otherwise
+ * m->labels stays NULL and the targets are copied. Grown like the epoch
+ * order: before the first step. */
+void nn_row_labels(nn_model *m, const float *y, size_t n, const float *yv, size_t nv)
 {
     const size_t K = m->dims[m->n_layers];
     size_t tot = n + nv;
     if (m->labels_cap < tot) {
-        uint8_t *l = realloc(m->labels, tot);
+        int32_t *l = tot <= SIZE_MAX / sizeof *l ? realloc(m->labels, tot * sizeof *l) : NULL;
         if (!l) { /* not needed for correctness: copy the targets instead */
             free(m->labels);
             m->labels = NULL;
@@ -723,7 +866,7 @@ void nn_wide_labels(nn_model *m, const float *y, size_t n, const float *yv, size
             m->labels_cap = 0;
             return;
         }
-        m->labels[r] = (uint8_t)cls;
+        m->labels[r] = (int32_t)cls;
     }
 }
 

@@ -77,10 +77,12 @@ struct nn_model {
     int wdirect;                    /* wide path: input rows read in place */
     const float *win;               /* wide path, direct: the batch's input rows, */
     const uint32_t *win_map;        /* through this map (NULL: consecutive) */
-    const uint8_t *ylab;            /* wide path: class of each row of the y being read,
+    const int32_t *ylab;            /* fast paths: class of each row of the y being read,
                                      * when y is one-hot (set by nn_fit), else NULL */
 
-    uint8_t *labels; /* nn_fit: classes of the training then validation rows */
+    int32_t *labels; /* nn_fit: classes of the training then validation rows */
+    int tgather;     /* tiny path: row offsets (row * inputs) of the data being
+                      * read fit in an int32 (for AVX-512 gathers) */
     size_t labels_cap;
 
     uint32_t *order; /* epoch order, grown by nn_fit before its first step */
@@ -169,6 +171,69 @@ static inline float nn_logf(float xin)
     return x;
 }
 
+#if defined(__AVX512F__)
+/* nn_expf and nn_logf on 16 lanes: the same operations in the same order
+ * (no fused multiply-adds), so the same bits. For the tiny path's loss,
+ * where GCC's fully unrolled 16-lane loops came out partly scalar. */
+static inline __m512 nn_expf16(__m512 x)
+{
+    const __m512 magic = _mm512_set1_ps(12582912.0f);
+    x = _mm512_min_ps(_mm512_set1_ps(88.0f), x);  /* x > 88 ? 88 : x (NaN kept) */
+    x = _mm512_max_ps(_mm512_set1_ps(-87.0f), x); /* x < -87 ? -87 : x */
+    __m512 t = _mm512_add_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), magic);
+    __m512 n = _mm512_sub_ps(t, magic);
+    __m512 r = _mm512_sub_ps(x, _mm512_mul_ps(n, _mm512_set1_ps(0.693359375f)));
+    r = _mm512_sub_ps(r, _mm512_mul_ps(n, _mm512_set1_ps(-2.12194440e-4f)));
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_add_ps(_mm512_add_ps(_mm512_mul_ps(p, _mm512_mul_ps(r, r)), r),
+                      _mm512_set1_ps(1.0f));
+    __m512i e = _mm512_sub_epi32(_mm512_castps_si512(t), _mm512_castps_si512(magic));
+    e = _mm512_slli_epi32(_mm512_add_epi32(e, _mm512_set1_epi32(127)), 23);
+    return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+}
+
+static inline __m512 nn_logf16(__m512 xin)
+{
+    const __m512i u = _mm512_castps_si512(xin);
+    __m512 e = _mm512_sub_ps(
+        _mm512_cvtepi32_ps(_mm512_and_si512(_mm512_srli_epi32(u, 23), _mm512_set1_epi32(0xff))),
+        _mm512_set1_ps(126.0f));
+    const __m512i mant = _mm512_and_si512(u, _mm512_set1_epi32((int32_t)0x807fffff));
+    __m512 x = _mm512_castsi512_ps(_mm512_or_si512(mant, _mm512_set1_epi32(0x3f000000)));
+    const __mmask16 lo = _mm512_cmp_ps_mask(x, _mm512_set1_ps(0.707106781186547524f), _CMP_LT_OQ);
+    const __m512 one = _mm512_set1_ps(1.0f);
+    e = _mm512_mask_sub_ps(e, lo, e, one);
+    x = _mm512_mask_sub_ps(_mm512_sub_ps(x, one), lo, _mm512_add_ps(x, x), one);
+    const __m512 z = _mm512_mul_ps(x, x);
+    __m512 y = _mm512_set1_ps(7.0376836292e-2f);
+    y = _mm512_sub_ps(_mm512_mul_ps(y, x), _mm512_set1_ps(1.1514610310e-1f));
+    y = _mm512_add_ps(_mm512_mul_ps(y, x), _mm512_set1_ps(1.1676998740e-1f));
+    y = _mm512_sub_ps(_mm512_mul_ps(y, x), _mm512_set1_ps(1.2420140846e-1f));
+    y = _mm512_add_ps(_mm512_mul_ps(y, x), _mm512_set1_ps(1.4249322787e-1f));
+    y = _mm512_sub_ps(_mm512_mul_ps(y, x), _mm512_set1_ps(1.6668057665e-1f));
+    y = _mm512_add_ps(_mm512_mul_ps(y, x), _mm512_set1_ps(2.0000714765e-1f));
+    y = _mm512_sub_ps(_mm512_mul_ps(y, x), _mm512_set1_ps(2.4999993993e-1f));
+    y = _mm512_add_ps(_mm512_mul_ps(y, x), _mm512_set1_ps(3.3333331174e-1f));
+    y = _mm512_mul_ps(_mm512_mul_ps(y, x), z);
+    y = _mm512_add_ps(y, _mm512_mul_ps(e, _mm512_set1_ps(-2.12194440e-4f)));
+    y = _mm512_sub_ps(y, _mm512_mul_ps(_mm512_set1_ps(0.5f), z));
+    x = _mm512_add_ps(x, y);
+    x = _mm512_add_ps(x, _mm512_mul_ps(e, _mm512_set1_ps(0.693359375f)));
+    /* NaN and +Inf as they are, 0 -> -Inf, negative -> NaN */
+    x = _mm512_mask_mov_ps(x, _mm512_cmp_ps_mask(xin, _mm512_set1_ps(FLT_MAX), _CMP_NLE_UQ), xin);
+    x = _mm512_mask_mov_ps(x, _mm512_cmp_ps_mask(xin, _mm512_setzero_ps(), _CMP_EQ_OQ),
+                           _mm512_set1_ps(-HUGE_VALF));
+    x = _mm512_mask_mov_ps(x, _mm512_cmp_ps_mask(xin, _mm512_setzero_ps(), _CMP_LT_OQ),
+                           _mm512_set1_ps(NAN));
+    return x;
+}
+#endif
+
 /* Column-wise softmax of z (units x ld) into p; leaves the column max in mx
  * and the sum of exponentials in sm (the loss needs both). */
 static inline void softmax_cols(const float *restrict z, float *restrict p,
@@ -192,10 +257,19 @@ static inline void softmax_cols(const float *restrict z, float *restrict p,
             sm[i] += pk[i];
         }
     }
-    for (size_t k = 0; k < units; k++) {
-        float *pk = p + k * ld;
-        for (size_t i = 0; i < ld; i++)
-            pk[i] = pk[i] / sm[i];
+    /* times 1/sum, as TensorFlow's softmax kernel does (SoftmaxEigenImpl:
+     * softmax * sum.inverse()): one divide per row instead of one per unit,
+     * the divide being the slowest vector instruction here */
+    for (size_t i0 = 0; i0 < ld; i0 += 16) {
+        const size_t cnt = ld - i0 < 16 ? ld - i0 : 16;
+        float inv[16];
+        for (size_t i = 0; i < cnt; i++)
+            inv[i] = 1.0f / sm[i0 + i];
+        for (size_t k = 0; k < units; k++) {
+            float *pk = p + k * ld + i0;
+            for (size_t i = 0; i < cnt; i++)
+                pk[i] = pk[i] * inv[i];
+        }
     }
 }
 
@@ -314,7 +388,7 @@ void nn_tiny_evaluate(nn_model *m, const float *x, const float *y, size_t n, dou
 void nn_wide_evaluate(nn_model *m, const float *x, const float *y, size_t n, double *sum,
                       double *correct);
 
-/* Row classes of one-hot targets for the wide path (m->labels), see nn_fast.c. */
-void nn_wide_labels(nn_model *m, const float *y, size_t n, const float *yv, size_t nv);
+/* Row classes of one-hot targets for the fast paths (m->labels), see nn_fast.c. */
+void nn_row_labels(nn_model *m, const float *y, size_t n, const float *yv, size_t nv);
 
 #endif

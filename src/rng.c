@@ -27,6 +27,11 @@
  *                       is finite) and u2 = uniform: rad = sqrt(-2 ln u1),
  *                       returns rad * cos(2 pi u2) and keeps rad * sin(2 pi u2)
  *                       as the spare for the next call.
+ *
+ *   rng_shuffle_u32:    Fisher-Yates on 32-bit words, two per output, see
+ *                       the comment above it. (Until issue 2's speed work it
+ *                       drew one 64-bit below() per step; trials stored
+ *                       before that replay with different batch orders.)
  */
 #include "rng.h"
 
@@ -166,20 +171,62 @@ uint64_t rng_below(rng_state *r, uint64_t n)
 }
 
 /* Fisher-Yates from the top: i = n-1 down to 1 swaps idx[i] with idx[j],
- * j = below(i + 1). The generator state is copied into a local for the loop
- * so that it stays in registers (through r it is stored and reloaded every
- * draw, which puts a store-forwarding delay on the generator's dependency
- * chain); the draws of a block of 64 steps are made before its swaps, so the
- * generator chain and the swaps' loads and stores overlap. Same draws in the
- * same order, same result. */
+ * j uniform on [0, i]. For n < 2^32 (always, idx being uint32) j comes from
+ * 32-bit words, two per generator output, with Lemire's 32-bit
+ * multiply-and-reject (same reference as below()):
+ *
+ *   word stream: each rng_next output gives its low 32 bits, then its high
+ *                32 bits; a shuffle starts on a fresh output, and an unused
+ *                high half left at its end is dropped.
+ *   j = draw(i + 1):  w = next word; p = w * (i + 1) (64-bit product);
+ *                     while (p mod 2^32) < (2^32 mod (i + 1)): w = next word,
+ *                     p = w * (i + 1); j = p >> 32.
+ *
+ * Unbiased like below(); one generator step serves two rows, which halves
+ * the generator's share of the per-epoch shuffle (it was most of it). n >=
+ * 2^32 falls back to one below() per step.
+ *
+ * The generator state is copied into a local for the loop so that it stays
+ * in registers (through r it is stored and reloaded every draw, which puts a
+ * store-forwarding delay on the generator's dependency chain); the draws of
+ * a block of 64 steps are made before its swaps, so the generator chain and
+ * the swaps' loads and stores overlap. */
+typedef struct {
+    rng_state st;
+    uint64_t buf; /* the output whose high half is next, when have */
+    int have;
+} word_source;
+
+static inline uint32_t next_word(word_source *w)
+{
+    if (w->have) {
+        w->have = 0;
+        return (uint32_t)(w->buf >> 32);
+    }
+    w->buf = rng_next(&w->st);
+    w->have = 1;
+    return (uint32_t)w->buf;
+}
+
+static inline uint32_t draw32(word_source *w, uint32_t n)
+{
+    uint64_t p = (uint64_t)next_word(w) * n;
+    if ((uint32_t)p < n) { /* rare: at most n / 2^32 of the draws get here */
+        const uint32_t t = (uint32_t)(0u - n) % n; /* 2^32 mod n */
+        while ((uint32_t)p < t)
+            p = (uint64_t)next_word(w) * n;
+    }
+    return (uint32_t)(p >> 32);
+}
+
 void rng_shuffle_u32(rng_state *r, uint32_t *idx, size_t n)
 {
     uint32_t js[64];
-    rng_state st = *r;
     size_t i;
     if (n < 2)
         return;
-    if (n - 1 > 0xFFFFFFFFu) { /* j does not fit in uint32: one at a time */
+    if (n > 0xFFFFFFFFu) { /* i + 1 does not fit in 32 bits: one at a time */
+        rng_state st = *r;
         for (i = n - 1; i > 0; i--) {
             size_t j = (size_t)below(&st, (uint64_t)i + 1);
             uint32_t t = idx[i];
@@ -189,17 +236,21 @@ void rng_shuffle_u32(rng_state *r, uint32_t *idx, size_t n)
         *r = st;
         return;
     }
+    word_source ws;
+    ws.st = *r;
+    ws.buf = 0;
+    ws.have = 0;
     for (i = n - 1; i > 0;) {
         size_t cnt = i < 64 ? i : 64, k;
         for (k = 0; k < cnt; k++)
-            js[k] = (uint32_t)below(&st, (uint64_t)(i - k) + 1);
+            js[k] = draw32(&ws, (uint32_t)(i - k) + 1u);
         for (k = 0; k < cnt; k++, i--) {
             uint32_t j = js[k], t = idx[i];
             idx[i] = idx[j];
             idx[j] = t;
         }
     }
-    *r = st;
+    *r = ws.st;
 }
 
 /* ---- MT19937 (Matsumoto & Nishimura 1998), numpy's legacy RandomState --- */

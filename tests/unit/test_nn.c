@@ -749,6 +749,24 @@ static int record_log(void *user, const nn_epoch_log *log)
     return 0;
 }
 
+/* Keras categorical_accuracy by hand: first maximum of the prediction and
+ * of the target row agree. */
+static size_t count_correct(const float *p, const float *y, size_t n, size_t K)
+{
+    size_t good = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t bp = 0, by = 0;
+        for (size_t k = 1; k < K; k++) {
+            if (p[i * K + k] > p[i * K + bp])
+                bp = k;
+            if (y[i * K + k] > y[i * K + by])
+                by = k;
+        }
+        good += bp == by;
+    }
+    return good;
+}
+
 static void check_fast_case(const fast_case *fc, uint64_t seed)
 {
     const size_t n = 45, nv = 19, E = 3;
@@ -799,10 +817,16 @@ static void check_fast_case(const fast_case *fc, uint64_t seed)
     float *ga = NULL, *last = malloc(np * sizeof *last);
     double moved = 0.0, gmax = 0.0;
     assert_non_null(last);
+    float *pred = malloc((n + nv) * fc->K * sizeof *pred);
+    assert_non_null(pred);
     for (size_t e = 0; e < E; e++) {
         double sum = 0.0, vsum = 0.0;
+        size_t good = 0, vgood = 0;
         for (size_t s = 0; s < n; s += fc->batch) {
             size_t nb = n - s < fc->batch ? n - s : fc->batch;
+            /* accuracy before the update, from the general forward pass */
+            nn_predict(b, x + s * fc->nin, nb, pred);
+            good += count_correct(pred, y + s * fc->K, nb, fc->K);
             sum += nn_model_loss_grad(b, x + s * fc->nin, y + s * fc->K, nb, &ga) * (double)nb;
             memcpy(last, ga, np * sizeof *last);
             nn_model_apply_gradient(b, ga);
@@ -811,7 +835,11 @@ static void check_fast_case(const fast_case *fc, uint64_t seed)
             size_t nb = nv - s < fc->batch ? nv - s : fc->batch;
             vsum += nn_model_loss_grad(b, xv + s * fc->nin, yv + s * fc->K, nb, NULL) * (double)nb;
         }
+        nn_predict(b, xv, nv, pred);
+        vgood = count_correct(pred, yv, nv, fc->K);
         assert_near(logs[e].loss, sum / (double)n, 2e-6 * fabs(sum / (double)n));
+        assert_true(logs[e].accuracy == (double)good / (double)n);
+        assert_true(logs[e].val_accuracy == (double)vgood / (double)nv);
         assert_near(logs[e].val_loss, vsum / (double)nv, 2e-6 * fabs(vsum / (double)nv));
     }
     const float *pa = nn_model_params_const(a), *pb = nn_model_params_const(b);
@@ -832,6 +860,7 @@ static void check_fast_case(const fast_case *fc, uint64_t seed)
     for (size_t i = 0; i < np; i++)
         assert_near(gfa[i], last[i], 1e-4 * gmax);
     free(last);
+    free(pred);
     /* nn_evaluate (fast) against the general forward, on the final weights */
     double l_fast, acc_fast, vsum = 0.0;
     nn_evaluate(a, xv, yv, nv, 0, &l_fast, &acc_fast);
@@ -855,6 +884,8 @@ static void test_fast_paths(void **state)
         {2, 1, {3, 0}, 2, 20, NN_ACT_RELU, 0},      /* partial 16-row tiles */
         {3, 2, {7, 5}, 4, 16, NN_ACT_TANH, 0},      /* generic tiny, 3 layers */
         {5, 1, {16, 0}, 3, 8, NN_ACT_SIGMOID, 0},   /* tiny, widest layer 16 */
+        {2, 1, {6, 0}, 2, 32, NN_ACT_RELU, 1},      /* tiny, targets copied */
+        {3, 1, {4, 0}, 5, 7, NN_ACT_RELU, 1},       /* generic tiny, copied, 7-row batches */
         {64, 0, {0, 0}, 10, 32, NN_ACT_RELU, 0},    /* digits perceptron shape */
         {64, 1, {64, 0}, 10, 16, NN_ACT_RELU, 0},   /* digits 64-64-10 shape */
         {20, 1, {24, 0}, 5, 16, NN_ACT_RELU, 0},    /* padded input and hidden */

@@ -105,8 +105,9 @@ static void test_below_shuffle_reference(void **state)
     static const uint64_t bbig[3] = {UINT64_C(3495475846482276229),
                                      UINT64_C(6272293381124287899),
                                      UINT64_C(8528787054591073511)};
-    static const uint32_t shuf[10] = {9, 1, 4, 2, 8, 7, 6, 5, 3, 0};
-    uint32_t a[10];
+    static const uint32_t shuf[10] = {4, 5, 6, 8, 7, 1, 2, 3, 9, 0};
+    static const uint32_t shuf11[11] = {5, 6, 2, 7, 9, 4, 1, 8, 3, 10, 0};
+    uint32_t a[11];
     rng_state r;
     int i;
     (void)state;
@@ -121,6 +122,15 @@ static void test_below_shuffle_reference(void **state)
     rng_seed(&r, 42);
     rng_shuffle_u32(&r, a, 10);
     assert_memory_equal(a, shuf, sizeof shuf);
+    /* 9 words = 5 outputs, the last high half dropped: the generator is
+     * where 10 words (n = 11) also leave it */
+    assert_true(rng_next(&r) == UINT64_C(0xc50da53101795238));
+    for (i = 0; i < 11; i++)
+        a[i] = (uint32_t)i;
+    rng_seed(&r, 42);
+    rng_shuffle_u32(&r, a, 11);
+    assert_memory_equal(a, shuf11, sizeof shuf11);
+    assert_true(rng_next(&r) == UINT64_C(0xc50da53101795238));
     /* n = 0 and 1 do not draw */
     rng_seed(&r, 42);
     rng_shuffle_u32(&r, a, 1);
@@ -129,6 +139,57 @@ static void test_below_shuffle_reference(void **state)
     /* n = 1 always gives 0 */
     for (i = 0; i < 5; i++)
         assert_true(rng_below(&r, 1) == 0);
+}
+
+/* A million rows: 64 of the draws are rejected and redrawn (the reference
+ * counts them), so the rejection path and the word order after it are
+ * checked against the Python reference too. */
+static void test_shuffle_big_reference(void **state)
+{
+    enum { N = 1000000 };
+    static const uint32_t head[4] = {724103, 426995, 255166, 621829};
+    uint32_t *a = malloc(N * sizeof *a);
+    uint64_t chk = 0;
+    rng_state r;
+    size_t i;
+    (void)state;
+    assert_non_null(a);
+    for (i = 0; i < N; i++)
+        a[i] = (uint32_t)i;
+    rng_seed(&r, 9);
+    rng_shuffle_u32(&r, a, N);
+    assert_memory_equal(a, head, sizeof head);
+    for (i = 0; i < N; i++)
+        chk += (uint64_t)(i + 1) * a[i];
+    assert_true(chk == UINT64_C(249917797100717788));
+    assert_true(rng_next(&r) == UINT64_C(0xb8950dcfc135fbbd));
+    free(a);
+}
+
+/* All 24 orders of 4 rows equally likely: chi-square over 240000 shuffles
+ * of one stream, df = 23, P(chi2 > 70) < 1e-6. */
+static void test_shuffle_distribution(void **state)
+{
+    enum { N = 240000 };
+    size_t cnt[256] = {0};
+    rng_state r;
+    double chi = 0.0;
+    size_t i, seen = 0;
+    (void)state;
+    rng_seed(&r, 2024);
+    for (i = 0; i < N; i++) {
+        uint32_t a[4] = {0, 1, 2, 3};
+        rng_shuffle_u32(&r, a, 4);
+        cnt[a[0] * 64 + a[1] * 16 + a[2] * 4 + a[3]]++;
+    }
+    for (i = 0; i < 256; i++)
+        if (cnt[i]) {
+            double d = (double)cnt[i] - N / 24.0;
+            chi += d * d / (N / 24.0);
+            seen++;
+        }
+    assert_int_equal(seen, 24);
+    assert_true(chi < 70.0);
 }
 
 static void test_below_distribution(void **state)
@@ -341,6 +402,8 @@ int main(void)
         cmocka_unit_test(test_seed_and_stream_reference),
         cmocka_unit_test(test_uniform_normal_reference),
         cmocka_unit_test(test_below_shuffle_reference),
+        cmocka_unit_test(test_shuffle_big_reference),
+        cmocka_unit_test(test_shuffle_distribution),
         cmocka_unit_test(test_below_distribution),
         cmocka_unit_test(test_uniform_moments),
         cmocka_unit_test(test_normal_moments),
