@@ -216,8 +216,30 @@ static void test_adam(void **state)
             assert_near(nn_model_params(m)[i], th[i], 2e-7);
         }
     }
-    /* epsilon on the uncorrected sqrt(v): with PyTorch's placement (eps after
-     * bias correction) step 1 would differ by about lr * eps / (|g| sqrt(1-b2)) */
+    nn_model_free(m);
+}
+
+/* Where epsilon goes. With a gradient of 1e-6, epsilon (1e-7) dominates the
+ * first step, so the two placements are far apart:
+ *   Keras (eps on the uncorrected sqrt(v)):
+ *     step = alpha_1 m / (sqrt(v) + eps) = lr sqrt(.001) g / (sqrt(.001)|g| + eps) = 2.40e-4
+ *   PyTorch (eps after bias correction):
+ *     step = lr m_hat / (sqrt(v_hat) + eps) = lr g / (|g| + eps)                      = 9.09e-4
+ * float32 resolves 6e-8 at 0.5, so a 1e-6 tolerance tells them apart. */
+static void test_adam_epsilon_placement(void **state)
+{
+    (void)state;
+    nn_model *m = tiny_model(NN_OPT_ADAM);
+    const float g[2] = {1e-6f, -1e-6f};
+    nn_model_apply_gradient(m, g);
+    double s = sqrt(0.001), keras[2], torch[2];
+    for (int i = 0; i < 2; i++) {
+        double gi = g[i], th0 = i ? -0.3 : 0.5;
+        keras[i] = th0 - 0.001 * s * gi / (s * fabs(gi) + 1e-7);
+        torch[i] = th0 - 0.001 * gi / (fabs(gi) + 1e-7);
+        assert_near(nn_model_params(m)[i], keras[i], 1e-6);
+        assert_true(fabs(nn_model_params(m)[i] - torch[i]) > 5e-4);
+    }
     nn_model_free(m);
 }
 
@@ -682,18 +704,19 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Test accuracies of seeds 1..10 (sorted into acc); returns the mean. */
+/* Test accuracies of seeds 0..9, the seeds of the shipped lab specs (sorted
+ * into acc); returns the mean. */
 static double mean_accuracy(int digits, size_t hidden, double *acc)
 {
     lab l;
     lab_make(&l, digits, hidden);
     double sum = 0.0;
-    printf("# %s, test accuracy of seeds 1..10:",
+    printf("# %s, test accuracy of seeds 0..9:",
            digits ? "digits perceptron" : hidden == 6 ? "XOR hidden 6" : "XOR hidden 1");
-    for (uint64_t seed = 1; seed <= 10; seed++) {
-        acc[seed - 1] = lab_trial(&l, seed, l.epochs, NULL);
-        printf(" %.4f", acc[seed - 1]);
-        sum += acc[seed - 1];
+    for (uint64_t seed = 0; seed < 10; seed++) {
+        acc[seed] = lab_trial(&l, seed, l.epochs, NULL);
+        printf(" %.4f", acc[seed]);
+        sum += acc[seed];
     }
     qsort(acc, 10, sizeof *acc, cmp_double);
     printf("\n#   mean %.4f, median %.4f\n", sum / 10.0, (acc[4] + acc[5]) / 2.0);
@@ -709,12 +732,16 @@ static void test_lab_accuracy(void **state)
     double dg = mean_accuracy(1, 0, ad);
     /* XOR, 6 hidden units: the Bayes limit for sigma 0.3 is about 0.909, so
      * no seed may be far above it. A relu net of 6 units sometimes stays in
-     * a poor optimum within 200 epochs (seed 6 here: 0.64, as unlucky Keras
-     * runs do), so besides the mean the typical run is checked: median in
-     * 0.88..0.93 and at most one seed below 0.8. */
+     * a poor optimum within 200 epochs (seed 6 here: 0.64). The thresholds
+     * come from an independent run of the same lab in PyTorch with its own
+     * random numbers (tests/crosscheck/xor_seeds_torch.py): over 40 seeds
+     * mean 0.881, median 0.894, sd about 0.07, 2 runs stuck below 0.8. A mean
+     * of 10 seeds then has a standard error of about 0.022, so it must lie
+     * in 0.85..0.93 (the issue's "about 0.88-0.93"), the median of the
+     * typical runs in 0.87..0.93, and at most one seed below 0.8. */
     double med6 = (a6[4] + a6[5]) / 2.0;
     assert_true(a6[9] <= 0.96);
-    assert_true(med6 >= 0.88 && med6 <= 0.93);
+    assert_true(med6 >= 0.87 && med6 <= 0.93);
     assert_true(a6[1] >= 0.8);
     assert_true(h6 >= 0.85 && h6 <= 0.93);
     /* 1 hidden unit cannot separate XOR: clearly lower */
@@ -904,6 +931,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gradients),   cmocka_unit_test(test_adam),
+        cmocka_unit_test(test_adam_epsilon_placement),
         cmocka_unit_test(test_sgd),         cmocka_unit_test(test_rmsprop),
         cmocka_unit_test(test_glorot),      cmocka_unit_test(test_summary),
         cmocka_unit_test(test_fit_by_hand), cmocka_unit_test(test_stop_and_diverge),
