@@ -29,7 +29,7 @@ static void on_signal(int sig)
 
 static void run_usage(FILE *f)
 {
-    fputs("usage: runexp [run] [-j N] [--db FILE] [--fresh] [--retry] [-q] SPEC.yaml...\n"
+    fputs("usage: runexp [run] [-j N] [--db FILE] [--fresh] [--retry] [-q] [--timings] SPEC.yaml...\n"
           "       runexp reproduce [--db FILE] TRIAL_ID\n"
           "Exit status: 0 all trials done, 1 some failed or diverged,\n"
           "2 usage, spec or database errors, 130 interrupted (SIGINT/SIGTERM).\n",
@@ -73,6 +73,8 @@ int cmd_run(int argc, char **argv)
             o.retry = 1;
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
             o.quiet = 1;
+        } else if (!strcmp(a, "--timings")) {
+            o.timings = 1;
         } else if (!strcmp(a, "-j") || !strcmp(a, "--jobs") || !strncmp(a, "--jobs=", 7) ||
                    (!strncmp(a, "-j", 2) && a[2])) {
             if (!strcmp(a, "-j") || !strcmp(a, "--jobs"))
@@ -107,6 +109,11 @@ int cmd_run(int argc, char **argv)
         fputs("runexp: no spec file given\n", stderr);
         goto usage;
     }
+    /* RUNEXP_TIMINGS=1 turns the phase timings on without changing the
+     * command line (handy inside scripts such as bench/bench_sweep.sh). */
+    const char *tenv = getenv("RUNEXP_TIMINGS");
+    if (tenv && *tenv && strcmp(tenv, "0"))
+        o.timings = 1;
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;

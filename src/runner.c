@@ -2,12 +2,15 @@
 #include "runner.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -663,7 +666,119 @@ static void json_string(char *buf, size_t n, size_t *pos, const char *s)
     buf[*pos] = '\0';
 }
 
+/* ---- phase timings (--timings, RUNEXP_TIMINGS=1) --------------------- */
+
+/* Where the wall time of a run goes, printed on stderr at the end. Phases
+ * are summed over the specs of a run. The parallel section is split into
+ * what the threads did (training, commits) and what they did not (idle at
+ * the end while another thread still trained): everything outside the
+ * trial loop, plus that idle time, is what keeps -j2 from being twice as
+ * fast as -j1. */
+enum {
+    PH_PARSE, PH_DATA, PH_OPEN, PH_EXPERIMENT, PH_PLAN_INSERT, PH_LOOP, PH_TAIL,
+    PH_SUMMARY, PH_CLOSE, PH_N
+};
+static const char *const phase_names[PH_N] = {
+    "parse + plan", "data load", "database open/create", "experiment record",
+    "plan insert (queued rows)", "trials (parallel section)", "commits after the last trial",
+    "summary", "database close"};
+
+typedef struct run_timings {
+    int on;
+    double t0;               /* runner_run entered */
+    double startup_cpu_ms;   /* CPU time used before runner_run (loader, libc, main) */
+    double ph[PH_N];
+    double first_trial_ms;   /* loop entry to the first trial starting (OpenMP start-up) */
+    double train_ms;         /* runner_trial_exec summed over trials */
+    double write_ms;         /* commits of finished trials, summed */
+    double idle_ms;          /* summed over threads: no trial left while another trained */
+    int threads;
+    int deferred;            /* database set up inside the parallel section */
+} run_timings;
+
+static double cpu_used_ms(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru))
+        return NAN;
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+}
+
+static void timings_print(const run_timings *tm, FILE *err)
+{
+    double total = mono_ms() - tm->t0;
+    fprintf(err, "runexp: timings (ms of wall time unless noted)\n");
+    fprintf(err, "  %-34s %9.2f  (CPU time)\n", "start-up before the run", tm->startup_cpu_ms);
+    for (int i = 0; i < PH_N; i++) {
+        fprintf(err, "  %-34s %9.2f", phase_names[i], tm->ph[i]);
+        if (tm->deferred && i >= PH_OPEN && i <= PH_PLAN_INSERT)
+            fputs("  (new file: done by the writer while others train)", err);
+        if (i == PH_LOOP)
+            fprintf(err, "  on %d thread%s; first trial started after %.2f", tm->threads,
+                    tm->threads == 1 ? "" : "s", tm->first_trial_ms);
+        fputc('\n', err);
+        if (i == PH_LOOP) {
+            fprintf(err, "    %-32s %9.2f  (thread-ms)\n", "training, summed over trials",
+                    tm->train_ms);
+            fprintf(err, "    %-32s %9.2f\n", "commits of finished trials", tm->write_ms);
+            fprintf(err, "    %-32s %9.2f  (thread-ms)\n", "idle at the end (imbalance)",
+                    tm->idle_ms);
+        }
+    }
+    fprintf(err, "  %-34s %9.2f\n", "total (run entered to closed)", total);
+    fprintf(err, "  %-34s %9.2f\n", "serial (total - parallel section)",
+            total - tm->ph[PH_LOOP]);
+}
+
 /* ---- the run ------------------------------------------------------------ */
+
+/* What the database needs before the first trial can be recorded: the
+ * connection (opened here when the file is new, see runner_run), the
+ * experiment record and the queued rows of the whole plan, in plan order,
+ * so trial ids do not depend on -j. Done up front when the database
+ * already exists (which trials to run depends on what it holds); for a new
+ * file every trial runs, so the writer does it while the other threads
+ * already train (`deferred`). */
+typedef struct db_setup {
+    store **db;
+    const char *path;
+    const store_experiment_info *info;
+    int fresh, retry;
+    size_t nt;
+    const store_trial_plan *tp;
+    int64_t *ids;
+    store_plan_action *act;
+    int64_t exp;
+    int deferred, ready;
+    run_timings *tm;
+} db_setup;
+
+static int db_setup_run(db_setup *d, store_error *err)
+{
+    double t0 = mono_ms();
+    if (!*d->db) {
+        *d->db = store_open(d->path, err);
+        if (!*d->db)
+            return -1;
+    }
+    double t1 = mono_ms();
+    if (store_experiment_begin(*d->db, d->info, d->fresh, &d->exp, err))
+        return -1;
+    double t2 = mono_ms();
+    /* In a deferred setup every trial already runs; the actions are not
+     * needed (a file created at the same moment by another runexp could
+     * make some "done": those trials are then written again, with the same
+     * bits, which is harmless). */
+    if (store_trials_prepare(*d->db, d->exp, d->nt, d->tp, d->retry, d->ids, d->act, err))
+        return -1;
+    d->tm->ph[PH_OPEN] += t1 - t0;
+    d->tm->ph[PH_EXPERIMENT] += t2 - t1;
+    d->tm->ph[PH_PLAN_INSERT] += mono_ms() - t2;
+    d->tm->deferred |= d->deferred;
+    d->ready = 1;
+    return 0;
+}
 
 /* A finished trial waiting for the writer. */
 typedef struct done_item {
@@ -683,13 +798,16 @@ typedef struct run_shared {
     int give_up; /* a write failed: start no more trials (under qlock) */
     const sweep_plan *plan;
     const int64_t *ids;
-    store *db;
+    db_setup *setup;
     int store_failed;
     store_error store_err;
     size_t finished, total, n_done, n_failed, n_diverged, n_interrupted;
     double t_start;
     int tty, quiet;
     FILE *err;
+    run_timings *tm;
+    double *thr_end; /* per thread: when its last trial's training ended */
+    double first_start;
 } run_shared;
 
 static void progress(run_shared *sh, const sweep_plan *p, const sweep_trial *tr, int64_t id,
@@ -735,6 +853,12 @@ static void drain(run_shared *sh, int block)
             omp_set_lock(&sh->wlock);
         else if (!omp_test_lock(&sh->wlock))
             return;
+        if (!sh->setup->ready && !sh->store_failed && db_setup_run(sh->setup, &sh->store_err)) {
+            sh->store_failed = 1;
+            omp_set_lock(&sh->qlock);
+            sh->give_up = 1;
+            omp_unset_lock(&sh->qlock);
+        }
         for (;;) {
             done_item *it = NULL;
             omp_set_lock(&sh->qlock);
@@ -746,7 +870,8 @@ static void drain(run_shared *sh, int block)
             const sweep_trial *tr = &sh->plan->trials[it->ti];
             const sweep_point *pt = &sh->plan->points[tr->point];
             if (!sh->store_failed) {
-                if (trial_store(sh->db, sh->ids[it->ti], &pt->spec, &it->t, it->started,
+                double w0 = sh->tm->on ? mono_ms() : 0;
+                if (trial_store(*sh->setup->db, sh->ids[it->ti], &pt->spec, &it->t, it->started,
                                 &sh->store_err)) {
                     sh->store_failed = 1;
                     omp_set_lock(&sh->qlock);
@@ -761,6 +886,8 @@ static void drain(run_shared *sh, int block)
                 default: sh->n_failed++; break;
                 }
                 progress(sh, sh->plan, tr, sh->ids[it->ti], &it->t);
+                if (sh->tm->on)
+                    sh->tm->write_ms += mono_ms() - w0;
             }
             runner_trial_free(&it->t);
         }
@@ -895,8 +1022,8 @@ typedef struct run_totals {
 
 /* Runs one planned spec against an open store. */
 static void run_plan(const runner_options *o, const spec_document *doc, const sweep_plan *p,
-                     const plan_sources *ps, store *db, const char *db_path, FILE *out,
-                     FILE *err, run_totals *tot)
+                     const plan_sources *ps, store **dbp, const char *db_path, FILE *out,
+                     FILE *err, run_totals *tot, run_timings *tm)
 {
     const spec_experiment *base = spec_document_base(doc);
     const char *spec_text = spec_document_text(doc);
@@ -968,12 +1095,6 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
         .build_flags = RUNEXP_BUILD_FLAGS, .host = host, .cpu_model = cpu, .threads = jobs,
         .sweep_dims = dims, .n_classes = src0->n_classes,
         .class_names = (const char *const *)src0->class_names};
-    int64_t exp;
-    if (store_experiment_begin(db, &info, o->fresh, &exp, &serr)) {
-        fprintf(err, "runexp: %s\n", serr.message);
-        tot->db_error = 1;
-        goto out;
-    }
 
     /* The whole plan goes in first, in plan order, so trial ids do not
      * depend on which thread finishes first. */
@@ -996,10 +1117,17 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
         tp[i] = (store_trial_plan){tr->key, tr->index, tr->point, tr->seed, pt->params_json,
                                    pt->n_values, pp[tr->point], pt->canonical, spec_hash};
     }
-    if (store_trials_prepare(db, exp, nt, tp, o->retry, ids, act, &serr)) {
-        fprintf(err, "runexp: %s\n", serr.message);
-        tot->db_error = 1;
-        goto out;
+    db_setup ds = {dbp, db_path, &info, o->fresh, o->retry, nt, tp, ids, act, 0, 0, 0, tm};
+    if (*dbp) {
+        if (db_setup_run(&ds, &serr)) {
+            fprintf(err, "runexp: %s\n", serr.message);
+            tot->db_error = 1;
+            goto out;
+        }
+    } else {
+        ds.deferred = 1;
+        for (size_t i = 0; i < nt; i++)
+            act[i] = STORE_PLAN_RUN;
     }
     size_t n_pending = 0, skipped_done = 0, skipped_failed = 0;
     for (size_t i = 0; i < nt; i++) {
@@ -1038,18 +1166,27 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
         tot->db_error = 1;
         goto out;
     }
+    if (jobs > (int)n_pending)
+        jobs = n_pending ? (int)n_pending : 1;
+    sh.thr_end = calloc((size_t)jobs, sizeof *sh.thr_end);
+    if (!sh.thr_end) {
+        free(sh.q);
+        fputs("runexp: out of memory\n", err);
+        tot->db_error = 1;
+        goto out;
+    }
     omp_init_lock(&sh.qlock);
     omp_init_lock(&sh.wlock);
+    sh.tm = tm;
+    sh.first_start = INFINITY;
     sh.plan = p;
     sh.ids = ids;
-    sh.db = db;
+    sh.setup = &ds;
     sh.total = n_pending;
     sh.t_start = mono_ms();
     sh.tty = isatty(fileno(err));
     sh.quiet = o->quiet;
     sh.err = err;
-    if (jobs > (int)n_pending)
-        jobs = n_pending ? (int)n_pending : 1;
     const volatile sig_atomic_t *stop = o->stop;
     long np = (long)n_pending;
 
@@ -1072,7 +1209,8 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
         char started[ISO_LEN];
         now_iso(started);
         if (omp_test_lock(&sh.wlock)) {
-            if (!sh.store_failed && store_trial_start(sh.db, ids[ti], started, &sh.store_err)) {
+            if (!sh.store_failed && ds.ready &&
+                store_trial_start(*dbp, ids[ti], started, &sh.store_err)) {
                 sh.store_failed = 1;
                 omp_set_lock(&sh.qlock);
                 sh.give_up = 1;
@@ -1081,10 +1219,17 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
             omp_unset_lock(&sh.wlock);
         }
         runner_trial t;
+        double x0 = tm->on ? mono_ms() : 0;
         if (runner_trial_exec(&pt->spec, tr->seed, &ps->sets[ps->of_point[tr->point]], stop,
                               &t))
             set_error(&t, STORE_FAILED, "out of memory");
         omp_set_lock(&sh.qlock);
+        if (tm->on) {
+            double x1 = mono_ms();
+            tm->train_ms += x1 - x0;
+            sh.first_start = x0 < sh.first_start ? x0 : sh.first_start;
+            sh.thr_end[omp_get_thread_num()] = x1;
+        }
         done_item *it = &sh.q[sh.q_tail++];
         it->ti = ti;
         it->t = t;
@@ -1092,10 +1237,24 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
         omp_unset_lock(&sh.qlock);
         drain(&sh, 0);
     }
-    drain(&sh, 1); /* whatever is still queued */
+    drain(&sh, 1); /* whatever is still queued; a deferred setup in any case */
+    if (tm->on) {
+        /* The parallel section ends when the last trial's training does;
+         * what the writer still commits after that is the tail. */
+        double last = sh.t_start;
+        for (int i = 0; i < jobs; i++)
+            last = sh.thr_end[i] > last ? sh.thr_end[i] : last;
+        for (int i = 0; i < jobs; i++)
+            tm->idle_ms += last - (sh.thr_end[i] > sh.t_start ? sh.thr_end[i] : sh.t_start);
+        tm->ph[PH_LOOP] += last - sh.t_start;
+        tm->ph[PH_TAIL] += mono_ms() - last;
+        tm->first_trial_ms += isinf(sh.first_start) ? 0 : sh.first_start - sh.t_start;
+        tm->threads = jobs;
+    }
     omp_destroy_lock(&sh.qlock);
     omp_destroy_lock(&sh.wlock);
     free(sh.q);
+    free(sh.thr_end);
     double secs = (mono_ms() - sh.t_start) / 1e3;
     if (sh.tty && !o->quiet && sh.finished < sh.total)
         fputc('\n', err);
@@ -1117,7 +1276,10 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
     if (!o->quiet)
         fprintf(err, "%s: ran %zu trials in %.2f s: %zu done, %zu failed, %zu diverged\n",
                 name, sh.finished, secs, sh.n_done, sh.n_failed, sh.n_diverged);
-    print_summary(db, p, ids, exp, name, db_path, out);
+    double ts0 = mono_ms();
+    if (ds.ready)
+        print_summary(*dbp, p, ids, ds.exp, name, db_path, out);
+    tm->ph[PH_SUMMARY] += mono_ms() - ts0;
 out:
     if (pp)
         for (size_t pi = 0; pi < p->n_points; pi++)
@@ -1164,6 +1326,12 @@ int runner_run(const runner_options *o, size_t n_specs, char *const *spec_paths,
                FILE *err)
 {
     int code = RUNNER_EXIT_USAGE;
+    run_timings tm;
+    memset(&tm, 0, sizeof tm);
+    tm.on = o->timings;
+    tm.t0 = mono_ms();
+    if (tm.on)
+        tm.startup_cpu_ms = cpu_used_ms();
     spec_document **docs = calloc(n_specs ? n_specs : 1, sizeof *docs);
     sweep_plan *plans = calloc(n_specs ? n_specs : 1, sizeof *plans);
     plan_sources *srcs = calloc(n_specs ? n_specs : 1, sizeof *srcs);
@@ -1194,6 +1362,7 @@ int runner_run(const runner_options *o, size_t n_specs, char *const *spec_paths,
     }
     if (bad)
         goto out;
+    tm.ph[PH_PARSE] = mono_ms() - tm.t0;
     for (size_t i = 0; i < n_specs; i++) {
         if (plans[i].n_trials == 0 || plans[i].n_points == 0) {
             fprintf(err, "%s: error: the spec has no trials\n", spec_paths[i]);
@@ -1202,24 +1371,49 @@ int runner_run(const runner_options *o, size_t n_specs, char *const *spec_paths,
         if (plan_sources_load(&plans[i], &srcs[i], err))
             goto out;
     }
+    double t1 = mono_ms();
+    tm.ph[PH_DATA] = t1 - tm.t0 - tm.ph[PH_PARSE];
     const char *path = db_path_of(o->db_path);
     if (ensure_parent_dir(path, err))
         goto out;
     store_error serr;
-    db = store_open(path, &serr);
-    if (!db) {
-        fprintf(err, "runexp: %s\n", serr.message);
+    /* A database that does not exist yet holds no trial, so all of them
+     * run: the file is created here (which finds an unwritable directory
+     * at once) and the schema, experiment and plan rows are written by the
+     * first writer while the other threads already train (db_setup). An
+     * existing file is opened now: what it holds decides what runs. */
+    int created = 0;
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+        close(fd);
+        created = 1;
+    } else if (errno != EEXIST) {
+        fprintf(err, "runexp: cannot create %s: %s\n", path, strerror(errno));
         goto out;
+    }
+    if (!created) {
+        db = store_open(path, &serr);
+        if (!db) {
+            fprintf(err, "runexp: %s\n", serr.message);
+            goto out;
+        }
+        tm.ph[PH_OPEN] = mono_ms() - t1;
     }
     run_totals tot = {0, 0, 0};
     for (size_t i = 0; i < n_specs && !tot.interrupted && !tot.db_error; i++)
-        run_plan(o, docs[i], &plans[i], &srcs[i], db, path, out, err, &tot);
+        run_plan(o, docs[i], &plans[i], &srcs[i], &db, path, out, err, &tot, &tm);
     code = tot.db_error      ? RUNNER_EXIT_USAGE
            : tot.interrupted ? RUNNER_EXIT_INTERRUPTED
            : tot.any_failed  ? RUNNER_EXIT_FAILED
                              : RUNNER_EXIT_OK;
-out:
+out:;
+    double tc0 = mono_ms();
     store_close(db);
+    tm.ph[PH_CLOSE] = mono_ms() - tc0;
+    if (tm.on && db) {
+        fflush(out);
+        timings_print(&tm, err);
+    }
     for (size_t i = 0; docs && i < n_specs; i++) {
         if (planned && planned[i])
             sweep_plan_free(&plans[i]);

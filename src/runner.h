@@ -7,8 +7,10 @@
  * goes into a queue that whichever thread holds the writer lock drains, one
  * transaction per trial, so no thread waits for the database while another
  * writes. The whole plan is recorded (status queued, plan order) before the
- * first trial starts, so trial ids do not depend on -j either. See README
- * "Running" and "The database".
+ * first trial is recorded, so trial ids do not depend on -j either: up front
+ * when the database exists (what it holds decides what runs), or, for a new
+ * file, by the first writer while the other threads already train. See
+ * README "Running" and "The database".
  */
 #ifndef RUNEXP_RUNNER_H
 #define RUNEXP_RUNNER_H
@@ -36,6 +38,7 @@ typedef struct runner_options {
     int fresh;         /* new experiment record instead of resuming */
     int retry;         /* rerun failed, diverged and interrupted trials */
     int quiet;         /* no progress on stderr */
+    int timings;       /* print where the time went (phases) on stderr at the end */
     const char *db_path;
     /* Set (by a signal handler) to stop: trials in flight end after their
      * current epoch and are recorded as interrupted. May be NULL. */
@@ -97,8 +100,11 @@ void runner_stats(const double *v, size_t n, size_t *count, double *mean, double
 
 /* `runexp run`: parses and plans every spec (any problem: diagnostics on
  * err, exit 2, database not opened), loads each dataset once, opens the
- * database, runs the pending trials, prints the summary on out. Returns
- * an exit code above. */
+ * database (a new file is only created here, its schema and rows are written
+ * by the first writer inside the trial loop; if that fails, trials stop,
+ * nothing is recorded, exit 2), runs the pending trials, prints the summary
+ * on out, and with o->timings the phase timings on err. Returns an exit
+ * code above. */
 int runner_run(const runner_options *o, size_t n_specs, char *const *spec_paths,
                FILE *out, FILE *err);
 

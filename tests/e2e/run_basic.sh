@@ -103,4 +103,22 @@ expect_rc 0 "RUNEXP_DB"
 run -q "$SPECS/xor_small.yaml"
 expect_rc 0 "default database"
 [ -f "$WORK/results/runexp.db" ] || fail "default results/runexp.db not created"
+
+# Phase timings: --timings or RUNEXP_TIMINGS=1 print them on stderr (new and
+# existing database), stdout and the database are the same as without.
+run -q --timings --db "$WORK/t1.db" "$SPECS/xor_small.yaml"
+expect_rc 0 "--timings"
+cp out.txt out_plain.txt
+for phase in "parse + plan" "database open/create" "plan insert" "trials (parallel section)" \
+             "commits after the last trial" "summary" "database close" "total"; do
+    grep -qF "$phase" err.txt || { show; fail "--timings: no '$phase' line"; }
+done
+RUNEXP_TIMINGS=1 run -q --db "$WORK/t1.db" "$SPECS/xor_small.yaml"
+expect_rc 0 "RUNEXP_TIMINGS=1 on an existing database"
+grep -qF "database open/create" err.txt || { show; fail "RUNEXP_TIMINGS=1 printed no timings"; }
+run -q --db "$WORK/t2.db" "$SPECS/xor_small.yaml"
+[ ! -s err.txt ] || { show; fail "timings printed without being asked for"; }
+DB="$WORK/t1.db"; a=$(q "SELECT group_concat(result_hash) FROM (SELECT result_hash FROM trials ORDER BY id)")
+DB="$WORK/t2.db"; b=$(q "SELECT group_concat(result_hash) FROM (SELECT result_hash FROM trials ORDER BY id)")
+expect_eq "$a" "$b" "results with and without --timings"
 echo "ok"

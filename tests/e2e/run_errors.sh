@@ -73,4 +73,13 @@ expect_rc 1 "rerun with a diverged trial"
 run --db "$DB" --retry "$SPECS/xor_diverge.yaml"
 expect_rc 1 "--retry of a diverged trial"
 grep -q "1 to run" err.txt || { show; fail "--retry did not rerun the diverged trial"; }
+
+# A new database that cannot be created (its directory is a file) fails at
+# once, before any trial trains, with exit 2 and nothing left behind.
+echo "not a directory" > "$WORK/plainfile"
+run --db "$WORK/plainfile/new.db" -q "$SPECS/xor_small.yaml"
+expect_rc 2 "database in a non-directory"
+grep -q "cannot create" err.txt || { show; fail "no 'cannot create' message"; }
+grep -q "^trial" err.txt && { show; fail "trials ran although the database cannot be created"; }
+[ "$(cat "$WORK/plainfile")" = "not a directory" ] || fail "the file was changed"
 echo "ok"
