@@ -20,6 +20,9 @@ static void usage(FILE *f)
           "  --fresh          start a new experiment record instead of resuming\n"
           "  --retry          rerun failed, diverged and interrupted trials\n"
           "  -q, --quiet      no progress on stderr\n"
+          "  --timings        where the time went, by phase, on stderr (or RUNEXP_TIMINGS=1)\n"
+          "One runexp writes a database at a time: a second one on the same --db\n"
+          "exits 2 at once (see DB.lock); an edited spec starts a new experiment record.\n"
           "\n"
           "See README.md for the spec reference and an SQL cookbook.\n",
           f);

@@ -117,21 +117,26 @@ static double linspace_at(double lo, double hi, size_t res, size_t i)
     return (double)i * step + lo;
 }
 
-void metrics_grid_predict(nn_model *m, double x0lo, double x0hi, double x1lo,
-                          double x1hi, size_t res, float *scratch,
-                          int32_t *cls, float *prob)
+void metrics_grid_points(double x0lo, double x0hi, double x1lo, double x1hi,
+                         size_t res, float *xy)
 {
-    const nn_model_config *c = nn_model_get_config(m);
-    size_t k = c->layers[c->n_layers - 1].units, n = res * res;
-    if (n == 0)
-        return;
     for (size_t iy = 0; iy < res; iy++) {
         float x1 = (float)linspace_at(x1lo, x1hi, res, iy);
         for (size_t ix = 0; ix < res; ix++) {
-            scratch[(iy * res + ix) * 2] = (float)linspace_at(x0lo, x0hi, res, ix);
-            scratch[(iy * res + ix) * 2 + 1] = x1;
+            xy[(iy * res + ix) * 2] = (float)linspace_at(x0lo, x0hi, res, ix);
+            xy[(iy * res + ix) * 2 + 1] = x1;
         }
     }
+}
+
+void metrics_predict_classes(nn_model *m, const float *x, size_t n, int32_t *cls,
+                             float *prob)
+{
+    const nn_model_config *c = nn_model_get_config(m);
+    size_t k = c->layers[c->n_layers - 1].units;
+    size_t width = c->n_inputs;
+    if (n == 0)
+        return;
     /* Without a prob buffer, predict in chunks through a small one. */
     float local[512];
     float *out = prob;
@@ -148,10 +153,20 @@ void metrics_grid_predict(nn_model *m, double x0lo, double x0hi, double x1lo,
     for (size_t s = 0; s < n; s += chunk) {
         size_t nb = n - s < chunk ? n - s : chunk;
         float *o = prob ? prob + s * k : out;
-        nn_predict(m, scratch + s * 2, nb, o);
+        nn_predict(m, x + s * width, nb, o);
         for (size_t i = 0; i < nb; i++)
             cls[s + i] = (int32_t)metrics_argmax(o + i * k, k);
     }
     if (!prob && out != local)
         free(out);
+}
+
+void metrics_grid_predict(nn_model *m, double x0lo, double x0hi, double x1lo,
+                          double x1hi, size_t res, float *scratch,
+                          int32_t *cls, float *prob)
+{
+    if (res == 0)
+        return;
+    metrics_grid_points(x0lo, x0hi, x1lo, x1hi, res, scratch);
+    metrics_predict_classes(m, scratch, res * res, cls, prob);
 }

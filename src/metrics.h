@@ -45,9 +45,25 @@ void metrics_best_epoch(const double *val_loss, size_t n, size_t *best_epoch,
 /* Predicted class on a res x res grid over [x0lo, x0hi] x [x1lo, x1hi]
  * (inclusive, numpy.linspace); cls[iy * res + ix] for x0 = grid[ix],
  * x1 = grid[iy]. prob (res*res x k) may be NULL. The model must have 2 inputs.
- * scratch must hold res*res*2 floats. */
+ * scratch must hold res*res*2 floats. Equivalent to metrics_grid_points into
+ * scratch followed by metrics_predict_classes on it. */
 void metrics_grid_predict(nn_model *m, double x0lo, double x0hi, double x1lo,
                           double x1hi, size_t res, float *scratch,
                           int32_t *cls, float *prob);
+
+/* The points of that grid as res*res rows of 2 features (xy holds
+ * res*res*2 floats): row iy * res + ix is (linspace(x0lo, x0hi, res)[ix],
+ * linspace(x1lo, x1hi, res)[iy]), computed in double, stored as float. A
+ * caller whose model expects transformed inputs (e.g. scaled features)
+ * transforms these rows before metrics_predict_classes. */
+void metrics_grid_points(double x0lo, double x0hi, double x1lo, double x1hi,
+                         size_t res, float *xy);
+
+/* cls[i] = argmax (ties: lowest) of the model's output for row i of x
+ * (n rows of the model's input width). prob (n x k) may be NULL; without
+ * it the rows are predicted in small chunks (a k > 512 output allocates one
+ * row of scratch; if that fails every cls is -1). */
+void metrics_predict_classes(nn_model *m, const float *x, size_t n, int32_t *cls,
+                             float *prob);
 
 #endif

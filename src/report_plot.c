@@ -309,25 +309,34 @@ typedef struct series {
 static void aggregate(const report_data *d, const report_point *p, int loss,
                       int val, size_t n_epochs, series *s)
 {
+    /* Two passes (mean, then squared deviations from it), as the
+     * sweep_summary view: sum(v^2) - sum(v)^2/n cancels catastrophically
+     * when the spread is small next to the values (losses near 0.3 that
+     * agree to 1e-9 across seeds). */
     for (size_t e = 0; e < n_epochs; e++) {
-        double sum = 0, sum2 = 0;
+        double sum = 0, ss = 0;
         size_t n = 0;
-        for (size_t j = 0; j < p->n_trials; j++) {
-            const report_trial *t = &d->trials[p->trials[j]];
-            if (e >= t->n_epochs)
-                continue;
-            const double *a = loss ? (val ? t->val_loss : t->loss)
-                                   : (val ? t->val_accuracy : t->accuracy);
-            double v = a[e];
-            if (!isfinite(v))
-                continue;
-            sum += v;
-            sum2 += v * v;
-            n++;
+        for (int pass = 0; pass < 2; pass++) {
+            double mean0 = n ? sum / (double)n : 0;
+            for (size_t j = 0; j < p->n_trials; j++) {
+                const report_trial *t = &d->trials[p->trials[j]];
+                if (e >= t->n_epochs)
+                    continue;
+                const double *a = loss ? (val ? t->val_loss : t->loss)
+                                       : (val ? t->val_accuracy : t->accuracy);
+                double v = a[e];
+                if (!isfinite(v))
+                    continue;
+                if (pass == 0) {
+                    sum += v;
+                    n++;
+                } else {
+                    ss += (v - mean0) * (v - mean0);
+                }
+            }
         }
         double mean = n ? sum / (double)n : NAN;
-        double var = n > 1 ? (sum2 - sum * sum / (double)n) / (double)(n - 1) : 0.0;
-        double sd = sqrt(var > 0 ? var : 0);
+        double sd = n > 1 ? sqrt(ss / (double)(n - 1)) : 0.0;
         s->mean[e] = mean;
         s->lo[e] = n ? mean - sd : NAN;
         s->hi[e] = n ? mean + sd : NAN;
@@ -547,7 +556,7 @@ int report_plot_sweep(const report_data *d, const report_plot_cfg *c,
     size_t m = 0;
     for (size_t i = 0; i < np; i++) {
         const report_point *p = &d->points[i];
-        double s = 0, s2 = 0;
+        double s = 0;
         size_t n = 0;
         for (size_t j = 0; j < p->n_trials; j++) {
             double a = d->trials[p->trials[j]].test_accuracy;
@@ -561,14 +570,19 @@ int report_plot_sweep(const report_data *d, const report_plot_cfg *c,
             sx[m] = x[i] + off;
             sy[m++] = a;
             s += a;
-            s2 += a * a;
             n++;
             lo = a < lo ? a : lo;
             hi = a > hi ? a : hi;
         }
         mean[i] = n ? s / (double)n : NAN;
-        double var = n > 1 ? (s2 - s * s / (double)n) / (double)(n - 1) : 0;
-        double sd = sqrt(var > 0 ? var : 0);
+        /* Second pass: squared deviations from the mean (see aggregate). */
+        double ss = 0;
+        for (size_t j = 0; j < p->n_trials; j++) {
+            double a = d->trials[p->trials[j]].test_accuracy;
+            if (isfinite(a))
+                ss += (a - mean[i]) * (a - mean[i]);
+        }
+        double sd = n > 1 ? sqrt(ss / (double)(n - 1)) : 0;
         ylo[i] = mean[i] - sd;
         yhi[i] = mean[i] + sd;
     }

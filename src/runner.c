@@ -2,7 +2,6 @@
 #include "runner.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -18,6 +17,7 @@
 #include <omp.h>
 #include <openssl/evp.h>
 
+#include "checked.h"
 #include "metrics.h"
 #include "sweep.h"
 #include "version.h"
@@ -79,31 +79,6 @@ void runner_trial_free(runner_trial *t)
     memset(t, 0, sizeof *t);
 }
 
-/* 1-unit sigmoid outputs for two classes train on the 0/1 label itself
- * (Keras's binary_crossentropy with y of shape (n, 1)); any other output
- * width must equal the class count and trains on the one-hot rows. */
-static float *labels_as_targets(const data_set *d)
-{
-    float *y = malloc((d->n_rows ? d->n_rows : 1) * sizeof *y);
-    if (y)
-        for (size_t i = 0; i < d->n_rows; i++)
-            y[i] = (float)d->y[i];
-    return y;
-}
-
-/* Predicted probabilities as n x k with k >= 2: a 1-unit output p becomes
- * (1 - p, p), so argmax picks class 1 exactly when p > 0.5. */
-static void predict_classes(nn_model *m, const data_set *d, size_t units, float *prob)
-{
-    nn_predict(m, d->x, d->n_rows, prob);
-    if (units == 1)
-        for (size_t i = d->n_rows; i-- > 0;) {
-            float p = prob[i];
-            prob[2 * i] = 1.0f - p;
-            prob[2 * i + 1] = p;
-        }
-}
-
 static int set_error(runner_trial *t, store_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static int set_error(runner_trial *t, store_status st, const char *fmt, ...)
@@ -116,51 +91,49 @@ static int set_error(runner_trial *t, store_status st, const char *fmt, ...)
     return 0;
 }
 
-/* The decision grid, computed here rather than by metrics_grid_predict so
- * that grid points go through the same scaler as the data (the grid is in
- * the units of the raw features). Coordinates as numpy.linspace. */
+/* The decision grid. Its points are in the units of the raw features, so
+ * they go through the same scaler as the data before the model sees them
+ * (metrics_grid_predict alone would feed them unscaled). */
 static int trial_grid(runner_trial *t, const spec_experiment *e, nn_model *m,
-                      const data_scaler *sc, size_t units)
+                      const data_scaler *sc)
 {
-    size_t res = e->record.grid_resolution;
-    if (res < 2 || res > 4096 || t->n_classes > 255)
+    size_t res = e->record.grid_resolution, K = t->n_classes;
+    if (res < 2 || res > 4096 || K > 255)
         return 0;
-    size_t n = res * res;
+    size_t n, nx, np;
+    if (!checked_mul(res, res, &n) || !checked_mul(n, 2 * sizeof(float), &nx) ||
+        !checked_mul(n, K * sizeof(float), &np))
+        return -1;
     data_set g;
     memset(&g, 0, sizeof g);
     g.n_rows = n;
     g.n_features = 2;
-    g.x = malloc(n * 2 * sizeof *g.x);
-    float *prob = malloc(n * (units > 2 ? units : 2) * sizeof *prob);
+    g.x = malloc(nx);
+    float *prob = malloc(np ? np : 1);
+    int32_t *cls = malloc(n * sizeof *cls); /* n * 4 <= nx: cannot wrap */
     t->grid = malloc(n);
-    if (!g.x || !prob || !t->grid) {
+    if (!g.x || !prob || !cls || !t->grid) {
         free(g.x);
         free(prob);
+        free(cls);
         free(t->grid);
         t->grid = NULL;
         return -1;
     }
-    double lo0 = e->record.grid_x0[0], hi0 = e->record.grid_x0[1];
-    double lo1 = e->record.grid_x1[0], hi1 = e->record.grid_x1[1];
-    double st0 = (hi0 - lo0) / (double)(res - 1), st1 = (hi1 - lo1) / (double)(res - 1);
-    for (size_t iy = 0; iy < res; iy++)
-        for (size_t ix = 0; ix < res; ix++) {
-            double x0 = ix + 1 == res ? hi0 : lo0 + (double)ix * st0;
-            double x1 = iy + 1 == res ? hi1 : lo1 + (double)iy * st1;
-            g.x[(iy * res + ix) * 2] = (float)x0;
-            g.x[(iy * res + ix) * 2 + 1] = (float)x1;
-        }
+    metrics_grid_points(e->record.grid_x0[0], e->record.grid_x0[1], e->record.grid_x1[0],
+                        e->record.grid_x1[1], res, g.x);
     if (sc->kind != DATA_SCALE_NONE)
         data_scaler_apply(sc, &g);
-    predict_classes(m, &g, units, prob);
-    size_t k = units == 1 ? 2 : units;
+    /* With a prob buffer the whole grid is one prediction call. */
+    metrics_predict_classes(m, g.x, n, cls, prob);
     for (size_t i = 0; i < n; i++)
-        t->grid[i] = (uint8_t)metrics_argmax(prob + i * k, k);
+        t->grid[i] = (uint8_t)cls[i];
     t->grid_res = res;
     memcpy(t->grid_x0, e->record.grid_x0, sizeof t->grid_x0);
     memcpy(t->grid_x1, e->record.grid_x1, sizeof t->grid_x1);
     free(g.x);
     free(prob);
+    free(cls);
     return 0;
 }
 
@@ -171,7 +144,6 @@ int runner_trial_exec(const spec_experiment *e, uint64_t seed, const data_set *s
     data_splits sp;
     data_error derr;
     nn_model *m = NULL;
-    float *own_y[3] = {NULL, NULL, NULL};
     float *prob = NULL;
     double *vl = NULL;
     uint32_t *cm_test = NULL;
@@ -202,19 +174,12 @@ int runner_trial_exec(const spec_experiment *e, uint64_t seed, const data_set *s
         set_error(t, STORE_FAILED, "the model has no layers");
         goto done;
     }
+    /* The spec requires one output unit per class (validated), so this only
+     * guards against a dataset that does not match its spec. */
     size_t units = mc->layers[mc->n_layers - 1].units;
     const data_set *ds[3] = {&sp.train, &sp.validation, &sp.test};
     float *ys[3] = {sp.y_train, sp.y_validation, sp.y_test};
-    if (units == 1 && K == 2) {
-        for (int s = 0; s < 3; s++) {
-            own_y[s] = labels_as_targets(ds[s]);
-            if (!own_y[s]) {
-                rc = -1;
-                goto done;
-            }
-            ys[s] = own_y[s];
-        }
-    } else if (units != K) {
+    if (units != K) {
         set_error(t, STORE_FAILED,
                   "the output layer has %zu units but the data has %zu classes", units, K);
         goto done;
@@ -250,7 +215,7 @@ int runner_trial_exec(const spec_experiment *e, uint64_t seed, const data_set *s
                               nv ? ys[1] : NULL, nv, &fc, &r_shuffle);
     t->epochs_run = fr.epochs_run;
     t->n_params = nn_model_param_count(m);
-    t->params = malloc((t->n_params ? t->n_params : 1) * sizeof *t->params);
+    t->params = calloc(t->n_params ? t->n_params : 1, sizeof *t->params);
     if (!t->params) {
         rc = -1;
         goto done;
@@ -272,17 +237,24 @@ int runner_trial_exec(const spec_experiment *e, uint64_t seed, const data_set *s
     }
 
     /* Evaluation, confusion matrices and per-class figures. */
-    size_t kp = units == 1 ? 2 : units;
     size_t max_rows = 1;
     for (int s = 0; s < 3; s++)
         if (ds[s]->n_rows > max_rows)
             max_rows = ds[s]->n_rows;
-    prob = malloc(max_rows * kp * sizeof *prob);
-    cm_test = malloc(K * K * sizeof *cm_test);
-    t->precision = malloc(K * sizeof(double));
-    t->recall = malloc(K * sizeof(double));
-    t->f1 = malloc(K * sizeof(double));
-    t->support = malloc(K * sizeof(uint32_t));
+    size_t prob_bytes, cm_bytes, k_doubles;
+    if (!checked_mul(max_rows, units, &prob_bytes) ||
+        !checked_mul(prob_bytes, sizeof *prob, &prob_bytes) ||
+        !checked_mul(K, K, &cm_bytes) || !checked_mul(cm_bytes, sizeof *cm_test, &cm_bytes) ||
+        !checked_mul(K, sizeof(double), &k_doubles)) {
+        set_error(t, STORE_FAILED, "the evaluation buffers would be too large");
+        goto done;
+    }
+    prob = malloc(prob_bytes);
+    cm_test = malloc(cm_bytes);
+    t->precision = malloc(k_doubles);
+    t->recall = malloc(k_doubles);
+    t->f1 = malloc(k_doubles);
+    t->support = malloc(K * sizeof(uint32_t)); /* <= k_doubles: cannot wrap */
     if (!prob || !cm_test || !t->precision || !t->recall || !t->f1 || !t->support) {
         rc = -1;
         goto done;
@@ -295,10 +267,10 @@ int runner_trial_exec(const spec_experiment *e, uint64_t seed, const data_set *s
         nn_evaluate(m, ds[s]->x, ys[s], ds[s]->n_rows, 32, &t->loss[s], &t->accuracy[s]);
         if (!record[s] && s != 2)
             continue;
-        predict_classes(m, ds[s], units, prob);
+        nn_predict(m, ds[s]->x, ds[s]->n_rows, prob);
         uint32_t *cm = cm_test;
         if (record[s]) {
-            cm = t->confusion[s] = malloc(K * K * sizeof *cm);
+            cm = t->confusion[s] = malloc(cm_bytes);
             if (!cm) {
                 rc = -1;
                 goto done;
@@ -306,7 +278,7 @@ int runner_trial_exec(const spec_experiment *e, uint64_t seed, const data_set *s
         }
         metrics_confusion(prob, ds[s]->y, ds[s]->n_rows, K, cm);
         if (s == 2 && cm != cm_test)
-            memcpy(cm_test, cm, K * K * sizeof *cm);
+            memcpy(cm_test, cm, cm_bytes);
     }
     if (sp.test.n_rows)
         metrics_per_class(cm_test, K, t->precision, t->recall, t->f1, t->support);
@@ -316,7 +288,7 @@ int runner_trial_exec(const spec_experiment *e, uint64_t seed, const data_set *s
             t->support[k] = 0;
         }
 
-    vl = malloc((t->n_history ? t->n_history : 1) * sizeof *vl);
+    vl = calloc(t->n_history ? t->n_history : 1, sizeof *vl);
     if (!vl) {
         rc = -1;
         goto done;
@@ -325,7 +297,7 @@ int runner_trial_exec(const spec_experiment *e, uint64_t seed, const data_set *s
         vl[i] = t->history[i].val_loss;
     metrics_best_epoch(vl, t->n_history, &t->best_epoch, &t->overfit_gap);
 
-    if (e->record.grid && mc->n_inputs == 2 && trial_grid(t, e, m, &sp.scaler, units)) {
+    if (e->record.grid && mc->n_inputs == 2 && trial_grid(t, e, m, &sp.scaler)) {
         rc = -1;
         goto done;
     }
@@ -335,8 +307,6 @@ done:
     free(vl);
     free(prob);
     free(cm_test);
-    for (int s = 0; s < 3; s++)
-        free(own_y[s]);
     if (m)
         nn_model_free(m);
     if (built)
@@ -430,11 +400,16 @@ void runner_stats(const double *v, size_t n, size_t *count, double *mean, double
 static int trial_store(store *db, int64_t id, const spec_experiment *e, const runner_trial *t,
                        const char *started_at, store_error *err)
 {
-    size_t E = t->n_history, K = t->n_classes;
-    double *h = malloc((E ? E : 1) * 4 * sizeof *h);
-    store_metric *mt = malloc((6 + 4 * K) * sizeof *mt);
+    size_t E = t->n_history, K = t->n_classes, nh, nmt;
+    double *h = NULL;
+    store_metric *mt = NULL;
     store_weight wt[2 * NN_MAX_LAYERS];
     int rc = -1;
+    /* 4 history columns; 6 split figures + 4 per class. */
+    if (checked_mul(E ? E : 1, 4, &nh) && checked_mul(K, 4, &nmt) && checked_add(nmt, 6, &nmt)) {
+        h = calloc(nh, sizeof *h);
+        mt = calloc(nmt, sizeof *mt);
+    }
     if (!h || !mt) {
         snprintf(err->message, sizeof err->message, "out of memory");
         goto out;
@@ -693,7 +668,6 @@ typedef struct run_timings {
     double write_ms;         /* commits of finished trials, summed */
     double idle_ms;          /* summed over threads: no trial left while another trained */
     int threads;
-    int deferred;            /* database set up inside the parallel section */
 } run_timings;
 
 static double cpu_used_ms(void)
@@ -712,8 +686,6 @@ static void timings_print(const run_timings *tm, FILE *err)
     fprintf(err, "  %-34s %9.2f  (CPU time)\n", "start-up before the run", tm->startup_cpu_ms);
     for (int i = 0; i < PH_N; i++) {
         fprintf(err, "  %-34s %9.2f", phase_names[i], tm->ph[i]);
-        if (tm->deferred && i >= PH_OPEN && i <= PH_PLAN_INSERT)
-            fputs("  (new file: done by the writer while others train)", err);
         if (i == PH_LOOP)
             fprintf(err, "  on %d thread%s; first trial started after %.2f", tm->threads,
                     tm->threads == 1 ? "" : "s", tm->first_trial_ms);
@@ -721,7 +693,8 @@ static void timings_print(const run_timings *tm, FILE *err)
         if (i == PH_LOOP) {
             fprintf(err, "    %-32s %9.2f  (thread-ms)\n", "training, summed over trials",
                     tm->train_ms);
-            fprintf(err, "    %-32s %9.2f\n", "commits of finished trials", tm->write_ms);
+            fprintf(err, "    %-32s %9.2f\n", "commits (running marks, results)",
+                    tm->write_ms);
             fprintf(err, "    %-32s %9.2f  (thread-ms)\n", "idle at the end (imbalance)",
                     tm->idle_ms);
         }
@@ -733,64 +706,19 @@ static void timings_print(const run_timings *tm, FILE *err)
 
 /* ---- the run ------------------------------------------------------------ */
 
-/* What the database needs before the first trial can be recorded: the
- * connection (opened here when the file is new, see runner_run), the
- * experiment record and the queued rows of the whole plan, in plan order,
- * so trial ids do not depend on -j. Done up front when the database
- * already exists (which trials to run depends on what it holds); for a new
- * file every trial runs, so the writer does it while the other threads
- * already train (`deferred`). */
-typedef struct db_setup {
-    store **db;
-    const char *path;
-    const store_experiment_info *info;
-    int fresh, retry;
-    size_t nt;
-    const store_trial_plan *tp;
-    int64_t *ids;
-    store_plan_action *act;
-    int64_t exp;
-    int deferred, ready;
-    run_timings *tm;
-} db_setup;
-
-static int db_setup_run(db_setup *d, store_error *err)
-{
-    double t0 = mono_ms();
-    if (!*d->db) {
-        *d->db = store_open(d->path, err);
-        if (!*d->db)
-            return -1;
-    }
-    double t1 = mono_ms();
-    if (store_experiment_begin(*d->db, d->info, d->fresh, &d->exp, err))
-        return -1;
-    double t2 = mono_ms();
-    /* In a deferred setup every trial already runs; the actions are not
-     * needed (a file created at the same moment by another runexp could
-     * make some "done": those trials are then written again, with the same
-     * bits, which is harmless). */
-    if (store_trials_prepare(*d->db, d->exp, d->nt, d->tp, d->retry, d->ids, d->act, err))
-        return -1;
-    d->tm->ph[PH_OPEN] += t1 - t0;
-    d->tm->ph[PH_EXPERIMENT] += t2 - t1;
-    d->tm->ph[PH_PLAN_INSERT] += mono_ms() - t2;
-    d->tm->deferred |= d->deferred;
-    d->ready = 1;
-    return 0;
-}
-
-/* A finished trial waiting for the writer. */
+/* Work for the writer: a trial that starts (mark it running, so sqlite3
+ * observers see it) or one that finished (record it). */
 typedef struct done_item {
+    int finished;  /* 0: running mark only */
     size_t ti;
     runner_trial t;
     char started[ISO_LEN];
 } done_item;
 
-/* State shared by the threads of the trial loop. qlock guards the queue of
- * finished trials (q, q_head, q_tail); wlock makes its holder the single
- * writer: only the holder touches the store connection, the counters and
- * the progress line. */
+/* State shared by the threads of the trial loop. qlock guards the writer's
+ * queue (q, q_head, q_tail: trials starting and finished, in that order for
+ * each trial); wlock makes its holder the single writer: only the holder
+ * touches the store connection, the counters and the progress line. */
 typedef struct run_shared {
     omp_lock_t qlock, wlock;
     done_item *q;
@@ -798,7 +726,7 @@ typedef struct run_shared {
     int give_up; /* a write failed: start no more trials (under qlock) */
     const sweep_plan *plan;
     const int64_t *ids;
-    db_setup *setup;
+    store *db;
     int store_failed;
     store_error store_err;
     size_t finished, total, n_done, n_failed, n_diverged, n_interrupted;
@@ -853,12 +781,6 @@ static void drain(run_shared *sh, int block)
             omp_set_lock(&sh->wlock);
         else if (!omp_test_lock(&sh->wlock))
             return;
-        if (!sh->setup->ready && !sh->store_failed && db_setup_run(sh->setup, &sh->store_err)) {
-            sh->store_failed = 1;
-            omp_set_lock(&sh->qlock);
-            sh->give_up = 1;
-            omp_unset_lock(&sh->qlock);
-        }
         for (;;) {
             done_item *it = NULL;
             omp_set_lock(&sh->qlock);
@@ -869,9 +791,22 @@ static void drain(run_shared *sh, int block)
                 break;
             const sweep_trial *tr = &sh->plan->trials[it->ti];
             const sweep_point *pt = &sh->plan->points[tr->point];
+            if (!it->finished) {
+                double w0 = sh->tm->on ? mono_ms() : 0;
+                if (!sh->store_failed &&
+                    store_trial_start(sh->db, sh->ids[it->ti], it->started, &sh->store_err)) {
+                    sh->store_failed = 1;
+                    omp_set_lock(&sh->qlock);
+                    sh->give_up = 1;
+                    omp_unset_lock(&sh->qlock);
+                }
+                if (sh->tm->on)
+                    sh->tm->write_ms += mono_ms() - w0;
+                continue;
+            }
             if (!sh->store_failed) {
                 double w0 = sh->tm->on ? mono_ms() : 0;
-                if (trial_store(*sh->setup->db, sh->ids[it->ti], &pt->spec, &it->t, it->started,
+                if (trial_store(sh->db, sh->ids[it->ti], &pt->spec, &it->t, it->started,
                                 &sh->store_err)) {
                     sh->store_failed = 1;
                     omp_set_lock(&sh->qlock);
@@ -906,7 +841,8 @@ static void print_summary(store *db, const sweep_plan *p, const int64_t *ids, in
                           const char *name, const char *db_path, FILE *out)
 {
     size_t nt = p->n_trials;
-    double *acc = malloc((nt ? nt : 1) * 4 * sizeof *acc);
+    size_t na;
+    double *acc = checked_mul(nt ? nt : 1, 4, &na) ? calloc(na, sizeof *acc) : NULL;
     if (!acc)
         return;
     double *val = acc + nt, *best = acc + 2 * nt, *gap = acc + 3 * nt;
@@ -988,7 +924,7 @@ static int cost_cmp(const void *a, const void *b)
  * not depend on it. */
 static int order_by_cost(const sweep_plan *p, size_t *pending, size_t n)
 {
-    cost_idx *c = malloc((n ? n : 1) * sizeof *c);
+    cost_idx *c = calloc(n ? n : 1, sizeof *c);
     if (!c)
         return -1;
     for (size_t i = 0; i < n; i++) {
@@ -1022,7 +958,7 @@ typedef struct run_totals {
 
 /* Runs one planned spec against an open store. */
 static void run_plan(const runner_options *o, const spec_document *doc, const sweep_plan *p,
-                     const plan_sources *ps, store **dbp, const char *db_path, FILE *out,
+                     const plan_sources *ps, store *db, const char *db_path, FILE *out,
                      FILE *err, run_totals *tot, run_timings *tm)
 {
     const spec_experiment *base = spec_document_base(doc);
@@ -1034,10 +970,12 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
     store_trial_plan *tp = calloc(nt ? nt : 1, sizeof *tp);
     store_param **pp = calloc(p->n_points ? p->n_points : 1, sizeof *pp);
     size_t *pending = calloc(nt ? nt : 1, sizeof *pending);
+    const char **pparams = calloc(p->n_points ? p->n_points : 1, sizeof *pparams);
+    const char **pcanon = calloc(p->n_points ? p->n_points : 1, sizeof *pcanon);
     char *dims = NULL;
     store_error serr;
     memset(&serr, 0, sizeof serr);
-    if (!ids || !act || !tp || !pp || !pending) {
+    if (!ids || !act || !tp || !pp || !pending || !pparams || !pcanon) {
         fputs("runexp: out of memory\n", err);
         tot->db_error = 1;
         goto out;
@@ -1068,9 +1006,17 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
         else
             snprintf(base_dir, sizeof base_dir, "%s", dir);
     }
+    /* Each name escaped takes at most twice its length, plus quotes and a
+     * comma. */
     size_t dl = 3;
-    for (size_t i = 0; i < p->n_dims; i++)
-        dl += 2 * strlen(p->dim_names[i]) + 4;
+    for (size_t i = 0; i < p->n_dims; i++) {
+        size_t l;
+        if (!checked_mul(strlen(p->dim_names[i]), 2, &l) || !checked_add(l, 4, &l) ||
+            !checked_add(dl, l, &dl)) {
+            tot->db_error = 1;
+            goto out;
+        }
+    }
     dims = malloc(dl);
     if (!dims) {
         tot->db_error = 1;
@@ -1091,10 +1037,11 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
     store_experiment_info info = {
         .name = name, .spec = spec_text, .spec_file = file, .base_dir = base_dir,
         .created_at = created, .runexp_version = RUNEXP_VERSION,
-        .git_revision = RUNEXP_GIT_REVISION, .compiler = "gcc " __VERSION__,
+        .git_revision = RUNEXP_GIT_REVISION, .compiler = RUNEXP_COMPILER,
         .build_flags = RUNEXP_BUILD_FLAGS, .host = host, .cpu_model = cpu, .threads = jobs,
         .sweep_dims = dims, .n_classes = src0->n_classes,
-        .class_names = (const char *const *)src0->class_names};
+        .class_names = (const char *const *)src0->class_names, .n_points = p->n_points,
+        .point_params = pparams, .point_canonical = pcanon};
 
     /* The whole plan goes in first, in plan order, so trial ids do not
      * depend on which thread finishes first. */
@@ -1102,6 +1049,8 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
     store_sha256_hex(spec_text, strlen(spec_text), spec_hash);
     for (size_t pi = 0; pi < p->n_points; pi++) {
         const sweep_point *pt = &p->points[pi];
+        pparams[pi] = pt->params_json;
+        pcanon[pi] = pt->canonical;
         pp[pi] = calloc(pt->n_values ? pt->n_values : 1, sizeof **pp);
         if (!pp[pi]) {
             tot->db_error = 1;
@@ -1117,18 +1066,33 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
         tp[i] = (store_trial_plan){tr->key, tr->index, tr->point, tr->seed, pt->params_json,
                                    pt->n_values, pp[tr->point], pt->canonical, spec_hash};
     }
-    db_setup ds = {dbp, db_path, &info, o->fresh, o->retry, nt, tp, ids, act, 0, 0, 0, tm};
-    if (*dbp) {
-        if (db_setup_run(&ds, &serr)) {
-            fprintf(err, "runexp: %s\n", serr.message);
-            tot->db_error = 1;
-            goto out;
-        }
-    } else {
-        ds.deferred = 1;
-        for (size_t i = 0; i < nt; i++)
-            act[i] = STORE_PLAN_RUN;
+    double t0 = mono_ms();
+    int64_t exp;
+    store_experiment_outcome oc;
+    if (store_experiment_begin(db, &info, o->fresh, &exp, &oc, &serr)) {
+        fprintf(err, "runexp: %s\n", serr.message);
+        tot->db_error = 1;
+        goto out;
     }
+    double t1 = mono_ms();
+    /* Said even with --quiet: it is where the results go, not progress. */
+    if (oc.previous && !oc.resumed) {
+        fprintf(err, "runexp: the spec of '%s' changed since experiment %lld (", name,
+                (long long)oc.previous);
+        if (oc.dims_changed)
+            fprintf(err, "its sweep dimensions were %s, now %s", oc.previous_dims, dims);
+        else
+            fprintf(err, "e.g. point %s differs", oc.differing_params);
+        fprintf(err, "); recording in a new experiment %lld \u2014 the old results stay\n",
+                (long long)exp);
+    }
+    if (store_trials_prepare(db, exp, nt, tp, o->retry, ids, act, &serr)) {
+        fprintf(err, "runexp: %s\n", serr.message);
+        tot->db_error = 1;
+        goto out;
+    }
+    tm->ph[PH_EXPERIMENT] += t1 - t0;
+    tm->ph[PH_PLAN_INSERT] += mono_ms() - t1;
     size_t n_pending = 0, skipped_done = 0, skipped_failed = 0;
     for (size_t i = 0; i < nt; i++) {
         if (act[i] == STORE_PLAN_SKIP_DONE)
@@ -1143,9 +1107,10 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
         tot->db_error = 1;
         goto out;
     }
+    if (jobs > (int)n_pending)
+        jobs = n_pending ? (int)n_pending : 1;
     if (!o->quiet) {
-        fprintf(err, "%s: %zu trials, %zu to run on %d thread%s", name, nt, n_pending,
-                n_pending < (size_t)jobs ? (int)(n_pending ? n_pending : 1) : jobs,
+        fprintf(err, "%s: %zu trials, %zu to run on %d thread%s", name, nt, n_pending, jobs,
                 jobs == 1 ? "" : "s");
         if (skipped_done)
             fprintf(err, "; skipped %zu trials already done", skipped_done);
@@ -1160,14 +1125,14 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
 
     run_shared sh;
     memset(&sh, 0, sizeof sh);
-    sh.q = calloc(n_pending ? n_pending : 1, sizeof *sh.q);
+    /* Two items per trial: its running mark and its result. */
+    size_t nq;
+    sh.q = checked_mul(n_pending ? n_pending : 1, 2, &nq) ? calloc(nq, sizeof *sh.q) : NULL;
     if (!sh.q) {
         fputs("runexp: out of memory\n", err);
         tot->db_error = 1;
         goto out;
     }
-    if (jobs > (int)n_pending)
-        jobs = n_pending ? (int)n_pending : 1;
     sh.thr_end = calloc((size_t)jobs, sizeof *sh.thr_end);
     if (!sh.thr_end) {
         free(sh.q);
@@ -1181,7 +1146,7 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
     sh.first_start = INFINITY;
     sh.plan = p;
     sh.ids = ids;
-    sh.setup = &ds;
+    sh.db = db;
     sh.total = n_pending;
     sh.t_start = mono_ms();
     sh.tty = isatty(fileno(err));
@@ -1191,11 +1156,11 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
     long np = (long)n_pending;
 
     /* The one parallel loop. Threads share nothing but sh; each trial's
-     * data, model and streams are its own. A finished trial goes into the
-     * queue and whichever thread holds the writer lock commits it, one
-     * transaction per trial on the one connection. Marking a trial
-     * running is best effort (skipped when the writer is busy): resume
-     * treats queued and running alike. */
+     * data, model and streams are its own. A starting trial's running mark
+     * and later its result go into the queue, and whichever thread holds
+     * the writer lock commits them, one transaction each on the one
+     * connection; a thread never waits for the database to start
+     * training. */
 #pragma omp parallel for schedule(dynamic, 1) num_threads(jobs)
     for (long i = 0; i < np; i++) {
         size_t ti = pending[i];
@@ -1208,16 +1173,13 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
             continue; /* not started: stays queued for the next run */
         char started[ISO_LEN];
         now_iso(started);
-        if (omp_test_lock(&sh.wlock)) {
-            if (!sh.store_failed && ds.ready &&
-                store_trial_start(*dbp, ids[ti], started, &sh.store_err)) {
-                sh.store_failed = 1;
-                omp_set_lock(&sh.qlock);
-                sh.give_up = 1;
-                omp_unset_lock(&sh.qlock);
-            }
-            omp_unset_lock(&sh.wlock);
-        }
+        omp_set_lock(&sh.qlock);
+        done_item *mark = &sh.q[sh.q_tail++];
+        mark->finished = 0;
+        mark->ti = ti;
+        memcpy(mark->started, started, sizeof started);
+        omp_unset_lock(&sh.qlock);
+        drain(&sh, 0);
         runner_trial t;
         double x0 = tm->on ? mono_ms() : 0;
         if (runner_trial_exec(&pt->spec, tr->seed, &ps->sets[ps->of_point[tr->point]], stop,
@@ -1231,13 +1193,14 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
             sh.thr_end[omp_get_thread_num()] = x1;
         }
         done_item *it = &sh.q[sh.q_tail++];
+        it->finished = 1;
         it->ti = ti;
         it->t = t;
         memcpy(it->started, started, sizeof started);
         omp_unset_lock(&sh.qlock);
         drain(&sh, 0);
     }
-    drain(&sh, 1); /* whatever is still queued; a deferred setup in any case */
+    drain(&sh, 1); /* whatever is still queued */
     if (tm->on) {
         /* The parallel section ends when the last trial's training does;
          * what the writer still commits after that is the tail. */
@@ -1268,23 +1231,25 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
     if (stopped) {
         tot->interrupted = 1;
         fprintf(err,
-                "%s: interrupted: %zu trials finished, %zu marked interrupted, %zu not started"
-                " (run the same command again to finish them)\n",
-                name, sh.n_done + sh.n_failed + sh.n_diverged, sh.n_interrupted,
-                sh.total - sh.finished);
+                "%s: interrupted after %zu trials finished: %zu trials not started: run the"
+                " same command again to run them; %zu interrupted: add --retry to rerun"
+                " them\n",
+                name, sh.n_done + sh.n_failed + sh.n_diverged, sh.total - sh.finished,
+                sh.n_interrupted);
     }
     if (!o->quiet)
         fprintf(err, "%s: ran %zu trials in %.2f s: %zu done, %zu failed, %zu diverged\n",
                 name, sh.finished, secs, sh.n_done, sh.n_failed, sh.n_diverged);
     double ts0 = mono_ms();
-    if (ds.ready)
-        print_summary(*dbp, p, ids, ds.exp, name, db_path, out);
+    print_summary(db, p, ids, exp, name, db_path, out);
     tm->ph[PH_SUMMARY] += mono_ms() - ts0;
 out:
     if (pp)
         for (size_t pi = 0; pi < p->n_points; pi++)
             free(pp[pi]);
     free(pp);
+    free(pparams);
+    free(pcanon);
     free(dims);
     free(ids);
     free(act);
@@ -1337,6 +1302,7 @@ int runner_run(const runner_options *o, size_t n_specs, char *const *spec_paths,
     plan_sources *srcs = calloc(n_specs ? n_specs : 1, sizeof *srcs);
     int *planned = calloc(n_specs ? n_specs : 1, sizeof *planned);
     store *db = NULL;
+    int lock_fd = -1;
     if (!docs || !plans || !srcs || !planned) {
         fputs("runexp: out of memory\n", err);
         goto out;
@@ -1377,31 +1343,24 @@ int runner_run(const runner_options *o, size_t n_specs, char *const *spec_paths,
     if (ensure_parent_dir(path, err))
         goto out;
     store_error serr;
-    /* A database that does not exist yet holds no trial, so all of them
-     * run: the file is created here (which finds an unwritable directory
-     * at once) and the schema, experiment and plan rows are written by the
-     * first writer while the other threads already train (db_setup). An
-     * existing file is opened now: what it holds decides what runs. */
-    int created = 0;
-    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd >= 0) {
-        close(fd);
-        created = 1;
-    } else if (errno != EEXIST) {
-        fprintf(err, "runexp: cannot create %s: %s\n", path, strerror(errno));
+    /* One writer per database file: a second runexp on it fails here, at
+     * once and before anything is written, instead of running the same
+     * trials again (SQLite alone would serialise the commits, not the
+     * work). Taken after the specs are known to be valid. */
+    lock_fd = store_writer_lock(path, &serr);
+    if (lock_fd < 0) {
+        fprintf(err, "runexp: %s\n", serr.message);
         goto out;
     }
-    if (!created) {
-        db = store_open(path, &serr);
-        if (!db) {
-            fprintf(err, "runexp: %s\n", serr.message);
-            goto out;
-        }
-        tm.ph[PH_OPEN] = mono_ms() - t1;
+    db = store_open(path, &serr);
+    if (!db) {
+        fprintf(err, "runexp: %s\n", serr.message);
+        goto out;
     }
+    tm.ph[PH_OPEN] = mono_ms() - t1;
     run_totals tot = {0, 0, 0};
     for (size_t i = 0; i < n_specs && !tot.interrupted && !tot.db_error; i++)
-        run_plan(o, docs[i], &plans[i], &srcs[i], &db, path, out, err, &tot, &tm);
+        run_plan(o, docs[i], &plans[i], &srcs[i], db, path, out, err, &tot, &tm);
     code = tot.db_error      ? RUNNER_EXIT_USAGE
            : tot.interrupted ? RUNNER_EXIT_INTERRUPTED
            : tot.any_failed  ? RUNNER_EXIT_FAILED
@@ -1410,6 +1369,7 @@ out:;
     double tc0 = mono_ms();
     store_close(db);
     tm.ph[PH_CLOSE] = mono_ms() - tc0;
+    store_writer_unlock(lock_fd); /* after the last commit and the close */
     if (tm.on && db) {
         fflush(out);
         timings_print(&tm, err);
@@ -1536,6 +1496,23 @@ static int first_difference(const runner_trial *t, const store_trial_record *r, 
     return 0;
 }
 
+/* The "csv_sha256" of a canonical resolved spec (sweep.c's form): 1 with the
+ * hex digest in hex, 0 when there is none. */
+static int csv_hash_of(const char *canonical, char hex[65])
+{
+    static const char tag[] = "\"csv_sha256\":\"";
+    const char *p = canonical ? strstr(canonical, tag) : NULL;
+    if (!p)
+        return 0;
+    p += sizeof tag - 1;
+    size_t n = strcspn(p, "\"");
+    if (n == 0 || n > 64 || p[n] != '"')
+        return 0;
+    memcpy(hex, p, n);
+    hex[n] = '\0';
+    return 1;
+}
+
 int runner_reproduce(const char *db_path_given, int64_t trial_id, FILE *out, FILE *err)
 {
     const char *path = db_path_of(db_path_given);
@@ -1554,12 +1531,13 @@ int runner_reproduce(const char *db_path_given, int64_t trial_id, FILE *out, FIL
     spec_diagnostics_init(&d);
     store_error serr;
 
-    /* Reproducing never creates a database. */
+    /* Reproducing never creates, migrates or writes to a database: it only
+     * reads, like sqlite3 would, and takes no writer lock. */
     if (access(path, F_OK) != 0) {
         fprintf(err, "runexp: no database %s\n", path);
         goto out;
     }
-    db = store_open(path, &serr);
+    db = store_open_readonly(path, &serr);
     if (!db) {
         fprintf(err, "runexp: %s\n", serr.message);
         goto out;
@@ -1589,10 +1567,26 @@ int runner_reproduce(const char *db_path_given, int64_t trial_id, FILE *out, FIL
         if (!strcmp(plan.trials[i].key, rec.key))
             tr = &plan.trials[i];
     if (!tr) {
-        fprintf(err,
-                "runexp: trial %lld (key %.12s) is not in the plan of its stored spec"
-                " (was it produced by another runexp version?)\n",
-                (long long)trial_id, rec.key);
+        char was[65], now[65];
+        const sweep_point *same = NULL;
+        for (size_t i = 0; rec.params && i < plan.n_points; i++)
+            if (!strcmp(plan.points[i].params_json, rec.params))
+                same = &plan.points[i];
+        if (same && same->spec.data.source == SPEC_SOURCE_CSV &&
+            csv_hash_of(rec.resolved_spec, was) && csv_hash_of(same->canonical, now) &&
+            strcmp(was, now))
+            fprintf(err,
+                    "runexp: trial %lld cannot be reproduced: the content of its CSV file %s"
+                    " changed since it ran (SHA-256 %.16s..., now %.16s...); restore the"
+                    " original file to reproduce it\n",
+                    (long long)trial_id,
+                    same->spec.data.csv_path ? same->spec.data.csv_path : "(unknown)", was,
+                    now);
+        else
+            fprintf(err,
+                    "runexp: trial %lld (key %.12s) is not in the plan of its stored spec"
+                    " (was it produced by another runexp version?)\n",
+                    (long long)trial_id, rec.key);
         goto out;
     }
     const spec_experiment *e = &plan.points[tr->point].spec;

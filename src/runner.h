@@ -3,14 +3,14 @@
  * One OpenMP loop over the pending trials (schedule(dynamic, 1), one trial
  * per thread, most expensive first); each trial owns its data splits, model
  * and RNG streams, so its bits do not depend on the thread that runs it or on
- * -j. Exactly one store connection and one writer at a time: a finished trial
- * goes into a queue that whichever thread holds the writer lock drains, one
- * transaction per trial, so no thread waits for the database while another
- * writes. The whole plan is recorded (status queued, plan order) before the
- * first trial is recorded, so trial ids do not depend on -j either: up front
- * when the database exists (what it holds decides what runs), or, for a new
- * file, by the first writer while the other threads already train. See
- * README "Running" and "The database".
+ * -j. Exactly one store connection and one writer at a time: a trial's
+ * running mark and its result go into a queue that whichever thread holds the
+ * writer lock drains, one transaction each, so no thread waits for the
+ * database while another writes. The whole plan is recorded (status queued,
+ * plan order) before the first trial starts, so trial ids do not depend on -j
+ * either. One runexp per database: the run holds store_writer_lock from
+ * before the database is opened until it is closed. See README "Running" and
+ * "The database".
  */
 #ifndef RUNEXP_RUNNER_H
 #define RUNEXP_RUNNER_H
@@ -99,18 +99,18 @@ void runner_stats(const double *v, size_t n, size_t *count, double *mean, double
                   double *min, double *max);
 
 /* `runexp run`: parses and plans every spec (any problem: diagnostics on
- * err, exit 2, database not opened), loads each dataset once, opens the
- * database (a new file is only created here, its schema and rows are written
- * by the first writer inside the trial loop; if that fails, trials stop,
- * nothing is recorded, exit 2), runs the pending trials, prints the summary
- * on out, and with o->timings the phase timings on err. Returns an exit
- * code above. */
+ * err, exit 2, database not opened), loads each dataset once, takes the
+ * database's writer lock (held by another runexp: exit 2 at once), opens or
+ * creates the database, records the experiment and the plan, runs the
+ * pending trials, prints the summary on out, and with o->timings the phase
+ * timings on err. Returns an exit code above. */
 int runner_run(const runner_options *o, size_t n_specs, char *const *spec_paths,
                FILE *out, FILE *err);
 
 /* `runexp reproduce`: re-runs stored trial id from the spec text it ran
- * from and compares result hashes. 0 match, 1 mismatch (first difference
- * printed), 2 error. */
+ * from and compares result hashes. Opens the database read-only (never
+ * writes, migrates or locks it; another schema version is refused). 0 match,
+ * 1 mismatch (first difference printed), 2 error. */
 int runner_reproduce(const char *db_path, int64_t trial_id, FILE *out, FILE *err);
 
 #endif

@@ -2,11 +2,14 @@
 #include "store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 #include <openssl/sha.h>
 #include <sqlite3.h>
@@ -360,6 +363,134 @@ fail:
     return NULL;
 }
 
+store *store_open_readonly(const char *path, store_error *err)
+{
+    if (err)
+        memset(err, 0, sizeof *err);
+    if (check_header(path, err))
+        return NULL;
+    store *s = calloc(1, sizeof *s);
+    if (!s || !(s->path = strdup(path))) {
+        set_err(err, 0, "out of memory");
+        goto fail;
+    }
+    /* Without SQLITE_OPEN_CREATE a missing file is an error, not a new
+     * database; read-only, SQLite writes nothing to the main file (a WAL
+     * reader may still need the -shm index next to it). */
+    int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        if (s->db)
+            set_err(err, rc, "cannot open %s: %s", path, sqlite3_errmsg(s->db));
+        else
+            set_err(err, rc, "cannot open %s", path);
+        goto fail;
+    }
+    sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+    sqlite3_extended_result_codes(s->db, 1);
+    if (read_version(s, &s->version_found, err))
+        goto fail;
+    if (s->version_found != STORE_SCHEMA_VERSION) {
+        if (s->version_found == 0)
+            set_err(err, 0, "%s has no runexp results (schema version 0); nothing to read",
+                    path);
+        else if (s->version_found > STORE_SCHEMA_VERSION)
+            set_err(err, 0,
+                    "%s has schema version %d, newer than this runexp knows (%d); "
+                    "refusing to read it (use a newer runexp)",
+                    path, s->version_found, STORE_SCHEMA_VERSION);
+        else
+            set_err(err, 0,
+                    "%s has schema version %d, older than this runexp's %d; reading does "
+                    "not migrate it (a `runexp run` with --db %s would)",
+                    path, s->version_found, STORE_SCHEMA_VERSION, path);
+        goto fail;
+    }
+    return s;
+fail:
+    store_close(s);
+    return NULL;
+}
+
+/* The pid a lock holder wrote into the lock file; 0 when unreadable. */
+static long lock_file_pid(int fd)
+{
+    char buf[32];
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    return strtol(buf, NULL, 10);
+}
+
+int store_writer_lock(const char *db_path, store_error *err)
+{
+    if (err)
+        memset(err, 0, sizeof *err);
+    size_t n = strlen(db_path);
+    char *lp = malloc(n + sizeof ".lock");
+    if (!lp) {
+        set_err(err, 0, "out of memory");
+        return -1;
+    }
+    memcpy(lp, db_path, n);
+    memcpy(lp + n, ".lock", sizeof ".lock");
+    int fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        set_err(err, 0, "cannot create the lock file %s: %s", lp, strerror(errno));
+        free(lp);
+        return -1;
+    }
+    free(lp);
+    /* F_SETLK fails at once when another process holds the lock; F_GETLK
+     * then names it. If the holder let go in between, try again. */
+    for (int attempt = 0; attempt < 5; attempt++) {
+        struct flock fl;
+        memset(&fl, 0, sizeof fl);
+        fl.l_type = F_WRLCK;
+        fl.l_whence = SEEK_SET;
+        if (fcntl(fd, F_SETLK, &fl) == 0) {
+            char pid[32];
+            int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+            /* The pid is for people (and a message when F_GETLK cannot
+             * name the holder); failing to write it does not matter. */
+            if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len) {
+                /* ignored */
+            }
+            return fd;
+        }
+        if (errno != EACCES && errno != EAGAIN) {
+            set_err(err, 0, "cannot lock %s.lock: %s", db_path, strerror(errno));
+            close(fd);
+            return -1;
+        }
+        memset(&fl, 0, sizeof fl);
+        fl.l_type = F_WRLCK;
+        fl.l_whence = SEEK_SET;
+        if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type == F_UNLCK)
+            continue;
+        long holder = fl.l_type != F_UNLCK && fl.l_pid > 0 ? (long)fl.l_pid : lock_file_pid(fd);
+        set_err(err, 0, "another runexp (pid %ld) is writing %s; wait for it or use another --db",
+                holder, db_path);
+        if (err)
+            err->busy = 1;
+        close(fd);
+        return -1;
+    }
+    set_err(err, 0, "another runexp is writing %s; wait for it or use another --db", db_path);
+    if (err)
+        err->busy = 1;
+    close(fd);
+    return -1;
+}
+
+void store_writer_unlock(int fd)
+{
+    /* Closing releases the lock. The file stays: removing it would let a
+     * process that opened it just before lock an inode nobody else sees. */
+    if (fd >= 0)
+        close(fd);
+}
+
 void store_close(store *s)
 {
     if (!s)
@@ -387,11 +518,93 @@ int store_version_found(const store *s)
 
 /* ---- experiments ------------------------------------------------------ */
 
+/* A sweep point of the new plan, sorted by params for lookups. */
+typedef struct point_ref {
+    const char *params, *canonical;
+} point_ref;
+
+static int point_ref_cmp(const void *a, const void *b)
+{
+    return strcmp(((const point_ref *)a)->params, ((const point_ref *)b)->params);
+}
+
+/* Whether the plan in `in` extends experiment exp (see store.h): *ok = 1,
+ * or 0 with the reason in oc. Read-only; runs inside the caller's
+ * transaction. */
+static int plan_extends(store *s, int64_t exp, const store_experiment_info *in, int *ok,
+                        store_experiment_outcome *oc, store_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    point_ref *pts = NULL;
+    *ok = 1;
+    if (prep(s, "SELECT COALESCE(sweep_dims, '[]') FROM experiments WHERE id = ?1", &st, err))
+        return -1;
+    sqlite3_bind_int64(st, 1, exp);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        db_err(s, err, rc, "looking up the experiment");
+        goto fail;
+    }
+    const char *old_dims = (const char *)sqlite3_column_text(st, 0);
+    const char *new_dims = in->sweep_dims ? in->sweep_dims : "[]";
+    if (strcmp(old_dims ? old_dims : "[]", new_dims)) {
+        *ok = 0;
+        oc->dims_changed = 1;
+        snprintf(oc->previous_dims, sizeof oc->previous_dims, "%s", old_dims ? old_dims : "[]");
+        sqlite3_finalize(st);
+        return 0;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    size_t np = in->n_points;
+    pts = malloc((np ? np : 1) * sizeof *pts);
+    if (!pts) {
+        set_err(err, 0, "out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < np; i++)
+        pts[i] = (point_ref){in->point_params[i], in->point_canonical[i]};
+    qsort(pts, np, sizeof *pts, point_ref_cmp);
+    /* One row per distinct (params, spec) stored: a point that ran from two
+     * specs shows up twice and the one that differs is found. */
+    if (prep(s, "SELECT DISTINCT params, resolved_spec FROM trials WHERE experiment_id = ?1"
+                " ORDER BY params", &st, err))
+        goto fail;
+    sqlite3_bind_int64(st, 1, exp);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *params = (const char *)sqlite3_column_text(st, 0);
+        const char *spec = (const char *)sqlite3_column_text(st, 1);
+        if (!params)
+            continue;
+        point_ref key = {params, NULL};
+        const point_ref *p = np ? bsearch(&key, pts, np, sizeof *pts, point_ref_cmp) : NULL;
+        if (p && (!spec || !p->canonical || strcmp(spec, p->canonical))) {
+            *ok = 0;
+            snprintf(oc->differing_params, sizeof oc->differing_params, "%s", params);
+            break;
+        }
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        db_err(s, err, rc, "comparing the plan with the experiment");
+        goto fail;
+    }
+    sqlite3_finalize(st);
+    free(pts);
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    free(pts);
+    return -1;
+}
+
 int store_experiment_begin(store *s, const store_experiment_info *in, int fresh,
-                           int64_t *id, store_error *err)
+                           int64_t *id, store_experiment_outcome *outcome, store_error *err)
 {
     sqlite3_stmt *st = NULL;
     char hash[65];
+    store_experiment_outcome oc_local;
+    store_experiment_outcome *oc = outcome ? outcome : &oc_local;
+    memset(oc, 0, sizeof *oc);
     store_sha256_hex(in->spec, strlen(in->spec), hash);
     if (tx_begin(s, err))
         return -1;
@@ -410,6 +623,18 @@ int store_experiment_begin(store *s, const store_experiment_info *in, int fresh,
         }
         sqlite3_finalize(st);
         st = NULL;
+        /* Resuming by name alone would let an edited spec (epochs 20 -> 40)
+         * add its trials to the old experiment: sweep_summary would then
+         * average two different trainings per point. */
+        if (found) {
+            int ok;
+            oc->previous = found;
+            if (plan_extends(s, found, in, &ok, oc, err))
+                goto fail;
+            oc->resumed = ok;
+            if (!ok)
+                found = 0;
+        }
     }
     if (prep(s,
              found ? "UPDATE experiments SET name=?1, spec=?2, spec_file=?3, spec_hash=?4,"
@@ -771,6 +996,8 @@ void store_trial_record_free(store_trial_record *r)
     free(r->spec);
     free(r->spec_file);
     free(r->base_dir);
+    free(r->params);
+    free(r->resolved_spec);
     for (size_t i = 0; i < r->n_weights; i++)
         free(r->weights[i].data);
     free(r->weights);
@@ -803,7 +1030,8 @@ int store_trial_load(store *s, int64_t id, store_trial_record *r, store_error *e
     memset(r, 0, sizeof *r);
     if (prep(s,
              "SELECT t.id, t.experiment_id, t.trial_key, t.seed, t.status, t.result_hash,"
-             " COALESCE(sp.spec, e.spec), COALESCE(sp.spec_file, e.spec_file), sp.base_dir"
+             " COALESCE(sp.spec, e.spec), COALESCE(sp.spec_file, e.spec_file), sp.base_dir,"
+             " t.params, t.resolved_spec"
              " FROM trials t JOIN experiments e ON e.id = t.experiment_id"
              " LEFT JOIN specs sp ON sp.spec_hash = t.spec_hash WHERE t.id = ?1",
              &st, err))
@@ -830,6 +1058,8 @@ int store_trial_load(store *s, int64_t id, store_trial_record *r, store_error *e
     r->spec = col_strdup(st, 6);
     r->spec_file = col_strdup(st, 7);
     r->base_dir = col_strdup(st, 8);
+    r->params = col_strdup(st, 9);
+    r->resolved_spec = col_strdup(st, 10);
     sqlite3_finalize(st);
     st = NULL;
     if (!r->spec) {

@@ -54,6 +54,23 @@ char *store_schema_sql(void);
 store *store_open(const char *path, store_error *err);
 void store_close(store *s);
 
+/* Opens an existing database read-only, for readers that must not change
+ * it (`runexp reproduce`): no journal-mode change, no migration, no write.
+ * A file whose schema version is not STORE_SCHEMA_VERSION (older or newer)
+ * is refused with a message saying which. NULL with err filled on failure. */
+store *store_open_readonly(const char *path, store_error *err);
+
+/* The writer lock of a database: an exclusive POSIX record lock (fcntl
+ * F_SETLK) on the sidecar file "<db_path>.lock", created if missing, holding
+ * the holder's pid. The database file itself is never locked this way: that
+ * would break SQLite's own fcntl locks on it. The lock lasts until
+ * store_writer_unlock or the process ends (exit, crash, kill -9). Readers take
+ * no lock. Returns the lock's file descriptor (>= 0), or -1 with err filled:
+ * err->busy = 1 and "another runexp (pid N) is writing DB; wait for it or use
+ * another --db" when another process holds it. */
+int store_writer_lock(const char *db_path, store_error *err);
+void store_writer_unlock(int fd);
+
 /* The schema version found in the file before migrating (0 for new). */
 int store_version_found(const store *s);
 
@@ -68,19 +85,41 @@ typedef struct store_experiment_info {
     const char *runexp_version, *git_revision, *compiler, *build_flags;
     const char *host, *cpu_model;
     int threads;
-    const char *sweep_dims; /* JSON array */
+    const char *sweep_dims; /* JSON array; NULL = [] */
     size_t n_classes;
     const char *const *class_names;
+    /* The new plan's sweep points: params JSON and canonical resolved spec
+     * of each (store_trial_plan.params_json and .resolved_spec), used to
+     * decide whether the plan extends an existing experiment. */
+    size_t n_points;
+    const char *const *point_params;
+    const char *const *point_canonical;
 } store_experiment_info;
+
+/* What store_experiment_begin did with the newest experiment of the name. */
+typedef struct store_experiment_outcome {
+    int64_t previous;           /* its id; 0 = none (or fresh) */
+    int resumed;                /* 1: previous is the experiment used */
+    int dims_changed;           /* not resumed: the sweep dimension names differ */
+    char previous_dims[256];    /* ... they were (JSON array, maybe cut short) */
+    char differing_params[256]; /* else: a point whose resolved spec differs */
+} store_experiment_outcome;
 
 /* Hex SHA-256 of len bytes into hex[65]. */
 void store_sha256_hex(const void *data, size_t len, char hex[65]);
 
-/* Finds the most recent experiment named info->name (unless fresh) and
- * updates it to describe this run, or inserts a new one; records the spec
- * text in `specs` and the class names. One transaction. *id set. */
+/* Finds the most recent experiment named info->name (unless fresh) and, when
+ * the new plan extends it, updates it to describe this run; otherwise inserts
+ * a new one. The plan extends an experiment when the sweep dimension names
+ * are the same and every stored trial whose params equal a point of the plan
+ * was run from that point's canonical resolved spec: added seeds or sweep
+ * values resume, an edited setting (epochs 20 -> 40) starts a new record so
+ * that no experiment mixes two specs (the old one is left as it is). Records
+ * the spec text in `specs` and the class names. One transaction. *id set;
+ * outcome (may be NULL) says what happened to the previous experiment. */
 int store_experiment_begin(store *s, const store_experiment_info *info,
-                           int fresh, int64_t *id, store_error *err);
+                           int fresh, int64_t *id, store_experiment_outcome *outcome,
+                           store_error *err);
 
 /* ---- trials ----------------------------------------------------------- */
 
@@ -210,6 +249,8 @@ typedef struct store_trial_record {
     uint64_t seed;
     store_status status;
     char *result_hash;   /* NULL when none */
+    char *params;        /* params JSON */
+    char *resolved_spec; /* canonical resolved spec it ran from (NULL if none) */
     char *spec;          /* the spec text the trial ran from */
     char *spec_file;
     char *base_dir;

@@ -70,9 +70,11 @@ expect_eq "$(q "SELECT COUNT(*) FROM trials WHERE json_extract(params, '\$.lr') 
 # Rerunning skips it (exit 1 again); --retry reruns it and it diverges again.
 run --db "$DB" "$SPECS/xor_diverge.yaml"
 expect_rc 1 "rerun with a diverged trial"
-run --db "$DB" --retry "$SPECS/xor_diverge.yaml"
+run --db "$DB" -j 2 --retry "$SPECS/xor_diverge.yaml"
 expect_rc 1 "--retry of a diverged trial"
 grep -q "1 to run" err.txt || { show; fail "--retry did not rerun the diverged trial"; }
+# One trial on (at most) one thread, and said in the singular.
+grep -qE "2 trials, 1 to run on 1 thread(;|$)" err.txt || { show; fail "not '1 to run on 1 thread'"; }
 
 # A new database that cannot be created (its directory is a file) fails at
 # once, before any trial trains, with exit 2 and nothing left behind.

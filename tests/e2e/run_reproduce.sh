@@ -10,9 +10,16 @@ expect_rc 0 "sweep"
 rm spec.yaml
 mkdir elsewhere && cd elsewhere
 
+sum=$(sha256sum "$DB" | cut -d' ' -f1)
+rm -f "$DB.lock" # left by the run (a lock file is never removed by runexp)
 run reproduce --db "$DB" 3
 expect_rc 0 "reproduce 3"
 grep -q "matches" out.txt || { show; fail "no match message"; }
+# Reproducing only reads: the database file is byte-identical (a WAL reader
+# may leave an empty -wal and the -shm index next to it, nothing more).
+expect_eq "$(sha256sum "$DB" | cut -d' ' -f1)" "$sum" "database after reproduce"
+[ ! -s "$DB-wal" ] || fail "reproduce wrote to the WAL"
+[ ! -e "$DB.lock" ] || fail "reproduce took the writer lock"
 RUNEXP_DB="$DB" run reproduce 1
 expect_rc 0 "reproduce 1 via RUNEXP_DB"
 
@@ -55,4 +62,47 @@ expect_rc 2 "bad id"
 run reproduce --db "$WORK/none.db" 1
 expect_rc 2 "missing database"
 [ ! -e "$WORK/none.db" ] || fail "reproduce created a database"
+
+# Another schema version: refused, not migrated, byte-identical. (Version 0
+# is what a runexp that migrates would silently bring up to date.)
+for v in 0 2; do
+    cp "$DB" "v$v.db"
+    sqlite3 "v$v.db" "PRAGMA user_version = $v"
+    sum=$(sha256sum "v$v.db" | cut -d' ' -f1)
+    run reproduce --db "v$v.db" 1
+    expect_rc 2 "reproduce from schema version $v"
+    grep -q "schema version $v" err.txt || { show; fail "no clear refusal of schema version $v"; }
+    expect_eq "$(sha256sum "v$v.db" | cut -d' ' -f1)" "$sum" "schema version $v database"
+done
+
+# A CSV trial whose file changed: the message names the CSV's content, not
+# "another runexp version".
+cd "$WORK"
+awk 'BEGIN { print "x0,x1,y"; for (i = 0; i < 48; i++) { a = (i * 7) % 12 / 6.0 - 1; b = (i * 5) % 12 / 6.0 - 1;
+             printf "%.4f,%.4f,%s\n", a, b, (a * b > 0 ? "same" : "diff") } }' > small.csv
+cat > csv.yaml <<'YAML'
+name: e2e_csv
+data:
+  source: {csv: small.csv, label: y}
+  split: {test: 0.25}
+model:
+  layers:
+    - {units: 4, activation: tanh}
+    - {units: classes, activation: softmax}
+training:
+  loss: categorical_crossentropy
+  optimizer: adam
+  epochs: 5
+seeds: 1
+YAML
+run --db csv.db -q csv.yaml
+expect_rc 0 "CSV sweep"
+run reproduce --db csv.db 1
+expect_rc 0 "reproduce the CSV trial"
+sed -i '2s/^[^,]*,/0.5,/' small.csv
+run reproduce --db csv.db 1
+expect_rc 2 "reproduce after the CSV changed"
+grep -q "the content of its CSV file .*small.csv changed since it ran" err.txt ||
+    { show; fail "the message does not say the CSV changed"; }
+grep -q "another runexp version" err.txt && { show; fail "blamed another runexp version"; }
 echo "ok"

@@ -54,6 +54,11 @@ expect_eq "$(q "SELECT COUNT(*) FROM trials WHERE status='running'")" 0 "SIGINT:
 expect_eq "$(q "SELECT COUNT(*) FROM trials WHERE status='interrupted' AND error LIKE 'interrupted%'
                AND epochs_run < $E AND result_hash IS NULL")" "$n_int" "interrupted rows"
 expect_eq "$(q 'PRAGMA integrity_check')" ok "integrity after SIGINT"
+# The message says what the same command reruns (the trials never started,
+# still queued) and what needs --retry (the interrupted ones).
+n_q=$(q "SELECT COUNT(*) FROM trials WHERE status='queued'")
+grep -qF "$n_q trials not started: run the same command again to run them; $n_int interrupted: add --retry to rerun them" sigint.err ||
+    { cat sigint.err >&2; fail "SIGINT: message does not say what reruns ($n_q queued, $n_int interrupted)"; }
 
 # Without --retry the interrupted trials stay: exit 1 and a hint.
 run --db "$DB" -j 2 "$SPECS/xor_long.yaml"

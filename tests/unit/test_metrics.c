@@ -183,7 +183,43 @@ static void test_grid(void **state)
         }
     metrics_grid_predict(m, -1.5, 2.5, 0.0, 2.0, res, scratch, cls2, NULL);
     assert_memory_equal(cls, cls2, sizeof cls);
+
+    /* The same grid through the two halves, with the points shifted in
+     * between as a caller scaling its features would (x0 -> x0 - 1): class
+     * 1 exactly where x1 > x0 - 1. */
+    float pts[50];
+    metrics_grid_points(-1.5, 2.5, 0.0, 2.0, res, pts);
+    assert_memory_equal(pts, scratch, sizeof pts);
+    for (size_t i = 0; i < res * res; i++)
+        pts[2 * i] -= 1.0f;
+    metrics_predict_classes(m, pts, res * res, cls2, NULL);
+    for (size_t iy = 0; iy < res; iy++)
+        for (size_t ix = 0; ix < res; ix++)
+            assert_int_equal(cls2[iy * res + ix], gy[iy] > gx[ix] - 1.0 ? 1 : 0);
+    metrics_predict_classes(m, pts, res * res, cls, prob);
+    assert_memory_equal(cls, cls2, sizeof cls);
     nn_model_free(m);
+}
+
+/* numpy.linspace: lo + i * ((hi - lo) / (res - 1)) in double, the last
+ * point hi itself. linspace(0.1, 0.7, 4) computed that way: step =
+ * 0.6 / 3 = 0.19999999999999998, 3 * step + 0.1 = 0.7 only by the rule. */
+static void test_grid_points(void **state)
+{
+    (void)state;
+    float xy[32];
+    metrics_grid_points(0.1, 0.7, -2.0, 1.0, 4, xy);
+    const double step0 = (0.7 - 0.1) / 3.0;
+    const double x0[4] = {0.1, step0 + 0.1, 2.0 * step0 + 0.1, 0.7};
+    const double x1[4] = {-2.0, -1.0, 0.0, 1.0};
+    for (size_t iy = 0; iy < 4; iy++)
+        for (size_t ix = 0; ix < 4; ix++) {
+            assert_true(xy[(iy * 4 + ix) * 2] == (float)x0[ix]);
+            assert_true(xy[(iy * 4 + ix) * 2 + 1] == (float)x1[iy]);
+        }
+    /* res 1: the single point is (lo, lo). */
+    metrics_grid_points(3.0, 9.0, -4.0, 5.0, 1, xy);
+    assert_true(xy[0] == 3.0f && xy[1] == -4.0f);
 }
 
 int main(void)
@@ -191,7 +227,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lab_confusion), cmocka_unit_test(test_zero_division),
         cmocka_unit_test(test_argmax_ties),   cmocka_unit_test(test_best_epoch),
-        cmocka_unit_test(test_grid),
+        cmocka_unit_test(test_grid),          cmocka_unit_test(test_grid_points),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -43,8 +44,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    const char *suffix[] = {"", "-wal", "-shm", "-journal"};
-    for (size_t i = 0; i < 4; i++) {
+    const char *suffix[] = {"", "-wal", "-shm", "-journal", ".lock"};
+    for (size_t i = 0; i < 5; i++) {
         char p[320];
         snprintf(p, sizeof p, "%s%s", dbpath, suffix[i]);
         unlink(p);
@@ -166,7 +167,7 @@ static int64_t begin_experiment(store *s, const char *name, int fresh)
         .class_names = class_names};
     int64_t id = 0;
     store_error err;
-    assert_int_equal(store_experiment_begin(s, &info, fresh, &id, &err), 0);
+    assert_int_equal(store_experiment_begin(s, &info, fresh, &id, NULL, &err), 0);
     return id;
 }
 
@@ -253,8 +254,9 @@ static void test_one_trial_roundtrip(void **state)
     /* Resume: k0 is done and skipped, k1 (queued) runs again. */
     int64_t ids2[2];
     assert_int_equal(store_experiment_begin(s, &(store_experiment_info){
-        .name = "xor", .spec = "name: x\n", .created_at = "t", .n_classes = 0},
-        0, &exp, &err), 0);
+        .name = "xor", .spec = "name: x\n", .created_at = "t", .n_classes = 0,
+        .sweep_dims = "[\"hidden\"]"},
+        0, &exp, NULL, &err), 0);
     assert_int_equal(store_trials_prepare(s, exp, 2, plan, 0, ids2, act, &err), 0);
     assert_int_equal(act[0], STORE_PLAN_SKIP_DONE);
     assert_int_equal(act[1], STORE_PLAN_RUN);
@@ -400,6 +402,191 @@ static void test_busy_message(void **state)
     sqlite3_close(db);
 }
 
+/* Resume only extends an experiment: an edited setting starts a new record,
+ * added seeds or sweep values do not. The canonical texts are stand-ins
+ * for sweep.c's: only their equality matters here. */
+static int64_t begin_plan(store *s, const char *dims, size_t n, const char *const *params,
+                          const char *const *canon, store_experiment_outcome *oc)
+{
+    store_experiment_info info = {
+        .name = "ext", .spec = "name: ext\n", .created_at = "t", .sweep_dims = dims,
+        .n_points = n, .point_params = params, .point_canonical = canon};
+    int64_t id = 0;
+    store_error err;
+    assert_int_equal(store_experiment_begin(s, &info, 0, &id, oc, &err), 0);
+    return id;
+}
+
+static void prepare_plan(store *s, int64_t exp, size_t n, const char *const *params,
+                         const char *const *canon, size_t seeds)
+{
+    store_trial_plan plan[16];
+    int64_t ids[16];
+    store_plan_action act[16];
+    char keys[16][32];
+    size_t nt = 0;
+    assert_true(n * seeds <= 16);
+    for (size_t p = 0; p < n; p++)
+        for (size_t k = 0; k < seeds; k++, nt++) {
+            /* key = canonical + seed, as in sweep.c */
+            snprintf(keys[nt], sizeof keys[nt], "%s/%zu", canon[p], k);
+            plan[nt] = (store_trial_plan){.key = keys[nt], .trial_index = nt, .point_index = p,
+                                          .seed = k, .params_json = params[p],
+                                          .resolved_spec = canon[p]};
+        }
+    store_error err;
+    assert_int_equal(store_trials_prepare(s, exp, nt, plan, 0, ids, act, &err), 0);
+}
+
+static void test_resume_only_extends(void **state)
+{
+    (void)state;
+    store_error err;
+    store *s = store_open(dbpath, &err);
+    assert_non_null(s);
+    const char *params[3] = {"{\"hidden\": 2}", "{\"hidden\": 4}", "{\"hidden\": 8}"};
+    const char *e20[3] = {"h2-e20", "h4-e20", "h8-e20"};
+    const char *e40[3] = {"h2-e40", "h4-e40", "h8-e40"};
+    store_experiment_outcome oc;
+    int64_t e1 = begin_plan(s, "[\"hidden\"]", 2, params, e20, &oc);
+    assert_int_equal(oc.previous, 0);
+    prepare_plan(s, e1, 2, params, e20, 2);
+
+    /* The same plan, one more seed, one more sweep value: resumed. */
+    assert_true(begin_plan(s, "[\"hidden\"]", 2, params, e20, &oc) == e1);
+    assert_true(oc.previous == e1 && oc.resumed);
+    prepare_plan(s, e1, 2, params, e20, 3);
+    assert_true(begin_plan(s, "[\"hidden\"]", 3, params, e20, &oc) == e1);
+    prepare_plan(s, e1, 3, params, e20, 3);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM trials"), 9);
+    /* A plan with fewer points still extends it (hidden 8 is just not run). */
+    assert_true(begin_plan(s, "[\"hidden\"]", 2, params, e20, &oc) == e1);
+
+    /* epochs 20 -> 40: every point differs; a new record, the old one kept
+     * as it was. The first differing point in params order is named. */
+    int64_t e2 = begin_plan(s, "[\"hidden\"]", 2, params, e40, &oc);
+    assert_true(e2 != e1 && e2 > e1);
+    assert_true(oc.previous == e1 && !oc.resumed && !oc.dims_changed);
+    assert_string_equal(oc.differing_params, "{\"hidden\": 2}");
+    prepare_plan(s, e2, 2, params, e40, 2);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM trials WHERE experiment_id=1"),
+                     9);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM trials WHERE experiment_id=2"),
+                     4);
+    /* sweep_summary: n = seeds per point of each experiment, never mixed. */
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM experiments"), 2);
+
+    /* Only one point changed: still a new record, naming that point. */
+    const char *mixed[2] = {"h2-e40", "h4-e20"};
+    int64_t e3 = begin_plan(s, "[\"hidden\"]", 2, params, mixed, &oc);
+    assert_true(e3 != e2 && oc.previous == e2 && !oc.resumed);
+    assert_string_equal(oc.differing_params, "{\"hidden\": 4}");
+    prepare_plan(s, e3, 2, params, mixed, 1);
+
+    /* Other sweep dimensions: a new record too, even with no common point. */
+    const char *lr[1] = {"{\"lr\": 0.1}"};
+    const char *lrc[1] = {"lr"};
+    int64_t e4 = begin_plan(s, "[\"lr\"]", 1, lr, lrc, &oc);
+    assert_true(e4 != e3 && oc.previous == e3 && !oc.resumed && oc.dims_changed);
+    assert_string_equal(oc.previous_dims, "[\"hidden\"]");
+    store_close(s);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM experiments"), 4);
+}
+
+/* reproduce's connection: reads, never writes, refuses other versions. */
+static void test_open_readonly(void **state)
+{
+    (void)state;
+    store_error err;
+    assert_null(store_open_readonly(dbpath, &err)); /* missing: not created */
+    assert_int_equal(access(dbpath, F_OK), -1);
+    store *s = store_open(dbpath, &err);
+    assert_non_null(s);
+    begin_experiment(s, "ro", 0);
+    store_close(s);
+    size_t n0, n1;
+    char *before = read_file(dbpath, &n0);
+    s = store_open_readonly(dbpath, &err);
+    assert_non_null(s);
+    assert_int_equal(store_version_found(s), STORE_SCHEMA_VERSION);
+    assert_int_equal(store_exec(s, "SELECT COUNT(*) FROM experiments", &err), 0);
+    assert_int_equal(store_exec(s, "DELETE FROM experiments", &err), -1);
+    store_close(s);
+    char *after = read_file(dbpath, &n1);
+    assert_int_equal(n0, n1);
+    assert_memory_equal(before, after, n0);
+    free(before);
+    free(after);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM experiments"), 1);
+
+    /* Newer and older (here 0: an SQLite file without our schema) versions. */
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 9", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_null(store_open_readonly(dbpath, &err));
+    assert_non_null(strstr(err.message, "schema version 9, newer"));
+    assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 0", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_null(store_open_readonly(dbpath, &err));
+    assert_non_null(strstr(err.message, "schema version 0"));
+    assert_int_equal((int)query_num(dbpath, "PRAGMA user_version"), 0); /* not migrated */
+}
+
+/* The writer lock: fcntl locks belong to a process, so the contender is a
+ * child. */
+static void test_writer_lock(void **state)
+{
+    (void)state;
+    store_error err;
+    int fd = store_writer_lock(dbpath, &err);
+    assert_true(fd >= 0);
+    assert_int_equal(access(dbpath, F_OK), -1); /* the database itself untouched */
+    fflush(NULL);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        /* Only a child may read the lock file: closing any descriptor of a
+         * file drops the closing process's fcntl locks on it. */
+        char lockpath[320], text[32] = "";
+        snprintf(lockpath, sizeof lockpath, "%s.lock", dbpath);
+        FILE *f = fopen(lockpath, "r");
+        if (!f || !fgets(text, sizeof text, f) || strtol(text, NULL, 10) != (long)getppid())
+            _exit(2);
+        fclose(f);
+        store_error e2;
+        char want[400];
+        snprintf(want, sizeof want,
+                 "another runexp (pid %ld) is writing %s; wait for it or use another --db",
+                 (long)getppid(), dbpath);
+        int r = store_writer_lock(dbpath, &e2);
+        _exit(r == -1 && e2.busy && !strcmp(e2.message, want) ? 0 : 1);
+    }
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    store_writer_unlock(fd);
+    /* Released: a child now gets it. */
+    child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        store_error e2;
+        int r = store_writer_lock(dbpath, &e2);
+        _exit(r >= 0 ? 0 : 1);
+    }
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    /* A lock file that cannot be created is an error, not a busy lock. */
+    char bad[340];
+    snprintf(bad, sizeof bad, "%s/no/such/dir/x.db", tmpdir);
+    assert_int_equal(store_writer_lock(bad, &err), -1);
+    assert_int_equal(err.busy, 0);
+    assert_non_null(strstr(err.message, "cannot create the lock file"));
+}
+
 static void test_sha256(void **state)
 {
     (void)state;
@@ -418,6 +605,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_one_trial_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_views, setup, teardown),
         cmocka_unit_test_setup_teardown(test_busy_message, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resume_only_extends, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_readonly, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_writer_lock, setup, teardown),
         cmocka_unit_test(test_sha256),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
