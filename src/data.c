@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <zlib.h>
 
@@ -31,14 +32,35 @@ static void set_error(data_error *err, const char *file, unsigned line,
                       unsigned column, const char *fmt, ...)
 {
     va_list ap;
+    char raw[sizeof err->message];
+    size_t o = 0;
+    const char *s;
     if (!err)
         return;
     snprintf(err->file, sizeof err->file, "%s", file ? file : "");
     err->line = line;
     err->column = column;
     va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
+    /* Messages quote cells of the file: control characters are written as
+     * \xNN so one error stays one line and no terminal escape sequence from
+     * the data reaches the terminal (truncated only between whole escapes). */
+    for (s = raw; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        char e[5];
+        size_t l;
+        if (c < 0x20 || c == 0x7F)
+            snprintf(e, sizeof e, "\\x%02X", c);
+        else
+            e[0] = (char)c, e[1] = '\0';
+        l = strlen(e);
+        if (o + l >= sizeof err->message)
+            break;
+        memcpy(err->message + o, e, l);
+        o += l;
+    }
+    err->message[o] = '\0';
 }
 
 static void free_strings(char **v, size_t n)
@@ -470,12 +492,27 @@ static int cmp_label_str(const void *a, const void *b)
 /* Reads the whole file; *len excludes the NUL appended. */
 static char *read_file(const char *path, size_t *len, data_error *err)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f;
+    struct stat pre, st;
     char *buf = NULL, *nb;
     size_t cap = 1 << 16, used = 0, got;
+    /* A FIFO or device would block fopen itself (a FIFO until a writer
+     * comes): refuse anything that exists and is not a regular file first. */
+    if (stat(path, &pre) == 0 && !S_ISREG(pre.st_mode)) {
+        set_error(err, path, 0, 0, "not a regular file");
+        return NULL;
+    }
+    f = fopen(path, "rb");
     if (!f) {
         set_error(err, path, 0, 0, "cannot open: %s", strerror(errno));
         return NULL;
+    }
+    /* Only regular files: a path such as /dev/zero (a spec names its CSV)
+     * would otherwise be read until memory runs out; checked again on the
+     * open file in case the path changed since the stat above. */
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        set_error(err, path, 0, 0, "not a regular file");
+        goto fail;
     }
     if (!(buf = malloc(cap + 1)))
         goto oom;

@@ -26,6 +26,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "spec_internal.h"
 
@@ -49,7 +50,12 @@ typedef struct cv {
     const char *base_dir;
     spec_diagnostics *d;
     int failed;
+    size_t sweep_values; /* values of the sweep block so far (lists and ranges) */
 } cv;
+
+/* All sweep values together, ranges expanded: each is a tree node kept for
+ * the document's life, and a few short ranges must not allocate millions. */
+#define SPEC_MAX_SWEEP_VALUES 100000u
 
 static void err(cv *c, const sn *at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -444,6 +450,13 @@ typedef struct data_marks {
 static int read_csv_shape(cv *c, const sn *at, const char *written, const char *resolved,
                           const char *label, spec_experiment *e, size_t *rows)
 {
+    /* Not a FIFO or device: fopen would block on one (data_source_csv
+     * refuses them too, but this open comes first). */
+    struct stat st;
+    if (stat(resolved, &st) == 0 && !S_ISREG(st.st_mode)) {
+        err(c, at, "cannot read CSV '%s': not a regular file", written);
+        return -1;
+    }
     FILE *f = fopen(resolved, "rb");
     if (!f) {
         err(c, at, "cannot read CSV '%s': %s", written, strerror(errno));
@@ -730,6 +743,19 @@ static void conv_training(cv *c, const sn *tr, spec_experiment *e, const sn **lo
     }
 }
 
+typedef struct seed_at {
+    long long v;
+    size_t i;
+} seed_at;
+
+static int cmp_seed_at(const void *a, const void *b)
+{
+    const seed_at *x = a, *y = b;
+    if (x->v != y->v)
+        return (x->v > y->v) - (x->v < y->v);
+    return (x->i > y->i) - (x->i < y->i);
+}
+
 static void conv_seeds(cv *c, const sn *root, uint64_t **seeds, size_t *n_seeds)
 {
     const spec_option *o = opt("seeds");
@@ -751,29 +777,40 @@ static void conv_seeds(cv *c, const sn *root, uint64_t **seeds, size_t *n_seeds)
         spec_option item = *o;
         item.min = 0;
         item.max = 9007199254740991.0;
-        if (seeds) {
+        /* Duplicates are found by sorting (value, position) pairs: a pairwise
+         * check would be quadratic in a list that may hold 10^5 seeds. */
+        seed_at *sorted = malloc(s->n * sizeof *sorted);
+        unsigned char *dup = calloc(s->n, 1);
+        if (seeds)
             out = malloc(s->n * sizeof *out);
-            if (!out) {
-                err(c, s, "out of memory");
-                return;
-            }
+        if (!sorted || !dup || (seeds && !out)) {
+            free(sorted);
+            free(dup);
+            free(out);
+            err(c, s, "out of memory");
+            return;
         }
+        size_t ns = 0;
         for (size_t i = 0; i < s->n; i++) {
             long long v;
             char disp[40];
             snprintf(disp, sizeof disp, "seeds[%zu]", i);
             if (get_int(c, s->items[i], disp, &item, &v) < 0)
                 continue;
-            for (size_t j = 0; j < i; j++) {
-                sv w = sn_value(s->items[j]);
-                if (w.type == SV_INT && w.i == v) {
-                    err(c, s->items[i], "seed %lld appears twice in seeds", v);
-                    break;
-                }
-            }
+            sorted[ns].v = v;
+            sorted[ns++].i = i;
             if (out)
                 out[i] = (uint64_t)v;
         }
+        qsort(sorted, ns, sizeof *sorted, cmp_seed_at);
+        for (size_t k = 1; k < ns; k++)
+            if (sorted[k].v == sorted[k - 1].v)
+                dup[sorted[k].i] = 1;
+        for (size_t i = 0; i < s->n; i++)
+            if (dup[i])
+                err(c, s->items[i], "seed %lld appears twice in seeds", sn_value(s->items[i]).i);
+        free(sorted);
+        free(dup);
         if (seeds) {
             *seeds = out;
             *n_seeds = s->n;
@@ -973,7 +1010,7 @@ int spec_experiment_from_tree(const sn *root, const char *file, const char *base
                               spec_experiment *e, uint64_t **seeds, size_t *n_seeds,
                               spec_diagnostics *d)
 {
-    cv c = {file, base_dir ? base_dir : "", d, 0};
+    cv c = {file, base_dir ? base_dir : "", d, 0, 0};
     sn tmp;
     memset(e, 0, sizeof *e);
     if (seeds) {
@@ -1145,13 +1182,33 @@ static int push_value(spec_sweep_target *t, sn *v)
 {
     if (!v)
         return -1;
-    sn **p = realloc(t->values, (t->n_values + 1) * sizeof *p);
-    if (!p) {
-        sn_free(v);
+    /* Geometric growth: a range of 10^5 values grown one slot at a time
+     * copies the array 10^5 times (seconds and gigabytes under ASan, whose
+     * realloc always moves). */
+    if (t->n_values == t->cap_values) {
+        size_t cap = t->cap_values ? t->cap_values * 2 : 8;
+        sn **p = realloc(t->values, cap * sizeof *p);
+        if (!p) {
+            sn_free(v);
+            return -1;
+        }
+        t->values = p;
+        t->cap_values = cap;
+    }
+    t->values[t->n_values++] = v;
+    return 0;
+}
+
+/* Counts n more sweep values against the limit; -1 (reported at at) when
+ * they do not fit. */
+static int take_values(cv *c, const sn *at, const char *disp, unsigned long long n)
+{
+    if (n > SPEC_MAX_SWEEP_VALUES - c->sweep_values) {
+        err(c, at, "%s: the sweep has more than %u values in all (lists and ranges together); "
+            "split the experiment", disp, SPEC_MAX_SWEEP_VALUES);
         return -1;
     }
-    t->values = p;
-    t->values[t->n_values++] = v;
+    c->sweep_values += (size_t)n;
     return 0;
 }
 
@@ -1164,6 +1221,8 @@ static int parse_values(cv *c, const sn *vn, const char *disp, spec_sweep_target
             err(c, vn, "%s must list between 1 and %.0f values, got %zu", disp, vo->max, vn->n);
             return -1;
         }
+        if (take_values(c, vn, disp, vn->n) < 0)
+            return -1;
         for (size_t i = 0; i < vn->n; i++)
             if (push_value(t, sn_copy(vn->items[i])) < 0) {
                 err(c, vn, "out of memory");
@@ -1222,11 +1281,21 @@ static int parse_values(cv *c, const sn *vn, const char *disp, spec_sweep_target
         unsigned long long span = a <= b ? (unsigned long long)b - (unsigned long long)a
                                          : (unsigned long long)a - (unsigned long long)b;
         unsigned long long as = step > 0 ? (unsigned long long)step : 0ull - (unsigned long long)step;
-        unsigned long long count = span / as + 1;
+        /* span / as + 1 wraps to 0 for the full long long range: compare
+         * before adding one. */
+        unsigned long long count = span / as;
+        if (count >= (unsigned long long)vo->max) {
+            err(c, vn, "%s has more than %.0f values; at most %.0f are allowed", disp, vo->max,
+                vo->max);
+            return -1;
+        }
+        count++;
         if (count > (unsigned long long)vo->max) {
             err(c, vn, "%s has %llu values; at most %.0f are allowed", disp, count, vo->max);
             return -1;
         }
+        if (take_values(c, vn, disp, count) < 0)
+            return -1;
         for (unsigned long long k = 0; k < count; k++) {
             long long v = a + (long long)k * step;
             snprintf(buf, sizeof buf, "%lld", v);
@@ -1244,7 +1313,8 @@ static int parse_values(cv *c, const sn *vn, const char *disp, spec_sweep_target
     long long num;
     char dn[320];
     snprintf(dn, sizeof dn, "%s.num", disp);
-    if (get_int(c, nn, dn, opt("sweep.*.values.num"), &num) < 0)
+    if (get_int(c, nn, dn, opt("sweep.*.values.num"), &num) < 0 ||
+        take_values(c, nn, disp, (unsigned long long)num) < 0)
         return -1;
     if (lg && !(from > 0 && to > 0)) {
         err(c, vn, "%s: a log range needs from and to greater than 0", disp);
@@ -1326,6 +1396,82 @@ static int parse_target(cv *c, const sn *m, const char *entry, const char *disp,
     if (parse_values(c, vn, dv, t) < 0)
         ok = 0;
     return ok ? 0 : -1;
+}
+
+typedef struct target_ref {
+    const spec_sweep_target *t;
+    size_t order; /* position in the sweep block */
+} target_ref;
+
+static int cmp_ref_name(const void *a, const void *b)
+{
+    const target_ref *x = a, *y = b;
+    int r = strcmp(x->t->name, y->t->name);
+    return r ? r : (x->order > y->order) - (x->order < y->order);
+}
+
+static int cmp_ref_path(const void *a, const void *b)
+{
+    const target_ref *x = a, *y = b;
+    int r = strcmp(x->t->path, y->t->path);
+    return r ? r : (x->order > y->order) - (x->order < y->order);
+}
+
+/* Every value name and every path at most once: a repeated name is reported
+ * at each later use, a repeated path (under another name) likewise, naming
+ * the first target that sweeps it; in the order of the sweep block. */
+static int check_sweep_unique(cv *c, const spec_sweep_entry *es, size_t ne)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ne; i++)
+        n += es[i].n_targets;
+    if (n < 2)
+        return 0;
+    target_ref *r = malloc(n * sizeof *r);
+    const spec_sweep_target **name_dup = calloc(n, sizeof *name_dup);
+    const spec_sweep_target **path_dup = calloc(n, sizeof *path_dup);
+    if (!r || !name_dup || !path_dup) {
+        free(r);
+        free(name_dup);
+        free(path_dup);
+        err(c, NULL, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0, k = 0; i < ne; i++)
+        for (size_t j = 0; j < es[i].n_targets; j++, k++) {
+            r[k].t = &es[i].targets[j];
+            r[k].order = k;
+        }
+    qsort(r, n, sizeof *r, cmp_ref_name);
+    for (size_t k = 1; k < n; k++)
+        if (!strcmp(r[k].t->name, r[k - 1].t->name))
+            name_dup[r[k].order] = r[k].t;
+    qsort(r, n, sizeof *r, cmp_ref_path);
+    for (size_t k = 1, first = 0; k < n; k++) {
+        if (strcmp(r[k].t->path, r[first].t->path) != 0) {
+            first = k;
+            continue;
+        }
+        if (strcmp(r[k].t->name, r[first].t->name) != 0)
+            path_dup[r[k].order] = r[first].t;
+    }
+    int bad = 0;
+    for (size_t i = 0, k = 0; i < ne; i++)
+        for (size_t j = 0; j < es[i].n_targets; j++, k++) {
+            const spec_sweep_target *a = &es[i].targets[j];
+            if (name_dup[k]) {
+                err(c, a->path_node, "sweep value name '%s' is used twice", a->name);
+                bad = 1;
+            } else if (path_dup[k]) {
+                err(c, a->path_node, "path '%s' is swept twice (also by '%s')", a->path,
+                    path_dup[k]->name);
+                bad = 1;
+            }
+        }
+    free(r);
+    free(name_dup);
+    free(path_dup);
+    return bad ? -1 : 0;
 }
 
 static int parse_sweep(cv *c, const sn *sw, spec_sweep_entry **out, size_t *n_out)
@@ -1437,23 +1583,10 @@ static int parse_sweep(cv *c, const sn *sw, spec_sweep_entry **out, size_t *n_ou
         e->n_values = e->targets[0].n_values;
     }
     /* Value names are database columns and paths are set once per point:
-     * both must be unique across the whole sweep. */
-    for (size_t i = 0; ok && i < ne; i++)
-        for (size_t j = 0; j < es[i].n_targets; j++) {
-            const spec_sweep_target *a = &es[i].targets[j];
-            for (size_t k = 0; k <= i; k++)
-                for (size_t l = 0; l < (k == i ? j : es[k].n_targets); l++) {
-                    const spec_sweep_target *b = &es[k].targets[l];
-                    if (!strcmp(a->name, b->name)) {
-                        err(c, a->path_node, "sweep value name '%s' is used twice", a->name);
-                        ok = 0;
-                    } else if (!strcmp(a->path, b->path)) {
-                        err(c, a->path_node, "path '%s' is swept twice (also by '%s')", a->path,
-                            b->name);
-                        ok = 0;
-                    }
-                }
-        }
+     * both must be unique across the whole sweep. Checked by sorting, as a
+     * file may hold thousands of sweep entries. */
+    if (ok && check_sweep_unique(c, es, ne) < 0)
+        ok = 0;
     *out = es;
     *n_out = ne;
     return ok ? 0 : -1;
@@ -1503,7 +1636,7 @@ spec_document *spec_document_parse(const char *text, size_t len, const char *fil
     doc->root = spec_tree_parse(text, len, file, diags);
     if (!doc->root)
         goto fail;
-    cv c = {file, doc->base_dir, diags, 0};
+    cv c = {file, doc->base_dir, diags, 0, 0};
     if (spec_experiment_from_tree(doc->root, file, doc->base_dir, &doc->base, &doc->seeds,
                                   &doc->n_seeds, diags) < 0)
         c.failed = 1;

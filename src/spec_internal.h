@@ -126,7 +126,7 @@ typedef struct spec_sweep_target {
                           their `name` or "<entry>.<last path key>" */
     char *path;        /* "model.layers[0].units" */
     const sn *path_node; /* mark for path errors (points into the doc tree) */
-    size_t n_values;
+    size_t n_values, cap_values;
     sn **values;       /* owned; ranges are generated as plain scalars */
 } spec_sweep_target;
 

@@ -37,16 +37,45 @@ void spec_diagnostics_free(spec_diagnostics *d)
     spec_diagnostics_init(d);
 }
 
+/* Copies s into out (size > 0) with control characters written as \t, \n,
+ * \r or \xNN: a message quotes text from the file, and one diagnostic must
+ * stay one line of output, with no terminal escape sequences from the input
+ * reaching the terminal. Truncates only between whole escapes. */
+static void escape_controls(char *out, size_t size, const char *s)
+{
+    size_t o = 0;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        char e[5];
+        if (c == '\t' || c == '\n' || c == '\r')
+            snprintf(e, sizeof e, "\\%c", c == '\t' ? 't' : c == '\n' ? 'n' : 'r');
+        else if (c < 0x20 || c == 0x7F)
+            snprintf(e, sizeof e, "\\x%02X", c);
+        else
+            e[0] = (char)c, e[1] = '\0';
+        size_t l = strlen(e);
+        if (o + l >= size)
+            break;
+        memcpy(out + o, e, l);
+        o += l;
+    }
+    out[o] = '\0';
+}
+
 void spec_diagnostics_add(spec_diagnostics *d, const char *file, unsigned line,
                           unsigned column, const char *fmt, ...)
 {
-    char buf[1024];
+    char raw[1024], buf[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
-    /* The same problem found twice (e.g. once per sweep point) is one problem. */
-    for (size_t i = 0; i < d->n; i++)
+    escape_controls(buf, sizeof buf, raw);
+    /* The same problem found twice (e.g. once per sweep point, each of which
+     * adds a few at most) is one problem. Only the latest diagnostics are
+     * compared: against all of them a file with many errors would cost time
+     * quadratic in their number. */
+    for (size_t i = d->n > 128 ? d->n - 128 : 0; i < d->n; i++)
         if (d->items[i].line == line && d->items[i].column == column &&
             !strcmp(d->items[i].message, buf) && !strcmp(d->items[i].file, file ? file : ""))
             return;
@@ -305,22 +334,61 @@ const char *sn_describe(const sn *n)
 
 /* ---- parsing ------------------------------------------------------------- */
 
-/* Finds the first invalid UTF-8 sequence; returns 0 when the text is valid,
- * else sets the 1-based line and column (in characters) of the bad byte. */
-static int utf8_check(const unsigned char *s, size_t len, unsigned *line,
-                      unsigned *col, unsigned *byte)
+/* Length of the line break at s[i], 0 when there is none. libyaml ends a
+ * line at LF, CR, CRLF, NEL, LS and PS; every position we compute ourselves
+ * counts lines the same way, so all diagnostics of a file agree. */
+static size_t break_at(const unsigned char *s, size_t len, size_t i)
 {
+    if (s[i] == '\n')
+        return 1;
+    if (s[i] == '\r')
+        return i + 1 < len && s[i + 1] == '\n' ? 2 : 1;
+    if (s[i] == 0xC2 && i + 1 < len && s[i + 1] == 0x85)
+        return 2;
+    if (s[i] == 0xE2 && i + 2 < len && s[i + 1] == 0x80 && (s[i + 2] == 0xA8 || s[i + 2] == 0xA9))
+        return 3;
+    return 0;
+}
+
+/* 1-based line and column (in characters, like libyaml's marks) of byte
+ * offset off (at most len: len is just past the last character). */
+static void text_position(const char *text, size_t len, size_t off, unsigned *line,
+                          unsigned *col)
+{
+    const unsigned char *s = (const unsigned char *)text;
     unsigned l = 1, c = 1;
+    size_t i = 0;
+    if (off > len)
+        off = len;
+    /* libyaml skips a byte order mark without counting it. */
+    if (len >= 3 && s[0] == 0xEF && s[1] == 0xBB && s[2] == 0xBF && off >= 3)
+        i = 3;
+    while (i < off) {
+        size_t b = break_at(s, len, i);
+        if (b) {
+            l++, c = 1;
+            i += b;
+            continue;
+        }
+        if ((s[i] & 0xC0) != 0x80)
+            c++;
+        i++;
+    }
+    *line = l;
+    *col = c;
+}
+
+/* Offset of the first byte of an invalid UTF-8 sequence, or len when the
+ * text is valid. */
+static size_t utf8_check(const unsigned char *s, size_t len)
+{
     size_t i = 0;
     while (i < len) {
         unsigned char b = s[i];
         size_t need;
         uint32_t cp, min;
         if (b < 0x80) {
-            if (b == '\n')
-                l++, c = 0;
             i++;
-            c++;
             continue;
         } else if ((b & 0xE0) == 0xC0) {
             need = 1, cp = b & 0x1F, min = 0x80;
@@ -329,24 +397,33 @@ static int utf8_check(const unsigned char *s, size_t len, unsigned *line,
         } else if ((b & 0xF8) == 0xF0) {
             need = 3, cp = b & 0x07, min = 0x10000;
         } else {
-            goto bad;
+            return i;
         }
         for (size_t k = 1; k <= need; k++) {
             if (i + k >= len || (s[i + k] & 0xC0) != 0x80)
-                goto bad;
+                return i;
             cp = (cp << 6) | (s[i + k] & 0x3F);
         }
         if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            goto bad;
+            return i;
         i += need + 1;
-        c++;
     }
-    return 0;
-bad:
-    *line = l;
-    *col = c;
-    *byte = s[i];
-    return -1;
+    return len;
+}
+
+/* A libyaml mark as 1-based line and column. At the end of a file without a
+ * final line break libyaml moves its mark to the start of a line that does
+ * not exist; such a mark is put at (end_line, end_col), just past the last
+ * character, instead. */
+static void mark_position(const yaml_mark_t *m, unsigned end_line, unsigned end_col,
+                          unsigned *line, unsigned *col)
+{
+    *line = (unsigned)m->line + 1;
+    *col = (unsigned)m->column + 1;
+    if (*line > end_line || (*line == end_line && *col > end_col)) {
+        *line = end_line;
+        *col = end_col;
+    }
 }
 
 typedef struct anchor {
@@ -359,7 +436,72 @@ typedef struct frame {
     sn *node;
     sn *key;       /* pending mapping key */
     int skip_value; /* the pending key was a duplicate: drop its value */
+    size_t anchor; /* 1 + index of the node's anchor, 0 = none */
 } frame;
+
+/* A hash table from (owner, text) to an index: mapping keys by (mapping,
+ * key) -> index of the key, and anchors by (NULL, name) -> index of the
+ * newest anchor of that name. Looking either up by a scan would make a
+ * mapping of many keys, or a file of many anchors and aliases, quadratic
+ * in the size of the file. The table does not own the texts. */
+typedef struct hslot {
+    const void *owner;
+    const char *text; /* NULL = empty slot */
+    size_t value;
+} hslot;
+
+typedef struct htab {
+    hslot *slots;
+    size_t cap, n; /* cap is 0 or a power of two */
+} htab;
+
+static size_t hash_of(const void *owner, const char *text)
+{
+    /* FNV-1a over the text, then the owner's address mixed in. */
+    uint64_t h = 1469598103934665603ull;
+    for (const unsigned char *c = (const unsigned char *)text; *c; c++)
+        h = (h ^ *c) * 1099511628211ull;
+    h ^= (uint64_t)(uintptr_t)owner;
+    h *= 0x9E3779B97F4A7C15ull;
+    return (size_t)(h ^ (h >> 29));
+}
+
+static hslot *htab_find(const htab *t, const void *owner, const char *text)
+{
+    if (!t->cap)
+        return NULL;
+    for (size_t i = hash_of(owner, text) & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+        hslot *s = &t->slots[i];
+        if (!s->text || (s->owner == owner && !strcmp(s->text, text)))
+            return s;
+    }
+}
+
+/* Sets (owner, text) -> value, replacing an earlier value; -1 when out of
+ * memory. */
+static int htab_put(htab *t, const void *owner, const char *text, size_t value)
+{
+    if (2 * (t->n + 1) > t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 64;
+        hslot *slots = calloc(cap, sizeof *slots);
+        if (!slots)
+            return -1;
+        htab old = *t;
+        t->slots = slots;
+        t->cap = cap;
+        for (size_t i = 0; i < old.cap; i++)
+            if (old.slots[i].text)
+                *htab_find(t, old.slots[i].owner, old.slots[i].text) = old.slots[i];
+        free(old.slots);
+    }
+    hslot *s = htab_find(t, owner, text);
+    if (!s->text)
+        t->n++;
+    s->owner = owner;
+    s->text = text;
+    s->value = value;
+    return 0;
+}
 
 typedef struct parse_ctx {
     const char *file;
@@ -369,9 +511,37 @@ typedef struct parse_ctx {
     size_t n_nodes;
     anchor *anchors;
     size_t n_anchors, cap_anchors;
+    sn **dropped;  /* duplicate keys and their values, freed at the end */
+    size_t n_dropped, cap_dropped;
+    htab keys;     /* (mapping, key) -> index of the key in the mapping */
+    htab anchor_names; /* (NULL, name) -> index into anchors */
     sn *root;
     int failed;
 } parse_ctx;
+
+/* Keeps a node that left the tree (a duplicate key or its value) alive
+ * until parsing ends: anchors defined anywhere inside it may still be
+ * aliased later in the file, and finding and clearing each of them would
+ * cost a walk of the node per anchor. The file already failed (the
+ * duplicate was reported), so the aliases only need to stay harmless.
+ * Frees n and returns -1 when out of memory. */
+static int drop(parse_ctx *p, sn *n)
+{
+    if (!n)
+        return 0;
+    if (p->n_dropped == p->cap_dropped) {
+        size_t cap = p->cap_dropped ? p->cap_dropped * 2 : 8;
+        sn **d = realloc(p->dropped, cap * sizeof *d);
+        if (!d) {
+            sn_free(n);
+            return -1;
+        }
+        p->dropped = d;
+        p->cap_dropped = cap;
+    }
+    p->dropped[p->n_dropped++] = n;
+    return 0;
+}
 
 static size_t sn_count(const sn *n)
 {
@@ -396,7 +566,11 @@ static int add_anchor(parse_ctx *p, const yaml_char_t *name, sn *node, int compl
     char *s = strdup((const char *)name);
     if (!s)
         return -1;
-    /* A redefined anchor shadows the earlier one (YAML): newest first wins. */
+    /* A redefined anchor shadows the earlier one (YAML): the newest wins. */
+    if (htab_put(&p->anchor_names, NULL, s, p->n_anchors) < 0) {
+        free(s);
+        return -1;
+    }
     p->anchors[p->n_anchors].name = s;
     p->anchors[p->n_anchors].node = node;
     p->anchors[p->n_anchors].complete = complete;
@@ -406,17 +580,8 @@ static int add_anchor(parse_ctx *p, const yaml_char_t *name, sn *node, int compl
 
 static anchor *find_anchor(parse_ctx *p, const char *name)
 {
-    for (size_t i = p->n_anchors; i-- > 0;)
-        if (!strcmp(p->anchors[i].name, name))
-            return &p->anchors[i];
-    return NULL;
-}
-
-static void mark_complete(parse_ctx *p, const sn *node)
-{
-    for (size_t i = 0; i < p->n_anchors; i++)
-        if (p->anchors[i].node == node)
-            p->anchors[i].complete = 1;
+    hslot *s = htab_find(&p->anchor_names, NULL, name);
+    return s && s->text ? &p->anchors[s->value] : NULL;
 }
 
 /* Puts a finished node into its parent (or makes it the root). Takes
@@ -444,15 +609,18 @@ static int place(parse_ctx *p, sn *n)
             p->failed = 1;
             return -1;
         }
-        size_t first;
         f->skip_value = 0;
-        if (sn_map_get(f->node, n->text, &first)) {
+        hslot *s = htab_find(&p->keys, f->node, n->text);
+        if (s && s->text) {
             spec_diagnostics_add(p->d, p->file, n->line, n->col,
                                  "duplicate key '%s' (first defined at line %u)",
-                                 n->text, f->node->keys[first]->line);
+                                 n->text, f->node->keys[s->value]->line);
             /* Not fatal to parsing: the rest of the file is still checked,
              * and the caller fails because a diagnostic was added. */
             f->skip_value = 1;
+        } else if (htab_put(&p->keys, f->node, n->text, f->node->n) < 0) {
+            sn_free(n);
+            return -1;
         }
         f->key = n;
         return 0;
@@ -460,13 +628,11 @@ static int place(parse_ctx *p, sn *n)
     sn *key = f->key;
     f->key = NULL;
     if (f->skip_value) {
-        /* Anchors defined inside a dropped value must not dangle. */
-        for (size_t i = 0; i < p->n_anchors; i++)
-            if (p->anchors[i].node == n)
-                p->anchors[i].node = NULL;
-        sn_free(key);
-        sn_free(n);
-        return 0;
+        /* Anchors on the key, the value or anything inside the value must
+         * not dangle: both are kept until the end (see drop). */
+        int rk = drop(p, key);
+        int rv = drop(p, n);
+        return rk < 0 || rv < 0 ? -1 : 0;
     }
     if (sn_append(f->node, key, n) < 0) {
         sn_free(key);
@@ -476,10 +642,10 @@ static int place(parse_ctx *p, sn *n)
     return 0;
 }
 
-static int count_node(parse_ctx *p, size_t k, const yaml_mark_t *m)
+static int count_node(parse_ctx *p, size_t k, unsigned line, unsigned col)
 {
     if (p->n_nodes + k > SPEC_MAX_NODES) {
-        spec_diagnostics_add(p->d, p->file, (unsigned)m->line + 1, (unsigned)m->column + 1,
+        spec_diagnostics_add(p->d, p->file, line, col,
                              "the spec expands to more than %u nodes (alias "
                              "expansion or a very large file); refusing to go on",
                              SPEC_MAX_NODES);
@@ -492,7 +658,7 @@ static int count_node(parse_ctx *p, size_t k, const yaml_mark_t *m)
 
 /* The tag of a node: only the standard ones are accepted; !!str makes a
  * scalar a string whatever it looks like. Returns -1 on a tag we refuse. */
-static int check_tag(parse_ctx *p, const yaml_char_t *tag, const yaml_mark_t *m,
+static int check_tag(parse_ctx *p, const yaml_char_t *tag, unsigned line, unsigned col,
                      int *quoted)
 {
     if (!tag)
@@ -505,7 +671,7 @@ static int check_tag(parse_ctx *p, const yaml_char_t *tag, const yaml_mark_t *m,
     }
     if (!strcmp(t, YAML_MAP_TAG) || !strcmp(t, YAML_SEQ_TAG))
         return 0;
-    spec_diagnostics_add(p->d, p->file, (unsigned)m->line + 1, (unsigned)m->column + 1,
+    spec_diagnostics_add(p->d, p->file, line, col,
                          "YAML tag '%s' is not supported here; only !!str is", t);
     p->failed = 1;
     return -1;
@@ -519,13 +685,18 @@ sn *spec_tree_parse(const char *text, size_t len, const char *file,
     p.file = file;
     p.d = d;
 
-    unsigned bl, bc, bb;
-    if (utf8_check((const unsigned char *)text, len, &bl, &bc, &bb) < 0) {
+    size_t bad = utf8_check((const unsigned char *)text, len);
+    if (bad < len) {
+        unsigned bl, bc;
+        text_position(text, len, bad, &bl, &bc);
         spec_diagnostics_add(d, file, bl, bc,
                              "the file is not valid UTF-8 (byte 0x%02X); save the spec as UTF-8",
-                             bb);
+                             (unsigned char)text[bad]);
         return NULL;
     }
+
+    unsigned end_line, end_col;
+    text_position(text, len, len, &end_line, &end_col);
 
     yaml_parser_t parser;
     if (!yaml_parser_initialize(&parser)) {
@@ -544,33 +715,28 @@ sn *spec_tree_parse(const char *text, size_t len, const char *file,
             } else if (parser.error == YAML_READER_ERROR) {
                 /* Our UTF-8 check runs first, so this is a control character
                  * or similar; the reader gives a byte offset. */
-                unsigned l = 1, c = 1;
-                for (size_t i = 0; i < parser.problem_offset && i < len; i++) {
-                    if (text[i] == '\n')
-                        l++, c = 1;
-                    else if (((unsigned char)text[i] & 0xC0) != 0x80)
-                        c++;
-                }
+                unsigned l, c;
+                text_position(text, len, parser.problem_offset, &l, &c);
                 spec_diagnostics_add(d, file, l, c, "cannot read the file: %s (byte 0x%02X)",
                                      parser.problem ? parser.problem : "unreadable input",
                                      (unsigned)parser.problem_value & 0xFFu);
-            } else if (parser.context) {
-                spec_diagnostics_add(d, file, (unsigned)parser.problem_mark.line + 1,
-                                     (unsigned)parser.problem_mark.column + 1,
-                                     "YAML syntax: %s (%s at line %u)", parser.problem,
-                                     parser.context,
-                                     (unsigned)parser.context_mark.line + 1);
             } else {
-                spec_diagnostics_add(d, file, (unsigned)parser.problem_mark.line + 1,
-                                     (unsigned)parser.problem_mark.column + 1,
-                                     "YAML syntax: %s",
-                                     parser.problem ? parser.problem : "invalid YAML");
+                unsigned pl, pc, cl, cc;
+                mark_position(&parser.problem_mark, end_line, end_col, &pl, &pc);
+                mark_position(&parser.context_mark, end_line, end_col, &cl, &cc);
+                if (parser.context)
+                    spec_diagnostics_add(d, file, pl, pc, "YAML syntax: %s (%s at line %u)",
+                                         parser.problem ? parser.problem : "invalid YAML",
+                                         parser.context, cl);
+                else
+                    spec_diagnostics_add(d, file, pl, pc, "YAML syntax: %s",
+                                         parser.problem ? parser.problem : "invalid YAML");
             }
             p.failed = 1;
             break;
         }
-        unsigned line = (unsigned)ev.start_mark.line + 1;
-        unsigned col = (unsigned)ev.start_mark.column + 1;
+        unsigned line, col;
+        mark_position(&ev.start_mark, end_line, end_col, &line, &col);
         switch (ev.type) {
         case YAML_STREAM_END_EVENT:
             done = 1;
@@ -584,8 +750,8 @@ sn *spec_tree_parse(const char *text, size_t len, const char *file,
             break;
         case YAML_SCALAR_EVENT: {
             int quoted = ev.data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
-            if (check_tag(&p, ev.data.scalar.tag, &ev.start_mark, &quoted) < 0 ||
-                count_node(&p, 1, &ev.start_mark) < 0)
+            if (check_tag(&p, ev.data.scalar.tag, line, col, &quoted) < 0 ||
+                count_node(&p, 1, line, col) < 0)
                 break;
             sn *n = sn_new_scalar((const char *)ev.data.scalar.value, ev.data.scalar.length,
                                   quoted, line, col);
@@ -614,7 +780,7 @@ sn *spec_tree_parse(const char *text, size_t len, const char *file,
                 p.failed = 1;
                 break;
             }
-            if (count_node(&p, sn_count(a->node), &ev.start_mark) < 0)
+            if (count_node(&p, sn_count(a->node), line, col) < 0)
                 break;
             sn *n = sn_copy(a->node);
             if (!n) {
@@ -639,8 +805,8 @@ sn *spec_tree_parse(const char *text, size_t len, const char *file,
                 p.failed = 1;
                 break;
             }
-            if (check_tag(&p, tag, &ev.start_mark, NULL) < 0 ||
-                count_node(&p, 1, &ev.start_mark) < 0)
+            if (check_tag(&p, tag, line, col, NULL) < 0 ||
+                count_node(&p, 1, line, col) < 0)
                 break;
             sn *n = sn_new(is_map ? SN_MAP : SN_SEQ, line, col);
             if (!n || add_anchor(&p, anc, n, 0) < 0) {
@@ -651,13 +817,15 @@ sn *spec_tree_parse(const char *text, size_t len, const char *file,
             p.stack[p.depth].node = n;
             p.stack[p.depth].key = NULL;
             p.stack[p.depth].skip_value = 0;
+            p.stack[p.depth].anchor = anc ? p.n_anchors : 0;
             p.depth++;
             break;
         }
         case YAML_SEQUENCE_END_EVENT:
         case YAML_MAPPING_END_EVENT: {
             frame f = p.stack[--p.depth];
-            mark_complete(&p, f.node);
+            if (f.anchor)
+                p.anchors[f.anchor - 1].complete = 1;
             sn_free(f.key);
             if (place(&p, f.node) < 0 && !p.failed)
                 oom = 1;
@@ -681,6 +849,11 @@ sn *spec_tree_parse(const char *text, size_t len, const char *file,
     for (size_t i = 0; i < p.n_anchors; i++)
         free(p.anchors[i].name);
     free(p.anchors);
+    for (size_t i = 0; i < p.n_dropped; i++)
+        sn_free(p.dropped[i]);
+    free(p.dropped);
+    free(p.keys.slots);
+    free(p.anchor_names.slots);
     if (p.failed) {
         sn_free(p.root);
         return NULL;

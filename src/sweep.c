@@ -47,6 +47,9 @@
 /* Larger plans are surely a mistake in the spec (and would not fit the
  * database comfortably). */
 #define SWEEP_MAX_TRIALS 1000000u
+/* A point is a whole re-validated spec (tens of microseconds, a few kB): a
+ * ten-byte range must not be able to ask for a million of them. */
+#define SWEEP_MAX_POINTS 100000u
 #define SWEEP_MAX_DIAGS 50u
 
 /* ---- hashing ---------------------------------------------------------------- */
@@ -345,6 +348,38 @@ static int apply(const applier *a, sn *root, const spec_sweep_target *t, const s
 
 /* ---- the plan ----------------------------------------------------------------- */
 
+/* The document tree a sweep point starts from: a copy without what a point
+ * never reads and no path may sweep (the seed list and the sweep block are
+ * the document's; name and description only label it). Copying them would
+ * make the plan's cost the product of the file's size and the number of
+ * points: a 100,000-value list of seeds or sweep values, or a 1 MB
+ * description, copied once per point. */
+static sn *point_tree(const sn *root)
+{
+    static const char *const skip[] = {"seeds", "sweep", "name", "description"};
+    if (root->kind != SN_MAP)
+        return sn_copy(root);
+    sn *c = sn_new(SN_MAP, root->line, root->col);
+    if (!c)
+        return NULL;
+    for (size_t i = 0; i < root->n; i++) {
+        size_t k = 0;
+        while (k < sizeof skip / sizeof skip[0] && strcmp(root->keys[i]->text, skip[k]) != 0)
+            k++;
+        if (k < sizeof skip / sizeof skip[0])
+            continue;
+        sn *key = sn_copy(root->keys[i]);
+        sn *val = sn_copy(root->items[i]);
+        if (!key || !val || sn_append(c, key, val) < 0) {
+            sn_free(key);
+            sn_free(val);
+            sn_free(c);
+            return NULL;
+        }
+    }
+    return c;
+}
+
 static void point_free(sweep_point *p)
 {
     spec_experiment_free(&p->spec);
@@ -437,6 +472,12 @@ int sweep_plan_build(const spec_document *doc, sweep_plan *plan, spec_diagnostic
             n_points *= es[i].n_values;
         n_dims += es[i].n_targets;
     }
+    if (n_points > SWEEP_MAX_POINTS && n_points <= SWEEP_MAX_TRIALS) {
+        spec_diagnostics_add(diags, file, 0, 0,
+                             "the sweep makes %zu sweep points, more than %u; split the experiment",
+                             n_points, SWEEP_MAX_POINTS);
+        return -1;
+    }
     if (n_points > SWEEP_MAX_TRIALS || (n_seeds && n_points * n_seeds > SWEEP_MAX_TRIALS)) {
         spec_diagnostics_add(diags, file, 0, 0,
                              "the sweep makes more than %u trials; split the experiment",
@@ -462,7 +503,7 @@ int sweep_plan_build(const spec_document *doc, sweep_plan *plan, spec_diagnostic
             break;
         sweep_point *pt = &plan->points[pi];
         plan->n_points = pi + 1;
-        tree = sn_copy(spec_document_tree(doc));
+        tree = point_tree(spec_document_tree(doc));
         pt->values = calloc(n_dims ? n_dims : 1, sizeof *pt->values);
         if (!tree || !pt->values)
             goto oom;
@@ -508,6 +549,10 @@ int sweep_plan_build(const spec_document *doc, sweep_plan *plan, spec_diagnostic
         tree = NULL;
         if (bad)
             continue;
+        /* The tree had no name (the file's name was filled in): a point's
+         * name and description are the document's (spec_document_base). */
+        free(pt->spec.name);
+        pt->spec.name = NULL;
 
         /* canonical text */
         const char *csv_sha = "";

@@ -28,7 +28,9 @@ typedef struct sweep_value {
     const char *s;
 } sweep_value;
 
-/* One sweep point: a resolved experiment and the values that made it. */
+/* One sweep point: a resolved experiment and the values that made it.
+ * spec.name and spec.description are NULL: they are the document's
+ * (spec_document_base), not copied once per point. */
 typedef struct sweep_point {
     spec_experiment spec;
     size_t n_values;
