@@ -680,21 +680,23 @@ int data_source_csv(const char *path, const char *label_column, data_set *out,
 
     /* Data rows. */
     while ((line = next_line(text, len, &pos)) != NULL) {
-        size_t f = 0;
+        size_t f = 0, line_end;
         float *xr;
         lineno++;
         if (is_blank(line))
             continue; /* blank lines (also the one after a final newline) */
+        /* The line's end before csv_split cuts it at the commas: a row
+         * with too few fields is reported just past its last field. */
+        line_end = strlen(line);
+        while (line_end > 0 && (line[line_end - 1] == ' ' || line[line_end - 1] == '\t'))
+            line_end--;
         if (csv_split(line, &cells, path, lineno, err) != 0)
             goto fail;
         if (cells.n != n_cols) {
-            /* Too many: point at the first extra cell. Too few: point just
-             * past the last cell (csv_split cut the line at the commas, so
-             * use the last cell's start and length). */
-            unsigned col = cells.n > n_cols
-                               ? cells.cells[n_cols].column
-                               : cells.cells[cells.n - 1].column +
-                                     (unsigned)strlen(cells.cells[cells.n - 1].text);
+            /* Too many: point at the first extra cell. Too few: the column
+             * just after the last field (trailing blanks not counted). */
+            unsigned col = cells.n > n_cols ? cells.cells[n_cols].column
+                                            : (unsigned)line_end + 1;
             set_error(err, path, lineno, col,
                       "ragged row: %zu fields, the header has %zu", cells.n,
                       n_cols);

@@ -468,10 +468,13 @@ static int read_csv_shape(cv *c, const sn *at, const char *written, const char *
     data_error de;
     memset(&de, 0, sizeof de);
     if (data_source_csv(resolved, label, &ds, &de) < 0) {
-        if (de.line)
-            err(c, at, "cannot read CSV '%s': line %u: %s", written, de.line, de.message);
-        else
-            err(c, at, "cannot read CSV '%s': %s", written, de.message);
+        /* The problem is inside the CSV: report it first in the CSV's own
+         * coordinates (the resolved path, so it opens from the working
+         * directory like the spec's own name),
+         * then point at the spec's source entry. */
+        spec_diagnostics_add(c->d, resolved, de.line,
+                             de.line ? de.column : 0, "%s", de.message);
+        err(c, at, "cannot read CSV '%s' (see above)", written);
         data_set_free(&ds);
         return -1;
     }
@@ -1608,6 +1611,221 @@ void spec_document_free(spec_document *doc)
     free(doc);
 }
 
+/* ---- sweep targets -------------------------------------------------------- */
+
+/* Writes a copy of value at path in root (used by sweep.c for every point,
+ * and at load for the path check). Absent keys that the option table
+ * knows are created, and an optimizer given as a bare name is first turned
+ * into {name: NAME} so its parameters can be swept. */
+int spec_sweep_apply(const char *file, spec_diagnostics *d, sn *root, const spec_sweep_target *t,
+                     const sn *value)
+{
+    const char *p = t->path;
+    char gpath[256] = "", disp[256] = "";
+    sn **slot = &root;
+    while (*p) {
+        sn *cur = *slot;
+        if (*p == '[') {
+            char *end;
+            unsigned long long idx = strtoull(p + 1, &end, 10);
+            p = end + 1;
+            if (cur->kind != SN_SEQ) {
+                spec_diagnostics_add(d, file, t->path_node->line, t->path_node->col,
+                                     "sweep path '%s' does not exist: %s is %s, not a list",
+                                     t->path, disp, sn_describe(cur));
+                return -1;
+            }
+            if (idx >= cur->n) {
+                spec_diagnostics_add(d, file, t->path_node->line, t->path_node->col,
+                                     "sweep path '%s' does not exist: %s has %zu item%s", t->path,
+                                     disp, cur->n, cur->n == 1 ? "" : "s");
+                return -1;
+            }
+            size_t l = strlen(disp);
+            snprintf(disp + l, sizeof disp - l, "[%llu]", idx);
+            l = strlen(gpath);
+            snprintf(gpath + l, sizeof gpath - l, "[]");
+            slot = &cur->items[idx];
+            continue;
+        }
+        if (*p == '.')
+            p++;
+        size_t kl = strcspn(p, ".[");
+        char key[128];
+        snprintf(key, sizeof key, "%.*s", (int)kl, p);
+        p += kl;
+        char child[256];
+        snprintf(child, sizeof child, "%s%s%s", gpath, *gpath ? "." : "", key);
+        const spec_option *parent = *gpath ? spec_option_find(gpath) : NULL;
+        if (cur->kind == SN_SCALAR && parent && parent->type == OPT_NAME_MAP) {
+            sn *m = sn_new(SN_MAP, cur->line, cur->col);
+            sn *k = sn_new_scalar("name", 4, 0, cur->line, cur->col);
+            if (!m || !k || sn_append(m, k, cur) < 0) {
+                sn_free(m);
+                sn_free(k);
+                return -1;
+            }
+            *slot = m;
+            cur = m;
+        }
+        if (cur->kind != SN_MAP) {
+            spec_diagnostics_add(d, file, t->path_node->line, t->path_node->col,
+                                 "sweep path '%s' does not exist: %s is %s, not a mapping",
+                                 t->path, *disp ? disp : "the spec", sn_describe(cur));
+            return -1;
+        }
+        size_t i;
+        if (sn_map_get(cur, key, &i)) {
+            slot = &cur->items[i];
+        } else {
+            const spec_option *o = spec_option_find(child);
+            if (!o) {
+                const char *names[32];
+                size_t nn = spec_option_children(gpath, names, 32);
+                const char *sug = spec_suggest(key, names, nn);
+                char hint[160] = "";
+                if (sug)
+                    snprintf(hint, sizeof hint, "; did you mean '%s'?", sug);
+                spec_diagnostics_add(d, file, t->path_node->line, t->path_node->col,
+                                     "sweep path '%s' does not exist: no key '%s' in %s%s",
+                                     t->path, key, *disp ? disp : "the spec", hint);
+                return -1;
+            }
+            /* A key the spec may have but does not: create it (an optimizer
+             * as {name: DEFAULT} so its parameters can be set). */
+            sn *k = sn_new_scalar(key, strlen(key), 0, value->line, value->col);
+            sn *v = sn_new(SN_MAP, value->line, value->col);
+            if (v && o->type == OPT_NAME_MAP && o->def) {
+                sn *nk = sn_new_scalar("name", 4, 0, value->line, value->col);
+                sn *nv = sn_new_scalar(o->def, strlen(o->def), 0, value->line, value->col);
+                if (!nk || !nv || sn_append(v, nk, nv) < 0) {
+                    sn_free(nk);
+                    sn_free(nv);
+                    sn_free(k);
+                    sn_free(v);
+                    return -1;
+                }
+            }
+            if (!k || !v || sn_append(cur, k, v) < 0) {
+                sn_free(k);
+                sn_free(v);
+                return -1;
+            }
+            slot = &cur->items[cur->n - 1];
+        }
+        size_t l = strlen(disp);
+        snprintf(disp + l, sizeof disp - l, "%s%s", l ? "." : "", key);
+        snprintf(gpath, sizeof gpath, "%s", child);
+    }
+    sn *copy = sn_copy(value);
+    if (!copy)
+        return -1;
+    sn_free(*slot);
+    *slot = copy;
+    return 0;
+}
+
+/* One swept scalar against its option: the same getters (and so the same
+ * messages) as the typed conversion. Options whose values are mappings or
+ * lists, or whose meaning depends on other keys (source, optimizer), are
+ * left to the full check of each point. */
+static void check_swept_value(cv *c, const sn *v, const char *disp, const spec_option *o)
+{
+    long long i;
+    double r;
+    int b;
+    const char *s;
+    data_size ds;
+    char where[256];
+    const char *dot = strrchr(disp, '.');
+    snprintf(where, sizeof where, "%.*s", dot ? (int)(dot - disp) : 8, dot ? disp : "the spec");
+    switch (o->type) {
+    case OPT_INT: (void)get_int(c, v, disp, o, &i); break;
+    case OPT_REAL: (void)get_real(c, v, disp, o, &r); break;
+    case OPT_BOOL: (void)get_bool(c, v, disp, &b); break;
+    case OPT_STR: (void)get_str(c, v, disp, &s); break;
+    case OPT_ENUM: (void)lookup_name(c, v, disp, where, o, &b); break;
+    case OPT_SIZE: (void)get_size(c, v, disp, o, &ds); break;
+    case OPT_UNITS:
+        if (v->kind == SN_SCALAR && sn_value(v).type == SV_STR && !strcmp(v->text, "classes"))
+            break;
+        if (v->kind == SN_SCALAR && sn_value(v).type == SV_INT)
+            (void)get_int(c, v, disp, o, &i);
+        else
+            type_error(c, v, disp, "an integer or 'classes'");
+        break;
+    default: break;
+    }
+}
+
+/* The sweep points are only built from a valid base spec (sweep_plan_build
+ * needs the document), so when the base has errors the sweep's own problems
+ * would only show on the next run. Then check here, in the same pass: each
+ * target's path against the base tree (applied in order to one copy, as a
+ * point applies them) and each scalar value against the option table. With
+ * a valid base this is not done: sweep_plan_build checks every point in full
+ * and would report the same problems a second time. */
+static void precheck_sweep(cv *c, const sn *root, const spec_sweep_entry *es, size_t ne)
+{
+    static const char *const skip[] = {"seeds", "sweep", "name", "description"};
+    size_t before = c->d->n;
+    sn *copy;
+    /* Without the parts no path may reach: copying a large seed list or
+     * sweep block would cost time for nothing. */
+    if (root->kind == SN_MAP) {
+        copy = sn_new(SN_MAP, root->line, root->col);
+        for (size_t i = 0; copy && i < root->n; i++) {
+            size_t k = 0;
+            while (k < sizeof skip / sizeof skip[0] && strcmp(root->keys[i]->text, skip[k]))
+                k++;
+            if (k < sizeof skip / sizeof skip[0])
+                continue;
+            sn *key = sn_copy(root->keys[i]), *val = sn_copy(root->items[i]);
+            if (!key || !val || sn_append(copy, key, val) < 0) {
+                sn_free(key);
+                sn_free(val);
+                sn_free(copy);
+                copy = NULL;
+            }
+        }
+    } else {
+        copy = sn_copy(root);
+    }
+    if (!copy) {
+        err(c, NULL, "out of memory");
+        return;
+    }
+    for (size_t e = 0; e < ne; e++)
+        for (size_t j = 0; j < es[e].n_targets; j++) {
+            const spec_sweep_target *t = &es[e].targets[j];
+            /* A bounded report: a long list of wrong values is one problem. */
+            if (c->d->n - before >= 50 || t->n_values == 0)
+                goto done;
+            size_t n0 = c->d->n;
+            if (spec_sweep_apply(c->file, c->d, copy, t, t->values[0]) < 0) {
+                if (c->d->n == n0)
+                    err(c, t->path_node, "out of memory");
+                c->failed = 1;
+                continue;
+            }
+            char gpath[256];
+            size_t g = 0;
+            for (const char *p = t->path; *p && g + 3 < sizeof gpath; p++) {
+                gpath[g++] = *p;
+                if (*p == '[') {
+                    while (p[1] && p[1] != ']')
+                        p++;
+                }
+            }
+            gpath[g] = '\0';
+            const spec_option *o = spec_option_find(gpath);
+            for (size_t k = 0; o && k < t->n_values && c->d->n - before < 50; k++)
+                check_swept_value(c, t->values[k], t->path, o);
+        }
+done:
+    sn_free(copy);
+}
+
 spec_document *spec_document_parse(const char *text, size_t len, const char *file,
                                    const char *base_dir, spec_diagnostics *diags)
 {
@@ -1641,8 +1859,11 @@ spec_document *spec_document_parse(const char *text, size_t len, const char *fil
                                   &doc->n_seeds, diags) < 0)
         c.failed = 1;
     const sn *sw = doc->root->kind == SN_MAP ? sn_map_get(doc->root, "sweep", NULL) : NULL;
+    int base_failed = c.failed || diags->n > before;
     if (sw && parse_sweep(&c, sw, &doc->sweep, &doc->n_sweep) < 0)
         c.failed = 1;
+    else if (base_failed && doc->n_sweep)
+        precheck_sweep(&c, doc->root, doc->sweep, doc->n_sweep);
     if (c.failed || diags->n > before)
         goto fail;
     return doc;

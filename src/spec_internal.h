@@ -137,6 +137,12 @@ typedef struct spec_sweep_entry {
     size_t n_values;   /* the same for every target */
 } spec_sweep_entry;
 
+/* Writes a copy of value at t->path in root, creating absent keys the
+ * option table knows. Returns -1 with a diagnostic at t->path_node when the
+ * path does not exist in root (or when out of memory, without one). */
+int spec_sweep_apply(const char *file, spec_diagnostics *d, sn *root,
+                     const spec_sweep_target *t, const sn *value);
+
 /* The parsed tree, the sweep block, and the csv shape cache of a document. */
 const sn *spec_document_tree(const spec_document *doc);
 const char *spec_document_base_dir(const spec_document *doc);

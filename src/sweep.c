@@ -197,6 +197,19 @@ typedef struct applier {
     spec_diagnostics *d;
 } applier;
 
+/* A real in params_json: the canonical text, but an integral value gets
+ * ".0" so the JSON reads back as a real (0.0, 2.0), as trial_params stores
+ * it; "1e-05" already has its exponent. The canonical form is not changed:
+ * that would change every trial key. */
+static void json_param_real(FILE *f, double x)
+{
+    char b[48];
+    spec_format_real(b, sizeof b - 2, x);
+    if (!strpbrk(b, ".eE"))
+        strcat(b, ".0");
+    fputs(b, f);
+}
+
 static void node_json(FILE *f, const sn *n)
 {
     if (n->kind == SN_MAP) {
@@ -228,7 +241,7 @@ static void node_json(FILE *f, const sn *n)
     case SV_INT: fprintf(f, "%lld", v.i); break;
     case SV_REAL:
         if (v.r == v.r && v.r - v.r == 0)
-            json_real(f, v.r);
+            json_param_real(f, v.r);
         else
             spec_json_string(f, n->text);
         break;
@@ -236,114 +249,9 @@ static void node_json(FILE *f, const sn *n)
     }
 }
 
-/* Writes a copy of value at path in root. Absent keys that the option table
- * knows are created, and an optimizer given as a bare name is first turned
- * into {name: NAME} so its parameters can be swept. */
 static int apply(const applier *a, sn *root, const spec_sweep_target *t, const sn *value)
 {
-    const char *p = t->path;
-    char gpath[256] = "", disp[256] = "";
-    sn **slot = &root;
-    while (*p) {
-        sn *cur = *slot;
-        if (*p == '[') {
-            char *end;
-            unsigned long long idx = strtoull(p + 1, &end, 10);
-            p = end + 1;
-            if (cur->kind != SN_SEQ) {
-                spec_diagnostics_add(a->d, a->file, t->path_node->line, t->path_node->col,
-                                     "sweep path '%s' does not exist: %s is %s, not a list",
-                                     t->path, disp, sn_describe(cur));
-                return -1;
-            }
-            if (idx >= cur->n) {
-                spec_diagnostics_add(a->d, a->file, t->path_node->line, t->path_node->col,
-                                     "sweep path '%s' does not exist: %s has %zu item%s", t->path,
-                                     disp, cur->n, cur->n == 1 ? "" : "s");
-                return -1;
-            }
-            size_t l = strlen(disp);
-            snprintf(disp + l, sizeof disp - l, "[%llu]", idx);
-            l = strlen(gpath);
-            snprintf(gpath + l, sizeof gpath - l, "[]");
-            slot = &cur->items[idx];
-            continue;
-        }
-        if (*p == '.')
-            p++;
-        size_t kl = strcspn(p, ".[");
-        char key[128];
-        snprintf(key, sizeof key, "%.*s", (int)kl, p);
-        p += kl;
-        char child[256];
-        snprintf(child, sizeof child, "%s%s%s", gpath, *gpath ? "." : "", key);
-        const spec_option *parent = *gpath ? spec_option_find(gpath) : NULL;
-        if (cur->kind == SN_SCALAR && parent && parent->type == OPT_NAME_MAP) {
-            sn *m = sn_new(SN_MAP, cur->line, cur->col);
-            sn *k = sn_new_scalar("name", 4, 0, cur->line, cur->col);
-            if (!m || !k || sn_append(m, k, cur) < 0) {
-                sn_free(m);
-                sn_free(k);
-                return -1;
-            }
-            *slot = m;
-            cur = m;
-        }
-        if (cur->kind != SN_MAP) {
-            spec_diagnostics_add(a->d, a->file, t->path_node->line, t->path_node->col,
-                                 "sweep path '%s' does not exist: %s is %s, not a mapping",
-                                 t->path, *disp ? disp : "the spec", sn_describe(cur));
-            return -1;
-        }
-        size_t i;
-        if (sn_map_get(cur, key, &i)) {
-            slot = &cur->items[i];
-        } else {
-            const spec_option *o = spec_option_find(child);
-            if (!o) {
-                const char *names[32];
-                size_t nn = spec_option_children(gpath, names, 32);
-                const char *sug = spec_suggest(key, names, nn);
-                char hint[160] = "";
-                if (sug)
-                    snprintf(hint, sizeof hint, "; did you mean '%s'?", sug);
-                spec_diagnostics_add(a->d, a->file, t->path_node->line, t->path_node->col,
-                                     "sweep path '%s' does not exist: no key '%s' in %s%s",
-                                     t->path, key, *disp ? disp : "the spec", hint);
-                return -1;
-            }
-            /* A key the spec may have but does not: create it (an optimizer
-             * as {name: DEFAULT} so its parameters can be set). */
-            sn *k = sn_new_scalar(key, strlen(key), 0, value->line, value->col);
-            sn *v = sn_new(SN_MAP, value->line, value->col);
-            if (v && o->type == OPT_NAME_MAP && o->def) {
-                sn *nk = sn_new_scalar("name", 4, 0, value->line, value->col);
-                sn *nv = sn_new_scalar(o->def, strlen(o->def), 0, value->line, value->col);
-                if (!nk || !nv || sn_append(v, nk, nv) < 0) {
-                    sn_free(nk);
-                    sn_free(nv);
-                    sn_free(k);
-                    sn_free(v);
-                    return -1;
-                }
-            }
-            if (!k || !v || sn_append(cur, k, v) < 0) {
-                sn_free(k);
-                sn_free(v);
-                return -1;
-            }
-            slot = &cur->items[cur->n - 1];
-        }
-        size_t l = strlen(disp);
-        snprintf(disp + l, sizeof disp - l, "%s%s", l ? "." : "", key);
-        snprintf(gpath, sizeof gpath, "%s", child);
-    }
-    sn *copy = sn_copy(value);
-    if (!copy)
-        return -1;
-    sn_free(*slot);
-    *slot = copy;
-    return 0;
+    return spec_sweep_apply(a->file, a->d, root, t, value);
 }
 
 /* ---- the plan ----------------------------------------------------------------- */

@@ -382,6 +382,37 @@ static void test_sweep_absent_key(void **state)
     free(text);
 }
 
+/* params_json keeps each value's YAML type: a real stays a real even when
+ * integral (0.0 and 2.0, not 0 and 2; 1e-05 has its exponent), an integer
+ * stays an integer, a boolean is a JSON boolean. The texts below are written
+ * by hand from the values in the spec. */
+static void test_params_json_types(void **state)
+{
+    (void)state;
+    char *text = with_tail(XOR_HEAD, "sweep:\n  noise:\n    path: data.augment.noise\n"
+                                     "    values: [0.0, 2.0, 1e-5, 0.25]\n"
+                                     "  rep:\n    path: data.augment.repeat\n    values: [50]\n"
+                                     "  st:\n    path: data.split.stratify\n"
+                                     "    values: [false]\n");
+    sweep_plan plan;
+    build(text, &plan);
+    assert_int_equal(plan.n_points, 4);
+    const char *want[4] = {"{\"noise\": 0.0, \"rep\": 50, \"st\": false}",
+                           "{\"noise\": 2.0, \"rep\": 50, \"st\": false}",
+                           "{\"noise\": 1e-05, \"rep\": 50, \"st\": false}",
+                           "{\"noise\": 0.25, \"rep\": 50, \"st\": false}"};
+    const double noise[4] = {0.0, 2.0, 1e-5, 0.25};
+    for (size_t p = 0; p < 4; p++) {
+        assert_string_equal(plan.points[p].params_json, want[p]);
+        assert_int_equal(plan.points[p].values[0].type, SWEEP_REAL);
+        assert_true(plan.points[p].values[0].r == noise[p]);
+        assert_int_equal(plan.points[p].values[1].type, SWEEP_INT);
+        assert_true(plan.points[p].spec.data.pipeline.noise == noise[p]);
+    }
+    sweep_plan_free(&plan);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -393,6 +424,7 @@ int main(void)
         cmocka_unit_test(test_key_stability),
         cmocka_unit_test(test_key_sweep_equals_written),
         cmocka_unit_test(test_sweep_absent_key),
+        cmocka_unit_test(test_params_json_types),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
