@@ -304,30 +304,23 @@ fail:
     return -1;
 }
 
-store *store_open(const char *path, store_error *err)
+/* What both ways of opening share: the file is checked to be an SQLite
+ * database (or absent/empty) before SQLite touches it, the connection is
+ * opened with flags, and the schema version is read. NOMUTEX: the runner
+ * guarantees that one thread at a time uses the connection (its writer
+ * lock), so SQLite's per-call mutex is only overhead; see runner.c. */
+static store *open_connection(const char *path, int flags, store_error *err)
 {
     if (err)
         memset(err, 0, sizeof *err);
     if (check_header(path, err))
         return NULL;
     store *s = calloc(1, sizeof *s);
-    if (!s) {
-        set_err(err, 0, "out of memory");
-        return NULL;
-    }
-    size_t pl = strlen(path);
-    s->path = malloc(pl + 1);
-    if (!s->path) {
+    if (!s || !(s->path = strdup(path))) {
         set_err(err, 0, "out of memory");
         goto fail;
     }
-    memcpy(s->path, path, pl + 1);
-    /* NOMUTEX: the runner guarantees that one thread at a time uses the
-     * connection (its writer lock), so SQLite's per-call mutex is only
-     * overhead; see runner.c. */
-    int rc = sqlite3_open_v2(path, &s->db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             NULL);
+    int rc = sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         if (s->db)
             set_err(err, rc, "cannot open %s: %s", path, sqlite3_errmsg(s->db));
@@ -337,10 +330,21 @@ store *store_open(const char *path, store_error *err)
     }
     sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
     sqlite3_extended_result_codes(s->db, 1);
-    /* Reading the version is the first thing that touches the file; a newer
-     * schema is refused before any PRAGMA that could write to it. */
     if (read_version(s, &s->version_found, err))
         goto fail;
+    return s;
+fail:
+    store_close(s);
+    return NULL;
+}
+
+store *store_open(const char *path, store_error *err)
+{
+    /* Reading the version is the first thing that touches the file; a newer
+     * schema is refused before any PRAGMA that could write to it. */
+    store *s = open_connection(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err);
+    if (!s)
+        return NULL;
     if (s->version_found > STORE_SCHEMA_VERSION) {
         set_err(err, 0,
                 "%s has schema version %d, newer than this runexp knows (%d); "
@@ -365,30 +369,12 @@ fail:
 
 store *store_open_readonly(const char *path, store_error *err)
 {
-    if (err)
-        memset(err, 0, sizeof *err);
-    if (check_header(path, err))
-        return NULL;
-    store *s = calloc(1, sizeof *s);
-    if (!s || !(s->path = strdup(path))) {
-        set_err(err, 0, "out of memory");
-        goto fail;
-    }
     /* Without SQLITE_OPEN_CREATE a missing file is an error, not a new
      * database; read-only, SQLite writes nothing to the main file (a WAL
      * reader may still need the -shm index next to it). */
-    int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
-    if (rc != SQLITE_OK) {
-        if (s->db)
-            set_err(err, rc, "cannot open %s: %s", path, sqlite3_errmsg(s->db));
-        else
-            set_err(err, rc, "cannot open %s", path);
-        goto fail;
-    }
-    sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
-    sqlite3_extended_result_codes(s->db, 1);
-    if (read_version(s, &s->version_found, err))
-        goto fail;
+    store *s = open_connection(path, SQLITE_OPEN_READONLY, err);
+    if (!s)
+        return NULL;
     if (s->version_found != STORE_SCHEMA_VERSION) {
         if (s->version_found == 0)
             set_err(err, 0, "%s has no runexp results (schema version 0); nothing to read",
