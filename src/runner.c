@@ -1,6 +1,8 @@
 /* runner: the OpenMP trial loop, progress, the single writer. See runner.h. */
 #include "runner.h"
 
+#include "digest.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -365,8 +367,7 @@ void runner_trial_hash(const runner_trial *t, char hex[65])
         hash_double(c, t->history[i].val_accuracy);
     }
     if (EVP_DigestFinal_ex(c, md, &len) && len == 32)
-        for (unsigned i = 0; i < 32; i++)
-            snprintf(hex + 2 * i, 3, "%02x", md[i]);
+        digest_hex(md, 32, hex);
     EVP_MD_CTX_free(c);
 }
 
@@ -625,20 +626,6 @@ static void cpu_model(char *buf, size_t n)
         break;
     }
     fclose(f);
-}
-
-static void json_string(char *buf, size_t n, size_t *pos, const char *s)
-{
-    if (*pos + 1 < n)
-        buf[(*pos)++] = '"';
-    for (; *s && *pos + 3 < n; s++) {
-        if (*s == '"' || *s == '\\')
-            buf[(*pos)++] = '\\';
-        buf[(*pos)++] = *s;
-    }
-    if (*pos + 1 < n)
-        buf[(*pos)++] = '"';
-    buf[*pos] = '\0';
 }
 
 /* ---- phase timings (--timings, RUNEXP_TIMINGS=1) --------------------- */
@@ -972,7 +959,6 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
     size_t *pending = calloc(nt ? nt : 1, sizeof *pending);
     const char **pparams = calloc(p->n_points ? p->n_points : 1, sizeof *pparams);
     const char **pcanon = calloc(p->n_points ? p->n_points : 1, sizeof *pcanon);
-    char *dims = NULL;
     store_error serr;
     memset(&serr, 0, sizeof serr);
     if (!ids || !act || !tp || !pp || !pending || !pparams || !pcanon) {
@@ -1006,31 +992,6 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
         else
             snprintf(base_dir, sizeof base_dir, "%s", dir);
     }
-    /* Each name escaped takes at most twice its length, plus quotes and a
-     * comma. */
-    size_t dl = 3;
-    for (size_t i = 0; i < p->n_dims; i++) {
-        size_t l;
-        if (!checked_mul(strlen(p->dim_names[i]), 2, &l) || !checked_add(l, 4, &l) ||
-            !checked_add(dl, l, &dl)) {
-            tot->db_error = 1;
-            goto out;
-        }
-    }
-    dims = malloc(dl);
-    if (!dims) {
-        tot->db_error = 1;
-        goto out;
-    }
-    size_t pos = 0;
-    dims[pos++] = '[';
-    for (size_t i = 0; i < p->n_dims; i++) {
-        if (i)
-            dims[pos++] = ',';
-        json_string(dims, dl, &pos, p->dim_names[i]);
-    }
-    dims[pos++] = ']';
-    dims[pos] = '\0';
     int jobs = resolve_jobs(o->jobs);
     const data_set *src0 = &ps->sets[0];
     const char *name = base->name && base->name[0] ? base->name : file;
@@ -1039,14 +1000,14 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
         .created_at = created, .runexp_version = RUNEXP_VERSION,
         .git_revision = RUNEXP_GIT_REVISION, .compiler = RUNEXP_COMPILER,
         .build_flags = RUNEXP_BUILD_FLAGS, .host = host, .cpu_model = cpu, .threads = jobs,
-        .sweep_dims = dims, .n_classes = src0->n_classes,
+        .sweep_dims = p->dims_json, .n_classes = src0->n_classes,
         .class_names = (const char *const *)src0->class_names, .n_points = p->n_points,
         .point_params = pparams, .point_canonical = pcanon};
 
     /* The whole plan goes in first, in plan order, so trial ids do not
      * depend on which thread finishes first. */
     char spec_hash[65];
-    store_sha256_hex(spec_text, strlen(spec_text), spec_hash);
+    digest_sha256_hex(spec_text, strlen(spec_text), spec_hash);
     for (size_t pi = 0; pi < p->n_points; pi++) {
         const sweep_point *pt = &p->points[pi];
         pparams[pi] = pt->params_json;
@@ -1080,7 +1041,7 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
         fprintf(err, "runexp: the spec of '%s' changed since experiment %lld (", name,
                 (long long)oc.previous);
         if (oc.dims_changed)
-            fprintf(err, "its sweep dimensions were %s, now %s", oc.previous_dims, dims);
+            fprintf(err, "its sweep dimensions were %s, now %s", oc.previous_dims, p->dims_json);
         else
             fprintf(err, "e.g. point %s differs", oc.differing_params);
         fprintf(err, "); recording in a new experiment %lld \u2014 the old results stay\n",
@@ -1250,7 +1211,6 @@ out:
     free(pp);
     free(pparams);
     free(pcanon);
-    free(dims);
     free(ids);
     free(act);
     free(tp);

@@ -1,6 +1,8 @@
 /* store: the SQLite results database. See store.h. */
 #include "store.h"
 
+#include "digest.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -11,7 +13,6 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include <openssl/sha.h>
 #include <sqlite3.h>
 
 /* Generated at build time from schemas/results.sql by cmake/embed.cmake. */
@@ -64,15 +65,6 @@ char *store_schema_sql(void)
     memcpy(t, store_schema_results_sql, n);
     t[n] = '\0';
     return t;
-}
-
-void store_sha256_hex(const void *data, size_t len, char hex[65])
-{
-    unsigned char md[SHA256_DIGEST_LENGTH];
-    SHA256((const unsigned char *)data, len, md);
-    for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
-    hex[64] = '\0';
 }
 
 static void set_err(store_error *err, int code, const char *fmt, ...)
@@ -591,7 +583,7 @@ int store_experiment_begin(store *s, const store_experiment_info *in, int fresh,
     store_experiment_outcome oc_local;
     store_experiment_outcome *oc = outcome ? outcome : &oc_local;
     memset(oc, 0, sizeof *oc);
-    store_sha256_hex(in->spec, strlen(in->spec), hash);
+    digest_sha256_hex(in->spec, strlen(in->spec), hash);
     if (tx_begin(s, err))
         return -1;
     int64_t found = 0;

@@ -105,9 +105,6 @@ typedef struct store_experiment_outcome {
     char differing_params[256]; /* else: a point whose resolved spec differs */
 } store_experiment_outcome;
 
-/* Hex SHA-256 of len bytes into hex[65]. */
-void store_sha256_hex(const void *data, size_t len, char hex[65]);
-
 /* Finds the most recent experiment named info->name (unless fresh) and, when
  * the new plan extends it, updates it to describe this run; otherwise inserts
  * a new one. The plan extends an experiment when the sweep dimension names

@@ -39,10 +39,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "spec_internal.h"
 #include "sweep.h"
+#include "digest.h"
 
 /* Larger plans are surely a mistake in the spec (and would not fit the
  * database comfortably). */
@@ -51,45 +50,6 @@
  * ten-byte range must not be able to ask for a million of them. */
 #define SWEEP_MAX_POINTS 100000u
 #define SWEEP_MAX_DIAGS 50u
-
-/* ---- hashing ---------------------------------------------------------------- */
-
-static int sha256_hex(const void *data, size_t len, char out[65])
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    if (!EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) || n != 32)
-        return -1;
-    for (unsigned i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
-    out[64] = '\0';
-    return 0;
-}
-
-static int file_sha256(const char *path, char out[65])
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-    unsigned char buf[16384];
-    size_t n;
-    while (ok && (n = fread(buf, 1, sizeof buf, f)) > 0)
-        ok = EVP_DigestUpdate(ctx, buf, n);
-    ok = ok && !ferror(f);
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    ok = ok && EVP_DigestFinal_ex(ctx, md, &len) && len == 32;
-    EVP_MD_CTX_free(ctx);
-    fclose(f);
-    if (!ok)
-        return -1;
-    for (unsigned i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
-    out[64] = '\0';
-    return 0;
-}
 
 /* ---- canonical form --------------------------------------------------------- */
 
@@ -308,6 +268,7 @@ void sweep_plan_free(sweep_plan *plan)
     for (size_t i = 0; i < plan->n_dims; i++)
         free(plan->dim_names[i]);
     free(plan->dim_names);
+    free(plan->dims_json);
     memset(plan, 0, sizeof *plan);
 }
 
@@ -404,6 +365,22 @@ int sweep_plan_build(const spec_document *doc, sweep_plan *plan, spec_diagnostic
                 goto oom;
             plan->n_dims = k;
         }
+    {
+        char *dbuf = NULL;
+        size_t dlen = 0;
+        FILE *df = open_memstream(&dbuf, &dlen);
+        if (df) {
+            fputc('[', df);
+            for (size_t k = 0; k < plan->n_dims; k++) {
+                if (k)
+                    fputc(',', df);
+                spec_json_string(df, plan->dim_names[k]);
+            }
+            fputc(']', df);
+        }
+        if (!(plan->dims_json = mem_text(df, &dbuf)))
+            goto oom;
+    }
 
     applier ap = {file, diags};
     for (size_t pi = 0; pi < n_points; pi++) {
@@ -471,7 +448,7 @@ int sweep_plan_build(const spec_document *doc, sweep_plan *plan, spec_diagnostic
                     break;
             if (h == n_hashes) {
                 char hex[65];
-                if (file_sha256(pt->spec.data.csv_path, hex) < 0) {
+                if (digest_file_sha256_hex(pt->spec.data.csv_path, hex) < 0) {
                     spec_diagnostics_add(diags, file, 0, 0, "cannot read CSV '%s' to hash it",
                                          pt->spec.data.csv_path);
                     continue;
@@ -525,7 +502,7 @@ int sweep_plan_build(const spec_document *doc, sweep_plan *plan, spec_diagnostic
             t->point = pi;
             t->seed = seeds[s];
             int n = snprintf(text, cl + 48, "%s\nseed=%llu\n", canon, (unsigned long long)seeds[s]);
-            if (sha256_hex(text, (size_t)n, t->key) < 0) {
+            if (digest_sha256_hex(text, (size_t)n, t->key) < 0) {
                 free(text);
                 goto oom;
             }

@@ -53,6 +53,7 @@ typedef struct sweep_plan {
     sweep_trial *trials;
     size_t n_dims;       /* sweep entry names, in declaration order */
     char **dim_names;
+    char *dims_json;     /* the same as a JSON array, ["hidden"]; "[]" without sweeps */
 } sweep_plan;
 
 /* Expands doc into plan. Problems (a path that does not exist, a value of
