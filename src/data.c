@@ -30,6 +30,9 @@ extern const unsigned long data_digits_csv_gz_len;
 
 static void set_error(data_error *err, const char *file, unsigned line,
                       unsigned column, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void set_error(data_error *err, const char *file, unsigned line,
+                      unsigned column, const char *fmt, ...)
 {
     va_list ap;
     char raw[sizeof err->message];
@@ -133,6 +136,44 @@ int data_set_copy(data_set *dst, const data_set *src)
     if (!ok)
         goto fail;
     t.feature_names = copy_strings(src->feature_names, src->n_features, &ok);
+    if (!ok)
+        goto fail;
+    *dst = t;
+    return 0;
+fail:
+    data_set_free(&t);
+    return -1;
+}
+
+int data_set_take(data_set *dst, const data_set *src, const uint32_t *idx,
+                  size_t n)
+{
+    data_set t;
+    size_t nx, i, nf = src->n_features;
+    int ok;
+    memset(&t, 0, sizeof t);
+    t.n_rows = n;
+    t.n_features = nf;
+    t.n_classes = src->n_classes;
+    t.image_w = src->image_w;
+    t.image_h = src->image_h;
+    if (!checked_mul(n, nf, &nx) || !checked_mul(nx, sizeof *t.x, &i))
+        return -1;
+    if (n > 0) {
+        if (!(t.x = malloc(nx * sizeof *t.x + 1)) || !(t.y = malloc(n * sizeof *t.y)))
+            goto fail;
+        for (i = 0; i < n; i++) {
+            if (idx[i] >= src->n_rows)
+                goto fail;
+            if (nf)
+                memcpy(t.x + i * nf, src->x + (size_t)idx[i] * nf, nf * sizeof *t.x);
+            t.y[i] = src->y[idx[i]];
+        }
+    }
+    t.class_names = copy_strings(src->class_names, src->n_classes, &ok);
+    if (!ok)
+        goto fail;
+    t.feature_names = copy_strings(src->feature_names, nf, &ok);
     if (!ok)
         goto fail;
     *dst = t;

@@ -1,5 +1,5 @@
-/* data (part 2): train/test splits with scikit-learn 1.2.1 semantics, row
- * selection, feature scaling, one-hot targets and the per-trial pipeline.
+/* data (part 2): train/test splits with scikit-learn 1.2.1 semantics,
+ * feature scaling, one-hot targets and the per-trial pipeline.
  *
  * The split code follows sklearn/model_selection/_split.py of 1.2.1 line by
  * line (_validate_shuffle_split, ShuffleSplit._iter_indices,
@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void set_error(data_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void set_error(data_error *err, const char *fmt, ...)
 {
     va_list ap;
@@ -381,70 +383,6 @@ int data_split_indices(size_t n, const int32_t *y, size_t n_classes,
 }
 
 /* ---- rows, scaling, one-hot --------------------------------------------- */
-
-static char **copy_names(char *const *v, size_t n, int *ok)
-{
-    char **d;
-    size_t i;
-    *ok = 1;
-    if (!v || n == 0)
-        return NULL;
-    if (!(d = calloc(n, sizeof *d)))
-        goto fail;
-    for (i = 0; i < n; i++) {
-        const char *s = v[i] ? v[i] : "";
-        size_t len = strlen(s) + 1;
-        if (!(d[i] = malloc(len))) {
-            while (i > 0)
-                free(d[--i]);
-            free(d);
-            goto fail;
-        }
-        memcpy(d[i], s, len);
-    }
-    return d;
-fail:
-    *ok = 0;
-    return NULL;
-}
-
-int data_set_take(data_set *dst, const data_set *src, const uint32_t *idx,
-                  size_t n)
-{
-    data_set t;
-    size_t nx, i, nf = src->n_features;
-    int ok;
-    memset(&t, 0, sizeof t);
-    t.n_rows = n;
-    t.n_features = nf;
-    t.n_classes = src->n_classes;
-    t.image_w = src->image_w;
-    t.image_h = src->image_h;
-    if (!checked_mul(n, nf, &nx) || !checked_mul(nx, sizeof *t.x, &i))
-        return -1;
-    if (n > 0) {
-        if (!(t.x = malloc(nx * sizeof *t.x + 1)) || !(t.y = malloc(n * sizeof *t.y)))
-            goto fail;
-        for (i = 0; i < n; i++) {
-            if (idx[i] >= src->n_rows)
-                goto fail;
-            if (nf)
-                memcpy(t.x + i * nf, src->x + (size_t)idx[i] * nf, nf * sizeof *t.x);
-            t.y[i] = src->y[idx[i]];
-        }
-    }
-    t.class_names = copy_names(src->class_names, src->n_classes, &ok);
-    if (!ok)
-        goto fail;
-    t.feature_names = copy_names(src->feature_names, nf, &ok);
-    if (!ok)
-        goto fail;
-    *dst = t;
-    return 0;
-fail:
-    data_set_free(&t);
-    return -1;
-}
 
 int data_scaler_fit(data_scaler *s, data_scale kind, const data_set *train)
 {
