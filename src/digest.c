@@ -1,9 +1,125 @@
-/* digest: SHA-256 as hex; see digest.h. */
+/* digest: SHA-256 as hex; see digest.h. The algorithm is FIPS 180-4,
+ * section 6.2, written for clarity: one 64-round compression per block over
+ * a 16-word ring of the message schedule. */
 #include "digest.h"
 
 #include <stdio.h>
+#include <string.h>
 
-#include <openssl/evp.h>
+/* FIPS 180-4, 4.2.2: the first 32 bits of the fractional parts of the cube
+ * roots of the first 64 primes. */
+static const uint32_t K[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
+    0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
+    0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
+    0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
+    0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
+    0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
+    0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
+    0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+    0xc67178f2};
+
+static uint32_t rotr(uint32_t x, unsigned n) { return (x >> n) | (x << (32 - n)); }
+
+static uint32_t load_be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+static void store_be32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
+/* FIPS 180-4, 6.2.2: one 512-bit block into the hash value h. */
+static void compress(uint32_t h[8], const unsigned char *block)
+{
+    uint32_t w[16];
+    for (int t = 0; t < 16; t++)
+        w[t] = load_be32(block + 4 * t);
+    uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
+    for (int t = 0; t < 64; t++) {
+        if (t >= 16) {
+            uint32_t w15 = w[(t - 15) & 15], w2 = w[(t - 2) & 15];
+            uint32_t s0 = rotr(w15, 7) ^ rotr(w15, 18) ^ (w15 >> 3);
+            uint32_t s1 = rotr(w2, 17) ^ rotr(w2, 19) ^ (w2 >> 10);
+            w[t & 15] += s0 + w[(t - 7) & 15] + s1;
+        }
+        uint32_t t1 = hh + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) +
+                      K[t] + w[t & 15];
+        uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+        hh = g;
+        g = f;
+        f = e;
+        e = d + t1;
+        d = c;
+        c = b;
+        b = a;
+        a = t1 + t2;
+    }
+    h[0] += a;
+    h[1] += b;
+    h[2] += c;
+    h[3] += d;
+    h[4] += e;
+    h[5] += f;
+    h[6] += g;
+    h[7] += hh;
+}
+
+void digest_sha256_init(digest_sha256 *c)
+{
+    /* FIPS 180-4, 5.3.3: square roots of the first 8 primes. */
+    static const uint32_t h0[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                   0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    memcpy(c->h, h0, sizeof h0);
+    c->n_bytes = 0;
+    c->n_buf = 0;
+}
+
+void digest_sha256_update(digest_sha256 *c, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    c->n_bytes += len;
+    if (c->n_buf) {
+        size_t take = 64 - c->n_buf < len ? 64 - c->n_buf : len;
+        memcpy(c->buf + c->n_buf, p, take);
+        c->n_buf += take;
+        p += take;
+        len -= take;
+        if (c->n_buf < 64)
+            return;
+        compress(c->h, c->buf);
+        c->n_buf = 0;
+    }
+    for (; len >= 64; p += 64, len -= 64)
+        compress(c->h, p);
+    memcpy(c->buf, p, len);
+    c->n_buf = len;
+}
+
+void digest_sha256_final(digest_sha256 *c, unsigned char md[DIGEST_SHA256_LEN])
+{
+    /* FIPS 180-4, 5.1.1: a 1 bit, zeros to 56 mod 64 bytes, then the
+     * message length in bits, big-endian. */
+    uint64_t bits = c->n_bytes * 8;
+    c->buf[c->n_buf++] = 0x80;
+    if (c->n_buf > 56) {
+        memset(c->buf + c->n_buf, 0, 64 - c->n_buf);
+        compress(c->h, c->buf);
+        c->n_buf = 0;
+    }
+    memset(c->buf + c->n_buf, 0, 56 - c->n_buf);
+    store_be32(c->buf + 56, (uint32_t)(bits >> 32));
+    store_be32(c->buf + 60, (uint32_t)bits);
+    compress(c->h, c->buf);
+    for (int i = 0; i < 8; i++)
+        store_be32(md + 4 * i, c->h[i]);
+}
 
 void digest_hex(const unsigned char *md, size_t n, char *out)
 {
@@ -15,15 +131,14 @@ void digest_hex(const unsigned char *md, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-int digest_sha256_hex(const void *data, size_t len, char out[65])
+void digest_sha256_hex(const void *data, size_t len, char out[65])
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    out[0] = '\0';
-    if (!EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) || n != 32)
-        return -1;
-    digest_hex(md, 32, out);
-    return 0;
+    digest_sha256 c;
+    unsigned char md[DIGEST_SHA256_LEN];
+    digest_sha256_init(&c);
+    digest_sha256_update(&c, data, len);
+    digest_sha256_final(&c, md);
+    digest_hex(md, sizeof md, out);
 }
 
 int digest_file_sha256_hex(const char *path, char out[65])
@@ -32,20 +147,18 @@ int digest_file_sha256_hex(const char *path, char out[65])
     FILE *f = fopen(path, "rb");
     if (!f)
         return -1;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    digest_sha256 c;
+    digest_sha256_init(&c);
     unsigned char buf[16384];
     size_t n;
-    while (ok && (n = fread(buf, 1, sizeof buf, f)) > 0)
-        ok = EVP_DigestUpdate(ctx, buf, n);
-    ok = ok && !ferror(f);
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    ok = ok && EVP_DigestFinal_ex(ctx, md, &len) && len == 32;
-    EVP_MD_CTX_free(ctx);
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        digest_sha256_update(&c, buf, n);
+    int bad = ferror(f);
     fclose(f);
-    if (!ok)
+    if (bad)
         return -1;
-    digest_hex(md, 32, out);
+    unsigned char md[DIGEST_SHA256_LEN];
+    digest_sha256_final(&c, md);
+    digest_hex(md, sizeof md, out);
     return 0;
 }

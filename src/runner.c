@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include <omp.h>
-#include <openssl/evp.h>
 
 #include "checked.h"
 #include "metrics.h"
@@ -319,7 +318,7 @@ done:
     return 0;
 }
 
-static void hash_double(EVP_MD_CTX *c, double v)
+static void hash_double(digest_sha256 *c, double v)
 {
     uint64_t u;
     if (isnan(v))
@@ -329,25 +328,19 @@ static void hash_double(EVP_MD_CTX *c, double v)
     unsigned char b[8];
     for (int i = 0; i < 8; i++)
         b[i] = (unsigned char)(u >> (8 * i));
-    EVP_DigestUpdate(c, b, 8);
+    digest_sha256_update(c, b, 8);
 }
 
 void runner_trial_hash(const runner_trial *t, char hex[65])
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    hex[0] = '\0';
-    EVP_MD_CTX *c = EVP_MD_CTX_new();
-    if (!c || !EVP_DigestInit_ex(c, EVP_sha256(), NULL)) {
-        EVP_MD_CTX_free(c);
-        return;
-    }
+    digest_sha256 ctx, *c = &ctx;
+    digest_sha256_init(c);
     for (size_t i = 0; i < t->n_params; i++) {
         uint32_t u;
         memcpy(&u, &t->params[i], 4);
         unsigned char b[4] = {(unsigned char)u, (unsigned char)(u >> 8),
                               (unsigned char)(u >> 16), (unsigned char)(u >> 24)};
-        EVP_DigestUpdate(c, b, 4);
+        digest_sha256_update(c, b, 4);
     }
     for (int s = 0; s < 3; s++) {
         hash_double(c, t->loss[s]);
@@ -366,9 +359,9 @@ void runner_trial_hash(const runner_trial *t, char hex[65])
         hash_double(c, t->history[i].val_loss);
         hash_double(c, t->history[i].val_accuracy);
     }
-    if (EVP_DigestFinal_ex(c, md, &len) && len == 32)
-        digest_hex(md, 32, hex);
-    EVP_MD_CTX_free(c);
+    unsigned char md[DIGEST_SHA256_LEN];
+    digest_sha256_final(c, md);
+    digest_hex(md, sizeof md, hex);
 }
 
 void runner_stats(const double *v, size_t n, size_t *count, double *mean, double *std,

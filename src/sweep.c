@@ -502,10 +502,7 @@ int sweep_plan_build(const spec_document *doc, sweep_plan *plan, spec_diagnostic
             t->point = pi;
             t->seed = seeds[s];
             int n = snprintf(text, cl + 48, "%s\nseed=%llu\n", canon, (unsigned long long)seeds[s]);
-            if (digest_sha256_hex(text, (size_t)n, t->key) < 0) {
-                free(text);
-                goto oom;
-            }
+            digest_sha256_hex(text, (size_t)n, t->key);
         }
         free(text);
     }

@@ -14,7 +14,6 @@ pkgs=(
   libsqlite3-dev sqlite3  # results store, and the CLI the tests and users query with
   libcmocka-dev        # unit tests
   zlib1g-dev           # the embedded digits data is gzip-compressed
-  libssl-dev           # SHA-256 (OpenSSL libcrypto) for trial keys and result hashes
   libplplot-dev plplot-driver-cairo libcairo2-dev  # reports: plots (PLplot + cairo)
 )
 if [ "${1:-}" = "--test-extras" ]; then
