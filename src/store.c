@@ -759,7 +759,12 @@ int store_trials_prepare(store *s, int64_t exp, size_t n, const store_trial_plan
             actions[i] = STORE_PLAN_RUN;
             break;
         }
-        if (actions[i] == STORE_PLAN_RUN || actions[i] == STORE_PLAN_RETRY) {
+        /* A queued row has nothing to reset: results and their status are
+         * committed together, and --retry clears a row in the transaction
+         * that queues it again. Skipping it keeps a new plan to three
+         * statements per trial. */
+        if ((actions[i] == STORE_PLAN_RUN || actions[i] == STORE_PLAN_RETRY) &&
+            st != STORE_QUEUED) {
             sqlite3_bind_int64(sh, 1, ids[i]);
             bind_text(sh, 2, p->spec_hash);
             bind_text(sh, 3, p->resolved_spec);
