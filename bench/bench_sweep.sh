@@ -4,7 +4,8 @@
 # wall time of each and the -j 2 / -j 1 throughput ratio.
 #
 # Usage: bench/bench_sweep.sh [RUNEXP_BINARY] [RUNS]
-#   defaults: build/runexp (or $RUNEXP_BIN), 7 runs per setting.
+#   defaults: build/runexp (or $RUNEXP_BIN), 7 runs per setting and round,
+#   ROUNDS=3 rounds.
 # Targets (issue 4): well under 1 s for the sweep; >= 1.8x with 2 threads.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,13 +30,29 @@ n=$("$bin" check "$spec" | sed -n 1p)
 echo "spec: $spec"
 echo "plan: $n"
 echo "cpu:  $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores"
-time_one 1 >/dev/null # warm-up (page cache, CPU frequency)
+# Throughput is a steady-state figure: each setting runs in blocks of
+# back-to-back runs, after one untimed run that wakes the cores it uses (on a
+# VM a vCPU left idle for 0.1 s starts the next -j 2 run up to 15% slower).
+# Blocks of -j 1 and -j 2 alternate, ROUNDS times, so a change in the
+# machine's load falls on both; each round's ratio is printed to show the
+# spread, and the medians pool every run of a setting.
+rounds=${ROUNDS:-3}
+: > "$work/t1"
+: > "$work/t2"
+for r in $(seq 1 "$rounds"); do
+    for j in 1 2; do
+        time_one "$j" >/dev/null
+        : > "$work/r$j"
+        for _ in $(seq 1 "$runs"); do time_one "$j" >> "$work/r$j"; done
+        cat "$work/r$j" >> "$work/t$j"
+    done
+    awk -v a="$(median < "$work/r1")" -v b="$(median < "$work/r2")" -v r="$r" \
+        'BEGIN { printf "round %d: -j1 %.3f s, -j2 %.3f s, ratio %.2fx\n", r, a, b, a / b }'
+done
 declare -A med
 for j in 1 2; do
-    : > "$work/t$j"
-    for _ in $(seq 1 "$runs"); do time_one "$j" >> "$work/t$j"; done
     med[$j]=$(median < "$work/t$j")
-    printf -- "-j %d: median %.3f s over %d runs (min %.3f, max %.3f)\n" "$j" "${med[$j]}" "$runs" \
-        "$(sort -g "$work/t$j" | head -1)" "$(sort -g "$work/t$j" | tail -1)"
+    printf -- "-j %d: median %.3f s over %d runs (min %.3f, max %.3f)\n" "$j" "${med[$j]}" \
+        "$((runs * rounds))" "$(sort -g "$work/t$j" | head -1)" "$(sort -g "$work/t$j" | tail -1)"
 done
 awk -v a="${med[1]}" -v b="${med[2]}" 'BEGIN { printf "throughput -j2 / -j1: %.2fx\n", a / b }'
