@@ -24,6 +24,29 @@ time_one() {
     local t1=$EPOCHREALTIME
     awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f\n", b - a }'
 }
+# The machine's own ceiling, for comparison: the same trials as two
+# independent `-j 1` processes side by side, each with half the seeds and its
+# own database (nothing shared, every serial step done twice at once). Made
+# from a spec whose top-level `seeds:` is a count; skipped otherwise.
+halves=0
+count=$(sed -n 's/^seeds: *\([0-9][0-9]*\) *\(#.*\)\{0,1\}$/\1/p' "$spec")
+if [ -n "$count" ] && [ "$count" -ge 2 ]; then
+    h=$((count / 2))
+    sed "s/^seeds:.*/seeds: [$(seq -s, 0 $((h - 1)))]/" "$spec" > "$work/half_a.yaml"
+    sed "s/^seeds:.*/seeds: [$(seq -s, $h $((count - 1)))]/" "$spec" > "$work/half_b.yaml"
+    "$bin" check "$work/half_a.yaml" >/dev/null 2>&1 && "$bin" check "$work/half_b.yaml" \
+        >/dev/null 2>&1 && halves=1
+fi
+time_halves() {
+    rm -f "$work"/ha.db* "$work"/hb.db*
+    local t0=$EPOCHREALTIME
+    "$bin" -q -j 1 --db "$work/ha.db" "$work/half_a.yaml" >/dev/null &
+    "$bin" -q -j 1 --db "$work/hb.db" "$work/half_b.yaml" >/dev/null
+    wait
+    local t1=$EPOCHREALTIME
+    awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f\n", b - a }'
+}
+
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 n=$("$bin" check "$spec" | sed -n 1p)
@@ -39,7 +62,12 @@ echo "cpu:  $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'
 rounds=${ROUNDS:-3}
 : > "$work/t1"
 : > "$work/t2"
+: > "$work/t3"
 for r in $(seq 1 "$rounds"); do
+    if [ "$halves" = 1 ]; then
+        time_halves >/dev/null
+        for _ in $(seq 1 "$runs"); do time_halves >> "$work/t3"; done
+    fi
     for j in 1 2; do
         time_one "$j" >/dev/null
         : > "$work/r$j"
@@ -56,3 +84,8 @@ for j in 1 2; do
         "$((runs * rounds))" "$(sort -g "$work/t$j" | head -1)" "$(sort -g "$work/t$j" | tail -1)"
 done
 awk -v a="${med[1]}" -v b="${med[2]}" 'BEGIN { printf "throughput -j2 / -j1: %.2fx\n", a / b }'
+if [ "$halves" = 1 ]; then
+    m3=$(median < "$work/t3")
+    printf "two -j 1 processes, half the seeds each: median %.3f s over %d runs (%.2fx the one -j 1 process)\n" \
+        "$m3" "$((runs * rounds))" "$(awk -v a="${med[1]}" -v b="$m3" 'BEGIN { print a / b }')"
+fi
