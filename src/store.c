@@ -709,7 +709,7 @@ int store_trials_prepare(store *s, int64_t exp, size_t n, const store_trial_plan
              " params, resolved_spec, spec_hash, status) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,"
              "'queued') ON CONFLICT(experiment_id, trial_key) DO UPDATE SET"
              " trial_index=excluded.trial_index, point_index=excluded.point_index,"
-             " params=excluded.params RETURNING id, status",
+             " params=excluded.params RETURNING id, status, spec_hash",
              &up, err) ||
         prep(s, "INSERT OR REPLACE INTO trial_params(trial_id, name, value) VALUES (?1,?2,?3)",
              &par, err) ||
@@ -737,6 +737,8 @@ int store_trials_prepare(store *s, int64_t exp, size_t n, const store_trial_plan
         }
         ids[i] = sqlite3_column_int64(up, 0);
         int st = store_status_parse((const char *)sqlite3_column_text(up, 1));
+        const char *had_hash = (const char *)sqlite3_column_text(up, 2);
+        int same_text = had_hash && p->spec_hash && !strcmp(had_hash, p->spec_hash);
         /* Drain the RETURNING statement before resetting it. */
         while ((rc = sqlite3_step(up)) == SQLITE_ROW)
             ;
@@ -759,12 +761,14 @@ int store_trials_prepare(store *s, int64_t exp, size_t n, const store_trial_plan
             actions[i] = STORE_PLAN_RUN;
             break;
         }
-        /* A queued row has nothing to reset: results and their status are
-         * committed together, and --retry clears a row in the transaction
-         * that queues it again. Skipping it keeps a new plan to three
-         * statements per trial. */
+        /* A row queued from this spec text has nothing to reset: results
+         * and their status are committed together, and --retry clears a row
+         * in the transaction that queues it again. Skipping it keeps a new
+         * plan to three statements per trial. A row queued by an earlier
+         * run from other text (same trial, edited comments) takes this
+         * run's. */
         if ((actions[i] == STORE_PLAN_RUN || actions[i] == STORE_PLAN_RETRY) &&
-            st != STORE_QUEUED) {
+            (st != STORE_QUEUED || !same_text)) {
             sqlite3_bind_int64(sh, 1, ids[i]);
             bind_text(sh, 2, p->spec_hash);
             bind_text(sh, 3, p->resolved_spec);

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "digest.h"
 #include "store.h"
 
 /* cmocka 1.1.5 has no assert_double_equal. */
@@ -502,6 +503,57 @@ static void test_resume_only_extends(void **state)
 }
 
 /* reproduce's connection: reads, never writes, refuses other versions. */
+/* A queued row is left alone when the plan goes in again from the same
+ * spec text, takes the new text's hash when the text changed (same trial,
+ * edited comments), and a row left running by a killed run is reset. */
+static void test_requeue(void **state)
+{
+    (void)state;
+    store_error err;
+    store *s = store_open(dbpath, &err);
+    assert_non_null(s);
+    const char *params[1] = {"{\"hidden\": 2}"};
+    const char *canon[1] = {"h2"};
+    static const char text_a[] = "name: ext\n", text_b[] = "name: ext  # edited\n";
+    char hash_a[65], hash_b[65];
+    digest_sha256_hex(text_a, strlen(text_a), hash_a);
+    digest_sha256_hex(text_b, strlen(text_b), hash_b);
+    store_experiment_info info = {
+        .name = "ext", .spec = text_a, .created_at = "t", .sweep_dims = "[\"hidden\"]",
+        .n_points = 1, .point_params = params, .point_canonical = canon};
+    int64_t e, e2;
+    assert_int_equal(store_experiment_begin(s, &info, 0, &e, NULL, &err), 0);
+    store_trial_plan tp = {.key = "k0", .params_json = params[0], .resolved_spec = canon[0],
+                           .spec_hash = hash_a};
+    int64_t id, id2;
+    store_plan_action act;
+    assert_int_equal(store_trials_prepare(s, e, 1, &tp, 0, &id, &act, &err), 0);
+    assert_int_equal(act, STORE_PLAN_RUN);
+    assert_int_equal(store_trials_prepare(s, e, 1, &tp, 0, &id2, &act, &err), 0);
+    assert_true(id2 == id && act == STORE_PLAN_RUN);
+    char sql[200];
+    snprintf(sql, sizeof sql, "SELECT spec_hash = '%s' FROM trials", hash_a);
+    assert_int_equal((int)query_num(dbpath, sql), 1);
+
+    info.spec = text_b;
+    assert_int_equal(store_experiment_begin(s, &info, 0, &e2, NULL, &err), 0);
+    assert_true(e2 == e);
+    tp.spec_hash = hash_b;
+    assert_int_equal(store_trials_prepare(s, e, 1, &tp, 0, &id2, &act, &err), 0);
+    assert_true(id2 == id && act == STORE_PLAN_RUN);
+    snprintf(sql, sizeof sql, "SELECT spec_hash = '%s' FROM trials", hash_b);
+    assert_int_equal((int)query_num(dbpath, sql), 1);
+
+    assert_int_equal(store_trial_start(s, id, "2026-01-01T00:00:00.000Z", &err), 0);
+    assert_int_equal((int)query_num(dbpath, "SELECT status = 'running' FROM trials"), 1);
+    assert_int_equal(store_trials_prepare(s, e, 1, &tp, 0, &id2, &act, &err), 0);
+    assert_true(id2 == id && act == STORE_PLAN_RUN);
+    assert_int_equal((int)query_num(dbpath, "SELECT status = 'queued' AND started_at IS NULL"
+                                            " FROM trials"),
+                     1);
+    store_close(s);
+}
+
 static void test_open_readonly(void **state)
 {
     (void)state;
@@ -605,6 +657,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_views, setup, teardown),
         cmocka_unit_test_setup_teardown(test_busy_message, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resume_only_extends, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_requeue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_readonly, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writer_lock, setup, teardown),
     };
