@@ -330,66 +330,65 @@ static const sn *section(cv *c, const sn *n, const char *disp)
     return n;
 }
 
-static int int_opt(cv *c, const sn *m, const char *key, const char *gpath, const char *where,
-                   long long *out)
+/* The member `key` of mapping m, with the option that describes it
+ * (gpath.key) and its name in messages (where.key). When the key is absent
+ * and the option has a default, the returned node is r->tmp. */
+typedef struct opt_ref {
+    const spec_option *o;
+    char disp[200];
+    sn tmp;
+} opt_ref;
+
+static const sn *opt_member(cv *c, const sn *m, const char *key, const char *gpath,
+                            const char *where, const char *def, opt_ref *r)
 {
     char path[160];
     snprintf(path, sizeof path, "%s.%s", gpath, key);
-    const spec_option *o = opt(path);
-    char disp[200];
-    snprintf(disp, sizeof disp, "%s.%s", where, key);
-    sn tmp;
-    const sn *v = member(c, m, key, where, o, &tmp, NULL);
+    r->o = opt(path);
+    snprintf(r->disp, sizeof r->disp, "%s.%s", where, key);
+    return member(c, m, key, where, r->o, &r->tmp, def);
+}
+
+static int int_opt(cv *c, const sn *m, const char *key, const char *gpath, const char *where,
+                   long long *out)
+{
+    opt_ref r;
+    const sn *v = opt_member(c, m, key, gpath, where, NULL, &r);
     if (!v)
         return 1; /* absent, no default */
-    return get_int(c, v, disp, o, out);
+    return get_int(c, v, r.disp, r.o, out);
 }
 
 static int real_opt(cv *c, const sn *m, const char *key, const char *gpath, const char *where,
                     const char *def, double *out)
 {
-    char path[160];
-    snprintf(path, sizeof path, "%s.%s", gpath, key);
-    const spec_option *o = opt(path);
-    char disp[200];
-    snprintf(disp, sizeof disp, "%s.%s", where, key);
-    sn tmp;
-    const sn *v = member(c, m, key, where, o, &tmp, def);
+    opt_ref r;
+    const sn *v = opt_member(c, m, key, gpath, where, def, &r);
     if (!v)
         return 1;
-    return get_real(c, v, disp, o, out);
+    return get_real(c, v, r.disp, r.o, out);
 }
 
 static int bool_opt(cv *c, const sn *m, const char *key, const char *gpath, const char *where,
                     int *out)
 {
-    char path[160];
-    snprintf(path, sizeof path, "%s.%s", gpath, key);
-    const spec_option *o = opt(path);
-    char disp[200];
-    snprintf(disp, sizeof disp, "%s.%s", where, key);
-    sn tmp;
-    const sn *v = member(c, m, key, where, o, &tmp, NULL);
+    opt_ref r;
+    const sn *v = opt_member(c, m, key, gpath, where, NULL, &r);
     if (!v)
         return 1;
-    return get_bool(c, v, disp, out);
+    return get_bool(c, v, r.disp, out);
 }
 
 static int name_opt(cv *c, const sn *m, const char *key, const char *gpath, const char *where,
                     int *out, const sn **node)
 {
-    char path[160];
-    snprintf(path, sizeof path, "%s.%s", gpath, key);
-    const spec_option *o = opt(path);
-    char disp[200];
-    snprintf(disp, sizeof disp, "%s.%s", where, key);
-    sn tmp;
-    const sn *v = member(c, m, key, where, o, &tmp, NULL);
+    opt_ref r;
+    const sn *v = opt_member(c, m, key, gpath, where, NULL, &r);
     if (node)
-        *node = (v == &tmp) ? m : v;
+        *node = (v == &r.tmp) ? m : v;
     if (!v)
         return 1;
-    return lookup_name(c, v, disp, where, o, out);
+    return lookup_name(c, v, r.disp, where, r.o, out);
 }
 
 /* ---- sections --------------------------------------------------------------- */
