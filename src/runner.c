@@ -644,6 +644,8 @@ typedef struct run_timings {
     double startup_cpu_ms;   /* CPU time used before runner_run (loader, libc, main) */
     double ph[PH_N];
     double first_trial_ms;   /* loop entry to the first trial starting (OpenMP start-up) */
+    double last_first_ms;    /* loop entry to the last thread's first trial starting */
+    double start_idle_ms;    /* summed over threads: loop entry to their first trial */
     double train_ms;         /* runner_trial_exec summed over trials */
     double write_ms;         /* commits of finished trials, summed */
     double idle_ms;          /* summed over threads: no trial left while another trained */
@@ -667,10 +669,13 @@ static void timings_print(const run_timings *tm, FILE *err)
     for (int i = 0; i < PH_N; i++) {
         fprintf(err, "  %-34s %9.2f", phase_names[i], tm->ph[i]);
         if (i == PH_LOOP)
-            fprintf(err, "  on %d thread%s; first trial started after %.2f", tm->threads,
-                    tm->threads == 1 ? "" : "s", tm->first_trial_ms);
+            fprintf(err, "  on %d thread%s; first trials started after %.2f to %.2f",
+                    tm->threads, tm->threads == 1 ? "" : "s", tm->first_trial_ms,
+                    tm->last_first_ms);
         fputc('\n', err);
         if (i == PH_LOOP) {
+            fprintf(err, "    %-32s %9.2f  (thread-ms)\n", "idle at the start (threads start)",
+                    tm->start_idle_ms);
             fprintf(err, "    %-32s %9.2f  (thread-ms)\n", "training, summed over trials",
                     tm->train_ms);
             fprintf(err, "    %-32s %9.2f\n", "commits (running marks, results)",
@@ -714,8 +719,8 @@ typedef struct run_shared {
     int tty, quiet;
     FILE *err;
     run_timings *tm;
-    double *thr_end; /* per thread: when its last trial's training ended */
-    double first_start;
+    double *thr_end;   /* per thread: when its last trial's training ended */
+    double *thr_start; /* per thread: when its first trial's training began (0: none) */
 } run_shared;
 
 static void progress(run_shared *sh, const sweep_plan *p, const sweep_trial *tr, int64_t id,
@@ -1087,7 +1092,8 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
         tot->db_error = 1;
         goto out;
     }
-    sh.thr_end = calloc((size_t)jobs, sizeof *sh.thr_end);
+    sh.thr_end = calloc(2 * (size_t)jobs, sizeof *sh.thr_end);
+    sh.thr_start = sh.thr_end ? sh.thr_end + jobs : NULL;
     if (!sh.thr_end) {
         free(sh.q);
         fputs("runexp: out of memory\n", err);
@@ -1097,7 +1103,6 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
     omp_init_lock(&sh.qlock);
     omp_init_lock(&sh.wlock);
     sh.tm = tm;
-    sh.first_start = INFINITY;
     sh.plan = p;
     sh.ids = ids;
     sh.db = db;
@@ -1143,8 +1148,10 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
         if (tm->on) {
             double x1 = mono_ms();
             tm->train_ms += x1 - x0;
-            sh.first_start = x0 < sh.first_start ? x0 : sh.first_start;
-            sh.thr_end[omp_get_thread_num()] = x1;
+            int thr = omp_get_thread_num();
+            if (sh.thr_start[thr] == 0)
+                sh.thr_start[thr] = x0;
+            sh.thr_end[thr] = x1;
         }
         done_item *it = &sh.q[sh.q_tail++];
         it->finished = 1;
@@ -1165,7 +1172,18 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
             tm->idle_ms += last - (sh.thr_end[i] > sh.t_start ? sh.thr_end[i] : sh.t_start);
         tm->ph[PH_LOOP] += last - sh.t_start;
         tm->ph[PH_TAIL] += mono_ms() - last;
-        tm->first_trial_ms += isinf(sh.first_start) ? 0 : sh.first_start - sh.t_start;
+        /* And it starts, for each thread, when its first trial does: the
+         * time OpenMP takes to bring the threads in. */
+        double first = INFINITY, last_first = 0;
+        for (int i = 0; i < jobs; i++)
+            if (sh.thr_start[i] > 0) {
+                double d = sh.thr_start[i] - sh.t_start;
+                first = d < first ? d : first;
+                last_first = d > last_first ? d : last_first;
+                tm->start_idle_ms += d;
+            }
+        tm->first_trial_ms += isinf(first) ? 0 : first;
+        tm->last_first_ms += last_first;
         tm->threads = jobs;
     }
     omp_destroy_lock(&sh.qlock);

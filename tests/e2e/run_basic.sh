@@ -115,7 +115,8 @@ run -q --timings --db "$WORK/t1.db" "$SPECS/xor_small.yaml"
 expect_rc 0 "--timings"
 cp out.txt out_plain.txt
 for phase in "parse + plan" "database open/create" "plan insert" "trials (parallel section)" \
-             "commits after the last trial" "summary" "database close" "total"; do
+             "idle at the start" "commits after the last trial" "summary" "database close" \
+             "total"; do
     grep -qF "$phase" err.txt || { show; fail "--timings: no '$phase' line"; }
 done
 RUNEXP_TIMINGS=1 run -q --db "$WORK/t1.db" "$SPECS/xor_small.yaml"
