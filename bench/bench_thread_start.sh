@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# How long the trial threads of `runexp -j 2` take to start, with and
-# without OMP_PROC_BIND=true: runs the sweep with --timings, alternating the
-# two settings, and prints for each the median, mean and 90th percentile of
-# "idle at the start" (thread-ms from the loop's entry to each thread's first
-# trial, summed over threads), of the parallel section and of the whole run.
+# How long the trial threads of `runexp -j 2` take to start: runs the sweep
+# with --timings, alternating three settings, and prints for each the median,
+# mean and 90th percentile of "idle at the start" (thread-ms from the loop's
+# entry to each thread's first trial, summed over threads), of the parallel
+# section and of the whole run. The settings:
+#   unpinned  OMP_PROC_BIND=false: no binding by libgomp, and runexp's own
+#             pinning steps aside because the variable is set (affinity.h);
+#   default   runexp pins each thread to its own CPU once the team has started;
+#   bound     OMP_PROC_BIND=true: libgomp binds, creating the worker on its CPU.
 #
 # Usage: bench/bench_thread_start.sh [RUNEXP_BINARY] [RUNS]
 #   defaults: build/runexp (or $RUNEXP_BIN), 30 runs per setting.
 #
 # On a kernel that places a new thread on the CPU of the thread creating it
 # (VMs that pack vCPUs), libgomp's worker starts on the main thread's CPU and
-# spins there waiting for it; with OMP_PROC_BIND=true libgomp creates the
-# worker bound to the other CPU. README, Speed.
+# spins there waiting for it. README, Speed.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin=${1:-${RUNEXP_BIN:-$here/build/runexp}}
@@ -42,15 +45,20 @@ stats() {
 echo "spec: $spec"
 echo "cpu:  $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores"
 one RUNEXP_BENCH=warm-up >/dev/null
+: > "$work/unpinned"
 : > "$work/default"
 : > "$work/bound"
 for _ in $(seq 1 "$runs"); do
+    one OMP_PROC_BIND=false >> "$work/unpinned"
     one RUNEXP_BENCH=default >> "$work/default"
     one OMP_PROC_BIND=true >> "$work/bound"
 done
-for s in default bound; do
-    label="-j 2"
-    [ "$s" = bound ] && label="-j 2, OMP_PROC_BIND=true"
+for s in unpinned default bound; do
+    case $s in
+    unpinned) label="-j 2, OMP_PROC_BIND=false (no pinning)" ;;
+    default) label="-j 2 (runexp pins the started threads)" ;;
+    bound) label="-j 2, OMP_PROC_BIND=true (libgomp binds)" ;;
+    esac
     echo "$label ($runs runs, ms):"
     echo "  idle at the start (thread-ms)  $(stats "$work/$s" 1)"
     echo "  trials (parallel section)      $(stats "$work/$s" 2)"

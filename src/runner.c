@@ -18,6 +18,7 @@
 
 #include <omp.h>
 
+#include "affinity.h"
 #include "checked.h"
 #include "metrics.h"
 #include "sweep.h"
@@ -650,6 +651,7 @@ typedef struct run_timings {
     double write_ms;         /* commits of finished trials, summed */
     double idle_ms;          /* summed over threads: no trial left while another trained */
     int threads;
+    int pinned; /* one CPU per thread (affinity.h) */
 } run_timings;
 
 static double cpu_used_ms(void)
@@ -669,9 +671,9 @@ static void timings_print(const run_timings *tm, FILE *err)
     for (int i = 0; i < PH_N; i++) {
         fprintf(err, "  %-34s %9.2f", phase_names[i], tm->ph[i]);
         if (i == PH_LOOP)
-            fprintf(err, "  on %d thread%s; first trials started after %.2f to %.2f",
-                    tm->threads, tm->threads == 1 ? "" : "s", tm->first_trial_ms,
-                    tm->last_first_ms);
+            fprintf(err, "  on %d thread%s%s; first trials started after %.2f to %.2f",
+                    tm->threads, tm->threads == 1 ? "" : "s", tm->pinned ? ", one CPU each" : "",
+                    tm->first_trial_ms, tm->last_first_ms);
         fputc('\n', err);
         if (i == PH_LOOP) {
             fprintf(err, "    %-32s %9.2f  (thread-ms)\n", "idle at the start (threads start)",
@@ -1113,53 +1115,63 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
     sh.err = err;
     const volatile sig_atomic_t *stop = o->stop;
     long np = (long)n_pending;
+    /* One CPU per thread when there are as many threads as CPUs (affinity.h). */
+    affinity_plan aff;
+    affinity_plan_make(&aff, jobs, getenv("OMP_PROC_BIND"), getenv("OMP_PLACES"));
 
     /* The one parallel loop. Threads share nothing but sh; each trial's
      * data, model and streams are its own. A starting trial's running mark
      * and later its result go into the queue, and whichever thread holds
      * the writer lock commits them, one transaction each on the one
      * connection; a thread never waits for the database to start
-     * training. */
-#pragma omp parallel for schedule(dynamic, 1) num_threads(jobs)
-    for (long i = 0; i < np; i++) {
-        size_t ti = pending[i];
-        const sweep_trial *tr = &p->trials[ti];
-        const sweep_point *pt = &p->points[tr->point];
-        omp_set_lock(&sh.qlock);
-        int give_up = sh.give_up;
-        omp_unset_lock(&sh.qlock);
-        if ((stop && *stop) || give_up)
-            continue; /* not started: stays queued for the next run */
-        char started[ISO_LEN];
-        now_iso(started);
-        omp_set_lock(&sh.qlock);
-        done_item *mark = &sh.q[sh.q_tail++];
-        mark->finished = 0;
-        mark->ti = ti;
-        memcpy(mark->started, started, sizeof started);
-        omp_unset_lock(&sh.qlock);
-        drain(&sh, 0);
-        runner_trial t;
-        double x0 = tm->on ? mono_ms() : 0;
-        if (runner_trial_exec(&pt->spec, tr->seed, &ps->sets[ps->of_point[tr->point]], stop,
-                              &t))
-            set_error(&t, STORE_FAILED, "out of memory");
-        omp_set_lock(&sh.qlock);
-        if (tm->on) {
-            double x1 = mono_ms();
-            tm->train_ms += x1 - x0;
-            int thr = omp_get_thread_num();
-            if (sh.thr_start[thr] == 0)
-                sh.thr_start[thr] = x0;
-            sh.thr_end[thr] = x1;
+     * training. Each thread first takes its own CPU when the plan allows it
+     * (affinity.h) and lets go of it after its last trial. */
+#pragma omp parallel num_threads(jobs)
+    {
+        int pinned = affinity_pin(&aff, omp_get_thread_num()) == 0;
+#pragma omp for schedule(dynamic, 1) nowait
+        for (long i = 0; i < np; i++) {
+            size_t ti = pending[i];
+            const sweep_trial *tr = &p->trials[ti];
+            const sweep_point *pt = &p->points[tr->point];
+            omp_set_lock(&sh.qlock);
+            int give_up = sh.give_up;
+            omp_unset_lock(&sh.qlock);
+            if ((stop && *stop) || give_up)
+                continue; /* not started: stays queued for the next run */
+            char started[ISO_LEN];
+            now_iso(started);
+            omp_set_lock(&sh.qlock);
+            done_item *mark = &sh.q[sh.q_tail++];
+            mark->finished = 0;
+            mark->ti = ti;
+            memcpy(mark->started, started, sizeof started);
+            omp_unset_lock(&sh.qlock);
+            drain(&sh, 0);
+            runner_trial t;
+            double x0 = tm->on ? mono_ms() : 0;
+            if (runner_trial_exec(&pt->spec, tr->seed, &ps->sets[ps->of_point[tr->point]], stop,
+                                  &t))
+                set_error(&t, STORE_FAILED, "out of memory");
+            omp_set_lock(&sh.qlock);
+            if (tm->on) {
+                double x1 = mono_ms();
+                tm->train_ms += x1 - x0;
+                int thr = omp_get_thread_num();
+                if (sh.thr_start[thr] == 0)
+                    sh.thr_start[thr] = x0;
+                sh.thr_end[thr] = x1;
+            }
+            done_item *it = &sh.q[sh.q_tail++];
+            it->finished = 1;
+            it->ti = ti;
+            it->t = t;
+            memcpy(it->started, started, sizeof started);
+            omp_unset_lock(&sh.qlock);
+            drain(&sh, 0);
         }
-        done_item *it = &sh.q[sh.q_tail++];
-        it->finished = 1;
-        it->ti = ti;
-        it->t = t;
-        memcpy(it->started, started, sizeof started);
-        omp_unset_lock(&sh.qlock);
-        drain(&sh, 0);
+        if (pinned)
+            affinity_unpin(&aff);
     }
     drain(&sh, 1); /* whatever is still queued */
     if (tm->on) {
@@ -1185,6 +1197,7 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
         tm->first_trial_ms += isinf(first) ? 0 : first;
         tm->last_first_ms += last_first;
         tm->threads = jobs;
+        tm->pinned = aff.active;
     }
     omp_destroy_lock(&sh.qlock);
     omp_destroy_lock(&sh.wlock);
