@@ -651,7 +651,7 @@ typedef struct run_timings {
     double write_ms;         /* commits of finished trials, summed */
     double idle_ms;          /* summed over threads: no trial left while another trained */
     int threads;
-    int pinned; /* one CPU per thread (affinity.h) */
+    int pinned;              /* one CPU per thread (affinity.h) */
 } run_timings;
 
 static double cpu_used_ms(void)
@@ -676,7 +676,7 @@ static void timings_print(const run_timings *tm, FILE *err)
                     tm->first_trial_ms, tm->last_first_ms);
         fputc('\n', err);
         if (i == PH_LOOP) {
-            fprintf(err, "    %-32s %9.2f  (thread-ms)\n", "idle at the start (threads start)",
+            fprintf(err, "    %-32s %9.2f  (thread-ms)\n", "idle at the start (thread start)",
                     tm->start_idle_ms);
             fprintf(err, "    %-32s %9.2f  (thread-ms)\n", "training, summed over trials",
                     tm->train_ms);
