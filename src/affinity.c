@@ -1,7 +1,7 @@
 /* affinity: one CPU for each thread of the trial loop (see affinity.h).
  *
  * sched_getaffinity, sched_setaffinity and sched_getcpu are Linux calls,
- * declared by glibc only with _GNU_SOURCE; this file is the one place that
+ * declared by glibc only with _GNU_SOURCE; this is the one file of src/ that
  * asks for them. */
 #if defined(__linux__)
 #define _GNU_SOURCE
