@@ -2,6 +2,7 @@
 #include "store.h"
 
 #include "digest.h"
+#include "writeback.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +30,10 @@ struct store {
     sqlite3_stmt *ins_epoch, *ins_metric, *ins_confusion, *ins_weight, *ins_grid;
     sqlite3_stmt *upd_trial, *upd_running, *sel_figures;
     sqlite3_stmt *clear[5];
+    /* The WAL, opened on the first commit to start writing it early. */
+    int wal_fd; /* -1: not yet opened; -2: could not be */
+    int page_size;
+    writeback wal_wb;
 };
 
 /* What a trial owns besides its row, cleared before it is (re)written. */
@@ -243,14 +248,15 @@ static int check_header(const char *path, int *fresh, store_error *err)
     return 0;
 }
 
-static int read_version(store *s, int *v, store_error *err)
+/* The integer a PRAGMA such as "PRAGMA user_version" returns. */
+static int pragma_int(store *s, const char *pragma, int *v, store_error *err)
 {
     sqlite3_stmt *st;
-    if (prep(s, "PRAGMA user_version", &st, err))
+    if (prep(s, pragma, &st, err))
         return -1;
     int rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
-        db_err(s, err, rc, "reading user_version");
+        db_err(s, err, rc, pragma);
         sqlite3_finalize(st);
         return -1;
     }
@@ -266,14 +272,14 @@ static int read_version(store *s, int *v, store_error *err)
 static int migrate(store *s, store_error *err)
 {
     int v;
-    if (read_version(s, &v, err))
+    if (pragma_int(s, "PRAGMA user_version", &v, err))
         return -1;
     if (v >= STORE_SCHEMA_VERSION)
         return 0;
     if (tx_begin(s, err))
         return -1;
     /* Read again under the write lock: another runexp may have migrated. */
-    if (read_version(s, &v, err))
+    if (pragma_int(s, "PRAGMA user_version", &v, err))
         goto fail;
     for (; v < STORE_SCHEMA_VERSION; v++) {
         if (v == 0) {
@@ -300,6 +306,48 @@ fail:
     return -1;
 }
 
+/* The WAL is checkpointed into the database once it holds this many frames
+ * (SQLite's own default, SQLITE_DEFAULT_WAL_AUTOCHECKPOINT). */
+#define STORE_WAL_CHECKPOINT_FRAMES 1000
+/* The WAL's new frames are handed to the kernel for writing in chunks of at
+ * least this many bytes (see wal_committed). */
+#define STORE_WAL_WRITEBACK_BYTES (256 * 1024)
+/* SQLite's WAL layout: a 32-byte header, then frames of a 24-byte header
+ * and one page each (https://sqlite.org/fileformat.html#the_write_ahead_log). */
+#define WAL_HEADER_BYTES 32
+#define WAL_FRAME_HEADER_BYTES 24
+
+/* Runs after every commit of a writer connection, once SQLite has released
+ * its write lock; n_frames is the WAL's length. Two jobs:
+ *
+ * - Start writing the frames appended since the last chunk to disk
+ *   (writeback.h). The WAL is synced by each checkpoint and when the
+ *   database is closed; with its pages already written, those syncs wait for
+ *   little (a sweep's close went from 4 ms of waiting to 1.5; see README,
+ *   Speed). Nothing becomes durable any sooner or later than before.
+ * - Checkpoint at STORE_WAL_CHECKPOINT_FRAMES, which SQLite's auto-checkpoint
+ *   did before this hook replaced it (a connection has one WAL hook). Like
+ *   SQLite's, a checkpoint that cannot run now is left for a later commit.
+ *
+ * Neither may fail a commit that has already happened: errors are ignored,
+ * and the WAL is then simply synced the ordinary way. */
+static int wal_committed(void *ctx, sqlite3 *db, const char *name, int n_frames)
+{
+    store *s = ctx;
+    if (s->wal_fd == -1) {
+        const char *wal = sqlite3_filename_wal(sqlite3_db_filename(db, name));
+        s->wal_fd = wal ? open(wal, O_RDONLY | O_CLOEXEC) : -1;
+        if (s->wal_fd < 0)
+            s->wal_fd = -2;
+        writeback_init(&s->wal_wb, s->wal_fd, STORE_WAL_WRITEBACK_BYTES);
+    }
+    int64_t end = WAL_HEADER_BYTES + (int64_t)n_frames * (WAL_FRAME_HEADER_BYTES + s->page_size);
+    (void)writeback_advance(&s->wal_wb, end);
+    if (n_frames >= STORE_WAL_CHECKPOINT_FRAMES)
+        (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    return SQLITE_OK;
+}
+
 /* What both ways of opening share: the file is checked to be an SQLite
  * database (or absent/empty) before SQLite touches it, the connection is
  * opened with flags, and the schema version is read. NOMUTEX: the runner
@@ -318,6 +366,7 @@ static store *open_connection(const char *path, int flags, store_error *err)
         goto fail;
     }
     s->fresh = fresh;
+    s->wal_fd = -1;
     int rc = sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         if (s->db)
@@ -328,7 +377,7 @@ static store *open_connection(const char *path, int flags, store_error *err)
     }
     sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
     sqlite3_extended_result_codes(s->db, 1);
-    if (read_version(s, &s->version_found, err))
+    if (pragma_int(s, "PRAGMA user_version", &s->version_found, err))
         goto fail;
     return s;
 fail:
@@ -365,8 +414,11 @@ store *store_open(const char *path, store_error *err)
         (s->fresh && store_exec(s, "PRAGMA synchronous = OFF", err)) ||
         store_exec(s, "PRAGMA journal_mode = WAL", err))
         goto fail;
-    if (migrate(s, err) || store_exec(s, "PRAGMA synchronous = NORMAL", err))
+    if (migrate(s, err) || store_exec(s, "PRAGMA synchronous = NORMAL", err) ||
+        pragma_int(s, "PRAGMA page_size", &s->page_size, err))
         goto fail;
+    if (s->page_size > 0)
+        sqlite3_wal_hook(s->db, wal_committed, s);
     return s;
 fail:
     store_close(s);
@@ -499,6 +551,8 @@ void store_close(store *s)
         sqlite3_finalize(s->clear[i]);
     if (s->db)
         sqlite3_close(s->db);
+    if (s->wal_fd >= 0)
+        close(s->wal_fd);
     free(s->path);
     free(s);
 }
