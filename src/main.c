@@ -1,6 +1,10 @@
-/* runexp: the command line. Dispatches to the subcommands in cmd_*.c. */
+/* runexp: the command line. Dispatches to the subcommands in cmd_*.c;
+ * `report` runs the separate runexp-report program (main_report.c). */
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "version.h"
@@ -28,6 +32,42 @@ static void usage(FILE *f)
           f);
 }
 
+#ifdef RUNEXP_HAVE_REPORT
+/* `runexp report ARGS`: executes runexp-report with ARGS. It sits next to
+ * this program in a build tree, and in RUNEXP_REPORT_DIR (relative to this
+ * program's directory: ../libexec/runexp) once installed. This program is
+ * found through /proc/self/exe, or else argv[0] when it names a path.
+ * Returns only when neither could be executed. */
+static int run_report(char *argv0, char **argv)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0)
+        self[n] = '\0';
+    else if (strchr(argv0, '/') && strlen(argv0) < sizeof self)
+        strcpy(self, argv0);
+    else
+        self[0] = '\0';
+    char *slash = strrchr(self, '/');
+    if (!slash) {
+        fputs("runexp: cannot tell where runexp is, so not where runexp-report is\n", stderr);
+        return 2;
+    }
+    *slash = '\0';
+    char tried[2][PATH_MAX + 64];
+    snprintf(tried[0], sizeof tried[0], "%s/runexp-report", self);
+    snprintf(tried[1], sizeof tried[1], "%s/%s/runexp-report", self, RUNEXP_REPORT_DIR);
+    int errs[2];
+    for (int i = 0; i < 2; i++) {
+        execv(tried[i], argv);
+        errs[i] = errno;
+    }
+    fprintf(stderr, "runexp: cannot run the report program: %s: %s; %s: %s\n", tried[0],
+            strerror(errs[0]), tried[1], strerror(errs[1]));
+    return 2;
+}
+#endif
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -51,7 +91,7 @@ int main(int argc, char **argv)
         return cmd_reproduce(argc - 1, argv + 1);
     if (!strcmp(c, "report")) {
 #ifdef RUNEXP_HAVE_REPORT
-        return cmd_report(argc - 1, argv + 1);
+        return run_report(argv[0], argv + 1);
 #else
         fputs("runexp: this build has no report support (configured with RUNEXP_REPORT=OFF)\n",
               stderr);
