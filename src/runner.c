@@ -652,6 +652,7 @@ typedef struct run_timings {
     double idle_ms;          /* summed over threads: no trial left while another trained */
     int threads;
     int pinned;              /* one CPU per thread (affinity.h) */
+    int created;             /* a new database, created in the trial loop */
 } run_timings;
 
 static double cpu_used_ms(void)
@@ -670,6 +671,8 @@ static void timings_print(const run_timings *tm, FILE *err)
     fprintf(err, "  %-34s %9.2f  (CPU time)\n", "start-up before the run", tm->startup_cpu_ms);
     for (int i = 0; i < PH_N; i++) {
         fprintf(err, "  %-34s %9.2f", phase_names[i], tm->ph[i]);
+        if (tm->created && (i == PH_OPEN || i == PH_EXPERIMENT || i == PH_PLAN_INSERT))
+            fputs("  (in the parallel section, by thread 0)", err);
         if (i == PH_LOOP)
             fprintf(err, "  on %d thread%s%s; first trials started after %.2f to %.2f",
                     tm->threads, tm->threads == 1 ? "" : "s", tm->pinned ? ", one CPU each" : "",
@@ -711,6 +714,7 @@ typedef struct run_shared {
     done_item *q;
     size_t q_head, q_tail;
     int give_up; /* a write failed: start no more trials (under qlock) */
+    int db_ready; /* db and ids may be used (under qlock; see new_database) */
     const sweep_plan *plan;
     const int64_t *ids;
     store *db;
@@ -723,6 +727,7 @@ typedef struct run_shared {
     run_timings *tm;
     double *thr_end;   /* per thread: when its last trial's training ended */
     double *thr_start; /* per thread: when its first trial's training began (0: none) */
+    double setup_ms;   /* thread 0's time creating a new database (new_database_open) */
 } run_shared;
 
 static void progress(run_shared *sh, const sweep_plan *p, const sweep_trial *tr, int64_t id,
@@ -768,6 +773,15 @@ static void drain(run_shared *sh, int block)
             omp_set_lock(&sh->wlock);
         else if (!omp_test_lock(&sh->wlock))
             return;
+        /* A new database is still being created by thread 0: the items
+         * wait in the queue, and thread 0 drains them once it is done. */
+        omp_set_lock(&sh->qlock);
+        int ready = sh->db_ready;
+        omp_unset_lock(&sh->qlock);
+        if (!ready) {
+            omp_unset_lock(&sh->wlock);
+            return;
+        }
         for (;;) {
             done_item *it = NULL;
             omp_set_lock(&sh->qlock);
@@ -944,10 +958,80 @@ typedef struct run_totals {
 } run_totals;
 
 /* Runs one planned spec against an open store. */
+/* The experiment record and the plan's rows (in plan order, so trial ids do
+ * not depend on which thread finishes first): what gives each trial its id
+ * and decides whether it runs. */
+static int plan_record(store *db, const store_experiment_info *info, const runner_options *o,
+                       size_t nt, const store_trial_plan *tp, int64_t *ids,
+                       store_plan_action *act, int64_t *exp, store_experiment_outcome *oc,
+                       run_timings *tm, store_error *serr)
+{
+    double t0 = mono_ms();
+    if (store_experiment_begin(db, info, o->fresh, exp, oc, serr))
+        return -1;
+    double t1 = mono_ms();
+    if (store_trials_prepare(db, *exp, nt, tp, o->retry, ids, act, serr))
+        return -1;
+    tm->ph[PH_EXPERIMENT] += t1 - t0;
+    tm->ph[PH_PLAN_INSERT] += mono_ms() - t1;
+    return 0;
+}
+
+/* What thread 0 needs to create a new database in the trial loop. */
+typedef struct new_database {
+    const char *path;
+    const runner_options *o;
+    const store_experiment_info *info;
+    size_t nt;
+    const store_trial_plan *tp;
+    int64_t *ids, *exp;
+    store_plan_action *act;
+    store **db;
+} new_database;
+
+/* A new database (store_is_new) holds no trial yet, so every trial of the
+ * plan runs and none has to wait for it: thread 0 creates it, with the
+ * experiment record and the queued rows, while the other threads already
+ * train; its items and theirs wait in the queue until it is ready. A
+ * database that exists is opened before the loop, since what it holds
+ * decides which trials run. On failure nothing is written, no more trials
+ * start, and the run ends with the error (exit 2). */
+static void new_database_open(run_shared *sh, const new_database *nd, run_timings *tm)
+{
+    double t0 = mono_ms();
+    store_error serr;
+    memset(&serr, 0, sizeof serr);
+    store *db = store_open(nd->path, &serr);
+    tm->ph[PH_OPEN] += mono_ms() - t0;
+    store_experiment_outcome oc;
+    int bad = !db || plan_record(db, nd->info, nd->o, nd->nt, nd->tp, nd->ids, nd->act,
+                                 nd->exp, &oc, tm, &serr);
+    for (size_t i = 0; !bad && i < nd->nt; i++)
+        if (nd->act[i] != STORE_PLAN_RUN) {
+            snprintf(serr.message, sizeof serr.message,
+                     "%s: trials appeared in the database while runexp created it", nd->path);
+            bad = 1;
+        }
+    *nd->db = db;
+    sh->setup_ms = mono_ms() - t0;
+    omp_set_lock(&sh->qlock);
+    sh->db = db;
+    if (bad) {
+        sh->store_failed = 1;
+        sh->store_err = serr;
+        sh->give_up = 1;
+    }
+    sh->db_ready = 1;
+    omp_unset_lock(&sh->qlock);
+}
+
 static void run_plan(const runner_options *o, const spec_document *doc, const sweep_plan *p,
-                     const plan_sources *ps, store *db, const char *db_path, FILE *out,
+                     const plan_sources *ps, store **dbp, const char *db_path, FILE *out,
                      FILE *err, run_totals *tot, run_timings *tm)
 {
+    /* No database yet: it is new, and thread 0 creates it in the loop. */
+    int create = *dbp == NULL;
+    store *db = *dbp;
     const spec_experiment *base = spec_document_base(doc);
     const char *spec_text = spec_document_text(doc);
     const char *file = spec_document_file(doc);
@@ -1027,15 +1111,15 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
         tp[i] = (store_trial_plan){tr->key, tr->index, tr->point, tr->seed, pt->params_json,
                                    pt->n_values, pp[tr->point], pt->canonical, spec_hash};
     }
-    double t0 = mono_ms();
-    int64_t exp;
+    int64_t exp = 0;
     store_experiment_outcome oc;
-    if (store_experiment_begin(db, &info, o->fresh, &exp, &oc, &serr)) {
+    memset(&oc, 0, sizeof oc);
+    if (!create &&
+        plan_record(db, &info, o, nt, tp, ids, act, &exp, &oc, tm, &serr)) {
         fprintf(err, "runexp: %s\n", serr.message);
         tot->db_error = 1;
         goto out;
     }
-    double t1 = mono_ms();
     /* Said even with --quiet: it is where the results go, not progress. */
     if (oc.previous && !oc.resumed) {
         fprintf(err, "runexp: the spec of '%s' changed since experiment %lld (", name,
@@ -1047,13 +1131,6 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
         fprintf(err, "); recording in a new experiment %lld \u2014 the old results stay\n",
                 (long long)exp);
     }
-    if (store_trials_prepare(db, exp, nt, tp, o->retry, ids, act, &serr)) {
-        fprintf(err, "runexp: %s\n", serr.message);
-        tot->db_error = 1;
-        goto out;
-    }
-    tm->ph[PH_EXPERIMENT] += t1 - t0;
-    tm->ph[PH_PLAN_INSERT] += mono_ms() - t1;
     size_t n_pending = 0, skipped_done = 0, skipped_failed = 0;
     for (size_t i = 0; i < nt; i++) {
         if (act[i] == STORE_PLAN_SKIP_DONE)
@@ -1108,6 +1185,8 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
     sh.plan = p;
     sh.ids = ids;
     sh.db = db;
+    sh.db_ready = !create;
+    new_database nd = {db_path, o, &info, nt, tp, ids, &exp, act, dbp};
     sh.total = n_pending;
     sh.t_start = mono_ms();
     sh.tty = isatty(fileno(err));
@@ -1129,6 +1208,10 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
 #pragma omp parallel num_threads(jobs)
     {
         int pinned = affinity_pin(&aff, omp_get_thread_num()) == 0;
+        if (create && omp_get_thread_num() == 0) {
+            new_database_open(&sh, &nd, tm);
+            drain(&sh, 0); /* what the other threads queued meanwhile */
+        }
 #pragma omp for schedule(dynamic, 1) nowait
         for (long i = 0; i < np; i++) {
             size_t ti = pending[i];
@@ -1192,7 +1275,11 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
                 double d = sh.thr_start[i] - sh.t_start;
                 first = d < first ? d : first;
                 last_first = d > last_first ? d : last_first;
-                tm->start_idle_ms += d;
+                /* Thread 0 was not idle while it created the database. */
+                double idle = d;
+                if (i == 0)
+                    idle = d > sh.setup_ms ? d - sh.setup_ms : 0;
+                tm->start_idle_ms += idle;
             }
         tm->first_trial_ms += isinf(first) ? 0 : first;
         tm->last_first_ms += last_first;
@@ -1226,7 +1313,8 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
         fprintf(err, "%s: ran %zu trials in %.2f s: %zu done, %zu failed, %zu diverged\n",
                 name, sh.finished, secs, sh.n_done, sh.n_failed, sh.n_diverged);
     double ts0 = mono_ms();
-    print_summary(db, p, ids, exp, name, db_path, out);
+    if (*dbp)
+        print_summary(*dbp, p, ids, exp, name, db_path, out);
     tm->ph[PH_SUMMARY] += mono_ms() - ts0;
 out:
     if (pp)
@@ -1336,15 +1424,22 @@ int runner_run(const runner_options *o, size_t n_specs, char *const *spec_paths,
         fprintf(err, "runexp: %s\n", serr.message);
         goto out;
     }
-    db = store_open(path, &serr);
-    if (!db) {
-        fprintf(err, "runexp: %s\n", serr.message);
-        goto out;
+    /* A new database is created by the first spec's trial loop, while its
+     * first trials train (new_database_open); one that exists is opened
+     * here. */
+    if (!store_is_new(path)) {
+        db = store_open(path, &serr);
+        if (!db) {
+            fprintf(err, "runexp: %s\n", serr.message);
+            goto out;
+        }
+        tm.ph[PH_OPEN] = mono_ms() - t1;
+    } else {
+        tm.created = 1;
     }
-    tm.ph[PH_OPEN] = mono_ms() - t1;
     run_totals tot = {0, 0, 0};
     for (size_t i = 0; i < n_specs && !tot.interrupted && !tot.db_error; i++)
-        run_plan(o, docs[i], &plans[i], &srcs[i], db, path, out, err, &tot, &tm);
+        run_plan(o, docs[i], &plans[i], &srcs[i], &db, path, out, err, &tot, &tm);
     code = tot.db_error      ? RUNNER_EXIT_USAGE
            : tot.interrupted ? RUNNER_EXIT_INTERRUPTED
            : tot.any_failed  ? RUNNER_EXIT_FAILED

@@ -385,6 +385,12 @@ fail:
     return NULL;
 }
 
+int store_is_new(const char *path)
+{
+    int fresh;
+    return check_header(path, &fresh, NULL) == 0 && fresh;
+}
+
 store *store_open(const char *path, store_error *err)
 {
     /* Reading the version is the first thing that touches the file; a newer

@@ -84,4 +84,20 @@ expect_rc 2 "database in a non-directory"
 grep -q "cannot create" err.txt || { show; fail "no 'cannot create' message"; }
 grep -q "^trial" err.txt && { show; fail "trials ran although the database cannot be created"; }
 [ "$(cat "$WORK/plainfile")" = "not a directory" ] || fail "the file was changed"
+
+# A new database is created by thread 0 while the other threads already
+# train. When SQLite then cannot create it (here: a dangling symbolic link,
+# which SQLite follows to a directory that does not exist, after the lock
+# file beside the link was made), the run stops with exit 2 and SQLite's
+# reason, the trials already trained are dropped, and nothing is created.
+ln -s "$WORK/no/such/dir/x.db" "$WORK/dangling.db"
+for j in 1 2; do
+    run --db "$WORK/dangling.db" -j $j "$SPECS/xor_small.yaml"
+    expect_rc 2 "new database that SQLite cannot create, -j $j"
+    grep -q "^runexp: cannot open $WORK/dangling.db: unable to open database file" err.txt ||
+        { show; fail "-j $j: no clear message when the new database cannot be created"; }
+    grep -q "trials done\|ran .* trials in" err.txt && grep -q ", [1-9][0-9]* done" err.txt &&
+        { show; fail "-j $j: trials counted as done without a database"; }
+    [ ! -e "$WORK/no" ] || fail "-j $j: something was created behind the link"
+done
 echo "ok"
