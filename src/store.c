@@ -323,8 +323,8 @@ fail:
  * - Start writing the frames appended since the last chunk to disk
  *   (writeback.h). The WAL is synced by each checkpoint and when the
  *   database is closed; with its pages already written, those syncs wait for
- *   little (a sweep's close went from 4 ms of waiting to 1.5; see README,
- *   Speed). Nothing becomes durable any sooner or later than before.
+ *   little (xor_sweep: 3.8 -> 0.7 ms at its checkpoint, 1.5 -> 0.4 ms at
+ *   the close; see README, Speed). Nothing becomes durable any sooner or later than before.
  * - Checkpoint at STORE_WAL_CHECKPOINT_FRAMES, which SQLite's auto-checkpoint
  *   did before this hook replaced it (a connection has one WAL hook). Like
  *   SQLite's, a checkpoint that cannot run now is left for a later commit.
