@@ -324,7 +324,8 @@ fail:
  *   (writeback.h). The WAL is synced by each checkpoint and when the
  *   database is closed; with its pages already written, those syncs wait for
  *   little (xor_sweep: 3.8 -> 0.7 ms at its checkpoint, 1.5 -> 0.4 ms at
- *   the close; see README, Speed). Nothing becomes durable any sooner or later than before.
+ *   the close; see README, Speed). Nothing becomes durable any sooner or
+ *   later than before.
  * - Checkpoint at STORE_WAL_CHECKPOINT_FRAMES, which SQLite's auto-checkpoint
  *   did before this hook replaced it (a connection has one WAL hook). Like
  *   SQLite's, a checkpoint that cannot run now is left for a later commit.
