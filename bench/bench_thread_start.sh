@@ -6,15 +6,17 @@
 # section and of the whole run. The settings:
 #   unpinned  OMP_PROC_BIND=false: no binding by libgomp, and runexp's own
 #             pinning steps aside because the variable is set (affinity.h);
-#   default   runexp pins each thread to its own CPU once the team has started;
+#   default   runexp pins each thread to its own CPU once the team has started,
+#             and asks for a spare thread so that libgomp does not spin while
+#             the team starts (affinity.h);
 #   bound     OMP_PROC_BIND=true: libgomp binds, creating the worker on its CPU.
 #
 # Usage: bench/bench_thread_start.sh [RUNEXP_BINARY] [RUNS]
 #   defaults: build/runexp (or $RUNEXP_BIN), 30 runs per setting.
 #
 # On a kernel that places a new thread on the CPU of the thread creating it
-# (VMs that pack vCPUs), libgomp's worker starts on the main thread's CPU and
-# spins there waiting for it. README, Speed.
+# (VMs that pack vCPUs), libgomp's worker starts on the main thread's CPU and,
+# without the spare thread, spins there waiting for it. README, Speed.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin=${1:-${RUNEXP_BIN:-$here/build/runexp}}
@@ -56,7 +58,7 @@ done
 for s in unpinned default bound; do
     case $s in
     unpinned) label="-j 2, OMP_PROC_BIND=false (no pinning)" ;;
-    default) label="-j 2 (runexp pins the started threads)" ;;
+    default) label="-j 2 (runexp pins the started threads; a spare thread)" ;;
     bound) label="-j 2, OMP_PROC_BIND=true (libgomp binds)" ;;
     esac
     echo "$label ($runs runs, ms):"

@@ -12,6 +12,11 @@
 
 #include <string.h>
 
+int affinity_team_size(const affinity_plan *a, int threads)
+{
+    return a->active ? threads + 1 : threads;
+}
+
 #if defined(__linux__)
 _Static_assert(sizeof(cpu_set_t) <= sizeof(((affinity_plan *)0)->allowed),
                "affinity_plan.allowed holds a cpu_set_t");

@@ -12,7 +12,18 @@
  * use gets exactly one of its threads. A run with fewer threads than CPUs
  * (-j 1 on two cores), or more, is left to the scheduler, and so is any run
  * where the user chose a policy with OMP_PROC_BIND or OMP_PLACES (libgomp
- * applies theirs). Linux only; elsewhere the plan is never active. */
+ * applies theirs). Linux only; elsewhere the plan is never active.
+ *
+ * Pinning needs the worker to reach the loop first, and libgomp holds it
+ * back at the team's start barrier until the main thread arrives there too.
+ * Sharing the main thread's CPU, the worker spins at that barrier for up to a
+ * scheduler slice while the main thread, which it preempted, cannot arrive:
+ * up to 8 thread-ms lost per run on such a VM (runexp --timings, "idle at
+ * the start"). libgomp spins only briefly, then sleeps, when its team has
+ * more threads than the process has CPUs; so an active plan asks OpenMP for
+ * one spare thread (affinity_team_size), which takes no trial and sleeps
+ * until the loop ends. The worker then gives way at once, the main thread
+ * arrives, and both are in the loop within about 0.3 ms. */
 #ifndef RUNEXP_AFFINITY_H
 #define RUNEXP_AFFINITY_H
 
@@ -33,6 +44,11 @@ typedef struct affinity_plan {
  * inactive. */
 void affinity_plan_make(affinity_plan *a, int threads, const char *omp_proc_bind,
                         const char *omp_places);
+
+/* The number of threads to ask OpenMP for, for a loop run by `threads`
+ * threads: threads + 1 when the plan is active (the spare thread, number
+ * `threads` of the team, takes no trial), else threads. */
+int affinity_team_size(const affinity_plan *a, int threads);
 
 /* Pins the calling thread, thread `thread` of the team, to cpu[thread].
  * Returns 0 when pinned, -1 when the plan is inactive, thread is out of range

@@ -652,6 +652,7 @@ typedef struct run_timings {
     double idle_ms;          /* summed over threads: no trial left while another trained */
     int threads;
     int pinned;              /* one CPU per thread (affinity.h) */
+    int spare;               /* the team had affinity.h's spare thread */
     int created;             /* a new database, created in the trial loop */
 } run_timings;
 
@@ -674,9 +675,9 @@ static void timings_print(const run_timings *tm, FILE *err)
         if (tm->created && (i == PH_OPEN || i == PH_EXPERIMENT || i == PH_PLAN_INSERT))
             fputs("  (in the parallel section, by thread 0)", err);
         if (i == PH_LOOP)
-            fprintf(err, "  on %d thread%s%s; first trials started after %.2f to %.2f",
+            fprintf(err, "  on %d thread%s%s%s; first trials started after %.2f to %.2f",
                     tm->threads, tm->threads == 1 ? "" : "s", tm->pinned ? ", one CPU each" : "",
-                    tm->first_trial_ms, tm->last_first_ms);
+                    tm->spare ? " (and a spare)" : "", tm->first_trial_ms, tm->last_first_ms);
         fputc('\n', err);
         if (i == PH_LOOP) {
             fprintf(err, "    %-32s %9.2f  (thread-ms)\n", "idle at the start (thread start)",
@@ -713,6 +714,7 @@ typedef struct run_shared {
     omp_lock_t qlock, wlock;
     done_item *q;
     size_t q_head, q_tail;
+    long next;   /* the next of the pending trials to start (under qlock) */
     int give_up; /* a write failed: start no more trials (under qlock) */
     int db_ready; /* db and ids may be used (under qlock; see new_database) */
     const sweep_plan *plan;
@@ -727,7 +729,8 @@ typedef struct run_shared {
     run_timings *tm;
     double *thr_end;   /* per thread: when its last trial's training ended */
     double *thr_start; /* per thread: when its first trial's training began (0: none) */
-    double setup_ms;   /* thread 0's time creating a new database (new_database_open) */
+    double setup_ms;   /* thread 0's time creating a new database and committing what
+                        * the others queued meanwhile */
 } run_shared;
 
 static void progress(run_shared *sh, const sweep_plan *p, const sweep_trial *tr, int64_t id,
@@ -1013,7 +1016,6 @@ static void new_database_open(run_shared *sh, const new_database *nd, run_timing
             bad = 1;
         }
     *nd->db = db;
-    sh->setup_ms = mono_ms() - t0;
     omp_set_lock(&sh->qlock);
     sh->db = db;
     if (bad) {
@@ -1204,24 +1206,31 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
      * the writer lock commits them, one transaction each on the one
      * connection; a thread never waits for the database to start
      * training. Each thread first takes its own CPU when the plan allows it
-     * (affinity.h) and lets go of it after its last trial. */
-#pragma omp parallel num_threads(jobs)
+     * (affinity.h) and lets go of it after its last trial. Threads take the
+     * pending trials one at a time, in order (the costliest first); a team
+     * member numbered jobs or above is affinity.h's spare thread and takes
+     * none. */
+    int team = affinity_team_size(&aff, jobs);
+#pragma omp parallel num_threads(team)
     {
-        int pinned = affinity_pin(&aff, omp_get_thread_num()) == 0;
-        if (create && omp_get_thread_num() == 0) {
+        int me = omp_get_thread_num();
+        int pinned = me < jobs && affinity_pin(&aff, me) == 0;
+        if (create && me == 0) {
+            double s0 = mono_ms();
             new_database_open(&sh, &nd, tm);
             drain(&sh, 0); /* what the other threads queued meanwhile */
+            sh.setup_ms = mono_ms() - s0;
         }
-#pragma omp for schedule(dynamic, 1) nowait
-        for (long i = 0; i < np; i++) {
+        while (me < jobs) {
+            /* A trial not started stays queued for the next run. */
+            omp_set_lock(&sh.qlock);
+            long i = sh.next < np && !sh.give_up && !(stop && *stop) ? sh.next++ : -1;
+            omp_unset_lock(&sh.qlock);
+            if (i < 0)
+                break;
             size_t ti = pending[i];
             const sweep_trial *tr = &p->trials[ti];
             const sweep_point *pt = &p->points[tr->point];
-            omp_set_lock(&sh.qlock);
-            int give_up = sh.give_up;
-            omp_unset_lock(&sh.qlock);
-            if ((stop && *stop) || give_up)
-                continue; /* not started: stays queued for the next run */
             char started[ISO_LEN];
             now_iso(started);
             omp_set_lock(&sh.qlock);
@@ -1240,10 +1249,9 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
             if (tm->on) {
                 double x1 = mono_ms();
                 tm->train_ms += x1 - x0;
-                int thr = omp_get_thread_num();
-                if (sh.thr_start[thr] == 0)
-                    sh.thr_start[thr] = x0;
-                sh.thr_end[thr] = x1;
+                if (sh.thr_start[me] == 0)
+                    sh.thr_start[me] = x0;
+                sh.thr_end[me] = x1;
             }
             done_item *it = &sh.q[sh.q_tail++];
             it->finished = 1;
@@ -1275,7 +1283,8 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
                 double d = sh.thr_start[i] - sh.t_start;
                 first = d < first ? d : first;
                 last_first = d > last_first ? d : last_first;
-                /* Thread 0 was not idle while it created the database. */
+                /* Thread 0 was not idle while it created the database
+                 * and committed what the others queued meanwhile. */
                 double idle = d;
                 if (i == 0)
                     idle = d > sh.setup_ms ? d - sh.setup_ms : 0;
@@ -1285,6 +1294,7 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
         tm->last_first_ms += last_first;
         tm->threads = jobs;
         tm->pinned = aff.active;
+        tm->spare = team > jobs;
     }
     omp_destroy_lock(&sh.qlock);
     omp_destroy_lock(&sh.wlock);

@@ -45,4 +45,23 @@ cmp -s j1.txt omp.txt || { diff j1.txt omp.txt | head -20 >&2; fail "-j 1 and OM
 expect_eq "$(sqlite3 "$WORK/j1.db" 'SELECT group_concat(id || trial_key) FROM trials')" \
     "$(sqlite3 "$WORK/j2.db" 'SELECT group_concat(id || trial_key) FROM trials')" "trial ids"
 expect_eq "$(sqlite3 "$WORK/j2.db" 'SELECT threads FROM experiments')" 2 "threads recorded"
+
+# With one trial thread per CPU the loop runs pinned, with a spare thread
+# that takes no trial (affinity.h); with a binding policy of the user's, with
+# neither. The database is the same either way.
+cpus=$(nproc)
+if [ "$cpus" -ge 2 ]; then
+    run --db "$WORK/all.db" -j "$cpus" -q --timings "$SPECS/xor_small.yaml"
+    expect_rc 0 "-j $cpus"
+    grep -qF "on $cpus threads, one CPU each (and a spare);" err.txt ||
+        { show; fail "-j $cpus: the loop did not run pinned with a spare thread"; }
+    dump "$WORK/all.db" > all.txt
+    cmp -s j1.txt all.txt || { diff j1.txt all.txt | head -20 >&2; fail "-j 1 and -j $cpus differ"; }
+    OMP_PROC_BIND=false run --db "$WORK/bind.db" -j "$cpus" -q --timings "$SPECS/xor_small.yaml"
+    expect_rc 0 "OMP_PROC_BIND=false"
+    grep -qF "on $cpus threads;" err.txt ||
+        { show; fail "OMP_PROC_BIND=false: the loop should run unpinned, without a spare"; }
+    dump "$WORK/bind.db" > bind.txt
+    cmp -s j1.txt bind.txt || { diff j1.txt bind.txt | head -20 >&2; fail "-j 1 and OMP_PROC_BIND=false differ"; }
+fi
 echo "ok"

@@ -81,6 +81,26 @@ static void test_plan_active_only_when_it_cannot_crowd(void **state)
     assert_true(CPU_EQUAL(&still, &mask));
 }
 
+/* An active plan asks OpenMP for one spare thread beyond the trial
+ * threads; an inactive one for the trial threads alone. */
+static void test_team_size(void **state)
+{
+    (void)state;
+    cpu_set_t mask = allowed_now();
+    int n = CPU_COUNT(&mask);
+    affinity_plan a;
+    affinity_plan_make(&a, n, NULL, NULL);
+    assert_int_equal(affinity_team_size(&a, n), n >= 2 ? n + 1 : n);
+    affinity_plan_make(&a, n + 1, NULL, NULL);
+    assert_int_equal(affinity_team_size(&a, n + 1), n + 1);
+    affinity_plan_make(&a, 1, NULL, NULL);
+    assert_int_equal(affinity_team_size(&a, 1), 1);
+    affinity_plan_make(&a, n, "close", NULL);
+    assert_int_equal(affinity_team_size(&a, n), n);
+    a.active = 1;
+    assert_int_equal(affinity_team_size(&a, 3), 4);
+}
+
 /* Pinning leaves thread i on cpu[i] only; unpinning restores the mask. Run
  * for every index, with the plan forced active so that a one-CPU machine
  * tests it too. */
@@ -112,6 +132,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plan_lists_the_allowed_cpus),
         cmocka_unit_test(test_plan_active_only_when_it_cannot_crowd),
+        cmocka_unit_test(test_team_size),
         cmocka_unit_test(test_pin_and_unpin),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
