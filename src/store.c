@@ -558,6 +558,9 @@ void store_close(store *s)
         sqlite3_finalize(s->clear[i]);
     if (s->db)
         sqlite3_close(s->db);
+    /* SQLite has deleted the WAL by now; this last descriptor frees its
+     * cached pages (about 1.5 ms for xor_sweep's 4 MB WAL), which SQLite's
+     * unlink would otherwise have done. */
     if (s->wal_fd >= 0)
         close(s->wal_fd);
     free(s->path);
