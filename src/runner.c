@@ -715,6 +715,7 @@ typedef struct run_shared {
     done_item *q;
     size_t q_head, q_tail;
     long next;   /* the next of the pending trials to start (under qlock) */
+    int team;    /* threads OpenMP gave the loop, the spare included */
     int give_up; /* a write failed: start no more trials (under qlock) */
     int db_ready; /* db and ids may be used (under qlock; see new_database) */
     const sweep_plan *plan;
@@ -1214,6 +1215,8 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
 #pragma omp parallel num_threads(team)
     {
         int me = omp_get_thread_num();
+        if (me == 0)
+            sh.team = omp_get_num_threads(); /* OMP_THREAD_LIMIT may give fewer */
         int pinned = me < jobs && affinity_pin(&aff, me) == 0;
         if (create && me == 0) {
             double s0 = mono_ms();
@@ -1292,9 +1295,9 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
             }
         tm->first_trial_ms += isinf(first) ? 0 : first;
         tm->last_first_ms += last_first;
-        tm->threads = jobs;
-        tm->pinned = aff.active;
-        tm->spare = team > jobs;
+        tm->threads = sh.team < jobs ? sh.team : jobs;
+        tm->pinned = aff.active && sh.team >= jobs;
+        tm->spare = sh.team > jobs;
     }
     omp_destroy_lock(&sh.qlock);
     omp_destroy_lock(&sh.wlock);

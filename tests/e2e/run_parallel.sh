@@ -57,6 +57,13 @@ if [ "$cpus" -ge 2 ]; then
         { show; fail "-j $cpus: the loop did not run pinned with a spare thread"; }
     dump "$WORK/all.db" > all.txt
     cmp -s j1.txt all.txt || { diff j1.txt all.txt | head -20 >&2; fail "-j 1 and -j $cpus differ"; }
+    # OMP_THREAD_LIMIT leaves no room for the spare: the loop runs without it.
+    OMP_THREAD_LIMIT=$cpus run --db "$WORK/limit.db" -j "$cpus" -q --timings "$SPECS/xor_small.yaml"
+    expect_rc 0 "OMP_THREAD_LIMIT=$cpus"
+    grep -qF "on $cpus threads, one CPU each;" err.txt ||
+        { show; fail "OMP_THREAD_LIMIT=$cpus: the loop should run pinned, without a spare"; }
+    dump "$WORK/limit.db" > limit.txt
+    cmp -s j1.txt limit.txt || { diff j1.txt limit.txt | head -20 >&2; fail "-j 1 and OMP_THREAD_LIMIT=$cpus differ"; }
     OMP_PROC_BIND=false run --db "$WORK/bind.db" -j "$cpus" -q --timings "$SPECS/xor_small.yaml"
     expect_rc 0 "OMP_PROC_BIND=false"
     grep -qF "on $cpus threads;" err.txt ||
