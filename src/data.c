@@ -789,6 +789,13 @@ int data_source_csv(const char *path, const char *label_column, data_set *out,
     if (len >= 3 && (unsigned char)text[0] == 0xEF &&
         (unsigned char)text[1] == 0xBB && (unsigned char)text[2] == 0xBF)
         pos = 3;
+    /* UTF-16 (a spreadsheet's "Unicode text") starts with its byte order
+     * mark; said plainly rather than as the NUL bytes below. */
+    if (len >= 2 && (((unsigned char)text[0] == 0xFF && (unsigned char)text[1] == 0xFE) ||
+                     ((unsigned char)text[0] == 0xFE && (unsigned char)text[1] == 0xFF))) {
+        set_error(err, path, 1, 1, "UTF-16 text: save the file as UTF-8 CSV");
+        goto fail;
+    }
     /* A NUL byte: binary data (or UTF-16 text), never CSV; reported where it
      * is rather than as whatever the line splitting would make of it. */
     {

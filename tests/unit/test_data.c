@@ -631,6 +631,16 @@ static void test_csv_nul_byte(void **state)
         assert_int_equal(err.line, 3);
         assert_int_equal(err.column, 3);
         assert_non_null(strstr(err.message, "NUL byte"));
+        /* UTF-16 (little-endian, with its byte order mark): "a,y\n" */
+        f = fopen(p, "wb");
+        assert_non_null(f);
+        assert_int_equal(fwrite("\xFF\xFE" "a\0,\0y\0\n\0", 1, 10, f), 10);
+        assert_int_equal(fclose(f), 0);
+        memset(&err, 0, sizeof err);
+        assert_int_equal(data_source_csv(p, NULL, &d, &err), -1);
+        assert_int_equal(err.line, 1);
+        assert_int_equal(err.column, 1);
+        assert_non_null(strstr(err.message, "UTF-16"));
         unlink(p);
     }
 }
