@@ -61,7 +61,7 @@ char *data_digits_csv_text(size_t *len, data_error *err);
  * ascending order: when every label is a number, by numeric value ("1",
  * "01" and "1.0" are one class named "1"; integers compared exactly, other
  * numbers as doubles, named by their shortest text), otherwise as text by
- * strcmp. Errors name the file, line and column: empty file, NUL byte,
+ * strcmp. Errors name the file, line and column: empty file, UTF-16 text, NUL byte,
  * empty or repeated column name, ragged row, non-numeric cell, unknown label
  * column, fewer than two classes; a directory or other non-regular file. */
 int data_source_csv(const char *path, const char *label_column, data_set *out,
