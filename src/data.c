@@ -120,6 +120,7 @@ int data_set_copy(data_set *dst, const data_set *src)
     t.n_classes = src->n_classes;
     t.image_w = src->image_w;
     t.image_h = src->image_h;
+    t.labels_numeric = src->labels_numeric;
     if (!checked_mul(src->n_rows, src->n_features, &nx))
         goto fail;
     if (nx > 0) {
@@ -157,6 +158,7 @@ int data_set_take(data_set *dst, const data_set *src, const uint32_t *idx,
     t.n_classes = src->n_classes;
     t.image_w = src->image_w;
     t.image_h = src->image_h;
+    t.labels_numeric = src->labels_numeric;
     if (!checked_mul(n, nf, &nx) || !checked_mul(nx, sizeof *t.x, &i))
         return -1;
     if (n > 0) {
@@ -354,12 +356,15 @@ fail:
 
 /* ---- CSV --------------------------------------------------------------- *
  *
- * Error positions: line = 1-based physical line (blank lines count, CRLF is
- * one line end); column = 1-based byte column where the offending cell starts
- * (the character after the comma, before any blanks), or, for a row with too
- * few fields, the column just past its last cell; 0 when the problem is the
- * whole file (cannot open, empty). Blank lines are skipped. Quoted cells
- * ("a,b", "" for a quote) are read but cannot span lines.
+ * Lines end at "\n", "\r\n" or a lone "\r" (old Mac files); each counts as
+ * one line end. Error positions: line = 1-based physical line (blank lines
+ * count); column = 1-based byte column where the offending cell starts (the
+ * character after the comma, before any blanks), or, for a row with too few
+ * fields, the column just past its last cell; 0 when the problem is the
+ * whole file (cannot open, empty). Columns of the first line do not count a
+ * UTF-8 byte order mark. Blank lines are skipped. Quoted cells ("a,b", ""
+ * for a quote) are read but cannot span lines. A NUL byte anywhere is an
+ * error (binary data, not text).
  */
 
 /* One cell of a CSV line: text (unquoted, NUL-terminated, trimmed) and the
@@ -466,9 +471,10 @@ oom:
     return -1;
 }
 
-/* Strict number: the whole (trimmed) cell is consumed by strtod and the
- * value is finite in float32. Rejects "", "1.5x", "nan", "inf", "1e999". */
-static int parse_float(const char *s, float *out)
+/* Strict decimal number: the whole (trimmed) cell is consumed by strtod and
+ * the value is a finite double. Rejects "", "1.5x", "nan", "inf", "1e999",
+ * hex floats. */
+static int parse_decimal(const char *s, double *out)
 {
     char *end;
     double v;
@@ -485,8 +491,17 @@ static int parse_float(const char *s, float *out)
     }
     errno = 0;
     v = strtod(s, &end);
-    if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v) ||
-        fabs(v) > 3.4028234663852886e38)
+    if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* A feature cell: a strict decimal number that is finite in float32. */
+static int parse_float(const char *s, float *out)
+{
+    double v;
+    if (parse_decimal(s, &v) != 0 || fabs(v) > 3.4028234663852886e38)
         return -1;
     *out = (float)v;
     return 0;
@@ -516,12 +531,55 @@ static int parse_int_label(const char *s, long long *out)
 typedef struct csv_label {
     char *text; /* owned */
     long long ival;
+    double dval;
 } csv_label;
 
 static int cmp_label_int(const void *a, const void *b)
 {
     const csv_label *x = a, *y = b;
     return (x->ival > y->ival) - (x->ival < y->ival);
+}
+
+static int cmp_label_num(const void *a, const void *b)
+{
+    const csv_label *x = a, *y = b;
+    return (x->dval > y->dval) - (x->dval < y->dval);
+}
+
+/* The class name of a numeric label: an integral value below 2^53 in plain
+ * digits ("1.0" -> "1", "-0" -> "0", "1e3" -> "1000"), any other value as
+ * the shortest "%.Ng" text that reads back as the same double ("0.50" ->
+ * "0.5"). */
+static void number_name(double v, char *buf, size_t n)
+{
+    int p;
+    if (v == 0)
+        v = 0; /* -0 */
+    if (v == floor(v) && fabs(v) < 9007199254740992.0) {
+        snprintf(buf, n, "%.0f", v);
+        return;
+    }
+    for (p = 1; p <= 17; p++) {
+        snprintf(buf, n, "%.*g", p, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
+}
+
+/* The name of label L's class: its canonical number, or its text. buf
+ * holds at least 32 bytes. */
+static const char *class_name(const csv_label *L, int all_int, int all_num, char *buf,
+                              size_t n)
+{
+    if (all_int) { /* "01" and "1" are one class, named "1" */
+        snprintf(buf, n, "%lld", L->ival);
+        return buf;
+    }
+    if (all_num) { /* "1" and "1.0": one class, "1" */
+        number_name(L->dval, buf, n);
+        return buf;
+    }
+    return L->text;
 }
 
 static int cmp_label_str(const void *a, const void *b)
@@ -540,7 +598,9 @@ static char *read_file(const char *path, size_t *len, data_error *err)
     /* A FIFO or device would block fopen itself (a FIFO until a writer
      * comes): refuse anything that exists and is not a regular file first. */
     if (stat(path, &pre) == 0 && !S_ISREG(pre.st_mode)) {
-        set_error(err, path, 0, 0, "not a regular file");
+        set_error(err, path, 0, 0, "%s",
+                  S_ISDIR(pre.st_mode) ? "is a directory, expected a CSV file"
+                                       : "not a regular file");
         return NULL;
     }
     f = fopen(path, "rb");
@@ -584,25 +644,40 @@ fail:
     return NULL;
 }
 
-/* Next physical line of text at *pos: NUL-terminates it in place, strips one
- * trailing '\r' (CRLF files), advances *pos. NULL at the end of the text. */
+/* Next physical line of text at *pos: NUL-terminates it in place at its
+ * line end ("\n", "\r\n" or a lone "\r"), advances *pos past the end. NULL
+ * at the end of the text. The text holds no NUL before text[len]. */
 static char *next_line(char *text, size_t len, size_t *pos)
 {
     char *s, *e;
     if (*pos >= len)
         return NULL;
     s = text + *pos;
-    e = memchr(s, '\n', len - *pos);
-    if (e) {
-        *e = '\0';
-        *pos = (size_t)(e - text) + 1;
-    } else {
-        e = text + len;
+    e = s + strcspn(s, "\r\n");
+    if (e == text + len) {
         *pos = len;
+    } else {
+        *pos = (size_t)(e - text) + (e[0] == '\r' && e[1] == '\n' ? 2 : 1);
+        *e = '\0';
     }
-    if (e > s && e[-1] == '\r')
-        e[-1] = '\0';
     return s;
+}
+
+/* Line and 1-based byte column of text[off], counting line ends as
+ * next_line does, from text[start] (line 1, column 1). */
+static void text_position(const char *text, size_t start, size_t off,
+                          unsigned *line, unsigned *column)
+{
+    size_t i, line_start = start;
+    unsigned l = 1;
+    for (i = start; i < off; i++) {
+        if (text[i] == '\n' || (text[i] == '\r' && text[i + 1] != '\n')) {
+            l++;
+            line_start = i + 1;
+        }
+    }
+    *line = l;
+    *column = (unsigned)(off - line_start) + 1;
 }
 
 static int is_blank(const char *s)
@@ -640,6 +715,55 @@ static int csv_rows_grow(csv_rows *r)
     return 0;
 }
 
+typedef struct name_at {
+    const char *name;
+    size_t idx;
+} name_at;
+
+static int cmp_name_at(const void *a, const void *b)
+{
+    const name_at *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* Header names must be unique (a label or a feature chosen by name would
+ * otherwise be whichever came first). Sorted by (name, field) so a wide
+ * header costs n log n; the error is at the first repeat in the line. */
+static int check_unique_names(char *const *header, size_t n, const csv_line *cells,
+                              const char *path, unsigned lineno, data_error *err)
+{
+    name_at *v = malloc(n * sizeof *v);
+    size_t i, first = 0, dup = n;
+    if (!v) {
+        set_error(err, path, lineno, 0, "out of memory");
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        v[i].name = header[i];
+        v[i].idx = i;
+    }
+    qsort(v, n, sizeof *v, cmp_name_at);
+    for (i = 1; i < n; i++) {
+        /* v[i - 1] is the earliest field of its name when the one before
+         * differs; only the second field of each name can be the first
+         * repeat in the line. */
+        if (strcmp(v[i].name, v[i - 1].name) == 0 &&
+            (i == 1 || strcmp(v[i - 1].name, v[i - 2].name) != 0) && v[i].idx < dup) {
+            dup = v[i].idx;
+            first = v[i - 1].idx;
+        }
+    }
+    free(v);
+    if (dup == n)
+        return 0;
+    set_error(err, path, lineno, cells->cells[dup].column,
+              "header field %zu repeats the column name '%s' of field %zu "
+              "(column names must be unique)",
+              dup + 1, header[dup], first + 1);
+    return -1;
+}
+
 int data_source_csv(const char *path, const char *label_column, data_set *out,
                     data_error *err)
 {
@@ -652,7 +776,7 @@ int data_source_csv(const char *path, const char *label_column, data_set *out,
     size_t n_cols = 0, label_idx = 0, pos = 0, len = 0, i, k;
     unsigned lineno = 0, header_line = 0, label_col_pos = 0;
     char *text = NULL, *line;
-    int all_int = 1;
+    int all_int = 1, all_num = 1;
     memset(&t, 0, sizeof t);
     if (!path) {
         set_error(err, "", 0, 0, "no CSV path given");
@@ -665,6 +789,25 @@ int data_source_csv(const char *path, const char *label_column, data_set *out,
     if (len >= 3 && (unsigned char)text[0] == 0xEF &&
         (unsigned char)text[1] == 0xBB && (unsigned char)text[2] == 0xBF)
         pos = 3;
+    /* UTF-16 (a spreadsheet's "Unicode text") starts with its byte order
+     * mark; said plainly rather than as the NUL bytes below. */
+    if (len >= 2 && (((unsigned char)text[0] == 0xFF && (unsigned char)text[1] == 0xFE) ||
+                     ((unsigned char)text[0] == 0xFE && (unsigned char)text[1] == 0xFF))) {
+        set_error(err, path, 1, 1, "UTF-16 text: save the file as UTF-8 CSV");
+        goto fail;
+    }
+    /* A NUL byte: binary data (or UTF-16 text), never CSV; reported where it
+     * is rather than as whatever the line splitting would make of it. */
+    {
+        const char *z = memchr(text + pos, '\0', len - pos);
+        if (z) {
+            unsigned zl, zc;
+            text_position(text, pos, (size_t)(z - text), &zl, &zc);
+            set_error(err, path, zl, zc,
+                      "NUL byte: the file holds binary data, not CSV text");
+            goto fail;
+        }
+    }
 
     /* Header: the first non-blank line. */
     while ((line = next_line(text, len, &pos)) != NULL) {
@@ -689,9 +832,17 @@ int data_source_csv(const char *path, const char *label_column, data_set *out,
     }
     if (!(header = calloc(n_cols, sizeof *header)))
         goto oom;
-    for (i = 0; i < n_cols; i++)
+    for (i = 0; i < n_cols; i++) {
         if (!(header[i] = strdup(cells.cells[i].text)))
             goto oom;
+        if (header[i][0] == '\0') {
+            set_error(err, path, lineno, cells.cells[i].column,
+                      "header field %zu is empty: every column needs a name", i + 1);
+            goto fail;
+        }
+    }
+    if (check_unique_names(header, n_cols, &cells, path, lineno, err) != 0)
+        goto fail;
     if (label_column) {
         for (i = 0; i < n_cols; i++)
             if (strcmp(header[i], label_column) == 0)
@@ -779,6 +930,8 @@ int data_source_csv(const char *path, const char *label_column, data_set *out,
                 goto oom;
             if (all_int && parse_int_label(lt, &L->ival) != 0)
                 all_int = 0;
+            if (all_num && parse_decimal(lt, &L->dval) != 0)
+                all_num = 0;
         }
         rows.n++;
     }
@@ -787,14 +940,17 @@ int data_source_csv(const char *path, const char *label_column, data_set *out,
         goto fail;
     }
 
-    /* Classes: unique labels in sorted order, integers numerically. A copy
-     * of the labels is sorted and uniqued; each row finds its class by
-     * binary search. */
+    /* Classes: unique labels in ascending order. When every label is a
+     * number, classes are numeric values ("1", "01" and "1.0" are one class)
+     * in numeric order: integers exactly as long long, other numbers as
+     * doubles; otherwise labels are text in strcmp order. A copy of the
+     * labels is sorted and uniqued; each row finds its class by binary
+     * search. */
     {
         size_t n = rows.n, n_uniq = 0;
         csv_label *sorted = malloc(n * sizeof *sorted);
         int (*cmp)(const void *, const void *) =
-            all_int ? cmp_label_int : cmp_label_str;
+            all_int ? cmp_label_int : all_num ? cmp_label_num : cmp_label_str;
         if (!sorted)
             goto oom;
         memcpy(sorted, labels, n * sizeof *sorted);
@@ -803,9 +959,11 @@ int data_source_csv(const char *path, const char *label_column, data_set *out,
             if (n_uniq == 0 || cmp(&sorted[n_uniq - 1], &sorted[i]) != 0)
                 sorted[n_uniq++] = sorted[i];
         if (n_uniq < 2) {
+            char buf[32];
             set_error(err, path, header_line, label_col_pos,
                       "label column '%s' has %zu class ('%s'); need at "
-                      "least two", header[label_idx], n_uniq, sorted[0].text);
+                      "least two", header[label_idx], n_uniq,
+                      class_name(&sorted[0], all_int, all_num, buf, sizeof buf));
             free(sorted);
             goto fail;
         }
@@ -817,11 +975,7 @@ int data_source_csv(const char *path, const char *label_column, data_set *out,
         t.n_classes = n_uniq;
         for (k = 0; k < n_uniq; k++) {
             char buf[32];
-            const char *name = sorted[k].text;
-            if (all_int) { /* "01" and "1" are one class, named "1" */
-                snprintf(buf, sizeof buf, "%lld", sorted[k].ival);
-                name = buf;
-            }
+            const char *name = class_name(&sorted[k], all_int, all_num, buf, sizeof buf);
             if (!(t.class_names[k] = strdup(name))) {
                 free(sorted);
                 goto oom;
@@ -837,6 +991,7 @@ int data_source_csv(const char *path, const char *label_column, data_set *out,
 
     t.n_rows = rows.n;
     t.n_features = rows.nf;
+    t.labels_numeric = !all_int && all_num;
     t.x = rows.x;
     t.y = rows.y;
     rows.x = NULL;

@@ -34,6 +34,8 @@ typedef struct data_set {
     char **class_names;
     char **feature_names; /* may be NULL */
     size_t image_w, image_h;
+    int labels_numeric; /* CSV: every label a number, not all integers
+                           (classes by value, see data_source_csv) */
 } data_set;
 
 /* Frees everything a data_set owns and zeroes it. Safe on a zeroed set. */
@@ -53,11 +55,15 @@ int data_source_digits(data_set *out, data_error *err);
  * caller frees the result with free(). */
 char *data_digits_csv_text(size_t *len, data_error *err);
 
-/* A user CSV: a header row, numeric feature columns, one label column chosen
- * by name (NULL = the last column). Labels (strings or integers) map to
- * classes in sorted order (integers numerically, strings by strcmp).
- * Errors name the file, line and column: empty file, ragged row,
- * non-numeric cell, unknown label column, fewer than two classes. */
+/* A user CSV: a header row of unique, non-empty names, numeric feature
+ * columns, one label column chosen by name (NULL = the last column). Lines
+ * end in "\n", "\r\n" or a lone "\r". Classes are the distinct labels in
+ * ascending order: when every label is a number, by numeric value ("1",
+ * "01" and "1.0" are one class named "1"; integers compared exactly, other
+ * numbers as doubles, named by their shortest text), otherwise as text by
+ * strcmp. Errors name the file, line and column: empty file, UTF-16 text, NUL byte,
+ * empty or repeated column name, ragged row, non-numeric cell, unknown label
+ * column, fewer than two classes; a directory or other non-regular file. */
 int data_source_csv(const char *path, const char *label_column, data_set *out,
                     data_error *err);
 

@@ -453,7 +453,8 @@ static int read_csv_shape(cv *c, const sn *at, const char *written, const char *
      * refuses them too, but this open comes first). */
     struct stat st;
     if (stat(resolved, &st) == 0 && !S_ISREG(st.st_mode)) {
-        err(c, at, "cannot read CSV '%s': not a regular file", written);
+        err(c, at, "cannot read CSV '%s': %s", written,
+            S_ISDIR(st.st_mode) ? "is a directory, expected a CSV file" : "not a regular file");
         return -1;
     }
     FILE *f = fopen(resolved, "rb");
@@ -479,6 +480,7 @@ static int read_csv_shape(cv *c, const sn *at, const char *written, const char *
     }
     e->data.n_features = ds.n_features;
     e->data.n_classes = ds.n_classes;
+    e->data.csv_labels_numeric = ds.labels_numeric;
     *rows = ds.n_rows;
     data_set_free(&ds);
     return 0;
@@ -1875,6 +1877,12 @@ fail:
 
 spec_document *spec_document_load(const char *path, spec_diagnostics *diags)
 {
+    /* fopen succeeds on a directory and only the read fails: say so first. */
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        spec_diagnostics_add(diags, path, 0, 0, "is a directory, expected a YAML spec file");
+        return NULL;
+    }
     FILE *f = fopen(path, "rb");
     if (!f) {
         spec_diagnostics_add(diags, path, 0, 0, "cannot open the spec: %s", strerror(errno));
@@ -1888,12 +1896,14 @@ spec_document *spec_document_load(const char *path, spec_diagnostics *diags)
         spec_diagnostics_add(diags, path, 0, 0, "out of memory");
         return NULL;
     }
+    errno = 0;
     size_t len = fread(buf, 1, cap, f);
-    int rerr = ferror(f);
+    int rerr = ferror(f), rerrno = errno;
     fclose(f);
     if (rerr) {
         free(buf);
-        spec_diagnostics_add(diags, path, 0, 0, "cannot read the spec");
+        spec_diagnostics_add(diags, path, 0, 0, "cannot read the spec: %s",
+                             rerrno ? strerror(rerrno) : "read error");
         return NULL;
     }
     if (len > SPEC_MAX_FILE_BYTES) {

@@ -70,6 +70,8 @@ typedef struct spec_experiment {
         spec_source source;
         char *csv_path;     /* resolved against the spec file's directory */
         char *csv_label;    /* NULL = last column */
+        int csv_labels_numeric; /* the CSV's labels are numbers, not all
+                                   integers (data_set.labels_numeric) */
         data_pipeline_config pipeline; /* augment, splits, scaling */
         int has_seed;       /* data.seed given: data noise and splits use it */
         uint64_t seed;

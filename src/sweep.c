@@ -17,7 +17,7 @@
  * at every level, no spaces:
  *   {"data":{"augment":{"noise":R,"repeat":I},"scale":S,"seed":I|null,
  *            "source":{"kind":"xor"|"digits"} | {"csv_sha256":H,"kind":"csv",
- *                      "label":S|null},
+ *                      "label":S|null[,"labels":"numeric"]},
  *            "split":{"shuffle":B,"stratify":B,"test":SIZE,"validation":SIZE|null}},
  *    "format":1,
  *    "model":{"inputs":I,"layers":[{"activation":S,"bias_initializer":S,
@@ -29,7 +29,9 @@
  * the shortest "%.Ng" text that reads back to the same double (so 0.001,
  * 1e-3 and 0.0010 are one value). A CSV
  * source is identified by the SHA-256 of its bytes, not by its path, so
- * moving a file keeps the keys and editing it changes them. Left out because
+ * moving a file keeps the keys and editing it changes them; "labels" is
+ * there only when its labels are numbers not all integers (classes by value).
+ * Left out because
  * they do not change what is trained: name, description, comments and
  * formatting, key order, training.metrics (always accuracy), record.*, the
  * sweep block itself (its values are already in the resolved spec) and the
@@ -92,6 +94,11 @@ static void canonical_write(FILE *f, const spec_experiment *e, const char *csv_s
             spec_json_string(f, e->data.csv_label);
         else
             fputs("null", f);
+        /* Labels that are numbers but not all integers were text before
+         * classes by value: marked so their keys differ from trials that
+         * ordered them as text (integer and text labels keep their keys). */
+        if (e->data.csv_labels_numeric)
+            fputs(",\"labels\":\"numeric\"", f);
         fputc('}', f);
     } else {
         fprintf(f, "{\"kind\":\"%s\"}", e->data.source == SPEC_SOURCE_XOR ? "xor" : "digits");

@@ -573,6 +573,160 @@ static void test_csv_errors(void **state)
     csv_expect_error("unterminated.csv", "a,label\n1,\"x\n2,y\n", NULL, 2, 3, "unterminated quoted");
 }
 
+/* Names, bytes, line ends and labels the reader used to take for something
+ * else. Positions are counted by hand from the texts. */
+static void test_csv_header_names(void **state)
+{
+    (void)state;
+    /* "a,a,y": the second 'a' is header field 2, at byte column 3; with
+     * label: a it used to become the label column silently */
+    csv_expect_error("dup.csv", "a,a,y\n1,2,3\n4,5,6\n", "a", 1, 3,
+                     "header field 2 repeats the column name 'a' of field 1");
+    csv_expect_error("dup_nolabel.csv", "a,a,y\n1,2,3\n4,5,6\n", NULL, 1, 3,
+                     "column names must be unique");
+    /* the first repeat in the line: "bb" at field 3 (column 6), not "a" at 4 */
+    csv_expect_error("dup_two.csv", "a,bb,bb,a,y\n1,2,3,4,x\n1,2,3,4,z\n", NULL, 1, 6,
+                     "header field 3 repeats the column name 'bb' of field 2");
+    /* quoted and bare spellings of one name are one name */
+    csv_expect_error("dup_quoted.csv", "x, \"x\" ,y\n1,2,3\n4,5,6\n", NULL, 1, 3,
+                     "header field 2 repeats the column name 'x' of field 1");
+    /* an empty header name (pandas' index column) is no column name */
+    csv_expect_error("empty_name.csv", ",a,y\n0,1,x\n1,2,z\n", NULL, 1, 1,
+                     "header field 1 is empty");
+    csv_expect_error("empty_name2.csv", "a, ,y\n0,1,x\n1,2,z\n", NULL, 1, 3,
+                     "header field 2 is empty");
+}
+
+static void test_csv_nul_byte(void **state)
+{
+    data_set d;
+    data_error err;
+    static const char nul_text[] = "a,b,y\n1,2,x\n3\0,4,z\n";
+    (void)state;
+    /* A NUL byte at line 3, column 2 (after "3"); it used to be a "ragged
+     * row". Written with its length: strlen would stop at the NUL. */
+    {
+        FILE *f;
+        char p[256];
+        snprintf(p, sizeof p, "%s/nul.csv", tmpdir);
+        f = fopen(p, "wb");
+        assert_non_null(f);
+        assert_int_equal(fwrite(nul_text, 1, sizeof nul_text - 1, f), sizeof nul_text - 1);
+        assert_int_equal(fclose(f), 0);
+        memset(&err, 0, sizeof err);
+        assert_int_equal(data_source_csv(p, NULL, &d, &err), -1);
+        assert_int_equal(err.line, 3);
+        assert_int_equal(err.column, 2);
+        assert_non_null(strstr(err.message, "NUL byte"));
+        assert_null(strstr(err.message, "ragged"));
+        /* a NUL in the header of a CRLF file with a BOM: line 2 of the
+         * text, column 3 counted after the BOM only on line 1 */
+        f = fopen(p, "wb");
+        assert_non_null(f);
+        assert_int_equal(fwrite("\xEF\xBB\xBF" "a,b\r\n1\r\n", 1, 11, f), 11);
+        assert_int_equal(fwrite("1,\0\r\n", 1, 5, f), 5);
+        assert_int_equal(fclose(f), 0);
+        memset(&err, 0, sizeof err);
+        assert_int_equal(data_source_csv(p, NULL, &d, &err), -1);
+        assert_int_equal(err.line, 3);
+        assert_int_equal(err.column, 3);
+        assert_non_null(strstr(err.message, "NUL byte"));
+        /* UTF-16 (little-endian, with its byte order mark): "a,y\n" */
+        f = fopen(p, "wb");
+        assert_non_null(f);
+        assert_int_equal(fwrite("\xFF\xFE" "a\0,\0y\0\n\0", 1, 10, f), 10);
+        assert_int_equal(fclose(f), 0);
+        memset(&err, 0, sizeof err);
+        assert_int_equal(data_source_csv(p, NULL, &d, &err), -1);
+        assert_int_equal(err.line, 1);
+        assert_int_equal(err.column, 1);
+        assert_non_null(strstr(err.message, "UTF-16"));
+        unlink(p);
+    }
+}
+
+static void test_csv_cr_line_ends(void **state)
+{
+    data_set d;
+    data_error err;
+    const char *path;
+    (void)state;
+    /* CR-only line ends (old Mac files) are line ends: 3 rows, not a
+     * header holding the whole file */
+    memset(&err, 0, sizeof err);
+    path = write_csv("cr.csv", "a,b,y\r1,2,x\r\r3,4,z\r5,6,x");
+    assert_int_equal(data_source_csv(path, NULL, &d, &err), 0);
+    assert_int_equal(d.n_rows, 3);
+    assert_int_equal(d.n_features, 2);
+    assert_int_equal(d.n_classes, 2);
+    assert_string_equal(d.feature_names[1], "b");
+    assert_true(d.x[0] == 1.0f && d.x[3] == 4.0f && d.x[4] == 5.0f && d.x[5] == 6.0f);
+    assert_int_equal(d.y[0], 0);
+    assert_int_equal(d.y[1], 1);
+    assert_int_equal(d.y[2], 0);
+    data_set_free(&d);
+    unlink(path);
+    /* ... and count as lines in errors: "5,q,x" is line 5 ("\r\r" is a
+     * blank line, "\r\n" one line end) */
+    csv_expect_error("cr_err.csv", "a,b,y\r1,2,x\r\r3,4,z\r\n5,q,x\r", NULL, 5, 3, "'q'");
+}
+
+static void test_csv_numeric_labels(void **state)
+{
+    data_set d;
+    data_error err;
+    const char *path;
+    (void)state;
+
+    /* Numeric labels are classes by value: "1", "1.0", "01" and "1e0" are
+     * one class named "1"; classes in numeric order (0.5 < 1 < 2 < 10,
+     * where strcmp would put "10" before "2"), named by the shortest text
+     * of the value ("0.50" -> "0.5", "-0" -> "0") */
+    memset(&err, 0, sizeof err);
+    path = write_csv("num.csv", "a,y\n1,1\n2,1.0\n3,10\n4,0.50\n5,01\n6,2\n7,1e0\n8,-0\n9,.5\n");
+    assert_int_equal(data_source_csv(path, NULL, &d, &err), 0);
+    assert_int_equal(d.n_rows, 9);
+    assert_int_equal(d.n_classes, 5);
+    assert_string_equal(d.class_names[0], "0");
+    assert_string_equal(d.class_names[1], "0.5");
+    assert_string_equal(d.class_names[2], "1");
+    assert_string_equal(d.class_names[3], "2");
+    assert_string_equal(d.class_names[4], "10");
+    {
+        static const int32_t want[9] = {2, 2, 4, 1, 2, 3, 2, 0, 1};
+        for (size_t i = 0; i < 9; i++)
+            assert_int_equal(d.y[i], want[i]);
+    }
+    data_set_free(&d);
+    unlink(path);
+    /* one non-number makes every label text: "1" and "1.0" stay two
+     * classes, in strcmp order */
+    memset(&err, 0, sizeof err);
+    path = write_csv("mixed.csv", "a,y\n1,1\n2,1.0\n3,cat\n");
+    assert_int_equal(data_source_csv(path, NULL, &d, &err), 0);
+    assert_int_equal(d.n_classes, 3);
+    assert_string_equal(d.class_names[0], "1");
+    assert_string_equal(d.class_names[1], "1.0");
+    assert_string_equal(d.class_names[2], "cat");
+    data_set_free(&d);
+    unlink(path);
+    /* "1" and "1.0" only: one class, an error like any single class */
+    csv_expect_error("one_numeric.csv", "a,y\n1,1\n2,1.0\n", NULL, 1, 3,
+                     "has 1 class");
+}
+
+static void test_csv_directory(void **state)
+{
+    data_set d;
+    data_error err;
+    (void)state;
+    /* a directory is not a CSV file, and says so */
+    memset(&err, 0, sizeof err);
+    assert_int_equal(data_source_csv(tmpdir, NULL, &d, &err), -1);
+    assert_int_equal(err.line, 0);
+    assert_non_null(strstr(err.message, "is a directory"));
+}
+
 /* ---- scaling, one-hot --------------------------------------------------- */
 
 static void test_scaler(void **state)
@@ -838,6 +992,11 @@ int main(void)
         cmocka_unit_test(test_split_noshuffle_and_stratify),
         cmocka_unit_test(test_csv_ok),
         cmocka_unit_test(test_csv_errors),
+        cmocka_unit_test(test_csv_header_names),
+        cmocka_unit_test(test_csv_nul_byte),
+        cmocka_unit_test(test_csv_cr_line_ends),
+        cmocka_unit_test(test_csv_numeric_labels),
+        cmocka_unit_test(test_csv_directory),
         cmocka_unit_test(test_scaler),
         cmocka_unit_test(test_one_hot_and_counts),
         cmocka_unit_test(test_take),

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "spec.h"
 #include "sweep.h"
@@ -413,6 +414,52 @@ static void test_params_json_types(void **state)
     free(text);
 }
 
+/* The canonical source of a CSV: its labels' rule is marked only when the
+ * labels are numbers and not all integers (classes by value, which older
+ * versions ordered as text), so integer and text labels keep their keys.
+ * The SHA-256 of each text is from Python's hashlib. */
+static void test_csv_label_rule_in_key(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *csv, *source;
+    } cases[] = {
+        {"x,y\n0,0.5\n1,1.5\n2,0.5\n3,1.5\n",
+         "\"source\":{\"csv_sha256\":\"571cfd6d1e959821b23cd66dfe14e042da37117ffaf4de88aee92230fd9501dd\","
+         "\"kind\":\"csv\",\"label\":null,\"labels\":\"numeric\"}"},
+        {"x,y\n0,0\n1,1\n2,0\n3,1.0\n",
+         "\"source\":{\"csv_sha256\":\"1f97bc8f0f939c8ab254dc9bf011e89d7ac586e79722a7ba80792b1357468036\","
+         "\"kind\":\"csv\",\"label\":null,\"labels\":\"numeric\"}"},
+        {"x,y\n0,0\n1,1\n2,0\n3,1\n",
+         "\"source\":{\"csv_sha256\":\"478d0b30a502101f16768677a4cd230355f6de01e9b03e6bad517d468bacd3a7\","
+         "\"kind\":\"csv\",\"label\":null}"},
+    };
+    char dir[] = "/tmp/runexp_test_sweep_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[64], spec[512];
+    snprintf(path, sizeof path, "%s/d.csv", dir);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        FILE *f = fopen(path, "wb");
+        assert_non_null(f);
+        assert_int_equal(fputs(cases[i].csv, f) >= 0, 1);
+        assert_int_equal(fclose(f), 0);
+        snprintf(spec, sizeof spec,
+                 "data: {source: {csv: %s}}\n"
+                 "model: {layers: [{units: 2, activation: softmax}]}\n"
+                 "training: {loss: categorical_crossentropy, epochs: 1}\n",
+                 path);
+        sweep_plan plan;
+        build(spec, &plan);
+        if (!strstr(plan.points[0].canonical, cases[i].source))
+            fprintf(stderr, "case %zu: %s\nwant %s\n", i, plan.points[0].canonical,
+                    cases[i].source);
+        assert_non_null(strstr(plan.points[0].canonical, cases[i].source));
+        sweep_plan_free(&plan);
+    }
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -425,6 +472,7 @@ int main(void)
         cmocka_unit_test(test_key_sweep_equals_written),
         cmocka_unit_test(test_sweep_absent_key),
         cmocka_unit_test(test_params_json_types),
+        cmocka_unit_test(test_csv_label_rule_in_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
