@@ -1,10 +1,11 @@
 /* report: read one experiment from the results database, draw its figures
  * (report_plot.c) and write index.html.
  *
- * Everything the page shows comes from the database, read in a fixed order
- * (ORDER BY on every query), so the same database gives the same files. The
- * page links its figures by relative path: the directory can be moved or
- * zipped as a whole and opened offline in any browser.
+ * Everything the page shows comes from the database, read through the
+ * store's reading API (store.h), which returns rows in a fixed order, so the
+ * same database gives the same files. The page links its figures by
+ * relative path: the directory can be moved or zipped as a whole and opened
+ * offline in any browser.
  */
 #include "report.h"
 
