@@ -2,8 +2,9 @@
  *               [--trial ID]
  *
  * Figures and index.html for one experiment (default: the most recent) or
- * one trial, from the results database. Exit 0 on success, 2 for usage
- * errors, a missing database or an unknown experiment / trial, 1 when
+ * one trial, from the results database. Exit 0 on success (with a note on
+ * stderr when the data could not be rebuilt for the data figures), 2 for
+ * usage errors, a missing database or an unknown experiment / trial, 1 when
  * writing the report failed.
  */
 #include <errno.h>
@@ -102,6 +103,9 @@ int cmd_report(int argc, char **argv)
            out.experiment, out.n_files, out.out_dir);
     for (size_t i = 0; i < out.n_files; i++)
         printf("  %s\n", out.files[i]);
+    if (out.note)
+        fprintf(stderr, "runexp report: note: the data could not be rebuilt, so the figures "
+                        "show no data points: %s\n", out.note);
     report_output_free(&out);
     return 0;
 }

@@ -1,10 +1,11 @@
 /* report: read one experiment from the results database, draw its figures
  * (report_plot.c) and write index.html.
  *
- * Everything the page shows comes from the database, read in a fixed order
- * (ORDER BY on every query), so the same database gives the same files. The
- * page links its figures by relative path: the directory can be moved or
- * zipped as a whole and opened offline in any browser.
+ * Everything the page shows comes from the database, read through the
+ * store's reading API (store.h), which returns rows in a fixed order, so the
+ * same database gives the same files. The page links its figures by
+ * relative path: the directory can be moved or zipped as a whole and opened
+ * offline in any browser.
  */
 #include "report.h"
 
@@ -17,8 +18,6 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
-
-#include <sqlite3.h>
 
 #define REPORT_DEFAULT_WIDTH 1000
 #define REPORT_DEFAULT_HEIGHT 700
@@ -105,6 +104,7 @@ void report_output_free(report_output *out)
     free(out->files);
     free(out->out_dir);
     free(out->experiment);
+    free(out->note);
     memset(out, 0, sizeof *out);
 }
 
@@ -180,117 +180,6 @@ char *report_html_escape(const char *s)
     return out;
 }
 
-static void html_text(FILE *f, const char *s)
-{
-    char *e = report_html_escape(s ? s : "");
-    if (e)
-        fputs(e, f);
-    free(e);
-}
-
-/* ---- database ------------------------------------------------------------- */
-
-static const char *col_text(sqlite3_stmt *st, int i)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-    return t ? (const char *)t : "";
-}
-
-static double col_real(sqlite3_stmt *st, int i)
-{
-    if (sqlite3_column_type(st, i) == SQLITE_NULL)
-        return NAN;
-    return sqlite3_column_double(st, i);
-}
-
-static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st,
-                   report_error *err)
-{
-    if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK) {
-        set_err(err, 1, "database query failed (%s): %s", sqlite3_errmsg(db),
-                sql);
-        return -1;
-    }
-    return 0;
-}
-
-/* The sweep names from experiments.sweep_dims, a JSON array of strings.
- * Only the subset the store writes is understood (strings with \" and \\
- * escapes); anything else gives no names and labels fall back to the
- * trial_params rows in name order. */
-static int parse_dims(const char *json, report_data *d)
-{
-    const char *p = json;
-    while (*p == ' ' || *p == '\n' || *p == '\t')
-        p++;
-    if (*p != '[')
-        return -1;
-    p++;
-    for (;;) {
-        while (*p == ' ' || *p == ',' || *p == '\n' || *p == '\t')
-            p++;
-        if (*p == ']')
-            return 0;
-        if (*p != '"')
-            return -1;
-        p++;
-        size_t len = strlen(p);
-        char *name = malloc(len + 1), *q = name;
-        if (!name)
-            return -1;
-        while (*p && *p != '"') {
-            if (*p == '\\' && p[1])
-                p++;
-            *q++ = *p++;
-        }
-        *q = '\0';
-        if (*p != '"') {
-            free(name);
-            return -1;
-        }
-        p++;
-        char **nd = realloc(d->dim_names, (d->n_dims + 1) * sizeof *nd);
-        if (!nd) {
-            free(name);
-            return -1;
-        }
-        d->dim_names = nd;
-        d->dim_names[d->n_dims++] = name;
-    }
-}
-
-static void data_free(report_data *d)
-{
-    free(d->name);
-    free(d->spec);
-    free(d->spec_file);
-    free(d->created_at);
-    for (size_t i = 0; i < d->n_classes && d->class_names; i++)
-        free(d->class_names[i]);
-    free(d->class_names);
-    for (size_t i = 0; i < d->n_dims; i++)
-        free(d->dim_names[i]);
-    free(d->dim_names);
-    for (size_t i = 0; i < d->n_points; i++) {
-        free(d->points[i].label);
-        free(d->points[i].params_json);
-        free(d->points[i].trials);
-    }
-    free(d->points);
-    for (size_t i = 0; i < d->n_trials; i++) {
-        report_trial *t = &d->trials[i];
-        free(t->loss);
-        free(t->accuracy);
-        free(t->val_loss);
-        free(t->val_accuracy);
-        free(t->cm);
-        free(t->grid);
-    }
-    free(d->trials);
-    report_dataset_free(&d->dataset);
-    memset(d, 0, sizeof *d);
-}
-
 static int all_digits(const char *s)
 {
     if (!*s)
@@ -301,371 +190,235 @@ static int all_digits(const char *s)
     return 1;
 }
 
-/* Finds the experiment id from the options. */
-static int resolve_experiment(sqlite3 *db, const report_options *o,
-                              long long *id, report_error *err)
+static void html_text(FILE *f, const char *s)
 {
-    sqlite3_stmt *st = NULL;
+    char *e = report_html_escape(s ? s : "");
+    if (e)
+        fputs(e, f);
+    free(e);
+}
+
+/* ---- reading the experiment (store.h) ------------------------------------- */
+
+static void data_free(report_data *d)
+{
+    for (size_t i = 0; i < d->n_classes && d->class_names; i++)
+        free(d->class_names[i]);
+    free(d->class_names);
+    for (size_t i = 0; i < d->n_points; i++) {
+        free(d->points[i].label);
+        free(d->points[i].trials);
+        data_set_free(&d->points[i].test_rows);
+    }
+    free(d->points);
+    free(d->trials);
+    store_trial_list_free(&d->rows);
+    store_experiment_record_free(&d->exp);
+    report_dataset_free(&d->dataset);
+    memset(d, 0, sizeof *d);
+}
+
+/* Finds the experiment id from the options. */
+static int resolve_experiment(store *db, const report_options *o, long long *id,
+                              report_error *err)
+{
+    store_error serr;
+    int64_t found = 0;
+    int rc;
     *id = 0;
     if (o->trial_id > 0) {
-        if (prepare(db, "SELECT experiment_id FROM trials WHERE id = ?", &st, err))
+        rc = store_trial_experiment(db, o->trial_id, &found, &serr);
+        if (rc < 0) {
+            set_err(err, 1, "%s", serr.message);
             return -1;
-        sqlite3_bind_int64(st, 1, o->trial_id);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            *id = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-        if (!*id) {
+        }
+        if (rc > 0) {
             set_err(err, 1, "no trial with id %lld in %s", o->trial_id, o->db_path);
             return -1;
         }
+        *id = found;
         if (!o->experiment)
             return 0;
     }
-    long long want = 0;
-    if (o->experiment) {
-        /* A name first (a name may be all digits), then an id. */
-        if (prepare(db, "SELECT id FROM experiments WHERE name = ? ORDER BY id DESC LIMIT 1",
-                    &st, err))
-            return -1;
-        sqlite3_bind_text(st, 1, o->experiment, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            want = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-        if (!want && all_digits(o->experiment) && strlen(o->experiment) < 18) {
-            long long v = strtoll(o->experiment, NULL, 10);
-            if (prepare(db, "SELECT id FROM experiments WHERE id = ?", &st, err))
-                return -1;
-            sqlite3_bind_int64(st, 1, v);
-            if (sqlite3_step(st) == SQLITE_ROW)
-                want = v;
-            sqlite3_finalize(st);
-        }
-        if (!want) {
-            set_err(err, 1, "no experiment named or numbered '%s' in %s",
-                    o->experiment, o->db_path);
-            return -1;
-        }
-        if (*id && *id != want) {
-            set_err(err, 1, "trial %lld belongs to experiment %lld, not to '%s'",
-                    o->trial_id, *id, o->experiment);
-            return -1;
-        }
-        *id = want;
-        return 0;
-    }
-    if (prepare(db, "SELECT id FROM experiments ORDER BY id DESC LIMIT 1", &st, err))
-        return -1;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        *id = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    if (!*id) {
-        set_err(err, 1, "%s holds no experiment yet (run `runexp SPEC` first)",
-                o->db_path);
+    rc = store_experiment_find(db, o->experiment, &found, &serr);
+    if (rc < 0) {
+        set_err(err, 1, "%s", serr.message);
         return -1;
     }
+    if (rc > 0) {
+        if (o->experiment)
+            set_err(err, 1, "no experiment named or numbered '%s' in %s", o->experiment,
+                    o->db_path);
+        else
+            set_err(err, 1, "%s holds no experiment yet (run `runexp SPEC` first)",
+                    o->db_path);
+        return -1;
+    }
+    if (*id && *id != found) {
+        set_err(err, 1, "trial %lld belongs to experiment %lld, not to '%s'", o->trial_id,
+                *id, o->experiment);
+        return -1;
+    }
+    *id = found;
     return 0;
 }
 
 /* Label of a sweep point from the typed trial_params rows of one of its
- * trials, in sweep order: "hidden = 4, lr = 0.01". */
-static int point_label(sqlite3 *db, const report_data *d, long long trial_id,
-                       report_point *p, report_error *err)
+ * trials (by name), put in sweep order: "hidden = 4, lr = 0.01". */
+static int point_label(const report_data *d, const store_trial_row *row, report_point *p)
 {
-    sqlite3_stmt *st = NULL;
-    if (prepare(db, "SELECT name, value, typeof(value) FROM trial_params "
-                    "WHERE trial_id = ? ORDER BY name", &st, err))
-        return -1;
-    sqlite3_bind_int64(st, 1, trial_id);
-    size_t cap = 64, len = 0;
-    char *label = malloc(cap);
-    int n_values = 0, n_numeric = 0;
+    size_t n = row->n_params, len = 0, cap = 1;
+    char **text = xcalloc(n, sizeof *text);
+    size_t *order = xcalloc(n, sizeof *order), *idx = xcalloc(n, sizeof *idx);
+    int n_numeric = 0, rc = -1;
     double value = NAN;
-    /* Collect (order, text) so the label follows sweep_dims. */
-    struct kv { size_t order; char *text; } *kvs = NULL;
-    size_t n_kv = 0;
-    if (!label)
-        goto oom;
-    label[0] = '\0';
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *name = col_text(st, 0);
-        const char *type = col_text(st, 2);
-        char *text;
-        if (!strcmp(type, "integer")) {
-            text = xprintf("%s = %lld", name, (long long)sqlite3_column_int64(st, 1));
+    char *label = NULL;
+    if (!text || !order || !idx)
+        goto done;
+    for (size_t i = 0; i < n; i++) {
+        const store_param_value *v = &row->params[i];
+        if (v->type == 0) {
+            text[i] = xprintf("%s = %lld", v->name, v->i);
             n_numeric++;
-            value = (double)sqlite3_column_int64(st, 1);
-        } else if (!strcmp(type, "real")) {
-            text = xprintf("%s = %g", name, sqlite3_column_double(st, 1));
+            value = (double)v->i;
+        } else if (v->type == 1) {
+            text[i] = xprintf("%s = %g", v->name, v->r);
             n_numeric++;
-            value = sqlite3_column_double(st, 1);
+            value = v->r;
         } else {
-            text = xprintf("%s = %s", name, col_text(st, 1));
+            text[i] = xprintf("%s = %s", v->name, v->s ? v->s : "");
         }
-        if (!text)
-            goto oom;
-        size_t order = d->n_dims;
-        for (size_t i = 0; i < d->n_dims; i++)
-            if (!strcmp(d->dim_names[i], name))
-                order = i;
-        struct kv *nk = realloc(kvs, (n_kv + 1) * sizeof *nk);
-        if (!nk) {
-            free(text);
-            goto oom;
-        }
-        kvs = nk;
-        kvs[n_kv].order = order;
-        kvs[n_kv].text = text;
-        n_kv++;
-        n_values++;
+        if (!text[i])
+            goto done;
+        cap += strlen(text[i]) + 2;
+        order[i] = d->n_dims;
+        for (size_t j = 0; j < d->n_dims; j++)
+            if (!strcmp(d->dim_names[j], v->name))
+                order[i] = j;
+        idx[i] = i;
     }
-    sqlite3_finalize(st);
-    st = NULL;
-    /* Stable insertion sort by sweep order (names already sorted). */
-    for (size_t i = 1; i < n_kv; i++)
-        for (size_t j = i; j > 0 && kvs[j - 1].order > kvs[j].order; j--) {
-            struct kv t = kvs[j];
-            kvs[j] = kvs[j - 1];
-            kvs[j - 1] = t;
+    /* Stable insertion sort by sweep order (the rows come sorted by name). */
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && order[idx[j - 1]] > order[idx[j]]; j--) {
+            size_t t = idx[j];
+            idx[j] = idx[j - 1];
+            idx[j - 1] = t;
         }
-    for (size_t i = 0; i < n_kv; i++) {
-        size_t need = len + strlen(kvs[i].text) + 3;
-        if (need > cap) {
-            char *nl = realloc(label, need * 2);
-            if (!nl)
-                goto oom;
-            label = nl;
-            cap = need * 2;
-        }
-        len += (size_t)sprintf(label + len, "%s%s", i ? ", " : "", kvs[i].text);
-    }
-    for (size_t i = 0; i < n_kv; i++)
-        free(kvs[i].text);
-    free(kvs);
+    label = malloc(cap);
+    if (!label)
+        goto done;
+    label[0] = '\0';
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)sprintf(label + len, "%s%s", i ? ", " : "", text[idx[i]]);
     p->label = label;
-    p->numeric = n_values == 1 && n_numeric == 1;
+    p->numeric = n == 1 && n_numeric == 1;
     p->value = p->numeric ? value : NAN;
-    return 0;
-oom:
-    sqlite3_finalize(st);
-    for (size_t i = 0; i < n_kv; i++)
-        free(kvs[i].text);
-    free(kvs);
-    free(label);
-    set_err(err, 0, "out of memory");
-    return -1;
+    rc = 0;
+done:
+    for (size_t i = 0; text && i < n; i++)
+        free(text[i]);
+    free(text);
+    free(order);
+    free(idx);
+    return rc;
 }
 
-static int load_trial_details(sqlite3 *db, report_data *d, report_trial *t,
-                              report_error *err)
+/* Classes (names, with the index for those the database does not name),
+ * trials by sweep point then seed, and the median trial of each point. */
+static int load_data(store *db, long long exp_id, long long trial_id, report_data *d,
+                     report_error *err)
 {
-    sqlite3_stmt *st = NULL;
-    /* history */
-    if (prepare(db, "SELECT epoch, loss, accuracy, val_loss, val_accuracy FROM epochs "
-                    "WHERE trial_id = ? AND epoch >= 1 AND epoch <= 1000000 ORDER BY epoch",
-                &st, err))
-        return -1;
-    sqlite3_bind_int64(st, 1, t->id);
-    size_t cap = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        size_t e = (size_t)sqlite3_column_int64(st, 0);
-        if (e > cap) {
-            size_t nc = cap ? cap : 64;
-            while (nc < e)
-                nc *= 2;
-            double **arrs[4] = {&t->loss, &t->accuracy, &t->val_loss, &t->val_accuracy};
-            for (int a = 0; a < 4; a++) {
-                double *na = realloc(*arrs[a], nc * sizeof *na);
-                if (!na)
-                    goto oom;
-                for (size_t i = cap; i < nc; i++)
-                    na[i] = NAN;
-                *arrs[a] = na;
-            }
-            cap = nc;
-        }
-        t->loss[e - 1] = col_real(st, 1);
-        t->accuracy[e - 1] = col_real(st, 2);
-        t->val_loss[e - 1] = col_real(st, 3);
-        t->val_accuracy[e - 1] = col_real(st, 4);
-        if (e > t->n_epochs)
-            t->n_epochs = e;
-    }
-    sqlite3_finalize(st);
-    st = NULL;
-
-    /* test confusion matrix */
-    size_t k = d->n_classes;
-    if (k > 0) {
-        if (prepare(db, "SELECT true_class, predicted_class, count FROM confusion "
-                        "WHERE trial_id = ? AND split = 'test' "
-                        "ORDER BY true_class, predicted_class", &st, err))
-            return -1;
-        sqlite3_bind_int64(st, 1, t->id);
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            long long i = sqlite3_column_int64(st, 0), j = sqlite3_column_int64(st, 1);
-            long long c = sqlite3_column_int64(st, 2);
-            if (i < 0 || j < 0 || (size_t)i >= k || (size_t)j >= k || c < 0)
-                continue;
-            if (!t->cm) {
-                t->cm = xcalloc(k * k, sizeof *t->cm);
-                if (!t->cm)
-                    goto oom;
-            }
-            t->cm[(size_t)i * k + (size_t)j] = (uint32_t)(c > UINT32_MAX ? UINT32_MAX : c);
-        }
-        sqlite3_finalize(st);
-        st = NULL;
-    }
-
-    /* decision-boundary grid */
-    if (prepare(db, "SELECT x0_min, x0_max, x1_min, x1_max, resolution, classes "
-                    "FROM grids WHERE trial_id = ?", &st, err))
-        return -1;
-    sqlite3_bind_int64(st, 1, t->id);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        long long res = sqlite3_column_int64(st, 4);
-        const void *blob = sqlite3_column_blob(st, 5);
-        int bytes = sqlite3_column_bytes(st, 5);
-        if (res >= 2 && res <= 4096 && blob && (long long)bytes == res * res) {
-            t->grid = malloc((size_t)bytes);
-            if (!t->grid)
-                goto oom;
-            memcpy(t->grid, blob, (size_t)bytes);
-            t->grid_x0[0] = sqlite3_column_double(st, 0);
-            t->grid_x0[1] = sqlite3_column_double(st, 1);
-            t->grid_x1[0] = sqlite3_column_double(st, 2);
-            t->grid_x1[1] = sqlite3_column_double(st, 3);
-            t->grid_res = (size_t)res;
-            t->has_grid = 1;
-        }
-    }
-    sqlite3_finalize(st);
-    return 0;
-oom:
-    sqlite3_finalize(st);
-    set_err(err, 0, "out of memory");
-    return -1;
-}
-
-static int load_data(sqlite3 *db, long long exp_id, long long trial_id,
-                     report_data *d, report_error *err)
-{
-    sqlite3_stmt *st = NULL;
+    store_error serr;
     d->experiment_id = exp_id;
     d->single_trial = trial_id > 0;
-    if (prepare(db, "SELECT name, spec, spec_file, created_at, sweep_dims "
-                    "FROM experiments WHERE id = ?", &st, err))
-        return -1;
-    sqlite3_bind_int64(st, 1, exp_id);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_finalize(st);
-        set_err(err, 1, "experiment %lld vanished from the database", exp_id);
+    int rc = store_experiment_load(db, exp_id, &d->exp, &serr);
+    if (rc) {
+        if (rc > 0)
+            set_err(err, 1, "experiment %lld vanished from the database", exp_id);
+        else
+            set_err(err, 1, "%s", serr.message);
         return -1;
     }
-    d->name = strdup(col_text(st, 0));
-    d->spec = strdup(col_text(st, 1));
-    d->spec_file = strdup(col_text(st, 2));
-    d->created_at = strdup(col_text(st, 3));
-    if (sqlite3_column_type(st, 4) == SQLITE_TEXT && parse_dims(col_text(st, 4), d)) {
-        /* Unparsable: forget the partial list, labels use name order. */
-        for (size_t i = 0; i < d->n_dims; i++)
-            free(d->dim_names[i]);
-        d->n_dims = 0;
-    }
-    sqlite3_finalize(st);
-    st = NULL;
-    if (!d->name || !d->spec || !d->spec_file || !d->created_at)
-        goto oom;
+    d->name = d->exp.name;
+    d->spec = d->exp.spec;
+    d->spec_file = d->exp.spec_file;
+    d->base_dir = d->exp.base_dir;
+    d->created_at = d->exp.created_at;
+    d->n_dims = d->exp.n_dims;
+    d->dim_names = d->exp.dims;
 
-    /* classes: names from the classes table; the count also covers any
-     * class index seen in a confusion matrix. */
-    long long k = 0;
-    if (prepare(db, "SELECT max(c) FROM (SELECT max(class_index) + 1 AS c FROM classes "
-                    "WHERE experiment_id = ?1 UNION ALL SELECT max(max(true_class), "
-                    "max(predicted_class)) + 1 FROM confusion JOIN trials t "
-                    "ON t.id = confusion.trial_id WHERE t.experiment_id = ?1)",
-                &st, err))
-        return -1;
-    sqlite3_bind_int64(st, 1, exp_id);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        k = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    st = NULL;
-    if (k < 0 || k > 1000)
-        k = 0;
-    d->n_classes = (size_t)k;
+    /* More classes than that is a damaged database: no per-class figures. */
+    d->n_classes = d->exp.n_classes > 1000 ? 0 : d->exp.n_classes;
     d->class_names = xcalloc(d->n_classes, sizeof *d->class_names);
     if (!d->class_names)
         goto oom;
-    if (prepare(db, "SELECT class_index, name FROM classes WHERE experiment_id = ? "
-                    "ORDER BY class_index", &st, err))
-        return -1;
-    sqlite3_bind_int64(st, 1, exp_id);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        long long c = sqlite3_column_int64(st, 0);
-        if (c >= 0 && c < k && !d->class_names[c]) {
-            d->class_names[c] = strdup(col_text(st, 1));
-            if (!d->class_names[c])
-                goto oom;
-        }
+    for (size_t i = 0; i < d->exp.n_class_names; i++) {
+        const store_class_row *c = &d->exp.class_names[i];
+        if (c->index < d->n_classes && !d->class_names[c->index] &&
+            !(d->class_names[c->index] = strdup(c->name)))
+            goto oom;
     }
-    sqlite3_finalize(st);
-    st = NULL;
     for (size_t c = 0; c < d->n_classes; c++)
         if (!d->class_names[c] && !(d->class_names[c] = xprintf("%zu", c)))
             goto oom;
 
-    /* trials, by sweep point then seed */
-    if (prepare(db, "SELECT id, point_index, seed, status, test_accuracy, test_loss, params "
-                    "FROM trials WHERE experiment_id = ?1 AND (?2 = 0 OR id = ?2) "
-                    "ORDER BY point_index, seed, id", &st, err))
+    store_trial_query q = {.experiment_id = exp_id,
+                           .trial_id = trial_id,
+                           .what = STORE_READ_PARAMS | STORE_READ_HISTORY |
+                                   STORE_READ_CONFUSION | STORE_READ_GRID |
+                                   STORE_READ_METRICS,
+                           .split = "test",
+                           .n_classes = d->n_classes};
+    if (store_trials_read(db, &q, &d->rows, &serr)) {
+        set_err(err, 1, "%s", serr.message);
         return -1;
-    sqlite3_bind_int64(st, 1, exp_id);
-    sqlite3_bind_int64(st, 2, trial_id);
-    size_t cap_t = 0, cap_p = 0;
-    long long last_point = -1;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        long long pidx = sqlite3_column_int64(st, 1);
-        if (d->n_points == 0 || pidx != last_point) {
-            if (d->n_points == cap_p) {
-                size_t nc = cap_p ? cap_p * 2 : 8;
-                report_point *np = realloc(d->points, nc * sizeof *np);
-                if (!np)
-                    goto oom;
-                d->points = np;
-                cap_p = nc;
-            }
+    }
+    if (d->rows.n == 0) {
+        set_err(err, 1, "experiment '%s' (id %lld) has no trials", d->name, exp_id);
+        return -1;
+    }
+    d->points = xcalloc(d->rows.n, sizeof *d->points);
+    d->trials = xcalloc(d->rows.n, sizeof *d->trials);
+    if (!d->points || !d->trials)
+        goto oom;
+    for (size_t r = 0; r < d->rows.n; r++) {
+        const store_trial_row *row = &d->rows.rows[r];
+        if (d->n_points == 0 || row->point_index != d->points[d->n_points - 1].index) {
+            /* The point's first trial names it. */
             report_point *p = &d->points[d->n_points++];
-            memset(p, 0, sizeof *p);
-            p->index = (size_t)(pidx < 0 ? 0 : pidx);
-            p->params_json = strdup(col_text(st, 6));
-            p->trials = xcalloc(1, sizeof *p->trials);
-            if (!p->params_json || !p->trials)
+            p->index = row->point_index;
+            p->params_json = row->params_json;
+            if (point_label(d, row, p))
                 goto oom;
-            /* Remember the trial that names the point in `median` for now. */
-            p->median = (size_t)sqlite3_column_int64(st, 0);
-            last_point = pidx;
         }
         report_point *p = &d->points[d->n_points - 1];
-        if (strcmp(col_text(st, 3), "done")) {
+        if (row->status != STORE_DONE) {
             p->n_other++;
             continue;
         }
-        if (d->n_trials == cap_t) {
-            size_t nc = cap_t ? cap_t * 2 : 16;
-            report_trial *nt = realloc(d->trials, nc * sizeof *nt);
-            if (!nt)
-                goto oom;
-            d->trials = nt;
-            cap_t = nc;
-        }
         report_trial *t = &d->trials[d->n_trials];
-        memset(t, 0, sizeof *t);
-        t->id = sqlite3_column_int64(st, 0);
+        t->id = row->id;
         t->point = d->n_points - 1;
-        t->seed = sqlite3_column_int64(st, 2);
-        t->test_accuracy = col_real(st, 4);
-        t->test_loss = col_real(st, 5);
+        t->seed = (long long)row->seed;
+        t->params_json = row->params_json;
+        t->test_accuracy = row->test_accuracy;
+        t->test_loss = row->test_loss;
+        t->n_epochs = row->history.n_epochs;
+        t->loss = row->history.loss;
+        t->accuracy = row->history.accuracy;
+        t->val_loss = row->history.val_loss;
+        t->val_accuracy = row->history.val_accuracy;
+        t->cm = row->confusion;
+        if (row->has_grid) {
+            t->has_grid = 1;
+            t->grid_x0[0] = row->grid.x0_min;
+            t->grid_x0[1] = row->grid.x0_max;
+            t->grid_x1[0] = row->grid.x1_min;
+            t->grid_x1[1] = row->grid.x1_max;
+            t->grid_res = row->grid.resolution;
+            t->grid = row->grid.classes;
+        }
+        t->row = row;
         size_t *nt = realloc(p->trials, (p->n_trials + 1) * sizeof *nt);
         if (!nt)
             goto oom;
@@ -673,18 +426,9 @@ static int load_data(sqlite3 *db, long long exp_id, long long trial_id,
         p->trials[p->n_trials++] = d->n_trials;
         d->n_trials++;
     }
-    sqlite3_finalize(st);
-    st = NULL;
-    if (d->n_points == 0) {
-        set_err(err, 1, "experiment '%s' (id %lld) has no trials", d->name, exp_id);
-        return -1;
-    }
 
     for (size_t i = 0; i < d->n_points; i++) {
         report_point *p = &d->points[i];
-        if (point_label(db, d, (long long)p->median, p, err))
-            return -1;
-        p->median = 0;
         if (p->n_trials == 0)
             continue;
         double *acc = xcalloc(p->n_trials, sizeof *acc);
@@ -702,12 +446,8 @@ static int load_data(sqlite3 *db, long long exp_id, long long trial_id,
         free(acc);
         free(seeds);
     }
-    for (size_t i = 0; i < d->n_trials; i++)
-        if (load_trial_details(db, d, &d->trials[i], err))
-            return -1;
     return 0;
 oom:
-    sqlite3_finalize(st);
     set_err(err, 0, "out of memory");
     return -1;
 }
@@ -777,75 +517,67 @@ static void fmt_num(FILE *f, double v, int decimals)
         fprintf(f, "%.*f", decimals, v);
 }
 
-static int html_summary(FILE *f, sqlite3 *db, const report_data *d,
-                        report_error *err)
+static int html_summary(FILE *f, store *db, const report_data *d, report_error *err)
 {
-    sqlite3_stmt *st = NULL;
     fputs("<h2 id=\"summary\">Summary per sweep point</h2>\n"
           "<table>\n<tr><th>sweep point</th><th>trials done</th><th>not done</th>"
           "<th>test accuracy mean &plusmn; std</th><th>min &ndash; max</th>"
           "<th>test loss mean</th><th>val. accuracy mean</th><th>best epoch mean</th>"
           "<th>overfit gap mean</th></tr>\n", f);
     if (d->single_trial) {
-        if (prepare(db, "SELECT test_accuracy, test_loss, val_accuracy, best_epoch, "
-                        "overfit_gap, status FROM trials WHERE id = ?", &st, err))
-            return -1;
-        sqlite3_bind_int64(st, 1, d->trials ? d->trials[0].id : 0);
         const report_point *p = &d->points[0];
-        if (sqlite3_step(st) == SQLITE_ROW) {
+        if (d->n_trials) {
+            const store_trial_row *t = d->trials[0].row;
             fputs("<tr><td>", f);
             html_text(f, *p->label ? p->label : "(no sweep)");
             fprintf(f, "</td><td>%zu</td><td>%zu</td><td>", p->n_trials, p->n_other);
-            fmt_num(f, col_real(st, 0), 4);
+            fmt_num(f, t->test_accuracy, 4);
             fputs("</td><td>&ndash;</td><td>", f);
-            fmt_num(f, col_real(st, 1), 4);
+            fmt_num(f, t->test_loss, 4);
             fputs("</td><td>", f);
-            fmt_num(f, col_real(st, 2), 4);
+            fmt_num(f, t->val_accuracy, 4);
             fputs("</td><td>", f);
-            fmt_num(f, col_real(st, 3), 0);
+            fmt_num(f, t->best_epoch, 0);
             fputs("</td><td>", f);
-            fmt_num(f, col_real(st, 4), 4);
+            fmt_num(f, t->overfit_gap, 4);
             fputs("</td></tr>\n", f);
         }
-        sqlite3_finalize(st);
         fputs("</table>\n", f);
         return 0;
     }
-    if (prepare(db, "SELECT point_index, n, test_accuracy_mean, test_accuracy_std, "
-                    "test_accuracy_min, test_accuracy_max, test_loss_mean, "
-                    "val_accuracy_mean, best_epoch_mean, overfit_gap_mean "
-                    "FROM sweep_summary WHERE experiment_id = ? ORDER BY point_index",
-                &st, err))
+    store_summary sum;
+    store_error serr;
+    if (store_summary_read(db, d->experiment_id, &sum, &serr)) {
+        set_err(err, 1, "%s", serr.message);
         return -1;
-    sqlite3_bind_int64(st, 1, d->experiment_id);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        long long pidx = sqlite3_column_int64(st, 0);
+    }
+    for (size_t r = 0; r < sum.n; r++) {
+        const store_summary_row *row = &sum.rows[r];
         const report_point *p = NULL;
         for (size_t i = 0; i < d->n_points; i++)
-            if ((long long)d->points[i].index == pidx)
+            if (d->points[i].index == row->point_index)
                 p = &d->points[i];
         fputs("<tr><td>", f);
         html_text(f, p && *p->label ? p->label : "(no sweep)");
-        fprintf(f, "</td><td>%lld</td><td>%zu</td><td>", (long long)sqlite3_column_int64(st, 1),
-                p ? p->n_other : (size_t)0);
-        fmt_num(f, col_real(st, 2), 4);
+        fprintf(f, "</td><td>%zu</td><td>%zu</td><td>", row->n, p ? p->n_other : (size_t)0);
+        fmt_num(f, row->test_accuracy_mean, 4);
         fputs(" &plusmn; ", f);
-        fmt_num(f, col_real(st, 3), 4);
+        fmt_num(f, row->test_accuracy_std, 4);
         fputs("</td><td>", f);
-        fmt_num(f, col_real(st, 4), 4);
+        fmt_num(f, row->test_accuracy_min, 4);
         fputs(" &ndash; ", f);
-        fmt_num(f, col_real(st, 5), 4);
+        fmt_num(f, row->test_accuracy_max, 4);
         fputs("</td><td>", f);
-        fmt_num(f, col_real(st, 6), 4);
+        fmt_num(f, row->test_loss_mean, 4);
         fputs("</td><td>", f);
-        fmt_num(f, col_real(st, 7), 4);
+        fmt_num(f, row->val_accuracy_mean, 4);
         fputs("</td><td>", f);
-        fmt_num(f, col_real(st, 8), 1);
+        fmt_num(f, row->best_epoch_mean, 1);
         fputs("</td><td>", f);
-        fmt_num(f, col_real(st, 9), 4);
+        fmt_num(f, row->overfit_gap_mean, 4);
         fputs("</td></tr>\n", f);
     }
-    sqlite3_finalize(st);
+    store_summary_free(&sum);
     /* Points where nothing finished do not appear in sweep_summary. */
     for (size_t i = 0; i < d->n_points; i++) {
         const report_point *p = &d->points[i];
@@ -863,10 +595,48 @@ static int html_summary(FILE *f, sqlite3 *db, const report_data *d,
 /* Per-class precision / recall / F1 / support on the test split, mean and
  * std over the done trials of each sweep point, from the metrics table
  * (names precision_K, recall_K, f1_K, support_K). */
-static int html_per_class(FILE *f, sqlite3 *db, const report_data *d,
-                          report_error *err)
+typedef struct trial_by_id {
+    long long id;
+    size_t index;
+} trial_by_id;
+
+static int trial_by_id_cmp(const void *a, const void *b)
+{
+    const trial_by_id *x = a, *y = b;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Adds metric m of a trial of point p to the per-class sums: 1 when it is
+ * one of precision_K, recall_K, f1_K, support_K with K < k. */
+static int per_class_add(double *acc, size_t k, size_t p, const store_metric_row *m)
 {
     static const char *const kinds[4] = {"precision", "recall", "f1", "support"};
+    const char *name = m->name;
+    if (isnan(m->value))
+        return 0;
+    int kind = -1;
+    const char *num = NULL;
+    for (int i = 0; i < 4; i++) {
+        size_t l = strlen(kinds[i]);
+        if (!strncmp(name, kinds[i], l) && name[l] == '_' && all_digits(name + l + 1)) {
+            kind = i;
+            num = name + l + 1;
+        }
+    }
+    if (kind < 0 || strlen(num) > 6)
+        return 0;
+    size_t c = (size_t)strtoul(num, NULL, 10);
+    if (c >= k)
+        return 0;
+    double *a = &acc[((p * k + c) * 4 + (size_t)kind) * 3];
+    a[0] += 1;
+    a[1] += m->value;
+    a[2] += m->value * m->value;
+    return 1;
+}
+
+static int html_per_class(FILE *f, const report_data *d, report_error *err)
+{
     size_t k = d->n_classes, np = d->n_points;
     if (k == 0)
         return 0;
@@ -874,52 +644,25 @@ static int html_per_class(FILE *f, sqlite3 *db, const report_data *d,
         goto oom;
     /* acc[((p * k + c) * 4 + kind) * 3 + {n, sum, sumsq}] */
     double *acc = xcalloc(np * k * 4 * 3, sizeof *acc);
-    if (!acc)
-        goto oom;
-    sqlite3_stmt *st = NULL;
-    if (prepare(db, "SELECT t.id, m.name, m.value FROM metrics m JOIN trials t "
-                    "ON t.id = m.trial_id WHERE t.experiment_id = ?1 AND t.status = 'done' "
-                    "AND (?2 = 0 OR t.id = ?2) AND m.split = 'test' ORDER BY t.id, m.name",
-                &st, err)) {
+    /* Summed in trial id order, then metric name order. */
+    trial_by_id *order = xcalloc(d->n_trials, sizeof *order);
+    if (!acc || !order) {
         free(acc);
-        return -1;
+        free(order);
+        goto oom;
     }
-    sqlite3_bind_int64(st, 1, d->experiment_id);
-    sqlite3_bind_int64(st, 2, d->single_trial && d->n_trials ? d->trials[0].id : 0);
+    for (size_t i = 0; i < d->n_trials; i++) {
+        order[i].id = d->trials[i].id;
+        order[i].index = i;
+    }
+    qsort(order, d->n_trials, sizeof *order, trial_by_id_cmp);
     size_t found = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        long long tid = sqlite3_column_int64(st, 0);
-        const char *name = col_text(st, 1);
-        if (sqlite3_column_type(st, 2) == SQLITE_NULL)
-            continue;
-        double v = sqlite3_column_double(st, 2);
-        int kind = -1;
-        const char *num = NULL;
-        for (int i = 0; i < 4; i++) {
-            size_t l = strlen(kinds[i]);
-            if (!strncmp(name, kinds[i], l) && name[l] == '_' && all_digits(name + l + 1)) {
-                kind = i;
-                num = name + l + 1;
-            }
-        }
-        if (kind < 0 || strlen(num) > 6)
-            continue;
-        size_t c = (size_t)strtoul(num, NULL, 10);
-        if (c >= k)
-            continue;
-        size_t p = np;
-        for (size_t i = 0; i < d->n_trials; i++)
-            if (d->trials[i].id == tid)
-                p = d->trials[i].point;
-        if (p >= np)
-            continue;
-        double *a = &acc[((p * k + c) * 4 + (size_t)kind) * 3];
-        a[0] += 1;
-        a[1] += v;
-        a[2] += v * v;
-        found++;
+    for (size_t i = 0; i < d->n_trials; i++) {
+        const report_trial *t = &d->trials[order[i].index];
+        for (size_t j = 0; j < t->row->n_metrics; j++)
+            found += (size_t)per_class_add(acc, k, t->point, &t->row->metrics[j]);
     }
-    sqlite3_finalize(st);
+    free(order);
     fputs("<h2 id=\"per-class\">Per-class figures (test split)</h2>\n", f);
     if (!found) {
         fputs("<p>The database holds no per-class metrics for this experiment.</p>\n", f);
@@ -970,7 +713,7 @@ oom:
     return -1;
 }
 
-static int write_html(const char *path, sqlite3 *db, const report_data *d,
+static int write_html(const char *path, store *db, const report_data *d,
                       const figure *figs, size_t n_figs, report_format fmt,
                       report_error *err)
 {
@@ -1013,7 +756,7 @@ static int write_html(const char *path, sqlite3 *db, const report_data *d,
         fprintf(f, ", %zu not finished (failed, diverged, interrupted or queued)", n_other);
     fputs(".</p>\n", f);
 
-    if (html_summary(f, db, d, err) || html_per_class(f, db, d, err)) {
+    if (html_summary(f, db, d, err) || html_per_class(f, d, err)) {
         fclose(f);
         return -1;
     }
@@ -1144,7 +887,7 @@ static char *join_path(const char *dir, const char *file)
 int report_generate(const report_options *o, report_output *out,
                     report_error *err)
 {
-    sqlite3 *db = NULL;
+    store *db = NULL;
     report_data d;
     figure *figs = NULL;
     size_t n_figs = 0;
@@ -1166,22 +909,12 @@ int report_generate(const report_options *o, report_output *out,
                 o->db_path);
         return -1;
     }
-    if (sqlite3_open_v2(o->db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        set_err(err, 1, "cannot open %s: %s", o->db_path, db ? sqlite3_errmsg(db) : "?");
-        goto done;
-    }
-    sqlite3_busy_timeout(db, 5000);
     {
-        sqlite3_stmt *st = NULL;
-        int n = 0;
-        if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
-                                   "AND name IN ('experiments', 'trials', 'epochs')",
-                               -1, &st, NULL) == SQLITE_OK &&
-            sqlite3_step(st) == SQLITE_ROW)
-            n = sqlite3_column_int(st, 0);
-        sqlite3_finalize(st);
-        if (n != 3) {
-            set_err(err, 1, "%s is not a runexp results database", o->db_path);
+        /* Read-only: a report never changes the database. */
+        store_error serr;
+        db = store_open_readonly(o->db_path, &serr);
+        if (!db) {
+            set_err(err, 1, "%s", serr.message);
             goto done;
         }
     }
@@ -1211,17 +944,8 @@ int report_generate(const report_options *o, report_output *out,
     if (mkdir_p(dir, err))
         goto done;
 
-    /* The dataset preview shows the data of the first finished trial (the
-     * smallest seed of the first sweep point). */
-    {
-        const report_trial *t0 = NULL;
-        for (size_t i = 0; i < d.n_points && !t0; i++)
-            if (d.points[i].n_trials)
-                t0 = &d.trials[d.points[i].trials[0]];
-        if (t0)
-            report_dataset_rebuild(d.spec, d.spec_file, d.points[t0->point].index,
-                                   t0->seed, &d.dataset);
-    }
+    /* The data of the trials shown, rebuilt once for every figure. */
+    report_datasets_build(&d);
 
     report_plot_cfg cfg;
     cfg.format = o->format;
@@ -1405,7 +1129,9 @@ int report_generate(const report_options *o, report_output *out,
         }
         out->files[n_figs] = strdup("index.html");
         out->n_files = n_figs + 1;
-        if (!out->files[n_figs]) {
+        if (d.data_note[0])
+            out->note = strdup(d.data_note);
+        if (!out->files[n_figs] || (d.data_note[0] && !out->note)) {
             report_output_free(out);
             goto oom;
         }
@@ -1424,6 +1150,6 @@ done:
     free(path);
     free(dir);
     data_free(&d);
-    sqlite3_close(db);
+    store_close(db);
     return rc;
 }

@@ -12,7 +12,10 @@
  *   index.html                            the page: spec, tables, every figure
  * EXT is png (default), svg or pdf. Figures are drawn with PLplot's cairo
  * driver, one plstream per figure. Same database => same files (PNG and SVG;
- * cairo's PDF carries a creation date).
+ * cairo's PDF carries a creation date), from whatever directory the report
+ * is run: the database is read through the store's reading API (store.h),
+ * and the data figures rebuild the data from the stored spec text with the
+ * stored base directory, as `runexp reproduce` does.
  */
 #ifndef RUNEXP_REPORT_H
 #define RUNEXP_REPORT_H
@@ -21,6 +24,7 @@
 #include <stdint.h>
 
 #include "data.h"
+#include "store.h"
 
 typedef enum {
     REPORT_FORMAT_PNG = 0,
@@ -60,6 +64,8 @@ typedef struct report_output {
     long long experiment_id;
     size_t n_files;
     char **files;           /* names inside out_dir, figures then index.html */
+    char *note;             /* why the data figures could not be drawn (the
+                               data could not be rebuilt), or NULL */
 } report_output;
 
 /* Writes the report. Returns 0, or -1 with err filled (err->input set when
@@ -83,32 +89,37 @@ char *report_html_escape(const char *s);
 
 /* ---- shared between report_*.c (not for other modules) ------------------ */
 
-/* One trial as the figures need it. Arrays hold NAN where the database has
- * NULL. */
+/* One finished trial as the figures need it: values and pointers into its
+ * store_trial_row (report_data.rows owns them). Arrays hold NAN where the
+ * database has NULL. */
 typedef struct report_trial {
     long long id;
     size_t point;           /* index into report_data.points */
     long long seed;
+    const char *params_json;
     double test_accuracy, test_loss;
     size_t n_epochs;
-    double *loss, *accuracy, *val_loss, *val_accuracy;
-    uint32_t *cm;           /* n_classes^2 test confusion, row = true; or NULL */
+    const double *loss, *accuracy, *val_loss, *val_accuracy;
+    const uint32_t *cm;     /* n_classes^2 test confusion, row = true; or NULL */
     int has_grid;
     double grid_x0[2], grid_x1[2];
     size_t grid_res;
-    uint8_t *grid;          /* res*res predicted classes, iy-major */
+    const uint8_t *grid;    /* res*res predicted classes, iy-major */
+    const store_trial_row *row;
 } report_trial;
 
 typedef struct report_point {
     size_t index;           /* point_index in the database */
     char *label;            /* "hidden = 4", "" without a sweep */
-    char *params_json;
+    const char *params_json;
     int numeric;            /* exactly one swept value and it is a number */
     double value;
     size_t n_trials;        /* done trials of this point */
     size_t *trials;         /* indices into report_data.trials */
     size_t median;          /* index into report_data.trials */
     size_t n_other;         /* failed / diverged / interrupted / not run */
+    int has_test_rows;      /* the test rows of the median trial, rebuilt */
+    data_set test_rows;     /* for the boundary panel (report_data.c) */
 } report_point;
 
 /* A rebuilt dataset for the data figures. */
@@ -124,17 +135,20 @@ typedef struct report_dataset {
 
 typedef struct report_data {
     long long experiment_id;
-    char *name, *spec, *spec_file, *created_at;
+    store_experiment_record exp; /* name, spec, spec_file, base_dir, ... */
+    const char *name, *spec, *spec_file, *base_dir, *created_at; /* of exp */
     size_t n_classes;
     char **class_names;
     size_t n_dims;
-    char **dim_names;
+    char *const *dim_names; /* exp.dims */
     size_t n_points;
     report_point *points;
     size_t n_trials;
     report_trial *trials;
+    store_trial_list rows;  /* every trial of the report, whatever its status */
     int single_trial;       /* --trial */
     report_dataset dataset; /* of the first trial shown */
+    char data_note[256];    /* why a dataset could not be rebuilt; "" if none */
 } report_data;
 
 /* Figure settings handed to each drawing function. */
@@ -157,11 +171,12 @@ int report_plot_boundary(const report_data *d, const report_plot_cfg *c,
 int report_plot_dataset(const report_data *d, const report_plot_cfg *c,
                         const char *path, report_error *err);
 
-/* Rebuilds the dataset of sweep point `point` with data seed `seed` from the
- * experiment's spec text (report_data.c). Never fails hard: on any problem
- * ds->ok = 0 and ds->note says why. */
-void report_dataset_rebuild(const char *spec_text, const char *spec_file,
-                            size_t point, long long seed, report_dataset *ds);
+/* Rebuilds, from the experiment's stored spec text and base directory, the
+ * dataset of the first trial shown (d->dataset) and the test rows of each
+ * boundary panel's trial (report_point.test_rows), parsing the spec and
+ * reading each data source once (report_data.c). Never fails hard: what
+ * cannot be rebuilt is left out and d->data_note says why. */
+void report_datasets_build(report_data *d);
 void report_dataset_free(report_dataset *ds);
 
 #endif

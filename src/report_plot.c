@@ -956,13 +956,9 @@ int report_plot_boundary(const report_data *d, const report_plot_cfg *c,
         free(yg);
         free(clevel);
 
-        /* The test rows of this very trial: its data seed rebuilds them. */
-        report_dataset ds;
-        memset(&ds, 0, sizeof ds);
-        report_dataset_rebuild(d->spec, d->spec_file, p->index, t->seed, &ds);
-        if (ds.ok)
-            scatter_classes(&ds.splits.test, k, l.nrow > 1 ? 0.5 : 0.7);
-        report_dataset_free(&ds);
+        /* The test rows of this very trial, rebuilt from its data seed. */
+        if (p->has_test_rows)
+            scatter_classes(&p->test_rows, k, l.nrow > 1 ? 0.5 : 0.7);
 
         chr(chr_panel);
         panel_box("bcnst", "bcnstv");

@@ -1,5 +1,6 @@
 /* store: the SQLite results database. See store.h. */
 #include "store.h"
+#include "store_internal.h"
 
 #include "digest.h"
 #include "writeback.h"
@@ -1204,4 +1205,16 @@ fail:
     sqlite3_finalize(st);
     store_trial_record_free(r);
     return -1;
+}
+
+/* ---- for the module's other files (store_internal.h) ------------------ */
+
+sqlite3 *store_internal_db(store *s)
+{
+    return s->db;
+}
+
+const char *store_internal_path(const store *s)
+{
+    return s->path;
 }

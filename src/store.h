@@ -273,4 +273,149 @@ void store_trial_record_free(store_trial_record *r);
 /* Runs SQL on the connection (tests and tools). */
 int store_exec(store *s, const char *sql, store_error *err);
 
+/* ==== reading experiments and trials (store_read.c) =====================
+ *
+ * For readers such as `runexp report`: what the database holds, as plain C
+ * structs and arrays the caller owns and frees with the matching *_free
+ * (safe on a zeroed or failed struct). Each function returns 0, 1 when what
+ * was asked for does not exist (err says what), or -1 on an error (err
+ * filled). Doubles are NaN where the database has NULL. Every query has an
+ * ORDER BY, so the same database gives the same arrays. Nothing here writes;
+ * open the store with store_open_readonly to be sure of that. */
+
+/* The experiment named by name_or_id: the newest experiment of that name,
+ * else, when it is all digits, the experiment with that id; NULL or "" =
+ * the newest experiment of the database. */
+int store_experiment_find(store *s, const char *name_or_id, int64_t *id,
+                          store_error *err);
+
+/* The experiment trial trial_id belongs to. */
+int store_trial_experiment(store *s, int64_t trial_id, int64_t *experiment_id,
+                           store_error *err);
+
+typedef struct store_class_row {
+    size_t index;
+    char *name;
+} store_class_row;
+
+typedef struct store_experiment_record {
+    int64_t id;
+    char *name;
+    char *spec;             /* the spec text of its latest run */
+    char *spec_file;        /* path as given on that run's command line; "" if none */
+    char *spec_hash;
+    /* The directory relative CSV paths of spec resolve against, as `runexp
+     * reproduce` resolves them: the base_dir recorded with that spec text
+     * (absolute: the run made it so); for a database without one, the
+     * directory of spec_file, "." when it has none. Never NULL. */
+    char *base_dir;
+    char *created_at;
+    size_t n_dims;          /* sweep names in order (experiments.sweep_dims); */
+    char **dims;            /* 0 when absent or not a JSON array of strings */
+    /* 1 + the largest class index in its classes rows or in any confusion
+     * cell of its trials; 0 when there is none. class_names are the classes
+     * rows, by index (an index may be missing). */
+    size_t n_classes;
+    size_t n_class_names;
+    store_class_row *class_names;
+} store_experiment_record;
+
+int store_experiment_load(store *s, int64_t id, store_experiment_record *out,
+                          store_error *err);
+void store_experiment_record_free(store_experiment_record *r);
+
+/* One trial_params row: the swept value with its SQLite type. */
+typedef struct store_param_value {
+    char *name;
+    int type;               /* 0 integer, 1 real, 2 text (store_param's) */
+    long long i;
+    double r;
+    char *s;                /* type 2 only */
+} store_param_value;
+
+/* Per-epoch history: epoch e (1-based) at index e - 1; n_epochs is the
+ * largest epoch stored; NaN where a row or a value is missing. */
+typedef struct store_history {
+    size_t n_epochs;
+    double *loss, *accuracy, *val_loss, *val_accuracy;
+} store_history;
+
+typedef struct store_grid_row {
+    double x0_min, x0_max, x1_min, x1_max;
+    size_t resolution;
+    uint8_t *classes;       /* resolution^2, iy-major */
+} store_grid_row;
+
+/* What store_trials_read loads besides each trial's row. */
+enum {
+    STORE_READ_PARAMS    = 1u << 0, /* trial_params rows, by name */
+    STORE_READ_HISTORY   = 1u << 1, /* epochs */
+    STORE_READ_CONFUSION = 1u << 2, /* the confusion matrix of query.split */
+    STORE_READ_GRID      = 1u << 3, /* the decision-boundary grid */
+    STORE_READ_METRICS   = 1u << 4  /* metrics rows of query.split */
+};
+
+typedef struct store_trial_query {
+    int64_t experiment_id;
+    int64_t trial_id;       /* > 0: only that trial (if it is the experiment's) */
+    unsigned what;          /* STORE_READ_* bits */
+    const char *split;      /* confusion and metrics of this split ("test");
+                               NULL: metrics of every split, no confusion */
+    size_t n_classes;       /* confusion matrices are n_classes^2; cells with
+                               a class outside [0, n_classes) are dropped */
+} store_trial_query;
+
+typedef struct store_trial_row {
+    int64_t id;
+    size_t trial_index, point_index;
+    uint64_t seed;
+    store_status status;
+    char *params_json;
+    double train_loss, train_accuracy, val_loss, val_accuracy;
+    double test_loss, test_accuracy;
+    double best_epoch, overfit_gap;
+    size_t n_params;
+    store_param_value *params;   /* STORE_READ_PARAMS */
+    store_history history;       /* STORE_READ_HISTORY */
+    uint32_t *confusion;         /* STORE_READ_CONFUSION: n_classes^2, rows
+                                    true; NULL when the trial has none */
+    int has_grid;                /* STORE_READ_GRID: 1 when a well-formed */
+    store_grid_row grid;         /* grid is stored (2 <= res <= 4096) */
+    size_t n_metrics;
+    store_metric_row *metrics;   /* STORE_READ_METRICS: by split, name */
+} store_trial_row;
+
+typedef struct store_trial_list {
+    size_t n;
+    store_trial_row *rows;       /* by point_index, seed, id */
+} store_trial_list;
+
+/* Every trial of q->experiment_id (whatever its status), with what q->what
+ * asks for. One query per table, so the cost is linear in what is read. */
+int store_trials_read(store *s, const store_trial_query *q, store_trial_list *out,
+                      store_error *err);
+void store_trial_list_free(store_trial_list *l);
+
+/* One row of the sweep_summary view (schemas/results.sql): the done trials
+ * of one sweep point. */
+typedef struct store_summary_row {
+    size_t point_index;
+    char *params;
+    size_t n;
+    double test_accuracy_mean, test_accuracy_std, test_accuracy_min, test_accuracy_max;
+    double test_loss_mean, test_loss_std, test_loss_min, test_loss_max;
+    double val_accuracy_mean, best_epoch_mean, overfit_gap_mean;
+} store_summary_row;
+
+typedef struct store_summary {
+    size_t n;
+    store_summary_row *rows;     /* by point_index */
+} store_summary;
+
+int store_summary_read(store *s, int64_t experiment_id, store_summary *out,
+                       store_error *err);
+void store_summary_free(store_summary *sum);
+
+/* ==== end of the reading API ============================================ */
+
 #endif

@@ -1,0 +1,815 @@
+/* store_read: experiments and trials read back as plain structs. See the
+ * reading API at the end of store.h.
+ *
+ * Trials and what hangs off them are read table by table: one query for the
+ * trials of the experiment, then one per detail table (epochs, confusion,
+ * grids, metrics, trial_params) joined to it and ordered by trial id, each
+ * row handed to its trial by a binary search on the id. A report of many
+ * thousand trials is then a handful of statements, not a few per trial.
+ */
+#include "store.h"
+#include "store_internal.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Epochs outside 1..STORE_READ_MAX_EPOCH are not read: a damaged row must
+ * not make a reader allocate gigabytes. */
+#define STORE_READ_MAX_EPOCH 1000000
+/* The largest grid resolution read (the runner records at most 1024). */
+#define STORE_READ_MAX_GRID 4096
+
+static void set_err(store_error *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void set_err(store_error *err, int code, const char *fmt, ...)
+{
+    if (!err)
+        return;
+    err->code = code;
+    err->busy = 0;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+}
+
+static void db_err(store *s, store_error *err, int rc, const char *what)
+{
+    int prim = rc & 0xff;
+    if (prim == SQLITE_BUSY || prim == SQLITE_LOCKED) {
+        set_err(err, rc, "database is busy: %s is locked by another connection",
+                store_internal_path(s));
+        if (err)
+            err->busy = 1;
+        return;
+    }
+    set_err(err, rc, "%s: %s: %s", store_internal_path(s), what,
+            sqlite3_errmsg(store_internal_db(s)));
+}
+
+static int prep(store *s, const char *sql, sqlite3_stmt **st, store_error *err)
+{
+    int rc = sqlite3_prepare_v2(store_internal_db(s), sql, -1, st, NULL);
+    if (rc != SQLITE_OK) {
+        db_err(s, err, rc, "prepare");
+        *st = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static double col_real(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
+}
+
+/* A copy of column i's text; "" for NULL. NULL only when out of memory. */
+static char *col_dup(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    const char *c = t ? (const char *)t : "";
+    size_t n = strlen(c);
+    char *r = malloc(n + 1);
+    if (r)
+        memcpy(r, c, n + 1);
+    return r;
+}
+
+static char *dup_str(const char *c)
+{
+    size_t n = strlen(c);
+    char *r = malloc(n + 1);
+    if (r)
+        memcpy(r, c, n + 1);
+    return r;
+}
+
+static size_t col_index(sqlite3_stmt *st, int i)
+{
+    long long v = sqlite3_column_int64(st, i);
+    return v < 0 ? 0 : (size_t)v;
+}
+
+static int all_digits(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return 0;
+    return 1;
+}
+
+/* Steps a one-row, one-integer query: 0 with *v, 1 when there is no row. */
+static int one_int(store *s, sqlite3_stmt *st, int64_t *v, store_error *err)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+        *v = sqlite3_column_int64(st, 0);
+        rc = 0;
+    } else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+        rc = 1;
+    } else {
+        db_err(s, err, rc, "reading");
+        rc = -1;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* ---- experiments ------------------------------------------------------ */
+
+int store_experiment_find(store *s, const char *name_or_id, int64_t *id, store_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+    *id = 0;
+    if (!name_or_id || !*name_or_id) {
+        if (prep(s, "SELECT id FROM experiments ORDER BY id DESC LIMIT 1", &st, err))
+            return -1;
+        rc = one_int(s, st, id, err);
+        if (rc == 1)
+            set_err(err, 0, "%s holds no experiment", store_internal_path(s));
+        return rc;
+    }
+    /* A name first (a name may be all digits), then an id. */
+    if (prep(s, "SELECT id FROM experiments WHERE name = ?1 ORDER BY id DESC LIMIT 1", &st,
+             err))
+        return -1;
+    sqlite3_bind_text(st, 1, name_or_id, -1, SQLITE_STATIC);
+    rc = one_int(s, st, id, err);
+    if (rc != 1)
+        return rc;
+    if (all_digits(name_or_id) && strlen(name_or_id) < 18) {
+        if (prep(s, "SELECT id FROM experiments WHERE id = ?1", &st, err))
+            return -1;
+        sqlite3_bind_int64(st, 1, strtoll(name_or_id, NULL, 10));
+        rc = one_int(s, st, id, err);
+        if (rc != 1)
+            return rc;
+    }
+    set_err(err, 0, "%s has no experiment named or numbered '%s'", store_internal_path(s),
+            name_or_id);
+    return 1;
+}
+
+int store_trial_experiment(store *s, int64_t trial_id, int64_t *experiment_id,
+                           store_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    *experiment_id = 0;
+    if (prep(s, "SELECT experiment_id FROM trials WHERE id = ?1", &st, err))
+        return -1;
+    sqlite3_bind_int64(st, 1, trial_id);
+    int rc = one_int(s, st, experiment_id, err);
+    if (rc == 1)
+        set_err(err, 0, "%s has no trial %lld", store_internal_path(s), (long long)trial_id);
+    return rc;
+}
+
+void store_experiment_record_free(store_experiment_record *r)
+{
+    if (!r)
+        return;
+    free(r->name);
+    free(r->spec);
+    free(r->spec_file);
+    free(r->spec_hash);
+    free(r->base_dir);
+    free(r->created_at);
+    for (size_t i = 0; i < r->n_dims; i++)
+        free(r->dims[i]);
+    free(r->dims);
+    for (size_t i = 0; i < r->n_class_names; i++)
+        free(r->class_names[i].name);
+    free(r->class_names);
+    memset(r, 0, sizeof *r);
+}
+
+/* experiments.sweep_dims, a JSON array of strings as the runner writes it
+ * (strings with \" and \\ escapes). -1 for anything else. */
+static int parse_dims(const char *json, store_experiment_record *r)
+{
+    const char *p = json;
+    while (*p == ' ' || *p == '\n' || *p == '\t')
+        p++;
+    if (*p != '[')
+        return -1;
+    p++;
+    for (;;) {
+        while (*p == ' ' || *p == ',' || *p == '\n' || *p == '\t')
+            p++;
+        if (*p == ']')
+            return 0;
+        if (*p != '"')
+            return -1;
+        p++;
+        char *name = malloc(strlen(p) + 1), *q = name;
+        if (!name)
+            return -1;
+        while (*p && *p != '"') {
+            if (*p == '\\' && p[1])
+                p++;
+            *q++ = *p++;
+        }
+        *q = '\0';
+        if (*p != '"') {
+            free(name);
+            return -1;
+        }
+        p++;
+        char **nd = realloc(r->dims, (r->n_dims + 1) * sizeof *nd);
+        if (!nd) {
+            free(name);
+            return -1;
+        }
+        r->dims = nd;
+        r->dims[r->n_dims++] = name;
+    }
+}
+
+/* The directory of a spec path: "dir/x.yaml" -> "dir", "x.yaml" -> ".". */
+static char *dir_of(const char *file)
+{
+    const char *slash = strrchr(file, '/');
+    if (!slash)
+        return dup_str(".");
+    if (slash == file)
+        return dup_str("/");
+    size_t n = (size_t)(slash - file);
+    char *d = malloc(n + 1);
+    if (d) {
+        memcpy(d, file, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+int store_experiment_load(store *s, int64_t id, store_experiment_record *r, store_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    memset(r, 0, sizeof *r);
+    if (prep(s,
+             "SELECT e.name, e.spec, e.spec_file, e.spec_hash, e.created_at, e.sweep_dims,"
+             " sp.base_dir FROM experiments e LEFT JOIN specs sp ON sp.spec_hash = e.spec_hash"
+             " WHERE e.id = ?1",
+             &st, err))
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        sqlite3_finalize(st);
+        set_err(err, 0, "%s has no experiment %lld", store_internal_path(s), (long long)id);
+        return 1;
+    }
+    if (rc != SQLITE_ROW) {
+        db_err(s, err, rc, "reading the experiment");
+        goto fail;
+    }
+    r->id = id;
+    r->name = col_dup(st, 0);
+    r->spec = col_dup(st, 1);
+    r->spec_file = col_dup(st, 2);
+    r->spec_hash = col_dup(st, 3);
+    r->created_at = col_dup(st, 4);
+    if (sqlite3_column_type(st, 6) == SQLITE_TEXT && sqlite3_column_bytes(st, 6) > 0)
+        r->base_dir = col_dup(st, 6);
+    else if (r->spec_file)
+        r->base_dir = dir_of(r->spec_file);
+    if (!r->name || !r->spec || !r->spec_file || !r->spec_hash || !r->created_at ||
+        !r->base_dir)
+        goto oom;
+    if (sqlite3_column_type(st, 5) == SQLITE_TEXT &&
+        parse_dims((const char *)sqlite3_column_text(st, 5), r)) {
+        /* Unparsable: no names rather than a partial list. */
+        for (size_t i = 0; i < r->n_dims; i++)
+            free(r->dims[i]);
+        free(r->dims);
+        r->dims = NULL;
+        r->n_dims = 0;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+
+    int64_t k = 0;
+    if (prep(s,
+             "SELECT max(c) FROM (SELECT max(class_index) + 1 AS c FROM classes"
+             " WHERE experiment_id = ?1 UNION ALL SELECT max(max(true_class),"
+             " max(predicted_class)) + 1 FROM confusion JOIN trials t"
+             " ON t.id = confusion.trial_id WHERE t.experiment_id = ?1)",
+             &st, err))
+        goto fail;
+    sqlite3_bind_int64(st, 1, id);
+    rc = one_int(s, st, &k, err);
+    st = NULL;
+    if (rc < 0)
+        goto fail;
+    r->n_classes = rc == 0 && k > 0 ? (size_t)k : 0;
+
+    if (prep(s, "SELECT class_index, name FROM classes WHERE experiment_id = ?1"
+                " ORDER BY class_index", &st, err))
+        goto fail;
+    sqlite3_bind_int64(st, 1, id);
+    size_t cap = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_int64(st, 0) < 0)
+            continue;
+        if (r->n_class_names == cap) {
+            size_t nc = cap ? cap * 2 : 16;
+            store_class_row *n = realloc(r->class_names, nc * sizeof *n);
+            if (!n)
+                goto oom;
+            r->class_names = n;
+            cap = nc;
+        }
+        store_class_row *c = &r->class_names[r->n_class_names];
+        c->index = col_index(st, 0);
+        if (!(c->name = col_dup(st, 1)))
+            goto oom;
+        r->n_class_names++;
+    }
+    if (rc != SQLITE_DONE) {
+        db_err(s, err, rc, "reading the classes");
+        goto fail;
+    }
+    sqlite3_finalize(st);
+    return 0;
+oom:
+    set_err(err, 0, "out of memory");
+fail:
+    sqlite3_finalize(st);
+    store_experiment_record_free(r);
+    return -1;
+}
+
+/* ---- trials ----------------------------------------------------------- */
+
+static void history_free(store_history *h)
+{
+    free(h->loss);
+    free(h->accuracy);
+    free(h->val_loss);
+    free(h->val_accuracy);
+    memset(h, 0, sizeof *h);
+}
+
+void store_trial_list_free(store_trial_list *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++) {
+        store_trial_row *t = &l->rows[i];
+        free(t->params_json);
+        for (size_t j = 0; j < t->n_params; j++) {
+            free(t->params[j].name);
+            free(t->params[j].s);
+        }
+        free(t->params);
+        history_free(&t->history);
+        free(t->confusion);
+        free(t->grid.classes);
+        free(t->metrics);
+    }
+    free(l->rows);
+    memset(l, 0, sizeof *l);
+}
+
+/* Trial ids of the list in ascending order, for finding a row by id. */
+typedef struct id_slot {
+    int64_t id;
+    size_t row;
+} id_slot;
+
+static int id_slot_cmp(const void *a, const void *b)
+{
+    const id_slot *x = a, *y = b;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static store_trial_row *row_of(const id_slot *ids, store_trial_list *l, int64_t id)
+{
+    size_t lo = 0, hi = l->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ids[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < l->n && ids[lo].id == id ? &l->rows[ids[lo].row] : NULL;
+}
+
+/* The trials of the query, joined as t: ?1 experiment, ?2 trial or 0. */
+#define OF_QUERY " JOIN trials t ON t.id = x.trial_id WHERE t.experiment_id = ?1" \
+                 " AND (?2 = 0 OR t.id = ?2)"
+
+static int prep_detail(store *s, const store_trial_query *q, const char *sql,
+                       sqlite3_stmt **st, store_error *err)
+{
+    if (prep(s, sql, st, err))
+        return -1;
+    sqlite3_bind_int64(*st, 1, q->experiment_id);
+    sqlite3_bind_int64(*st, 2, q->trial_id > 0 ? q->trial_id : 0);
+    if (q->split)
+        sqlite3_bind_text(*st, 3, q->split, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(*st, 3);
+    return 0;
+}
+
+static int read_params(store *s, const store_trial_query *q, const id_slot *ids,
+                       store_trial_list *l, store_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (prep_detail(s, q,
+                    "SELECT x.trial_id, x.name, x.value, typeof(x.value) FROM trial_params x"
+                    OF_QUERY " ORDER BY x.trial_id, x.name",
+                    &st, err))
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_trial_row *t = row_of(ids, l, sqlite3_column_int64(st, 0));
+        if (!t)
+            continue;
+        store_param_value *n = realloc(t->params, (t->n_params + 1) * sizeof *n);
+        if (!n)
+            goto oom;
+        t->params = n;
+        store_param_value *v = &n[t->n_params];
+        memset(v, 0, sizeof *v);
+        v->name = col_dup(st, 1);
+        if (!v->name)
+            goto oom;
+        t->n_params++;
+        switch (sqlite3_column_type(st, 2)) {
+        case SQLITE_INTEGER:
+            v->type = 0;
+            v->i = sqlite3_column_int64(st, 2);
+            v->r = (double)v->i;
+            break;
+        case SQLITE_FLOAT:
+            v->type = 1;
+            v->r = sqlite3_column_double(st, 2);
+            break;
+        default:
+            v->type = 2;
+            if (!(v->s = col_dup(st, 2)))
+                goto oom;
+        }
+    }
+    if (rc != SQLITE_DONE) {
+        db_err(s, err, rc, "reading trial_params");
+        goto fail;
+    }
+    sqlite3_finalize(st);
+    return 0;
+oom:
+    set_err(err, 0, "out of memory");
+fail:
+    sqlite3_finalize(st);
+    return -1;
+}
+
+/* Grows h to hold epoch e (1-based), NaN-filling the new slots. */
+static int history_reserve(store_history *h, size_t *cap, size_t e)
+{
+    if (e <= *cap)
+        return 0;
+    size_t nc = *cap ? *cap : 64;
+    while (nc < e)
+        nc *= 2;
+    double **arrs[4] = {&h->loss, &h->accuracy, &h->val_loss, &h->val_accuracy};
+    for (int a = 0; a < 4; a++) {
+        double *na = realloc(*arrs[a], nc * sizeof *na);
+        if (!na)
+            return -1;
+        for (size_t i = *cap; i < nc; i++)
+            na[i] = NAN;
+        *arrs[a] = na;
+    }
+    *cap = nc;
+    return 0;
+}
+
+static int read_history(store *s, const store_trial_query *q, const id_slot *ids,
+                        store_trial_list *l, store_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (prep_detail(s, q,
+                    "SELECT x.trial_id, x.epoch, x.loss, x.accuracy, x.val_loss, x.val_accuracy"
+                    " FROM epochs x" OF_QUERY " AND x.epoch >= 1 AND x.epoch <= "
+                    "1000000 ORDER BY x.trial_id, x.epoch",
+                    &st, err))
+        return -1;
+    /* Rows come by trial: the capacity belongs to the trial being filled. */
+    store_trial_row *cur = NULL;
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_trial_row *t = row_of(ids, l, sqlite3_column_int64(st, 0));
+        if (!t)
+            continue;
+        if (t != cur) {
+            cur = t;
+            cap = 0;
+        }
+        long long e = sqlite3_column_int64(st, 1);
+        if (e < 1 || e > STORE_READ_MAX_EPOCH)
+            continue;
+        if (history_reserve(&t->history, &cap, (size_t)e)) {
+            set_err(err, 0, "out of memory");
+            goto fail;
+        }
+        store_history *h = &t->history;
+        h->loss[e - 1] = col_real(st, 2);
+        h->accuracy[e - 1] = col_real(st, 3);
+        h->val_loss[e - 1] = col_real(st, 4);
+        h->val_accuracy[e - 1] = col_real(st, 5);
+        if ((size_t)e > h->n_epochs)
+            h->n_epochs = (size_t)e;
+    }
+    if (rc != SQLITE_DONE) {
+        db_err(s, err, rc, "reading epochs");
+        goto fail;
+    }
+    sqlite3_finalize(st);
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    return -1;
+}
+
+static int read_confusion(store *s, const store_trial_query *q, const id_slot *ids,
+                          store_trial_list *l, store_error *err)
+{
+    size_t k = q->n_classes;
+    if (k == 0 || !q->split)
+        return 0;
+    if (k > SIZE_MAX / sizeof(uint32_t) / k) {
+        set_err(err, 0, "out of memory");
+        return -1;
+    }
+    sqlite3_stmt *st = NULL;
+    if (prep_detail(s, q,
+                    "SELECT x.trial_id, x.true_class, x.predicted_class, x.count"
+                    " FROM confusion x" OF_QUERY " AND x.split = ?3"
+                    " ORDER BY x.trial_id, x.true_class, x.predicted_class",
+                    &st, err))
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_trial_row *t = row_of(ids, l, sqlite3_column_int64(st, 0));
+        long long i = sqlite3_column_int64(st, 1), j = sqlite3_column_int64(st, 2);
+        long long c = sqlite3_column_int64(st, 3);
+        if (!t || i < 0 || j < 0 || (unsigned long long)i >= k ||
+            (unsigned long long)j >= k || c < 0)
+            continue;
+        if (!t->confusion && !(t->confusion = calloc(k * k, sizeof *t->confusion))) {
+            set_err(err, 0, "out of memory");
+            goto fail;
+        }
+        t->confusion[(size_t)i * k + (size_t)j] = (uint32_t)(c > UINT32_MAX ? UINT32_MAX : c);
+    }
+    if (rc != SQLITE_DONE) {
+        db_err(s, err, rc, "reading confusion");
+        goto fail;
+    }
+    sqlite3_finalize(st);
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    return -1;
+}
+
+static int read_grids(store *s, const store_trial_query *q, const id_slot *ids,
+                      store_trial_list *l, store_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (prep_detail(s, q,
+                    "SELECT x.trial_id, x.x0_min, x.x0_max, x.x1_min, x.x1_max, x.resolution,"
+                    " x.classes FROM grids x" OF_QUERY " ORDER BY x.trial_id",
+                    &st, err))
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_trial_row *t = row_of(ids, l, sqlite3_column_int64(st, 0));
+        long long res = sqlite3_column_int64(st, 5);
+        const void *blob = sqlite3_column_blob(st, 6);
+        long long bytes = sqlite3_column_bytes(st, 6);
+        if (!t || res < 2 || res > STORE_READ_MAX_GRID || !blob || bytes != res * res)
+            continue;
+        t->grid.classes = malloc((size_t)bytes);
+        if (!t->grid.classes) {
+            set_err(err, 0, "out of memory");
+            goto fail;
+        }
+        memcpy(t->grid.classes, blob, (size_t)bytes);
+        t->grid.x0_min = sqlite3_column_double(st, 1);
+        t->grid.x0_max = sqlite3_column_double(st, 2);
+        t->grid.x1_min = sqlite3_column_double(st, 3);
+        t->grid.x1_max = sqlite3_column_double(st, 4);
+        t->grid.resolution = (size_t)res;
+        t->has_grid = 1;
+    }
+    if (rc != SQLITE_DONE) {
+        db_err(s, err, rc, "reading grids");
+        goto fail;
+    }
+    sqlite3_finalize(st);
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    return -1;
+}
+
+static int read_metrics(store *s, const store_trial_query *q, const id_slot *ids,
+                        store_trial_list *l, store_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (prep_detail(s, q,
+                    "SELECT x.trial_id, x.split, x.name, x.value FROM metrics x" OF_QUERY
+                    " AND (?3 IS NULL OR x.split = ?3) ORDER BY x.trial_id, x.split, x.name",
+                    &st, err))
+        return -1;
+    store_trial_row *cur = NULL;
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_trial_row *t = row_of(ids, l, sqlite3_column_int64(st, 0));
+        if (!t)
+            continue;
+        if (t != cur) {
+            cur = t;
+            cap = t->n_metrics;
+        }
+        if (t->n_metrics == cap) {
+            size_t nc = cap ? cap * 2 : 16;
+            store_metric_row *n = realloc(t->metrics, nc * sizeof *n);
+            if (!n) {
+                set_err(err, 0, "out of memory");
+                goto fail;
+            }
+            t->metrics = n;
+            cap = nc;
+        }
+        store_metric_row *m = &t->metrics[t->n_metrics++];
+        const unsigned char *sp = sqlite3_column_text(st, 1), *nm = sqlite3_column_text(st, 2);
+        snprintf(m->split, sizeof m->split, "%s", sp ? (const char *)sp : "");
+        snprintf(m->name, sizeof m->name, "%s", nm ? (const char *)nm : "");
+        m->value = col_real(st, 3);
+    }
+    if (rc != SQLITE_DONE) {
+        db_err(s, err, rc, "reading metrics");
+        goto fail;
+    }
+    sqlite3_finalize(st);
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    return -1;
+}
+
+int store_trials_read(store *s, const store_trial_query *q, store_trial_list *l,
+                      store_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    id_slot *ids = NULL;
+    memset(l, 0, sizeof *l);
+    if (prep(s,
+             "SELECT id, trial_index, point_index, seed, status, params, train_loss,"
+             " train_accuracy, val_loss, val_accuracy, test_loss, test_accuracy, best_epoch,"
+             " overfit_gap FROM trials WHERE experiment_id = ?1 AND (?2 = 0 OR id = ?2)"
+             " ORDER BY point_index, seed, id",
+             &st, err))
+        return -1;
+    sqlite3_bind_int64(st, 1, q->experiment_id);
+    sqlite3_bind_int64(st, 2, q->trial_id > 0 ? q->trial_id : 0);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (l->n == cap) {
+            size_t nc = cap ? cap * 2 : 16;
+            store_trial_row *n = realloc(l->rows, nc * sizeof *n);
+            if (!n)
+                goto oom;
+            l->rows = n;
+            cap = nc;
+        }
+        store_trial_row *t = &l->rows[l->n];
+        memset(t, 0, sizeof *t);
+        t->id = sqlite3_column_int64(st, 0);
+        t->trial_index = col_index(st, 1);
+        t->point_index = col_index(st, 2);
+        t->seed = (uint64_t)sqlite3_column_int64(st, 3);
+        int stat = store_status_parse((const char *)sqlite3_column_text(st, 4));
+        t->status = stat < 0 ? STORE_FAILED : (store_status)stat;
+        t->train_loss = col_real(st, 6);
+        t->train_accuracy = col_real(st, 7);
+        t->val_loss = col_real(st, 8);
+        t->val_accuracy = col_real(st, 9);
+        t->test_loss = col_real(st, 10);
+        t->test_accuracy = col_real(st, 11);
+        t->best_epoch = col_real(st, 12);
+        t->overfit_gap = col_real(st, 13);
+        l->n++;
+        if (!(t->params_json = col_dup(st, 5)))
+            goto oom;
+    }
+    if (rc != SQLITE_DONE) {
+        db_err(s, err, rc, "reading trials");
+        goto fail;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+
+    ids = calloc(l->n ? l->n : 1, sizeof *ids);
+    if (!ids)
+        goto oom;
+    for (size_t i = 0; i < l->n; i++) {
+        ids[i].id = l->rows[i].id;
+        ids[i].row = i;
+    }
+    qsort(ids, l->n, sizeof *ids, id_slot_cmp);
+    if (((q->what & STORE_READ_PARAMS) && read_params(s, q, ids, l, err)) ||
+        ((q->what & STORE_READ_HISTORY) && read_history(s, q, ids, l, err)) ||
+        ((q->what & STORE_READ_CONFUSION) && read_confusion(s, q, ids, l, err)) ||
+        ((q->what & STORE_READ_GRID) && read_grids(s, q, ids, l, err)) ||
+        ((q->what & STORE_READ_METRICS) && read_metrics(s, q, ids, l, err)))
+        goto fail;
+    free(ids);
+    return 0;
+oom:
+    set_err(err, 0, "out of memory");
+fail:
+    sqlite3_finalize(st);
+    free(ids);
+    store_trial_list_free(l);
+    return -1;
+}
+
+/* ---- the sweep summary ------------------------------------------------ */
+
+void store_summary_free(store_summary *sum)
+{
+    if (!sum)
+        return;
+    for (size_t i = 0; i < sum->n; i++)
+        free(sum->rows[i].params);
+    free(sum->rows);
+    memset(sum, 0, sizeof *sum);
+}
+
+int store_summary_read(store *s, int64_t experiment_id, store_summary *sum, store_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    memset(sum, 0, sizeof *sum);
+    if (prep(s,
+             "SELECT point_index, params, n, test_accuracy_mean, test_accuracy_std,"
+             " test_accuracy_min, test_accuracy_max, test_loss_mean, test_loss_std,"
+             " test_loss_min, test_loss_max, val_accuracy_mean, best_epoch_mean,"
+             " overfit_gap_mean FROM sweep_summary WHERE experiment_id = ?1"
+             " ORDER BY point_index, params",
+             &st, err))
+        return -1;
+    sqlite3_bind_int64(st, 1, experiment_id);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sum->n == cap) {
+            size_t nc = cap ? cap * 2 : 16;
+            store_summary_row *n = realloc(sum->rows, nc * sizeof *n);
+            if (!n)
+                goto oom;
+            sum->rows = n;
+            cap = nc;
+        }
+        store_summary_row *r = &sum->rows[sum->n];
+        memset(r, 0, sizeof *r);
+        r->point_index = col_index(st, 0);
+        r->n = col_index(st, 2);
+        double *v[11] = {&r->test_accuracy_mean, &r->test_accuracy_std, &r->test_accuracy_min,
+                         &r->test_accuracy_max,  &r->test_loss_mean,    &r->test_loss_std,
+                         &r->test_loss_min,      &r->test_loss_max,     &r->val_accuracy_mean,
+                         &r->best_epoch_mean,    &r->overfit_gap_mean};
+        for (int i = 0; i < 11; i++)
+            *v[i] = col_real(st, 3 + i);
+        sum->n++;
+        if (!(r->params = col_dup(st, 1)))
+            goto oom;
+    }
+    if (rc != SQLITE_DONE) {
+        db_err(s, err, rc, "reading sweep_summary");
+        goto fail;
+    }
+    sqlite3_finalize(st);
+    return 0;
+oom:
+    set_err(err, 0, "out of memory");
+fail:
+    sqlite3_finalize(st);
+    store_summary_free(sum);
+    return -1;
+}
