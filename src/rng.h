@@ -25,7 +25,8 @@ typedef enum {
     RNG_PURPOSE_DATA_NOISE = 1, /* augmentation noise */
     RNG_PURPOSE_SPLIT = 2,      /* train/validation/test splits */
     RNG_PURPOSE_INIT = 3,       /* weight initialisation */
-    RNG_PURPOSE_SHUFFLE = 4     /* per-epoch shuffling in fit */
+    RNG_PURPOSE_SHUFFLE = 4,    /* per-epoch shuffling in fit */
+    RNG_PURPOSE_BOOTSTRAP = 5   /* resamples of stats' bootstrap CIs */
 } rng_purpose;
 
 typedef struct rng_state {
