@@ -1,14 +1,17 @@
--- runexp results database, schema version 1 (PRAGMA user_version = 1).
+-- runexp results database, schema version 2 (PRAGMA user_version = 2).
 --
 -- The table and column names below are a contract: columns may be added by
 -- later versions (with a forward migration), never renamed or removed.
 -- Times are ISO-8601 UTC text; weights are float32 little-endian BLOBs.
 --
--- runexp embeds this file in the binary and runs it as migration 1 inside one
--- transaction, then sets PRAGMA user_version. Each connection turns on
--- foreign_keys, WAL and a busy timeout itself (those are per-connection or
--- cannot change inside a transaction, so they do not belong here).
--- `sqlite3 new.db < schemas/results.sql` also gives a valid version-1 database.
+-- This file is always the current schema. runexp embeds it in the binary and
+-- runs it inside one transaction to create a new database; an older database
+-- is brought up to date by the forward migrations in src/store.c (version 2:
+-- only non-zero confusion cells, the confusion_full view). Each connection
+-- turns on foreign_keys, WAL and a busy timeout itself (those are
+-- per-connection or cannot change inside a transaction, so they do not
+-- belong here). `sqlite3 new.db < schemas/results.sql` also gives a valid
+-- version-2 database.
 -- The many-small-rows tables are WITHOUT ROWID: stored once, in primary-key
 -- order, instead of as a rowid table plus an index holding the same key.
 
@@ -99,6 +102,9 @@ CREATE TABLE IF NOT EXISTS metrics (
     PRIMARY KEY (trial_id, split, name)
 ) WITHOUT ROWID;
 
+-- Only the cells with a non-zero count (from version 2; version-1 databases
+-- also hold the zeros): storage follows what was observed, not k * k. The
+-- confusion_full view below gives every cell, zeros included.
 CREATE TABLE IF NOT EXISTS confusion (
     trial_id        INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
     split           TEXT NOT NULL,
@@ -184,14 +190,26 @@ SELECT e.id AS experiment_id, e.name AS experiment,
 FROM d JOIN experiments e ON e.id = d.experiment_id
 GROUP BY e.id, d.params;
 
--- Confusion counts with each row divided by its true-class total (0 when the
+-- Every cell of each recorded confusion matrix, zeros included: one row per
+-- (trial, split) that has a matrix and per pair of the experiment's classes.
+CREATE VIEW IF NOT EXISTS confusion_full AS
+SELECT s.trial_id, s.split, a.class_index AS true_class, b.class_index AS predicted_class,
+       COALESCE(c.count, 0) AS count
+FROM (SELECT DISTINCT trial_id, split FROM confusion) s
+JOIN trials t ON t.id = s.trial_id
+JOIN classes a ON a.experiment_id = t.experiment_id
+JOIN classes b ON b.experiment_id = t.experiment_id
+LEFT JOIN confusion c ON c.trial_id = s.trial_id AND c.split = s.split
+     AND c.true_class = a.class_index AND c.predicted_class = b.class_index;
+
+-- confusion_full with each row divided by its true-class total (0 when the
 -- class has no rows), as scikit-learn's confusion_matrix(normalize='true').
 CREATE VIEW IF NOT EXISTS confusion_normalized AS
 SELECT c.trial_id, c.split, c.true_class, c.predicted_class, c.count,
        CASE WHEN r.total > 0 THEN CAST(c.count AS REAL) / r.total ELSE 0.0 END AS fraction
-FROM confusion c
-JOIN (SELECT trial_id, split, true_class, SUM(count) AS total
-      FROM confusion GROUP BY trial_id, split, true_class) r
+FROM confusion_full c
+LEFT JOIN (SELECT trial_id, split, true_class, SUM(count) AS total
+           FROM confusion GROUP BY trial_id, split, true_class) r
   ON r.trial_id = c.trial_id AND r.split = c.split AND r.true_class = c.true_class;
 
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;

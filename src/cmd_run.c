@@ -1,6 +1,7 @@
 /* cmd_run: `runexp [run] SPEC...` and `runexp reproduce TRIAL_ID`. */
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,22 +10,27 @@
 #include "runner.h"
 
 /* The one piece of process-wide mutable state in runexp. A signal handler
- * can communicate with the program only through an object of type
- * volatile sig_atomic_t with static storage (C11 7.14.1.1), so the flag
- * cannot live in a caller-owned struct like everything else. The handler
- * only sets it; the runner polls it after every epoch (through
- * runner_options.stop) and stops cleanly. */
-static volatile sig_atomic_t stop_requested;
+ * can communicate with the program only through an object with static
+ * storage of type volatile sig_atomic_t or of a lock-free atomic type (C11
+ * 7.14.1.1), so the flag cannot live in a caller-owned struct like
+ * everything else. The worker threads read it too, which only an atomic
+ * makes well-defined. The handler only sets it; the runner polls it after
+ * every epoch (through runner_options.stop) and stops cleanly. */
+static atomic_int stop_requested;
+
+#if ATOMIC_INT_LOCK_FREE != 2
+#error "the stop flag needs a lock-free atomic_int to be set from a signal handler"
+#endif
 
 static void on_signal(int sig)
 {
-    if (stop_requested) {
+    if (atomic_load(&stop_requested)) {
         /* A second Ctrl-C: the user wants out now. */
         signal(sig, SIG_DFL);
         raise(sig);
         return;
     }
-    stop_requested = 1;
+    atomic_store(&stop_requested, 1);
 }
 
 static void run_usage(FILE *f)
@@ -118,7 +124,7 @@ int cmd_run(int argc, char **argv)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    stop_requested = 0;
+    atomic_store(&stop_requested, 0);
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
     o.stop = &stop_requested;

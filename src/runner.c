@@ -52,7 +52,7 @@ static void now_iso(char buf[ISO_LEN])
 typedef struct hook_ctx {
     runner_trial *t;
     size_t cap;
-    const volatile sig_atomic_t *stop;
+    const atomic_int *stop;
 } hook_ctx;
 
 /* Copies each epoch's log into the buffer allocated for all epochs before
@@ -62,7 +62,7 @@ static int on_epoch(void *user, const nn_epoch_log *log)
     hook_ctx *c = user;
     if (c->t->n_history < c->cap)
         c->t->history[c->t->n_history++] = *log;
-    return c->stop && *c->stop;
+    return c->stop && atomic_load(c->stop);
 }
 
 void runner_trial_free(runner_trial *t)
@@ -140,7 +140,7 @@ static int trial_grid(runner_trial *t, const spec_experiment *e, nn_model *m,
 }
 
 int runner_trial_exec(const spec_experiment *e, uint64_t seed, const data_set *source,
-                      const volatile sig_atomic_t *stop, runner_trial *t)
+                      const atomic_int *stop, runner_trial *t)
 {
     double t0 = mono_ms();
     data_splits sp;
@@ -811,12 +811,16 @@ static void drain(run_shared *sh, int block)
             }
             if (!sh->store_failed) {
                 double w0 = sh->tm->on ? mono_ms() : 0;
+                /* Only a committed trial is counted: the summary says what
+                 * the database holds (a full disk fails the commit). */
                 if (trial_store(sh->db, sh->ids[it->ti], &pt->spec, &it->t, it->started,
                                 &sh->store_err)) {
                     sh->store_failed = 1;
                     omp_set_lock(&sh->qlock);
                     sh->give_up = 1;
                     omp_unset_lock(&sh->qlock);
+                    runner_trial_free(&it->t);
+                    continue;
                 }
                 sh->finished++;
                 switch (it->t.status) {
@@ -1195,7 +1199,7 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
     sh.tty = isatty(fileno(err));
     sh.quiet = o->quiet;
     sh.err = err;
-    const volatile sig_atomic_t *stop = o->stop;
+    const atomic_int *stop = o->stop;
     long np = (long)n_pending;
     /* One CPU per thread when there are as many threads as CPUs (affinity.h). */
     affinity_plan aff;
@@ -1227,7 +1231,7 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
         while (me < jobs) {
             /* A trial not started stays queued for the next run. */
             omp_set_lock(&sh.qlock);
-            long i = sh.next < np && !sh.give_up && !(stop && *stop) ? sh.next++ : -1;
+            long i = sh.next < np && !sh.give_up && !(stop && atomic_load(stop)) ? sh.next++ : -1;
             omp_unset_lock(&sh.qlock);
             if (i < 0)
                 break;
@@ -1312,7 +1316,7 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
     }
     if (sh.n_failed || sh.n_diverged)
         tot->any_failed = 1;
-    int stopped = stop && *stop;
+    int stopped = stop && atomic_load(stop);
     if (stopped) {
         tot->interrupted = 1;
         fprintf(err,

@@ -15,7 +15,7 @@
 #ifndef RUNEXP_RUNNER_H
 #define RUNEXP_RUNNER_H
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -41,8 +41,11 @@ typedef struct runner_options {
     int timings;       /* print where the time went (phases) on stderr at the end */
     const char *db_path;
     /* Set (by a signal handler) to stop: trials in flight end after their
-     * current epoch and are recorded as interrupted. May be NULL. */
-    const volatile sig_atomic_t *stop;
+     * current epoch and are recorded as interrupted. May be NULL. Read by
+     * every worker thread, hence an atomic (lock-free, so a signal handler
+     * may store to it: C11 7.14.1.1) rather than volatile sig_atomic_t,
+     * which is safe only within one thread. */
+    const atomic_int *stop;
 } runner_options;
 
 /* One trial's complete result, computed in memory by runner_trial_exec. */
@@ -80,7 +83,7 @@ extern const char *const runner_split_names[3]; /* "train", "validation", "test"
  * -1 only when out of memory before anything ran. Free with
  * runner_trial_free. */
 int runner_trial_exec(const spec_experiment *e, uint64_t seed, const data_set *source,
-                      const volatile sig_atomic_t *stop, runner_trial *t);
+                      const atomic_int *stop, runner_trial *t);
 void runner_trial_free(runner_trial *t);
 
 /* The result hash: hex SHA-256 over, in this order and all little-endian,

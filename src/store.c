@@ -1,17 +1,22 @@
 /* store: the SQLite results database. See store.h. */
+/* realpath() is X/Open (the XSI option of POSIX), beyond _POSIX_C_SOURCE. */
+#define _XOPEN_SOURCE 700
 #include "store.h"
 #include "store_internal.h"
 
+#include "checked.h"
 #include "digest.h"
 #include "writeback.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -96,7 +101,15 @@ static void db_err(store *s, store_error *err, int rc, const char *what)
         return;
     int prim = rc & 0xff;
     if (prim == SQLITE_BUSY || prim == SQLITE_LOCKED) {
-        set_err(err, rc, "database is busy: another runexp is writing %s", s->path);
+        /* Not another runexp: a second runexp stops at the writer lock
+         * (store_writer_lock) before it opens the database. Whatever holds
+         * SQLite's lock is some other connection (an sqlite3 shell inside a
+         * transaction, a script), and SQLite does not say which. */
+        set_err(err, rc,
+                "%s is locked by another connection, not a runexp (for example an sqlite3 "
+                "shell inside a transaction); runexp cannot tell which program holds it. "
+                "Gave up after waiting %d s: end that transaction and run again",
+                s->path, STORE_BUSY_TIMEOUT_MS / 1000);
         err->busy = 1;
         return;
     }
@@ -197,14 +210,6 @@ static void bind_text(sqlite3_stmt *st, int i, const char *t)
         sqlite3_bind_null(st, i);
 }
 
-static void bind_real(sqlite3_stmt *st, int i, double v)
-{
-    if (isnan(v))
-        sqlite3_bind_null(st, i);
-    else
-        sqlite3_bind_double(st, i, v);
-}
-
 static double col_real(sqlite3_stmt *st, int i)
 {
     return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
@@ -231,6 +236,13 @@ static int check_header(const char *path, int *fresh, store_error *err)
     *fresh = 1;
     if (!strcmp(path, ":memory:") || path[0] == '\0')
         return 0;
+    /* A device, a FIFO or a directory is no database: /dev/null would read
+     * as an empty file (a new database) and a FIFO would block the open. */
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        set_err(err, 0, "%s is not a regular file; a database must be a file", path);
+        return -1;
+    }
     FILE *f = fopen(path, "rb");
     if (!f)
         return errno == ENOENT ? 0 : (set_err(err, 0, "cannot open %s: %s", path,
@@ -266,10 +278,36 @@ static int pragma_int(store *s, const char *pragma, int *v, store_error *err)
     return 0;
 }
 
-/* Forward migrations: entry v-1 takes a database from version v-1 to v.
- * Version 1 creates everything from the embedded schemas/results.sql. A
- * later version appends its ALTER/CREATE statements here; never edit an old
- * entry. */
+/* Forward migrations. A new database gets the embedded schemas/results.sql,
+ * which is always the current schema (it sets user_version itself); a
+ * database of version v (1 <= v < STORE_SCHEMA_VERSION) runs migrations[v],
+ * migrations[v+1], ... in one transaction. A later version appends its
+ * ALTER/CREATE statements here and updates results.sql to match; never edit
+ * an old entry. test_store checks that a migrated version-1 database has
+ * exactly the schema of a new one. */
+static const char *const migrations[STORE_SCHEMA_VERSION] = {
+    NULL, /* 0 -> current: schemas/results.sql */
+    /* 1 -> 2: only the non-zero confusion cells are stored; confusion_full
+     * gives the whole matrix again and confusion_normalized reads it. */
+    "DROP VIEW IF EXISTS confusion_normalized;\n"
+    "CREATE VIEW IF NOT EXISTS confusion_full AS\n"
+    "SELECT s.trial_id, s.split, a.class_index AS true_class, b.class_index AS predicted_class,\n"
+    "       COALESCE(c.count, 0) AS count\n"
+    "FROM (SELECT DISTINCT trial_id, split FROM confusion) s\n"
+    "JOIN trials t ON t.id = s.trial_id\n"
+    "JOIN classes a ON a.experiment_id = t.experiment_id\n"
+    "JOIN classes b ON b.experiment_id = t.experiment_id\n"
+    "LEFT JOIN confusion c ON c.trial_id = s.trial_id AND c.split = s.split\n"
+    "     AND c.true_class = a.class_index AND c.predicted_class = b.class_index;\n"
+    "CREATE VIEW IF NOT EXISTS confusion_normalized AS\n"
+    "SELECT c.trial_id, c.split, c.true_class, c.predicted_class, c.count,\n"
+    "       CASE WHEN r.total > 0 THEN CAST(c.count AS REAL) / r.total ELSE 0.0 END AS fraction\n"
+    "FROM confusion_full c\n"
+    "LEFT JOIN (SELECT trial_id, split, true_class, SUM(count) AS total\n"
+    "           FROM confusion GROUP BY trial_id, split, true_class) r\n"
+    "  ON r.trial_id = c.trial_id AND r.split = c.split AND r.true_class = c.true_class;\n",
+};
+
 static int migrate(store *s, store_error *err)
 {
     int v;
@@ -282,29 +320,67 @@ static int migrate(store *s, store_error *err)
     /* Read again under the write lock: another runexp may have migrated. */
     if (pragma_int(s, "PRAGMA user_version", &v, err))
         goto fail;
-    for (; v < STORE_SCHEMA_VERSION; v++) {
-        if (v == 0) {
-            char *sql = store_schema_sql();
-            if (!sql) {
-                set_err(err, 0, "out of memory");
-                goto fail;
-            }
-            int r = store_exec(s, sql, err);
-            free(sql);
-            if (r)
-                goto fail;
-        }
-        char pragma[64];
-        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
-        if (store_exec(s, pragma, err))
+    if (v == 0) {
+        char *sql = store_schema_sql();
+        if (!sql) {
+            set_err(err, 0, "out of memory");
             goto fail;
+        }
+        int r = store_exec(s, sql, err);
+        free(sql);
+        if (r)
+            goto fail;
+    } else {
+        for (; v < STORE_SCHEMA_VERSION; v++)
+            if (store_exec(s, migrations[v], err))
+                goto fail;
     }
-    if (tx_commit(s, err))
+    char pragma[64];
+    snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
+    if (store_exec(s, pragma, err) || tx_commit(s, err))
         goto fail;
     return 0;
 fail:
     tx_rollback(s);
     return -1;
+}
+
+/* Whether an existing file is runexp's own, decided by reading only, before
+ * anything could write to it (journal mode included). A database without a
+ * schema version must hold no tables yet (then runexp creates its schema);
+ * one with a version runexp knows must have runexp's tables, with the
+ * columns trials are found by. Anything else belongs to another program. */
+static int check_ours(store *s, store_error *err)
+{
+    if (s->fresh || s->version_found > STORE_SCHEMA_VERSION)
+        return 0;
+    static const char q0[] = "SELECT COUNT(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'";
+    static const char q1[] =
+        "SELECT (SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN"
+        " ('experiments','specs','trials','trial_params','epochs','metrics','confusion',"
+        "'weights','classes','grids')) = 10"
+        " AND (SELECT COUNT(*) FROM pragma_table_info('trials') WHERE name IN"
+        " ('id','experiment_id','trial_key','seed','status','result_hash')) = 6"
+        " AND (SELECT COUNT(*) FROM pragma_table_info('experiments') WHERE name IN"
+        " ('id','name','spec','spec_hash')) = 4";
+    int n;
+    if (pragma_int(s, s->version_found == 0 ? q0 : q1, &n, err))
+        return -1;
+    if (s->version_found == 0 && n > 0) {
+        set_err(err, 0,
+                "%s is an SQLite database of another program (it has tables but no runexp "
+                "schema version); refusing to touch it",
+                s->path);
+        return -1;
+    }
+    if (s->version_found > 0 && !n) {
+        set_err(err, 0,
+                "%s is an SQLite database of another program (user_version %d, but not "
+                "runexp's tables); refusing to touch it",
+                s->path, s->version_found);
+        return -1;
+    }
+    return 0;
 }
 
 /* The WAL is checkpointed into the database once it holds this many frames
@@ -379,7 +455,7 @@ static store *open_connection(const char *path, int flags, store_error *err)
     }
     sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
     sqlite3_extended_result_codes(s->db, 1);
-    if (pragma_int(s, "PRAGMA user_version", &s->version_found, err))
+    if (pragma_int(s, "PRAGMA user_version", &s->version_found, err) || check_ours(s, err))
         goto fail;
     return s;
 fail:
@@ -441,20 +517,17 @@ store *store_open_readonly(const char *path, store_error *err)
     store *s = open_connection(path, SQLITE_OPEN_READONLY, err);
     if (!s)
         return NULL;
-    if (s->version_found != STORE_SCHEMA_VERSION) {
+    /* Every version up to this runexp's can be read: migrations only add
+     * (columns, tables, views), and readers use what version 1 had. */
+    if (s->version_found == 0 || s->version_found > STORE_SCHEMA_VERSION) {
         if (s->version_found == 0)
             set_err(err, 0, "%s has no runexp results (schema version 0); nothing to read",
                     path);
-        else if (s->version_found > STORE_SCHEMA_VERSION)
+        else
             set_err(err, 0,
                     "%s has schema version %d, newer than this runexp knows (%d); "
                     "refusing to read it (use a newer runexp)",
                     path, s->version_found, STORE_SCHEMA_VERSION);
-        else
-            set_err(err, 0,
-                    "%s has schema version %d, older than this runexp's %d; reading does "
-                    "not migrate it (a `runexp run` with --db %s would)",
-                    path, s->version_found, STORE_SCHEMA_VERSION, path);
         goto fail;
     }
     return s;
@@ -474,25 +547,152 @@ static long lock_file_pid(int fd)
     return strtol(buf, NULL, 10);
 }
 
+/* A malloc'ed copy of a followed by b. */
+static char *str_cat(const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    char *c = malloc(na + nb + 1);
+    if (c) {
+        memcpy(c, a, na);
+        memcpy(c + na, b, nb + 1);
+    }
+    return c;
+}
+
+/* The file a database path names, as an absolute path without symbolic
+ * links: what SQLite opens (it follows links too, and keeps its -wal and
+ * -shm files beside the real file). For a file that does not exist yet, the
+ * real path of its directory plus its name; a dangling link is followed to
+ * where the file would be created. An existing file must be a regular file
+ * with a single name (see store_writer_lock). Returns a malloc'ed path, or
+ * NULL with err filled. */
+static char *resolve_db_path(const char *path, store_error *err)
+{
+    char *cur = strdup(path);
+    if (!cur)
+        goto oom;
+    for (int hops = 0; hops < 40; hops++) {
+        struct stat sb;
+        if (stat(cur, &sb) == 0) {
+            if (!S_ISREG(sb.st_mode)) {
+                set_err(err, 0, "%s is not a regular file; a database must be a file", path);
+                free(cur);
+                return NULL;
+            }
+            /* Hard links are names of one file that no path resolution can
+             * bring together: a lock beside each name would not exclude the
+             * other, and SQLite names its WAL after the name used, so two
+             * writers (or a crash recovered through the other name) could
+             * corrupt it. */
+            if (sb.st_nlink > 1) {
+                set_err(err, 0,
+                        "%s has %lu hard links (names); runexp writes only a database with "
+                        "one name (SQLite keeps its WAL beside the name used, and runexp's "
+                        "writer lock is per file name): copy it to a file of its own",
+                        path, (unsigned long)sb.st_nlink);
+                free(cur);
+                return NULL;
+            }
+            char *real = realpath(cur, NULL);
+            if (!real)
+                set_err(err, 0, "cannot resolve %s: %s", path, strerror(errno));
+            free(cur);
+            return real;
+        }
+        if (errno != ENOENT) {
+            set_err(err, 0, "cannot create the database %s: %s", path, strerror(errno));
+            free(cur);
+            return NULL;
+        }
+        char *slash = strrchr(cur, '/');
+        struct stat lb;
+        if (lstat(cur, &lb) == 0 && S_ISLNK(lb.st_mode)) {
+            /* A dangling link: continue from its target. */
+            char target[PATH_MAX];
+            ssize_t n = readlink(cur, target, sizeof target - 1);
+            if (n < 0) {
+                set_err(err, 0, "cannot read the link %s: %s", cur, strerror(errno));
+                free(cur);
+                return NULL;
+            }
+            target[n] = '\0';
+            char *next;
+            if (target[0] == '/' || !slash) {
+                next = strdup(target);
+            } else {
+                slash[1] = '\0';
+                next = str_cat(cur, target);
+            }
+            free(cur);
+            cur = next;
+            if (!cur)
+                goto oom;
+            continue;
+        }
+        /* A new file: its directory must exist (runexp creates the default
+         * results/ before it gets here). */
+        const char *base = slash ? slash + 1 : cur;
+        if (!*base || !strcmp(base, ".") || !strcmp(base, "..")) {
+            set_err(err, 0, "%s does not name a database file", path);
+            free(cur);
+            return NULL;
+        }
+        char *dir = slash ? (slash == cur ? strdup("/") : strndup(cur, (size_t)(slash - cur)))
+                          : strdup(".");
+        if (!dir)
+            goto oom;
+        char *rdir = realpath(dir, NULL);
+        if (!rdir) {
+            set_err(err, 0, "cannot create the database %s: directory %s: %s", path, dir,
+                    strerror(errno));
+            free(dir);
+            free(cur);
+            return NULL;
+        }
+        free(dir);
+        char *withslash = strcmp(rdir, "/") ? str_cat(rdir, "/") : strdup("/");
+        char *real = withslash ? str_cat(withslash, base) : NULL;
+        free(withslash);
+        free(rdir);
+        free(cur);
+        if (!real)
+            goto oom;
+        return real;
+    }
+    set_err(err, 0, "cannot resolve %s: too many levels of symbolic links", path);
+    free(cur);
+    return NULL;
+oom:
+    free(cur);
+    set_err(err, 0, "out of memory");
+    return NULL;
+}
+
 int store_writer_lock(const char *db_path, store_error *err)
 {
     if (err)
         memset(err, 0, sizeof *err);
-    size_t n = strlen(db_path);
-    char *lp = malloc(n + sizeof ".lock");
+    /* The lock is taken on the file, not on the path given: --db c.db and
+     * --db link-to-c.db, or dir/../c.db, find the same lock file. */
+    char *real = resolve_db_path(db_path, err);
+    if (!real)
+        return -1;
+    /* Named in messages when it is not simply the path given. */
+    char shown[2 * PATH_MAX + 16] = "";
+    if (strcmp(real, db_path))
+        snprintf(shown, sizeof shown, " (%s)", real);
+    char *lp = str_cat(real, ".lock");
+    free(real);
     if (!lp) {
         set_err(err, 0, "out of memory");
         return -1;
     }
-    memcpy(lp, db_path, n);
-    memcpy(lp + n, ".lock", sizeof ".lock");
     int fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
         set_err(err, 0, "cannot create the lock file %s: %s", lp, strerror(errno));
         free(lp);
         return -1;
     }
-    free(lp);
     /* F_SETLK fails at once when another process holds the lock; F_GETLK
      * then names it. If the holder let go in between, try again. */
     for (int attempt = 0; attempt < 5; attempt++) {
@@ -508,10 +708,12 @@ int store_writer_lock(const char *db_path, store_error *err)
             if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len) {
                 /* ignored */
             }
+            free(lp);
             return fd;
         }
         if (errno != EACCES && errno != EAGAIN) {
-            set_err(err, 0, "cannot lock %s.lock: %s", db_path, strerror(errno));
+            set_err(err, 0, "cannot lock %s: %s", lp, strerror(errno));
+            free(lp);
             close(fd);
             return -1;
         }
@@ -521,16 +723,20 @@ int store_writer_lock(const char *db_path, store_error *err)
         if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type == F_UNLCK)
             continue;
         long holder = fl.l_type != F_UNLCK && fl.l_pid > 0 ? (long)fl.l_pid : lock_file_pid(fd);
-        set_err(err, 0, "another runexp (pid %ld) is writing %s; wait for it or use another --db",
-                holder, db_path);
+        set_err(err, 0,
+                "another runexp (pid %ld) is writing %s%s; wait for it or use another --db",
+                holder, db_path, shown);
         if (err)
             err->busy = 1;
+        free(lp);
         close(fd);
         return -1;
     }
-    set_err(err, 0, "another runexp is writing %s; wait for it or use another --db", db_path);
+    set_err(err, 0, "another runexp is writing %s%s; wait for it or use another --db", db_path,
+            shown);
     if (err)
         err->busy = 1;
+    free(lp);
     close(fd);
     return -1;
 }
@@ -874,18 +1080,50 @@ int store_trial_start(store *s, int64_t id, const char *started_at, store_error 
     if (prep_keep(s, "UPDATE trials SET status='running', started_at=?2 WHERE id=?1",
                   &s->upd_running, err))
         return -1;
-    sqlite3_bind_int64(s->upd_running, 1, id);
-    bind_text(s->upd_running, 2, started_at);
+    if (sqlite3_bind_int64(s->upd_running, 1, id) ||
+        (started_at ? sqlite3_bind_text(s->upd_running, 2, started_at, -1, SQLITE_TRANSIENT)
+                    : sqlite3_bind_null(s->upd_running, 2))) {
+        set_err(err, sqlite3_errcode(s->db), "%s: binding a running mark: %s", s->path,
+                sqlite3_errmsg(s->db));
+        sqlite3_reset(s->upd_running);
+        sqlite3_clear_bindings(s->upd_running);
+        return -1;
+    }
     /* A single statement outside BEGIN is its own transaction. */
     return step_done(s, s->upd_running, err);
 }
 
-static void bind_size_or_null(sqlite3_stmt *st, int i, size_t v)
+/* Binding helpers for store_trial_finish, which checks every bind: each
+ * returns SQLite's result code (SQLITE_OK is 0), so a chain of them joined
+ * with || stops at the first failure. */
+static int b_i64(sqlite3_stmt *st, int i, sqlite3_int64 v)
 {
-    if (v == 0)
-        sqlite3_bind_null(st, i);
-    else
-        sqlite3_bind_int64(st, i, (sqlite3_int64)v);
+    return sqlite3_bind_int64(st, i, v);
+}
+
+static int b_text(sqlite3_stmt *st, int i, const char *t)
+{
+    return t ? sqlite3_bind_text(st, i, t, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
+}
+
+static int b_real(sqlite3_stmt *st, int i, double v)
+{
+    return isnan(v) ? sqlite3_bind_null(st, i) : sqlite3_bind_double(st, i, v);
+}
+
+static int b_size_or_null(sqlite3_stmt *st, int i, size_t v)
+{
+    return v == 0 ? sqlite3_bind_null(st, i) : sqlite3_bind_int64(st, i, (sqlite3_int64)v);
+}
+
+/* A bind failed (out of memory, a value SQLite cannot take): the statement
+ * is left clean for its next use and err says which. */
+static void bind_failed(store *s, sqlite3_stmt *st, const char *what, store_error *err)
+{
+    set_err(err, sqlite3_errcode(s->db), "%s: binding %s: %s", s->path, what,
+            sqlite3_errmsg(s->db));
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
 }
 
 int store_trial_finish(store *s, int64_t id, const store_trial_result *r,
@@ -917,47 +1155,61 @@ int store_trial_finish(store *s, int64_t id, const store_trial_result *r,
         goto fail;
     for (size_t e = 0; e < r->n_epochs; e++) {
         sqlite3_stmt *q = s->ins_epoch;
-        sqlite3_bind_int64(q, 1, id);
-        sqlite3_bind_int64(q, 2, (sqlite3_int64)(e + 1));
-        bind_real(q, 3, r->loss[e]);
-        bind_real(q, 4, r->accuracy[e]);
-        bind_real(q, 5, r->val_loss_h[e]);
-        bind_real(q, 6, r->val_accuracy_h[e]);
+        if (b_i64(q, 1, id) || b_i64(q, 2, (sqlite3_int64)(e + 1)) ||
+            b_real(q, 3, r->loss[e]) || b_real(q, 4, r->accuracy[e]) ||
+            b_real(q, 5, r->val_loss_h[e]) || b_real(q, 6, r->val_accuracy_h[e])) {
+            bind_failed(s, q, "an epoch", err);
+            goto fail;
+        }
         if (step_done(s, q, err))
             goto fail;
     }
     for (size_t i = 0; i < r->n_metrics; i++) {
         sqlite3_stmt *q = s->ins_metric;
-        sqlite3_bind_int64(q, 1, id);
-        bind_text(q, 2, r->metrics[i].split);
-        bind_text(q, 3, r->metrics[i].name);
-        bind_real(q, 4, r->metrics[i].value);
+        if (b_i64(q, 1, id) || b_text(q, 2, r->metrics[i].split) ||
+            b_text(q, 3, r->metrics[i].name) || b_real(q, 4, r->metrics[i].value)) {
+            bind_failed(s, q, "a metric", err);
+            goto fail;
+        }
         if (step_done(s, q, err))
             goto fail;
     }
+    /* Only the cells that were observed: a k-class matrix has at most as
+     * many non-zero cells as the split has rows, so storage grows with the
+     * data, not with k * k (3000 classes would be 9 M rows per split). The
+     * confusion_full view gives the zeros back. */
     for (size_t c = 0; c < r->n_confusion; c++) {
         const store_confusion *cm = &r->confusion[c];
-        for (size_t i = 0; i < cm->k; i++)
-            for (size_t j = 0; j < cm->k; j++) {
-                sqlite3_stmt *q = s->ins_confusion;
-                sqlite3_bind_int64(q, 1, id);
-                bind_text(q, 2, cm->split);
-                sqlite3_bind_int64(q, 3, (sqlite3_int64)i);
-                sqlite3_bind_int64(q, 4, (sqlite3_int64)j);
-                sqlite3_bind_int64(q, 5, cm->counts[i * cm->k + j]);
-                if (step_done(s, q, err))
-                    goto fail;
+        size_t kk;
+        if (!checked_mul(cm->k, cm->k, &kk)) {
+            set_err(err, 0, "confusion matrix too large");
+            goto fail;
+        }
+        for (size_t cell = 0; cell < kk; cell++) {
+            if (cm->counts[cell] == 0)
+                continue;
+            sqlite3_stmt *q = s->ins_confusion;
+            if (b_i64(q, 1, id) || b_text(q, 2, cm->split) ||
+                b_i64(q, 3, (sqlite3_int64)(cell / cm->k)) ||
+                b_i64(q, 4, (sqlite3_int64)(cell % cm->k)) ||
+                b_i64(q, 5, (sqlite3_int64)cm->counts[cell])) {
+                bind_failed(s, q, "a confusion cell", err);
+                goto fail;
             }
+            if (step_done(s, q, err))
+                goto fail;
+        }
     }
     for (size_t w = 0; w < r->n_weights; w++) {
         const store_weight *wt = &r->weights[w];
-        size_t n = wt->rows * wt->cols;
-        if (wt->cols && n / wt->cols != wt->rows) {
+        size_t n, bytes;
+        if (!checked_mul(wt->rows, wt->cols, &n) || !checked_mul(n, 4, &bytes) ||
+            bytes == (size_t)-1) {
             set_err(err, 0, "weight matrix too large");
             goto fail;
         }
         /* Explicit little-endian bytes, whatever the host's byte order. */
-        blob = malloc(n * 4 + 1);
+        blob = malloc(bytes + 1);
         if (!blob) {
             set_err(err, 0, "out of memory");
             goto fail;
@@ -969,12 +1221,15 @@ int store_trial_finish(store *s, int64_t id, const store_trial_result *r,
                 blob[4 * i + (size_t)b] = (uint8_t)(u >> (8 * b));
         }
         sqlite3_stmt *q = s->ins_weight;
-        sqlite3_bind_int64(q, 1, id);
-        sqlite3_bind_int64(q, 2, (sqlite3_int64)wt->layer);
-        bind_text(q, 3, wt->kind);
-        sqlite3_bind_int64(q, 4, (sqlite3_int64)wt->rows);
-        sqlite3_bind_int64(q, 5, (sqlite3_int64)wt->cols);
-        sqlite3_bind_blob(q, 6, blob, (int)(n * 4), SQLITE_STATIC);
+        /* bind_blob64: a length that does not fit SQLite's limit is an
+         * error (SQLITE_TOOBIG), not a truncated int. */
+        if (b_i64(q, 1, id) || b_i64(q, 2, (sqlite3_int64)wt->layer) ||
+            b_text(q, 3, wt->kind) || b_i64(q, 4, (sqlite3_int64)wt->rows) ||
+            b_i64(q, 5, (sqlite3_int64)wt->cols) ||
+            sqlite3_bind_blob64(q, 6, blob, (sqlite3_uint64)bytes, SQLITE_STATIC)) {
+            bind_failed(s, q, "a weight matrix", err);
+            goto fail;
+        }
         int rc = step_done(s, q, err);
         free(blob);
         blob = NULL;
@@ -983,37 +1238,36 @@ int store_trial_finish(store *s, int64_t id, const store_trial_result *r,
     }
     if (r->grid) {
         const store_grid *g = r->grid;
+        size_t cells;
+        if (!checked_mul(g->resolution, g->resolution, &cells)) {
+            set_err(err, 0, "decision grid too large");
+            goto fail;
+        }
         st = s->ins_grid;
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_double(st, 2, g->x0_min);
-        sqlite3_bind_double(st, 3, g->x0_max);
-        sqlite3_bind_double(st, 4, g->x1_min);
-        sqlite3_bind_double(st, 5, g->x1_max);
-        sqlite3_bind_int64(st, 6, (sqlite3_int64)g->resolution);
-        sqlite3_bind_blob(st, 7, g->classes, (int)(g->resolution * g->resolution),
-                          SQLITE_STATIC);
+        if (b_i64(st, 1, id) || sqlite3_bind_double(st, 2, g->x0_min) ||
+            sqlite3_bind_double(st, 3, g->x0_max) || sqlite3_bind_double(st, 4, g->x1_min) ||
+            sqlite3_bind_double(st, 5, g->x1_max) ||
+            b_i64(st, 6, (sqlite3_int64)g->resolution) ||
+            sqlite3_bind_blob64(st, 7, g->classes, (sqlite3_uint64)cells, SQLITE_STATIC)) {
+            bind_failed(s, st, "the decision grid", err);
+            goto fail;
+        }
         if (step_done(s, st, err))
             goto fail;
     }
     st = s->upd_trial;
-    sqlite3_bind_int64(st, 1, id);
-    bind_text(st, 2, store_status_name(r->status));
-    bind_size_or_null(st, 3, r->n_params);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)r->epochs_run);
-    bind_size_or_null(st, 5, r->diverged_epoch);
-    bind_size_or_null(st, 6, r->best_epoch);
-    bind_real(st, 7, r->overfit_gap);
-    bind_real(st, 8, r->train_loss);
-    bind_real(st, 9, r->train_accuracy);
-    bind_real(st, 10, r->val_loss);
-    bind_real(st, 11, r->val_accuracy);
-    bind_real(st, 12, r->test_loss);
-    bind_real(st, 13, r->test_accuracy);
-    bind_text(st, 14, r->result_hash);
-    bind_text(st, 15, r->error);
-    bind_text(st, 16, r->finished_at);
-    bind_real(st, 17, r->wall_ms);
-    bind_text(st, 18, r->started_at);
+    if (b_i64(st, 1, id) || b_text(st, 2, store_status_name(r->status)) ||
+        b_size_or_null(st, 3, r->n_params) || b_i64(st, 4, (sqlite3_int64)r->epochs_run) ||
+        b_size_or_null(st, 5, r->diverged_epoch) || b_size_or_null(st, 6, r->best_epoch) ||
+        b_real(st, 7, r->overfit_gap) || b_real(st, 8, r->train_loss) ||
+        b_real(st, 9, r->train_accuracy) || b_real(st, 10, r->val_loss) ||
+        b_real(st, 11, r->val_accuracy) || b_real(st, 12, r->test_loss) ||
+        b_real(st, 13, r->test_accuracy) || b_text(st, 14, r->result_hash) ||
+        b_text(st, 15, r->error) || b_text(st, 16, r->finished_at) ||
+        b_real(st, 17, r->wall_ms) || b_text(st, 18, r->started_at)) {
+        bind_failed(s, st, "the trial's row", err);
+        goto fail;
+    }
     if (step_done(s, st, err))
         goto fail;
     if (tx_commit(s, err))

@@ -4,8 +4,10 @@
  * writes each finished trial in a single transaction. A store may be used
  * from several threads, but by one at a time (the caller serialises). The schema is embedded
  * in the binary and versioned with PRAGMA user_version; store_open applies
- * forward migrations and refuses files that are not SQLite databases or that
- * a newer runexp wrote, without writing to them. Connections use WAL (readers
+ * forward migrations and refuses, without writing to them (not even their
+ * journal mode), paths that are not regular files, files that are not SQLite
+ * databases, other programs' SQLite files and files a newer runexp wrote.
+ * Connections use WAL (readers
  * such as the sqlite3 CLI never block the writer), foreign_keys ON and a
  * 5-second busy timeout.
  *
@@ -18,12 +20,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_BUSY_TIMEOUT_MS 5000
 
 typedef struct store_error {
     int code;           /* SQLite result code, 0 when not from SQLite */
-    int busy;           /* 1 when another connection held the write lock */
+    int busy;           /* 1 when another runexp (writer lock) or another connection
+                         * (SQLite's lock) held the database */
     char message[1024];
 } store_error;
 
@@ -43,14 +46,16 @@ const char *store_status_name(store_status s);
 /* Inverse of store_status_name; -1 for an unknown name. */
 int store_status_parse(const char *name);
 
-/* A NUL-terminated copy of the embedded schemas/results.sql (migration 1);
+/* A NUL-terminated copy of the embedded schemas/results.sql (the current schema);
  * the caller frees it with free(). NULL when out of memory. */
 char *store_schema_sql(void);
 
 /* Opens (creating if missing) the database at path (":memory:" works) and
- * migrates it to STORE_SCHEMA_VERSION. Refuses, without writing, a file that
- * is not an SQLite database or whose user_version is newer. Returns NULL with
- * err filled on failure. Close with store_close. */
+ * migrates it to STORE_SCHEMA_VERSION. Refuses, without writing, a path that
+ * is not a regular file, a file that is not an SQLite database, an SQLite
+ * file that is not runexp's (tables but user_version 0, or a known version
+ * without runexp's tables) and one whose user_version is newer. Returns NULL
+ * with err filled on failure. Close with store_close. */
 store *store_open(const char *path, store_error *err);
 void store_close(store *s);
 /* 1 when store_open(path) would create a new database: there is no file at
@@ -60,18 +65,26 @@ int store_is_new(const char *path);
 
 /* Opens an existing database read-only, for readers that must not change
  * it (`runexp reproduce`): no journal-mode change, no migration, no write.
- * A file whose schema version is not STORE_SCHEMA_VERSION (older or newer)
- * is refused with a message saying which. NULL with err filled on failure. */
+ * Any schema version from 1 to STORE_SCHEMA_VERSION is read as it is
+ * (migrations only add); version 0, a newer version and files refused by
+ * store_open are refused with a message saying which. NULL with err filled
+ * on failure. */
 store *store_open_readonly(const char *path, store_error *err);
 
 /* The writer lock of a database: an exclusive POSIX record lock (fcntl
- * F_SETLK) on the sidecar file "<db_path>.lock", created if missing, holding
- * the holder's pid. The database file itself is never locked this way: that
- * would break SQLite's own fcntl locks on it. The lock lasts until
- * store_writer_unlock or the process ends (exit, crash, kill -9). Readers take
- * no lock. Returns the lock's file descriptor (>= 0), or -1 with err filled:
- * err->busy = 1 and "another runexp (pid N) is writing DB; wait for it or use
- * another --db" when another process holds it. */
+ * F_SETLK) on the sidecar file "<real path>.lock", created if missing,
+ * holding the holder's pid. The real path is db_path resolved the way SQLite
+ * resolves it (symbolic links, also a dangling one, "." and ".."; for a new
+ * file its directory's real path plus its name), so every path to one file
+ * finds one lock. A file with several hard links is refused (no path leads
+ * from one name to the other), as is a path that names anything but a
+ * regular file; nothing is created then. The database file itself is never
+ * locked this way: that would break SQLite's own fcntl locks on it. The lock
+ * lasts until store_writer_unlock or the process ends (exit, crash, kill
+ * -9). Readers take no lock. Returns the lock's file descriptor (>= 0), or
+ * -1 with err filled: err->busy = 1 and "another runexp (pid N) is writing
+ * DB[ (REAL PATH)]; wait for it or use another --db" when another process
+ * holds it. */
 int store_writer_lock(const char *db_path, store_error *err);
 void store_writer_unlock(int fd);
 
@@ -175,7 +188,8 @@ typedef struct store_metric {
 typedef struct store_confusion {
     const char *split;
     size_t k;
-    const uint32_t *counts; /* k x k, rows true, columns predicted */
+    const uint32_t *counts; /* k x k, rows true, columns predicted; only the
+                             * non-zero cells are stored */
 } store_confusion;
 
 typedef struct store_weight {

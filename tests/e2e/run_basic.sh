@@ -9,7 +9,7 @@ grep -q "results: $DB" out.txt || { show; fail "summary does not name the databa
 grep -q 'sqlite3 ' out.txt || fail "summary has no example query"
 grep -q '{"hidden": 2}' out.txt || { show; fail "summary lacks the point hidden=2"; }
 
-expect_eq "$(q 'PRAGMA user_version')" 1 "schema version"
+expect_eq "$(q 'PRAGMA user_version')" 2 "schema version"
 expect_eq "$(q 'PRAGMA journal_mode')" wal "journal mode"
 expect_eq "$(q 'SELECT COUNT(*) FROM experiments')" 1 "experiments"
 expect_eq "$(q "SELECT COUNT(*) FROM experiments WHERE name='e2e_xor' AND spec_hash IS NOT NULL
@@ -44,8 +44,12 @@ expect_eq "$(q "SELECT COUNT(*) FROM metrics m JOIN trials t ON t.id=m.trial_id
     "test accuracy in metrics = trials"
 expect_eq "$(q "SELECT SUM(value) FROM metrics WHERE name LIKE 'support_%'")" "640.0" \
     "test supports (4 x 160)"
-# confusion: validation and test by default, 2x2 cells each.
-expect_eq "$(q 'SELECT COUNT(*) FROM confusion')" 32 "confusion rows"
+# confusion: validation and test by default, 2x2 cells each; the table keeps
+# the non-zero ones, confusion_full has them all.
+expect_eq "$(q 'SELECT COUNT(*) FROM confusion_full')" 32 "confusion_full rows"
+expect_eq "$(q 'SELECT COUNT(*) FROM confusion WHERE count <= 0')" 0 "zero cells stored"
+expect_eq "$(q 'SELECT COUNT(*) FROM confusion')" "$(q 'SELECT COUNT(*) FROM confusion_full
+                                                        WHERE count > 0')" "non-zero cells"
 expect_eq "$(q "SELECT COUNT(*) FROM (SELECT split, SUM(count) AS total FROM confusion
                GROUP BY trial_id, split) WHERE (split='test' AND total=160)
                OR (split='validation' AND total=20)")" 8 "confusion totals test/validation"

@@ -40,6 +40,26 @@ grep -q "^trial\|to run" err.txt && { show; fail "the second runexp started tria
 after=$(q "SELECT (SELECT COUNT(*) FROM experiments) || ' ' || (SELECT COUNT(*) FROM trials)
            || ' ' || (SELECT group_concat(id || status) FROM trials)")
 expect_eq "$after" "$before" "database after the refused second runexp"
+# Any other path to the same file is refused the same way: the lock is the
+# file's, not the path's (a symbolic link, a link to its directory, ..).
+ln -s "$DB" "$WORK/link.db"
+ln -s "$WORK" "$WORK/dirlink"
+mkdir "$WORK/sub"
+for other in "$WORK/link.db" "$WORK/dirlink/r.db" "$WORK/sub/../r.db"; do
+    run --db "$other" -j 2 "$SPECS/xor_slow.yaml"
+    expect_rc 2 "second runexp through $other"
+    grep -qxF "runexp: another runexp (pid $BGPID) is writing $other ($DB); wait for it or use another --db" err.txt ||
+        { show; fail "$other: no clear message naming the first runexp"; }
+    grep -q "^trial\|to run" err.txt && { show; fail "$other: the second runexp started trials"; }
+done
+[ ! -e "$WORK/link.db.lock" ] || fail "a second lock file beside the link"
+# A second name (hard link) cannot be told apart from another file by its
+# path: a database with several names is refused.
+ln "$DB" "$WORK/hard.db"
+run --db "$WORK/hard.db" -j 2 "$SPECS/xor_slow.yaml"
+expect_rc 2 "second runexp through a hard link"
+grep -q "^runexp: $WORK/hard.db has 2 hard links" err.txt || { show; fail "hard link not refused"; }
+rm "$WORK/hard.db"
 # A spec error still comes first (exit 2 for that reason, not the lock).
 run --db "$DB" "$SPECS/bad_spec.yaml"
 expect_rc 2 "bad spec while locked"

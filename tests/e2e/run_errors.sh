@@ -86,18 +86,65 @@ grep -q "^trial" err.txt && { show; fail "trials ran although the database canno
 [ "$(cat "$WORK/plainfile")" = "not a directory" ] || fail "the file was changed"
 
 # A new database is created by thread 0 while the other threads already
-# train. When SQLite then cannot create it (here: a dangling symbolic link,
-# which SQLite follows to a directory that does not exist, after the lock
-# file beside the link was made), the run stops with exit 2 and SQLite's
-# reason, the trials already trained are dropped, and nothing is created.
-ln -s "$WORK/no/such/dir/x.db" "$WORK/dangling.db"
+# train. When SQLite then cannot create it (here: a path longer than the 512
+# bytes SQLite's unix VFS accepts, in directories that exist, so the writer
+# lock beside it could be made), the run stops with exit 2 and SQLite's
+# reason, the trials already trained are dropped, and no database is created.
+long="$WORK/$(printf '%0200d' 0)/$(printf '%0200d' 1)/$(printf '%0200d' 2)"
+mkdir -p "$long"
 for j in 1 2; do
-    run --db "$WORK/dangling.db" -j $j "$SPECS/xor_small.yaml"
+    run --db "$long/x.db" -j $j "$SPECS/xor_small.yaml"
     expect_rc 2 "new database that SQLite cannot create, -j $j"
-    grep -q "^runexp: cannot open $WORK/dangling.db: unable to open database file" err.txt ||
+    grep -q "^runexp: cannot open $long/x.db: unable to open database file" err.txt ||
         { show; fail "-j $j: no clear message when the new database cannot be created"; }
     grep -q ": ran 0 trials in .*: 0 done, 0 failed, 0 diverged" err.txt ||
         { show; fail "-j $j: trials counted without a database"; }
-    [ ! -e "$WORK/no" ] || fail "-j $j: something was created behind the link"
+    [ ! -e "$long/x.db" ] || fail "-j $j: a database was created"
+done
+
+# A dangling symbolic link is followed to where the database would be
+# created (as SQLite would): its directory does not exist, so the run is
+# refused before anything is created, the lock file included.
+ln -s "$WORK/no/such/dir/x.db" "$WORK/dangling.db"
+run --db "$WORK/dangling.db" -j 2 "$SPECS/xor_small.yaml"
+expect_rc 2 "dangling link to a missing directory"
+grep -qxF "runexp: cannot create the database $WORK/dangling.db: directory $WORK/no/such/dir: No such file or directory" err.txt ||
+    { show; fail "no clear message for a dangling link to a missing directory"; }
+grep -q "^trial" err.txt && { show; fail "trials ran although the database cannot be created"; }
+[ ! -e "$WORK/no" ] && [ ! -e "$WORK/dangling.db.lock" ] || fail "something was created"
+
+# Not a regular file: refused before anything is created (/dev/null.lock
+# used to be made), and a FIFO is not opened (that would block).
+for odd in /dev/null "$WORK"; do
+    run --db "$odd" -q "$SPECS/xor_small.yaml"
+    expect_rc 2 "--db $odd"
+    grep -qxF "runexp: $odd is not a regular file; a database must be a file" err.txt ||
+        { show; fail "no clear message for --db $odd"; }
+    [ ! -e "$odd.lock" ] || { rm -f "$odd.lock"; fail "$odd.lock was created"; }
+done
+mkfifo "$WORK/fifo"
+run --db "$WORK/fifo" -q "$SPECS/xor_small.yaml"
+expect_rc 2 "--db FIFO"
+grep -q "is not a regular file" err.txt || { show; fail "no clear message for a FIFO"; }
+
+# Another program's SQLite file with a `trials` table, in rollback-journal
+# mode: recognised as not runexp's before anything changes (the switch to
+# WAL came first), refused with exit 2, byte-identical, still in delete mode.
+# The same with a user_version of its own.
+for uv in 0 1; do
+    rm -f foreign.db
+    sqlite3 foreign.db "CREATE TABLE trials(id INTEGER PRIMARY KEY, who TEXT);
+                        INSERT INTO trials VALUES (1, 'someone else'); PRAGMA user_version = $uv;"
+    expect_eq "$(sqlite3 foreign.db 'PRAGMA journal_mode')" delete "foreign journal mode before"
+    sum=$(sha256sum foreign.db)
+    dump=$(sqlite3 foreign.db .dump)
+    run --db foreign.db -q "$SPECS/xor_small.yaml"
+    expect_rc 2 "foreign database (user_version $uv)"
+    grep -q "^runexp: foreign.db is an SQLite database of another program (.*); refusing to touch it$" err.txt ||
+        { show; fail "no clear message for a foreign database"; }
+    expect_eq "$(sha256sum foreign.db)" "$sum" "foreign database bytes"
+    expect_eq "$(sqlite3 foreign.db .dump)" "$dump" "foreign database content"
+    expect_eq "$(sqlite3 foreign.db 'PRAGMA journal_mode')" delete "foreign journal mode after"
+    [ ! -e foreign.db-wal ] || fail "a WAL was created for the foreign database"
 done
 echo "ok"

@@ -22,6 +22,13 @@ expect_eq "$(sha256sum "$DB" | cut -d' ' -f1)" "$sum" "database after reproduce"
 [ ! -e "$DB.lock" ] || fail "reproduce took the writer lock"
 RUNEXP_DB="$DB" run reproduce 1
 expect_rc 0 "reproduce 1 via RUNEXP_DB"
+# An older schema version it can read (1: the same tables) is read as it is.
+cp "$DB" v1.db
+sqlite3 v1.db "PRAGMA user_version = 1"
+sum1=$(sha256sum v1.db | cut -d' ' -f1)
+run reproduce --db v1.db 1
+expect_rc 0 "reproduce from schema version 1"
+expect_eq "$(sha256sum v1.db | cut -d' ' -f1)" "$sum1" "schema version 1 database"
 
 # Another value for one kernel weight: parameter 1 of layer 0 (bytes 5..8).
 q "UPDATE weights SET data = CAST(substr(data, 1, 4) || x'0000803f' || substr(data, 9) AS BLOB)
@@ -63,15 +70,16 @@ run reproduce --db "$WORK/none.db" 1
 expect_rc 2 "missing database"
 [ ! -e "$WORK/none.db" ] || fail "reproduce created a database"
 
-# Another schema version: refused, not migrated, byte-identical. (Version 0
-# is what a runexp that migrates would silently bring up to date.)
-for v in 0 2; do
+# A newer schema version, or none (tables without a version: another
+# program's file): refused, not migrated, byte-identical.
+for v in 0 3; do
     cp "$DB" "v$v.db"
     sqlite3 "v$v.db" "PRAGMA user_version = $v"
     sum=$(sha256sum "v$v.db" | cut -d' ' -f1)
     run reproduce --db "v$v.db" 1
     expect_rc 2 "reproduce from schema version $v"
-    grep -q "schema version $v" err.txt || { show; fail "no clear refusal of schema version $v"; }
+    if [ $v = 0 ]; then want="of another program"; else want="schema version $v"; fi
+    grep -q "$want" err.txt || { show; fail "no clear refusal of schema version $v"; }
     expect_eq "$(sha256sum "v$v.db" | cut -d' ' -f1)" "$sum" "schema version $v database"
 done
 

@@ -190,7 +190,7 @@ static void test_xor_trial(void **state)
 static void test_xor_interrupted(void **state)
 {
     xor_fixture *f = *state;
-    volatile sig_atomic_t stop = 1; /* as if Ctrl-C came during epoch 1 */
+    atomic_int stop = 1; /* as if Ctrl-C came during epoch 1 */
     runner_trial t;
     assert_int_equal(runner_trial_exec(&f->plan.points[0].spec, 0, &f->src, &stop, &t), 0);
     assert_int_equal(t.status, STORE_INTERRUPTED);

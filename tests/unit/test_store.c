@@ -97,7 +97,7 @@ static void test_schema_created(void **state)
     assert_int_equal(store_exec(s, is_normal, &err), 0);
     store_close(s);
     assert_int_equal((int)query_num(dbpath, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
-    /* 11 tables and 3 views of the contract. */
+    /* 10 tables and 4 views of the contract. */
     assert_int_equal((int)query_num(dbpath,
                                      "SELECT COUNT(*) FROM sqlite_master WHERE type='table'"
                                      " AND name IN ('experiments','specs','trials',"
@@ -107,8 +107,8 @@ static void test_schema_created(void **state)
     assert_int_equal((int)query_num(dbpath,
                                      "SELECT COUNT(*) FROM sqlite_master WHERE type='view'"
                                      " AND name IN ('trial_summary','sweep_summary',"
-                                     "'confusion_normalized')"),
-                     3);
+                                     "'confusion_normalized','confusion_full')"),
+                     4);
     /* WAL is a property of the file and sticks. */
     sqlite3 *db;
     sqlite3_stmt *st;
@@ -226,7 +226,19 @@ static void test_one_trial_roundtrip(void **state)
 
     assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM epochs"), 3);
     assert_true(isnan(query_num(dbpath, "SELECT val_loss FROM epochs WHERE epoch=2")));
-    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM confusion"), 4);
+    /* Only the non-zero cells are stored; confusion_full has all four. */
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM confusion"), 3);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM confusion"
+                                             " WHERE true_class=1 AND predicted_class=0"), 0);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM confusion_full"), 4);
+    /* Cells as decimal digits (0,0)(0,1)(1,0)(1,1): 3, 1, 0, 4. */
+    assert_int_equal((int)query_num(dbpath, "SELECT SUM(count * CASE 2 * true_class +"
+                                             " predicted_class WHEN 0 THEN 1000 WHEN 1 THEN 100"
+                                             " WHEN 2 THEN 10 ELSE 1 END) FROM confusion_full"
+                                             " WHERE split = 'test'"),
+                     3104);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM confusion_full"
+                                             " WHERE count = 0"), 1);
     assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM trial_params"
                                              " WHERE name='hidden' AND value=4"
                                              " AND typeof(value)='integer'"), 2);
@@ -350,10 +362,12 @@ static void test_views(void **state)
     add_trial(db, 1, "a3", "{\"h\": 1}", "done", 1.0, 0.9);
     add_trial(db, 1, "a4", "{\"h\": 1}", "failed", 0.0, 9.0);
     add_trial(db, 1, "b1", "{\"h\": 2}", "done", 0.7, 0.3);
-    /* Confusion of trial 1: [[3, 1], [0, 4]] and class 2 with no rows. */
+    /* Confusion of trial 1 over 3 classes: [[3, 1, 0], [0, 4, 0], [0, 0, 0]]
+     * (class 2 has no test rows), stored as its non-zero cells only. */
     assert_int_equal(sqlite3_exec(db,
-        "INSERT INTO confusion VALUES (1,'test',0,0,3),(1,'test',0,1,1),"
-        "(1,'test',1,0,0),(1,'test',1,1,4),(1,'test',2,2,0)", NULL, NULL, NULL), SQLITE_OK);
+        "INSERT INTO classes VALUES (1, 2, 'c');"
+        "INSERT INTO confusion VALUES (1,'test',0,0,3),(1,'test',0,1,1),(1,'test',1,1,4)",
+        NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
 
     const char *a = " FROM sweep_summary WHERE params='{\"h\": 1}'";
@@ -382,8 +396,16 @@ static void test_views(void **state)
                                           " WHERE true_class=1 AND predicted_class=1"),
                         1.0, 1e-15);
     assert_double_equal(query_num(dbpath, "SELECT fraction FROM confusion_normalized"
+                                          " WHERE true_class=1 AND predicted_class=0"),
+                        0.0, 0);
+    assert_double_equal(query_num(dbpath, "SELECT SUM(fraction) FROM confusion_normalized"
                                           " WHERE true_class=2"),
                         0.0, 0);
+    /* Every cell is there again: 3 x 3, of which 6 are zero. */
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM confusion_normalized"), 9);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM confusion_full"
+                                             " WHERE count = 0"), 6);
+    assert_int_equal((int)query_num(dbpath, "SELECT SUM(count) FROM confusion_full"), 8);
 }
 
 static void test_busy_message(void **state)
@@ -406,7 +428,11 @@ static void test_busy_message(void **state)
     store_plan_action act;
     assert_int_equal(store_trials_prepare(s, exp, 1, &p, 0, &id, &act, &err), -1);
     assert_int_equal(err.busy, 1);
-    assert_non_null(strstr(err.message, "database is busy: another runexp is writing"));
+    /* Not blamed on a runexp: the lock holder is some other connection. */
+    assert_non_null(strstr(err.message, "is locked by another connection, not a runexp"));
+    assert_non_null(strstr(err.message, "cannot tell which program"));
+    assert_non_null(strstr(err.message, "after waiting 5 s"));
+    assert_null(strstr(err.message, "another runexp"));
     store_close(s);
     sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_close(db);
@@ -590,8 +616,9 @@ static void test_open_readonly(void **state)
     assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 0", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
+    /* Tables but no version: another program's database. */
     assert_null(store_open_readonly(dbpath, &err));
-    assert_non_null(strstr(err.message, "schema version 0"));
+    assert_non_null(strstr(err.message, "of another program"));
     assert_int_equal((int)query_num(dbpath, "PRAGMA user_version"), 0); /* not migrated */
 }
 
@@ -678,7 +705,273 @@ static void test_writer_lock(void **state)
     snprintf(bad, sizeof bad, "%s/no/such/dir/x.db", tmpdir);
     assert_int_equal(store_writer_lock(bad, &err), -1);
     assert_int_equal(err.busy, 0);
-    assert_non_null(strstr(err.message, "cannot create the lock file"));
+    assert_non_null(strstr(err.message, "cannot create the database"));
+}
+
+/* The concatenated (type, name, sql) of a database's schema objects. */
+static char *schema_text(const char *path)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT group_concat(type || ' ' || name || ': ' ||"
+                                            " COALESCE(sql, ''), char(10)) FROM (SELECT * FROM"
+                                            " sqlite_master ORDER BY type, name)",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    char *t = strdup((const char *)sqlite3_column_text(st, 0));
+    assert_non_null(t);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return t;
+}
+
+/* A version-1 database (tests/fixtures/results_v1.sql, the schema as
+ * version 1 shipped it, with its k x k confusion rows, zeros included) is
+ * readable as it is, and store_open migrates it to exactly the schema of a
+ * new database; the views then give the same numbers over old and new
+ * rows. */
+static void test_migrate_v1(void **state)
+{
+    (void)state;
+    size_t n;
+    char *v1 = read_file(RUNEXP_FIXTURES "/results_v1.sql", &n);
+    v1[n] = '\0';
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, v1, NULL, NULL, NULL), SQLITE_OK);
+    free(v1);
+    /* Trial 1: [[3, 1], [0, 4]] with its zero cell, as version 1 wrote it. */
+    assert_int_equal(sqlite3_exec(db,
+        "INSERT INTO experiments(id, name, spec, spec_hash, created_at) VALUES"
+        " (1, 'old', 'name: old', 'h', 't');"
+        "INSERT INTO classes VALUES (1, 0, 'a'), (1, 1, 'b');"
+        "INSERT INTO trials(id, experiment_id, trial_key, trial_index, point_index, seed,"
+        " params, status) VALUES (1, 1, 'k', 0, 0, 0, '{}', 'done');"
+        "INSERT INTO confusion VALUES (1,'test',0,0,3),(1,'test',0,1,1),"
+        "(1,'test',1,0,0),(1,'test',1,1,4)", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal((int)query_num(dbpath, "PRAGMA user_version"), 1);
+
+    store_error err;
+    store *s = store_open_readonly(dbpath, &err);
+    assert_non_null(s); /* a reader takes the version it can read */
+    assert_int_equal(store_version_found(s), 1);
+    store_close(s);
+    assert_int_equal((int)query_num(dbpath, "PRAGMA user_version"), 1);
+
+    s = store_open(dbpath, &err);
+    assert_non_null(s);
+    assert_int_equal(store_version_found(s), 1);
+    store_close(s);
+    assert_int_equal((int)query_num(dbpath, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+    char *migrated = schema_text(dbpath);
+    char fresh[320];
+    snprintf(fresh, sizeof fresh, "%s/fresh.db", tmpdir);
+    s = store_open(fresh, &err);
+    assert_non_null(s);
+    store_close(s);
+    char *created = schema_text(fresh);
+    assert_string_equal(migrated, created);
+    free(migrated);
+    free(created);
+    const char *sfx[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        char p[340];
+        snprintf(p, sizeof p, "%s%s", fresh, sfx[i]);
+        unlink(p);
+    }
+    /* The zero row of version 1 counts once, not twice. */
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM confusion_full"), 4);
+    assert_double_equal(query_num(dbpath, "SELECT fraction FROM confusion_normalized"
+                                          " WHERE true_class=0 AND predicted_class=1"),
+                        0.25, 1e-15);
+    assert_double_equal(query_num(dbpath, "SELECT fraction FROM confusion_normalized"
+                                          " WHERE true_class=1 AND predicted_class=0"),
+                        0.0, 0);
+}
+
+/* The journal mode of a database, read on a plain connection. */
+static void expect_journal_mode(const char *path, const char *want)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), want);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+/* Another program's SQLite file with a `trials` table, in rollback-journal
+ * mode: refused before anything is written, its journal mode included (the
+ * WAL switch used to come first). Also with a user_version of its own. */
+static void test_refuses_foreign(void **state)
+{
+    (void)state;
+    const char *setups[] = {
+        "CREATE TABLE trials(id INTEGER PRIMARY KEY, name TEXT);"
+        "INSERT INTO trials VALUES (1, 'mine')",
+        "PRAGMA user_version = 1"};
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(sqlite3_exec(db, setups[i], NULL, NULL, NULL), SQLITE_OK);
+        expect_journal_mode(dbpath, "delete");
+        size_t n0, n1;
+        char *before = read_file(dbpath, &n0);
+        store_error err;
+        assert_null(store_open(dbpath, &err));
+        assert_non_null(strstr(err.message, "of another program"));
+        assert_non_null(strstr(err.message, "refusing to touch it"));
+        assert_null(store_open_readonly(dbpath, &err));
+        char *after = read_file(dbpath, &n1);
+        assert_int_equal(n0, n1);
+        assert_memory_equal(before, after, n0);
+        free(before);
+        free(after);
+        expect_journal_mode(dbpath, "delete");
+        char wal[320];
+        snprintf(wal, sizeof wal, "%s-wal", dbpath);
+        assert_int_equal(access(wal, F_OK), -1);
+    }
+    sqlite3_close(db);
+}
+
+/* Runs store_writer_lock(path) in a child (fcntl locks belong to a
+ * process); returns 0 when the child got the lock, 1 when it was refused
+ * as busy with a message containing want (NULL: any), 2 otherwise. */
+static int lock_in_child(const char *path, const char *want)
+{
+    fflush(NULL);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        store_error e2;
+        int r = store_writer_lock(path, &e2);
+        if (r >= 0)
+            _exit(0);
+        _exit(e2.busy && (!want || strstr(e2.message, want)) ? 1 : 2);
+    }
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+/* The writer lock is the file's, not the path's: a symbolic link to the
+ * database, a link to its directory and a dangling link to where it will
+ * be created all find the lock of the real file. A second name (hard link)
+ * cannot be resolved to the first, so a database with several is refused.
+ * A path that is not a regular file (/dev/null, a FIFO, a directory) is
+ * refused before any lock file is created. */
+static void test_writer_lock_identity(void **state)
+{
+    (void)state;
+    char slink[320], dirlink[320], via_dir[340], dangling[320], hard[320], fifo[320];
+    snprintf(slink, sizeof slink, "%s/slink.db", tmpdir);
+    snprintf(dirlink, sizeof dirlink, "%s/d", tmpdir);
+    snprintf(via_dir, sizeof via_dir, "%s/d/t.db", tmpdir);
+    snprintf(dangling, sizeof dangling, "%s/dangling.db", tmpdir);
+    snprintf(hard, sizeof hard, "%s/hard.db", tmpdir);
+    snprintf(fifo, sizeof fifo, "%s/fifo", tmpdir);
+    store_error err;
+
+    /* New database, locked before it exists: through a dangling link. */
+    assert_int_equal(symlink("t.db", dangling), 0);
+    int fd = store_writer_lock(dangling, &err);
+    assert_true(fd >= 0);
+    assert_int_equal(lock_in_child(dbpath, "another runexp"), 1);
+    store_writer_unlock(fd);
+
+    store *s = store_open(dbpath, &err);
+    assert_non_null(s);
+    store_close(s);
+    assert_int_equal(symlink("t.db", slink), 0);
+    assert_int_equal(symlink(".", dirlink), 0);
+    fd = store_writer_lock(dbpath, &err);
+    assert_true(fd >= 0);
+    char want[700];
+    snprintf(want, sizeof want, "is writing %s (%s);", slink, dbpath);
+    assert_int_equal(lock_in_child(slink, want), 1);
+    assert_int_equal(lock_in_child(via_dir, "another runexp"), 1);
+    assert_int_equal(lock_in_child(dangling, "another runexp"), 1);
+    store_writer_unlock(fd);
+    fd = store_writer_lock(slink, &err);
+    assert_true(fd >= 0);
+    assert_int_equal(lock_in_child(dbpath, "another runexp"), 1);
+    store_writer_unlock(fd);
+    assert_int_equal(lock_in_child(slink, NULL), 0);
+    /* No lock file beside the links: the one lock is the real file's. */
+    char lp[340];
+    snprintf(lp, sizeof lp, "%s.lock", slink);
+    assert_int_equal(access(lp, F_OK), -1);
+
+    /* A second name of the same file. */
+    assert_int_equal(link(dbpath, hard), 0);
+    assert_int_equal(store_writer_lock(hard, &err), -1);
+    assert_int_equal(err.busy, 0);
+    assert_non_null(strstr(err.message, "has 2 hard links"));
+    assert_int_equal(store_writer_lock(dbpath, &err), -1);
+    snprintf(lp, sizeof lp, "%s.lock", hard);
+    assert_int_equal(access(lp, F_OK), -1);
+    unlink(hard);
+
+    /* Not regular files. */
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    const char *odd[] = {"/dev/null", fifo, tmpdir};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(store_writer_lock(odd[i], &err), -1);
+        assert_non_null(strstr(err.message, "is not a regular file"));
+        assert_null(store_open(odd[i], &err));
+        assert_non_null(strstr(err.message, "is not a regular file"));
+        snprintf(lp, sizeof lp, "%s.lock", odd[i]);
+        assert_int_equal(access(lp, F_OK), -1);
+    }
+    unlink(fifo);
+    unlink(slink);
+    unlink(dirlink);
+    unlink(dangling);
+    snprintf(lp, sizeof lp, "%s-wal", dbpath);
+    unlink(lp);
+}
+
+/* Sizes that would wrap are errors that roll the trial's transaction back,
+ * not a short allocation written past its end: a weight of 2^62 floats
+ * (n * 4 wraps to 0), a grid of 2^32 x 2^32 cells. The data pointers are
+ * never read. */
+static void test_finish_size_guards(void **state)
+{
+    (void)state;
+    store_error err;
+    store *s = store_open(dbpath, &err);
+    assert_non_null(s);
+    int64_t exp = begin_experiment(s, "big", 0);
+    store_trial_plan p = {.key = "k", .params_json = "{}"};
+    int64_t id;
+    store_plan_action act;
+    assert_int_equal(store_trials_prepare(s, exp, 1, &p, 0, &id, &act, &err), 0);
+    double loss = 0.5;
+    float dummy = 0;
+    store_weight w = {.layer = 0, .kind = "kernel", .rows = (SIZE_MAX >> 2) + 1, .cols = 1,
+                      .data = &dummy};
+    store_trial_result r = {.status = STORE_DONE, .n_epochs = 1, .loss = &loss,
+                            .accuracy = &loss, .val_loss_h = &loss, .val_accuracy_h = &loss,
+                            .n_weights = 1, .weights = &w, .finished_at = "t"};
+    assert_int_equal(store_trial_finish(s, id, &r, &err), -1);
+    assert_non_null(strstr(err.message, "too large"));
+    uint8_t cell = 0;
+    store_grid g = {0, 1, 0, 1, (size_t)1 << 32, &cell};
+    r.n_weights = 0;
+    r.grid = &g;
+    assert_int_equal(store_trial_finish(s, id, &r, &err), -1);
+    assert_non_null(strstr(err.message, "too large"));
+    store_close(s);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM epochs"), 0);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM trials WHERE status='queued'"),
+                     1);
 }
 
 int main(void)
@@ -695,6 +988,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_readonly, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writer_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_checkpointed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refuses_foreign, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_writer_lock_identity, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_finish_size_guards, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
