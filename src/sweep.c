@@ -42,6 +42,7 @@
 #include "spec_internal.h"
 #include "sweep.h"
 #include "digest.h"
+#include "text.h"
 
 /* Larger plans are surely a mistake in the spec (and would not fit the
  * database comfortably). */
@@ -680,6 +681,8 @@ oom:
     return -1;
 }
 
+/* A value as the plan table shows it; a text value escaped for the
+ * terminal (it can be any string of the spec). */
 static void value_text(char *b, size_t size, const sweep_value *v)
 {
     if (v->type == SWEEP_INT)
@@ -687,7 +690,7 @@ static void value_text(char *b, size_t size, const sweep_value *v)
     else if (v->type == SWEEP_REAL)
         spec_format_real(b, size, v->r);
     else
-        snprintf(b, size, "%s", v->s);
+        text_escape(b, size, v->s);
 }
 
 void sweep_plan_print(const sweep_plan *plan, FILE *f)
