@@ -467,10 +467,11 @@ static int check_duplicates(const spec_sweep_entry *es, size_t ne, const sweep_p
     for (size_t k = before + 1; k < d->n; k++) {
         spec_diag x = d->items[k];
         size_t j = k;
-        while (j > before && (d->items[j - 1].line > x.line ||
-                              (d->items[j - 1].line == x.line && d->items[j - 1].column > x.column))) {
-            d->items[j] = d->items[j - 1];
-            j--;
+        for (; j > before; j--) {
+            const spec_diag *y = &d->items[j - 1];
+            if (y->line < x.line || (y->line == x.line && y->column <= x.column))
+                break;
+            d->items[j] = *y;
         }
         d->items[j] = x;
     }
