@@ -14,6 +14,7 @@
 
 #include "cmd.h"
 #include "report.h"
+#include "text.h"
 
 static void report_usage(FILE *f)
 {
@@ -95,17 +96,30 @@ int cmd_report(int argc, char **argv)
     }
     report_output out;
     report_error err;
+    /* The name and the messages come from the database (or quote it): what
+     * a terminal would act on is escaped (text.h). */
     if (report_generate(&o, &out, &err)) {
-        fprintf(stderr, "runexp report: %s\n", err.message);
+        fputs("runexp report: ", stderr);
+        text_fputs(err.message, stderr);
+        fputc('\n', stderr);
         return err.input ? 2 : 1;
     }
-    printf("report of experiment %lld (%s): %zu files in %s/\n", out.experiment_id,
-           out.experiment, out.n_files, out.out_dir);
-    for (size_t i = 0; i < out.n_files; i++)
-        printf("  %s\n", out.files[i]);
-    if (out.note)
-        fprintf(stderr, "runexp report: note: the data could not be rebuilt, so the figures "
-                        "show no data points: %s\n", out.note);
+    printf("report of experiment %lld (", out.experiment_id);
+    text_fputs(out.experiment, stdout);
+    printf("): %zu files in ", out.n_files);
+    text_fputs(out.out_dir, stdout);
+    fputs("/\n", stdout);
+    for (size_t i = 0; i < out.n_files; i++) {
+        fputs("  ", stdout);
+        text_fputs(out.files[i], stdout);
+        fputc('\n', stdout);
+    }
+    if (out.note) {
+        fputs("runexp report: note: the data could not be rebuilt, so the figures show no data "
+              "points: ", stderr);
+        text_fputs(out.note, stderr);
+        fputc('\n', stderr);
+    }
     report_output_free(&out);
     return 0;
 }

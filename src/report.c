@@ -19,6 +19,8 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "spec.h"
+
 #define REPORT_DEFAULT_WIDTH 1000
 #define REPORT_DEFAULT_HEIGHT 700
 
@@ -454,6 +456,18 @@ oom:
 
 /* ---- output directory ----------------------------------------------------- */
 
+/* A path for a message: as it is, or when longer than 200 bytes its start
+ * and end with the length, so the reason that follows it still fits the
+ * 1 kB message (a 10 kB --out would otherwise push it out). */
+static void path_for_message(char *buf, size_t size, const char *path)
+{
+    size_t n = strlen(path);
+    if (n <= 200)
+        snprintf(buf, size, "%s", path);
+    else
+        snprintf(buf, size, "%.120s...%s (%zu bytes)", path, path + n - 60, n);
+}
+
 static int mkdir_p(const char *path, report_error *err)
 {
     char *p = strdup(path);
@@ -466,7 +480,10 @@ static int mkdir_p(const char *path, report_error *err)
             char c = *s;
             *s = '\0';
             if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-                set_err(err, 0, "cannot create directory %s: %s", p, strerror(errno));
+                int e = errno;
+                char shown[320];
+                path_for_message(shown, sizeof shown, p);
+                set_err(err, 0, "cannot create directory %s: %s", shown, strerror(e));
                 free(p);
                 return -1;
             }
@@ -478,16 +495,22 @@ static int mkdir_p(const char *path, report_error *err)
     free(p);
     struct stat sb;
     if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-        set_err(err, 0, "%s is not a directory", path);
+        char shown[320];
+        path_for_message(shown, sizeof shown, path);
+        set_err(err, 0, "%s is not a directory", shown);
         return -1;
     }
     return 0;
 }
 
-/* A name safe as one path component: anything but [A-Za-z0-9._-] -> '_'. */
+/* A name safe as one path component: anything but [A-Za-z0-9._-] -> '_',
+ * a leading '.' too, cut to SPEC_NAME_MAX bytes. A name that passed `check`
+ * (spec.h) is 1 to SPEC_NAME_MAX bytes, so this is its directory whole;
+ * the cut and the empty case are for databases written before names had
+ * a rule. */
 static char *safe_component(const char *s)
 {
-    char *r = strdup(*s ? s : "experiment");
+    char *r = strndup(*s ? s : "experiment", SPEC_NAME_MAX);
     if (!r)
         return NULL;
     for (char *p = r; *p; p++) {

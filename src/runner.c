@@ -22,6 +22,7 @@
 #include "checked.h"
 #include "metrics.h"
 #include "sweep.h"
+#include "text.h"
 #include "version.h"
 
 const char *const runner_split_names[3] = {"train", "validation", "test"};
@@ -559,6 +560,16 @@ static void plan_sources_free(plan_sources *ps)
     memset(ps, 0, sizeof *ps);
 }
 
+/* Prints prefix, then text with what a terminal would act on escaped
+ * (text.h), then a newline: for messages that quote a name, a value or a
+ * label from the spec, the data or the database. */
+static void say(FILE *f, const char *prefix, const char *text)
+{
+    fputs(prefix, f);
+    text_fputs(text, f);
+    fputc('\n', f);
+}
+
 static int plan_sources_load(const sweep_plan *p, plan_sources *ps, FILE *err)
 {
     memset(ps, 0, sizeof *ps);
@@ -583,7 +594,7 @@ static int plan_sources_load(const sweep_plan *p, plan_sources *ps, FILE *err)
         if (j == ps->n) {
             char msg[1200];
             if (source_load(&p->points[i].spec, &ps->sets[j], msg, sizeof msg)) {
-                fprintf(err, "%s\n", msg);
+                say(err, "", msg);
                 free(first);
                 plan_sources_free(ps);
                 return -1;
@@ -754,13 +765,16 @@ static void progress(run_shared *sh, const sweep_plan *p, const sweep_trial *tr,
         if (sh->finished == sh->total)
             fputc('\n', sh->err);
     } else {
-        fprintf(sh->err, "trial %zu/%zu (id %lld, %s seed %llu): %s", sh->finished,
-                sh->total, (long long)id, p->points[tr->point].params_json,
-                (unsigned long long)tr->seed, store_status_name(t->status));
-        if (t->status == STORE_DONE)
+        fprintf(sh->err, "trial %zu/%zu (id %lld, ", sh->finished, sh->total, (long long)id);
+        text_fputs(p->points[tr->point].params_json, sh->err);
+        fprintf(sh->err, " seed %llu): %s", (unsigned long long)tr->seed,
+                store_status_name(t->status));
+        if (t->status == STORE_DONE) {
             fprintf(sh->err, ", test accuracy %.4f", t->accuracy[2]);
-        else if (t->error[0])
-            fprintf(sh->err, ": %s", t->error);
+        } else if (t->error[0]) {
+            fputs(": ", sh->err);
+            text_fputs(t->error, sh->err);
+        }
         fprintf(sh->err, " (%.0f ms)\n", t->wall_ms);
     }
     fflush(sh->err);
@@ -857,7 +871,7 @@ static void print_summary(store *db, const sweep_plan *p, const int64_t *ids, in
     double *val = acc + nt, *best = acc + 2 * nt, *gap = acc + 3 * nt;
     size_t w = 6;
     for (size_t i = 0; i < p->n_points; i++) {
-        size_t l = strlen(p->points[i].params_json);
+        size_t l = text_escape(NULL, 0, p->points[i].params_json);
         w = l > w ? l : w;
     }
     /* The ± and – take two or three bytes but one column: the headers are
@@ -889,7 +903,9 @@ static void print_summary(store *db, const sweep_plan *p, const int64_t *ids, in
         runner_stats(gap, n, &c, &gm, &d1, &d2, &d3);
         char seeds[32];
         snprintf(seeds, sizeof seeds, n == total ? "%zu" : "%zu/%zu", n, total);
-        fprintf(out, "%5zu  %-*s  %5s  ", pi, (int)w, p->points[pi].params_json, seeds);
+        char *params = text_escape_dup(p->points[pi].params_json);
+        fprintf(out, "%5zu  %-*s  %5s  ", pi, (int)w, params ? params : "?", seeds);
+        free(params);
         if (n == 0) {
             fprintf(out, "(no finished trial)\n");
             continue;
@@ -1052,6 +1068,7 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
     const char **pcanon = calloc(p->n_points ? p->n_points : 1, sizeof *pcanon);
     store_error serr;
     memset(&serr, 0, sizeof serr);
+    char *shown = NULL;
     if (!ids || !act || !tp || !pp || !pending || !pparams || !pcanon) {
         fputs("runexp: out of memory\n", err);
         tot->db_error = 1;
@@ -1086,6 +1103,14 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
     int jobs = resolve_jobs(o->jobs);
     const data_set *src0 = &ps->sets[0];
     const char *name = base->name && base->name[0] ? base->name : file;
+    /* As printed: a name that passed `check` prints as it is (spec.c), but
+     * a document built another way need not have. */
+    shown = text_escape_dup(name);
+    if (!shown) {
+        fputs("runexp: out of memory\n", err);
+        tot->db_error = 1;
+        goto out;
+    }
     store_experiment_info info = {
         .name = name, .spec = spec_text, .spec_file = file, .base_dir = base_dir,
         .created_at = created, .runexp_version = RUNEXP_VERSION,
@@ -1123,18 +1148,24 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
     memset(&oc, 0, sizeof oc);
     if (!create &&
         plan_record(db, &info, o, nt, tp, ids, act, &exp, &oc, tm, &serr)) {
-        fprintf(err, "runexp: %s\n", serr.message);
+        say(err, "runexp: ", serr.message);
         tot->db_error = 1;
         goto out;
     }
     /* Said even with --quiet: it is where the results go, not progress. */
     if (oc.previous && !oc.resumed) {
-        fprintf(err, "runexp: the spec of '%s' changed since experiment %lld (", name,
+        fprintf(err, "runexp: the spec of '%s' changed since experiment %lld (", shown,
                 (long long)oc.previous);
-        if (oc.dims_changed)
-            fprintf(err, "its sweep dimensions were %s, now %s", oc.previous_dims, p->dims_json);
-        else
-            fprintf(err, "e.g. point %s differs", oc.differing_params);
+        if (oc.dims_changed) {
+            fputs("its sweep dimensions were ", err);
+            text_fputs(oc.previous_dims, err);
+            fputs(", now ", err);
+            text_fputs(p->dims_json, err);
+        } else {
+            fputs("e.g. point ", err);
+            text_fputs(oc.differing_params, err);
+            fputs(" differs", err);
+        }
         fprintf(err, "); recording in a new experiment %lld \u2014 the old results stay\n",
                 (long long)exp);
     }
@@ -1155,7 +1186,7 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
     if (jobs > (int)n_pending)
         jobs = n_pending ? (int)n_pending : 1;
     if (!o->quiet) {
-        fprintf(err, "%s: %zu trials, %zu to run on %d thread%s", name, nt, n_pending, jobs,
+        fprintf(err, "%s: %zu trials, %zu to run on %d thread%s", shown, nt, n_pending, jobs,
                 jobs == 1 ? "" : "s");
         if (skipped_done)
             fprintf(err, "; skipped %zu trials already done", skipped_done);
@@ -1163,7 +1194,7 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
         if (skipped_failed)
             fprintf(err,
                     "%s: %zu failed, diverged or interrupted trials not rerun (use --retry)\n",
-                    name, skipped_failed);
+                    shown, skipped_failed);
     }
     if (skipped_failed)
         tot->any_failed = 1;
@@ -1311,7 +1342,7 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
     if (sh.tty && !o->quiet && sh.finished < sh.total)
         fputc('\n', err);
     if (sh.store_failed) {
-        fprintf(err, "runexp: %s\n", sh.store_err.message);
+        say(err, "runexp: ", sh.store_err.message);
         tot->db_error = 1;
     }
     if (sh.n_failed || sh.n_diverged)
@@ -1323,17 +1354,18 @@ static void run_plan(const runner_options *o, const spec_document *doc, const sw
                 "%s: interrupted after %zu trials finished: %zu trials not started: run the"
                 " same command again to run them; %zu interrupted: add --retry to rerun"
                 " them\n",
-                name, sh.n_done + sh.n_failed + sh.n_diverged, sh.total - sh.finished,
+                shown, sh.n_done + sh.n_failed + sh.n_diverged, sh.total - sh.finished,
                 sh.n_interrupted);
     }
     if (!o->quiet)
         fprintf(err, "%s: ran %zu trials in %.2f s: %zu done, %zu failed, %zu diverged\n",
-                name, sh.finished, secs, sh.n_done, sh.n_failed, sh.n_diverged);
+                shown, sh.finished, secs, sh.n_done, sh.n_failed, sh.n_diverged);
     double ts0 = mono_ms();
     if (*dbp)
-        print_summary(*dbp, p, ids, exp, name, db_path, out);
+        print_summary(*dbp, p, ids, exp, shown, db_path, out);
     tm->ph[PH_SUMMARY] += mono_ms() - ts0;
 out:
+    free(shown);
     if (pp)
         for (size_t pi = 0; pi < p->n_points; pi++)
             free(pp[pi]);
@@ -1438,7 +1470,7 @@ int runner_run(const runner_options *o, size_t n_specs, char *const *spec_paths,
      * work). Taken after the specs are known to be valid. */
     lock_fd = store_writer_lock(path, &serr);
     if (lock_fd < 0) {
-        fprintf(err, "runexp: %s\n", serr.message);
+        say(err, "runexp: ", serr.message);
         goto out;
     }
     /* A new database is created by the first spec's trial loop, while its
@@ -1447,7 +1479,7 @@ int runner_run(const runner_options *o, size_t n_specs, char *const *spec_paths,
     if (!store_is_new(path)) {
         db = store_open(path, &serr);
         if (!db) {
-            fprintf(err, "runexp: %s\n", serr.message);
+            say(err, "runexp: ", serr.message);
             goto out;
         }
         tm.ph[PH_OPEN] = mono_ms() - t1;
@@ -1635,12 +1667,12 @@ int runner_reproduce(const char *db_path_given, int64_t trial_id, FILE *out, FIL
     }
     db = store_open_readonly(path, &serr);
     if (!db) {
-        fprintf(err, "runexp: %s\n", serr.message);
+        say(err, "runexp: ", serr.message);
         goto out;
     }
     int lr = store_trial_load(db, trial_id, &rec, &serr);
     if (lr) {
-        fprintf(err, "runexp: %s\n", serr.message);
+        say(err, "runexp: ", serr.message);
         goto out;
     }
     if (rec.status != STORE_DONE || !rec.result_hash) {
@@ -1670,25 +1702,31 @@ int runner_reproduce(const char *db_path_given, int64_t trial_id, FILE *out, FIL
                 same = &plan.points[i];
         if (same && same->spec.data.source == SPEC_SOURCE_CSV &&
             csv_hash_of(rec.resolved_spec, was) && csv_hash_of(same->canonical, now) &&
-            strcmp(was, now))
+            strcmp(was, now)) {
+            fprintf(err, "runexp: trial %lld cannot be reproduced: the content of its CSV file ",
+                    (long long)trial_id);
+            text_fputs(same->spec.data.csv_path ? same->spec.data.csv_path : "(unknown)", err);
             fprintf(err,
-                    "runexp: trial %lld cannot be reproduced: the content of its CSV file %s"
                     " changed since it ran (SHA-256 %.16s..., now %.16s...); restore the"
                     " original file to reproduce it\n",
-                    (long long)trial_id,
-                    same->spec.data.csv_path ? same->spec.data.csv_path : "(unknown)", was,
-                    now);
-        else
-            fprintf(err,
-                    "runexp: trial %lld (key %.12s) is not in the plan of its stored spec"
-                    " (was it produced by another runexp version?)\n",
-                    (long long)trial_id, rec.key);
+                    was, now);
+        } else {
+            char key[13]; /* the first 12 characters */
+            size_t kl = strnlen(rec.key, 12);
+            memcpy(key, rec.key, kl);
+            key[kl] = '\0';
+            fprintf(err, "runexp: trial %lld (key ", (long long)trial_id);
+            text_fputs(key, err);
+            fputs(") is not in the plan of its stored spec (was it produced by another runexp"
+                  " version?)\n",
+                  err);
+        }
         goto out;
     }
     const spec_experiment *e = &plan.points[tr->point].spec;
     char msg[1200];
     if (source_load(e, &src, msg, sizeof msg)) {
-        fprintf(err, "%s\n", msg);
+        say(err, "", msg);
         goto out;
     }
     if (runner_trial_exec(e, tr->seed, &src, NULL, &t)) {
@@ -1696,8 +1734,10 @@ int runner_reproduce(const char *db_path_given, int64_t trial_id, FILE *out, FIL
         goto out;
     }
     if (t.status != STORE_DONE) {
-        fprintf(out, "trial %lld: MISMATCH: stored status done, recomputed %s (%s)\n",
-                (long long)trial_id, store_status_name(t.status), t.error);
+        fprintf(out, "trial %lld: MISMATCH: stored status done, recomputed %s (",
+                (long long)trial_id, store_status_name(t.status));
+        text_fputs(t.error, out);
+        fputs(")\n", out);
         code = RUNNER_EXIT_FAILED;
         goto out;
     }
@@ -1706,17 +1746,20 @@ int runner_reproduce(const char *db_path_given, int64_t trial_id, FILE *out, FIL
      * hash intact but is not what the trial produced). */
     int same_hash = !strcmp(t.hash, rec.result_hash);
     if (same_hash && !first_difference(&t, &rec, NULL)) {
-        fprintf(out, "trial %lld: result hash matches bit for bit (%s, seed %llu, %s)\n",
-                (long long)trial_id, t.hash, (unsigned long long)tr->seed,
-                plan.points[tr->point].params_json);
+        fprintf(out, "trial %lld: result hash matches bit for bit (%s, seed %llu, ",
+                (long long)trial_id, t.hash, (unsigned long long)tr->seed);
+        text_fputs(plan.points[tr->point].params_json, out);
+        fputs(")\n", out);
         code = RUNNER_EXIT_OK;
     } else {
-        if (same_hash)
+        if (same_hash) {
             fprintf(out, "trial %lld: MISMATCH: the result hash matches (%s) but the stored"
                          " rows differ from the recomputation\n", (long long)trial_id, t.hash);
-        else
-            fprintf(out, "trial %lld: MISMATCH: stored hash %s, recomputed %s\n",
-                    (long long)trial_id, rec.result_hash, t.hash);
+        } else {
+            fprintf(out, "trial %lld: MISMATCH: stored hash ", (long long)trial_id);
+            text_fputs(rec.result_hash, out);
+            fprintf(out, ", recomputed %s\n", t.hash);
+        }
         if (!first_difference(&t, &rec, out))
             fprintf(out, "weights, metrics and history equal the stored rows: the stored"
                          " result_hash itself differs\n");

@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 
 #include "spec_internal.h"
+#include "text.h"
 
 struct spec_document {
     char *text;
@@ -991,8 +992,58 @@ static void check_model(cv *c, spec_experiment *e, const layer_marks *lm, const 
             last, spec_activation_names[a]);
 }
 
-/* ---- the whole tree --------------------------------------------------------- */
+/* ---- the experiment's name ------------------------------------------------ */
 
+/* A name is printed, stored, matched on the command line and turned into
+ * the report's directory (results/NAME/, each byte outside [A-Za-z0-9._-]
+ * written as '_', see report.c): 1 to SPEC_NAME_MAX bytes of text that
+ * prints as it is (nothing text_escape would change: no control, invisible
+ * or ill-formed characters), not beginning or ending with a space. So the
+ * directory name is never empty, ".", ".." or too long, and a name shows on
+ * a terminal as written. */
+static int check_name(cv *c, const sn *n)
+{
+    const char *s = n->text;
+    size_t len = n->len;
+    if (len == 0) {
+        err(c, n, "name is empty; a name is 1 to %u bytes of printable text", SPEC_NAME_MAX);
+        return -1;
+    }
+    if (len > SPEC_NAME_MAX) {
+        err(c, n, "name is %zu bytes long; a name is 1 to %u bytes of printable text", len,
+            SPEC_NAME_MAX);
+        return -1;
+    }
+    if (text_plain_span(s) == len) {
+        if (s[0] != ' ' && s[len - 1] != ' ')
+            return 0;
+        err(c, n, "name '%s' begins or ends with a space", s);
+        return -1;
+    }
+    /* The name escaped, NULs included (a byte takes at most 4 characters). */
+    char shown[4 * SPEC_NAME_MAX + 1];
+    size_t k = 0;
+    for (size_t i = 0; i < len;) {
+        size_t seg = strlen(s + i);
+        k += text_escape(shown + k, sizeof shown - k, s + i);
+        i += seg;
+        if (i < len) {
+            memcpy(shown + k, "\\x00", 5);
+            k += 4;
+            i++;
+        }
+    }
+    err(c, n, "name '%s' has characters that do not print; a name is 1 to %u bytes of printable "
+        "text (no control or invisible characters)", shown, SPEC_NAME_MAX);
+    return -1;
+}
+
+/* The name of a spec without one: the file's name without its directory
+ * and without .yaml or .yml, made a valid name the same way the report
+ * makes a directory name valid: each byte of a character that does not
+ * print becomes '_', and so does a space at either end; it is cut to
+ * SPEC_NAME_MAX bytes (at a character's start); "experiment" when nothing
+ * is left. */
 static char *default_name(const char *file)
 {
     const char *b = strrchr(file, '/');
@@ -1002,13 +1053,57 @@ static char *default_name(const char *file)
         n -= 5;
     else if (n > 4 && !strcmp(b + n - 4, ".yml"))
         n -= 4;
-    char *s = malloc(n + 1);
-    if (s) {
-        memcpy(s, b, n);
-        s[n] = '\0';
+    char *s = malloc(n + 1), *w = s;
+    if (!s)
+        return NULL;
+    memcpy(s, b, n);
+    s[n] = '\0';
+    for (const char *p = s; *p && (size_t)(w - s) < SPEC_NAME_MAX;) {
+        size_t plain = text_plain_span(p);
+        if (plain == 0) { /* one byte that does not print (or a piece of one) */
+            *w++ = '_';
+            p++;
+            continue;
+        }
+        if (plain > SPEC_NAME_MAX - (size_t)(w - s)) {
+            plain = SPEC_NAME_MAX - (size_t)(w - s);
+            while (plain && ((unsigned char)p[plain] & 0xC0) == 0x80)
+                plain--; /* not inside a character */
+            if (!plain)
+                break;
+        }
+        memmove(w, p, plain);
+        w += plain;
+        p += plain;
     }
+    *w = '\0';
+    if (!*s) {
+        free(s);
+        return strdup("experiment");
+    }
+    if (s[0] == ' ')
+        s[0] = '_';
+    if (w[-1] == ' ')
+        w[-1] = '_';
     return s;
 }
+
+/* e->name: the name given (checked), or the file's. */
+static void conv_name(cv *c, const sn *root, const char *file, spec_experiment *e)
+{
+    const char *s;
+    const sn *n = sn_map_get(root, "name", NULL);
+    if (!n)
+        e->name = default_name(file);
+    else if (get_str(c, n, "name", &s) == 0 && check_name(c, n) == 0)
+        e->name = strdup(s);
+    else
+        return;
+    if (!e->name)
+        err(c, n, "out of memory");
+}
+
+/* ---- the whole tree --------------------------------------------------------- */
 
 int spec_experiment_from_tree(const sn *root, const char *file, const char *base_dir,
                               spec_experiment *e, uint64_t **seeds, size_t *n_seeds,
@@ -1029,12 +1124,8 @@ int spec_experiment_from_tree(const sn *root, const char *file, const char *base
     check_keys(&c, root, "", "", -1);
 
     const char *s;
-    const sn *n = sn_map_get(root, "name", NULL);
-    if (n && get_str(&c, n, "name", &s) == 0)
-        e->name = strdup(s);
-    else if (!n)
-        e->name = default_name(file);
-    n = sn_map_get(root, "description", NULL);
+    conv_name(&c, root, file, e);
+    const sn *n = sn_map_get(root, "description", NULL);
     if (n && get_str(&c, n, "description", &s) == 0)
         e->description = strdup(s);
 

@@ -41,6 +41,11 @@ void spec_diagnostics_print(const spec_diagnostics *d, FILE *f);
 
 /* ---- the typed experiment --------------------------------------------- */
 
+/* An experiment's name: 1 to SPEC_NAME_MAX bytes of printable text (see
+ * README, "Writing a spec"); without `name`, the spec file's name without
+ * .yaml/.yml, made to fit the same rule. */
+#define SPEC_NAME_MAX 128u
+
 typedef enum {
     SPEC_SOURCE_XOR = 0,
     SPEC_SOURCE_DIGITS,

@@ -36,7 +36,7 @@ static const char *const split_names[] = {"train", "validation", "test", NULL};
 /* clang-format off */
 const spec_option spec_options[] = {
     {"name", OPT_STR, 0, 0, 0, NULL, NULL, 0, {0},
-     "Experiment name, the key of the experiment in the database (default: the file name without .yaml)."},
+     "Experiment name, the key of the experiment in the database: 1 to 128 bytes of printable text, no control or invisible characters, no space at either end. The report goes to results/NAME/ with each byte outside A-Z a-z 0-9 . _ - written as _ (default: the file name without .yaml, made to fit)."},
     {"description", OPT_STR, 0, 0, 0, NULL, NULL, 0, {0},
      "Free text shown in reports."},
     {"data", OPT_MAP, OPT_REQUIRED, 0, 0, NULL, NULL, 0, {0},

@@ -18,6 +18,7 @@
 #include <yaml.h>
 
 #include "spec_internal.h"
+#include "text.h"
 
 /* ---- diagnostics --------------------------------------------------------- */
 
@@ -100,16 +101,21 @@ void spec_diagnostics_add(spec_diagnostics *d, const char *file, unsigned line,
     d->n++;
 }
 
+/* Messages quote the spec ("unknown activation 'x'"), and a quoted YAML
+ * string can hold any control character: both parts are escaped for the
+ * terminal (text.h). */
 void spec_diagnostics_print(const spec_diagnostics *d, FILE *f)
 {
     for (size_t i = 0; i < d->n; i++) {
         const spec_diag *g = &d->items[i];
-        if (g->line == 0)
-            fprintf(f, "%s: error: %s\n", g->file, g->message);
-        else if (g->column == 0)
-            fprintf(f, "%s:%u: error: %s\n", g->file, g->line, g->message);
-        else
-            fprintf(f, "%s:%u:%u: error: %s\n", g->file, g->line, g->column, g->message);
+        text_fputs(g->file, f);
+        if (g->line != 0 && g->column == 0)
+            fprintf(f, ":%u", g->line);
+        else if (g->line != 0)
+            fprintf(f, ":%u:%u", g->line, g->column);
+        fputs(": error: ", f);
+        text_fputs(g->message, f);
+        fputc('\n', f);
     }
 }
 

@@ -44,6 +44,7 @@
 #include "spec_internal.h"
 #include "sweep.h"
 #include "digest.h"
+#include "text.h"
 
 /* Larger plans are surely a mistake in the spec (and would not fit the
  * database comfortably). */
@@ -322,6 +323,168 @@ static int set_value(sweep_value *v, const char *name, const sn *n)
     return v->s ? 0 : -1;
 }
 
+/* ---- duplicate points ---------------------------------------------------- */
+
+/* A sweep value as the user wrote it, for messages: the scalar's text (a
+ * generated range value's text), or the JSON of a list or mapping; cut to
+ * fit the buffer. */
+static void value_label(char *b, size_t size, const sn *n)
+{
+    if (n->kind == SN_SCALAR) {
+        snprintf(b, size, "%s", n->text);
+        return;
+    }
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (f)
+        node_json(f, n);
+    char *t = mem_text(f, &buf);
+    snprintf(b, size, "%s", t ? t : "?");
+    free(t);
+}
+
+/* The value index of every sweep entry at point pi (mixed radix, the last
+ * entry fastest). */
+static void point_indices(const spec_sweep_entry *es, size_t ne, size_t n_points, size_t pi,
+                          size_t *vi)
+{
+    size_t rest = pi, stride = n_points;
+    for (size_t i = 0; i < ne; i++) {
+        stride /= es[i].n_values;
+        vi[i] = rest / stride;
+        rest %= stride;
+    }
+}
+
+typedef struct canon_ref {
+    const char *canonical;
+    size_t point;
+} canon_ref;
+
+static int cmp_canon(const void *a, const void *b)
+{
+    const canon_ref *x = a, *y = b;
+    int r = strcmp(x->canonical, y->canonical);
+    return r ? r : (x->point > y->point) - (x->point < y->point);
+}
+
+/* Two sweep points with the same canonical text are the same trials (the
+ * same keys, seed by seed): running both would train each trial twice and
+ * record it once. Whatever made them alike (1e-3 and 0.001, `classes` and
+ * the class count, a range whose values round to the same double, record.*
+ * which is not part of a trial), the later one is an error at its value:
+ * when the two points differ in one sweep entry, once per value of that
+ * entry; otherwise once per point, unless each of the values that differ
+ * was already reported. Sorting keeps it O(n log n) for 10^5 points. */
+static int check_duplicates(const spec_sweep_entry *es, size_t ne, const sweep_plan *plan,
+                            const char *file, spec_diagnostics *d, size_t before)
+{
+    size_t n = plan->n_points;
+    if (n < 2)
+        return 0;
+    size_t n_flags = 0;
+    for (size_t i = 0; i < ne; i++)
+        n_flags += es[i].n_values;
+    canon_ref *r = malloc(n * sizeof *r);
+    size_t *first = malloc(n * sizeof *first);
+    size_t *vi = malloc(2 * (ne ? ne : 1) * sizeof *vi);
+    unsigned char *reported = calloc(n_flags ? n_flags : 1, 1);
+    if (!r || !first || !vi || !reported) {
+        free(r);
+        free(first);
+        free(vi);
+        free(reported);
+        return -1;
+    }
+    for (size_t pi = 0; pi < n; pi++) {
+        r[pi].canonical = plan->points[pi].canonical;
+        r[pi].point = pi;
+    }
+    qsort(r, n, sizeof *r, cmp_canon);
+    for (size_t k = 0, g = 0; k < n; k++) {
+        if (k && strcmp(r[k].canonical, r[g].canonical) != 0)
+            g = k;
+        first[r[k].point] = r[g].point; /* the group's smallest index */
+    }
+    size_t *vj = vi + (ne ? ne : 1);
+    for (size_t pi = 0; pi < n && d->n - before < SWEEP_MAX_DIAGS; pi++) {
+        size_t pj = first[pi];
+        if (pj == pi)
+            continue;
+        point_indices(es, ne, n, pi, vi);
+        point_indices(es, ne, n, pj, vj);
+        size_t n_diff = 0, last = 0, off = 0, fresh = 0;
+        for (size_t i = 0, o = 0; i < ne; o += es[i].n_values, i++)
+            if (vi[i] != vj[i]) {
+                n_diff++;
+                last = i;
+                off = o; /* where the flags of entry `last` start */
+                fresh += !reported[o + vi[i]];
+            }
+        const spec_sweep_entry *e = &es[last];
+        if (n_diff == 0 || fresh == 0)
+            continue; /* cannot be (different points), or said already */
+        /* the mark: the first target whose value text differs */
+        const spec_sweep_target *t = &e->targets[0];
+        for (size_t j = 0; j < e->n_targets; j++) {
+            const sn *a = e->targets[j].values[vi[last]], *b = e->targets[j].values[vj[last]];
+            if (a->kind != SN_SCALAR || b->kind != SN_SCALAR || strcmp(a->text, b->text)) {
+                t = &e->targets[j];
+                break;
+            }
+        }
+        const sn *at = t->values[vi[last]];
+        if (n_diff == 1) {
+            reported[off + vi[last]] = 1;
+            char a[96];
+            if (e->n_targets == 1) {
+                value_label(a, sizeof a, at);
+                spec_diagnostics_add(d, file, at->line, at->col,
+                                     "sweep.%s: value %s at index %zu gives the same trials as "
+                                     "index %zu (duplicate)",
+                                     e->name, a, vi[last], vj[last]);
+            } else {
+                char row[320] = "";
+                for (size_t j = 0; j < e->n_targets; j++) {
+                    value_label(a, sizeof a, e->targets[j].values[vi[last]]);
+                    size_t l = strlen(row);
+                    snprintf(row + l, sizeof row - l, "%s%s", j ? ", " : "", a);
+                }
+                spec_diagnostics_add(d, file, at->line, at->col,
+                                     "sweep.%s: the values at index %zu (%s) give the same "
+                                     "trials as index %zu (duplicate)",
+                                     e->name, vi[last], row, vj[last]);
+            }
+        } else {
+            for (size_t i = 0, o = 0; i < ne; o += es[i].n_values, i++)
+                if (vi[i] != vj[i])
+                    reported[o + vi[i]] = 1;
+            spec_diagnostics_add(d, file, at->line, at->col,
+                                 "sweep point %s gives the same trials as point %s (duplicate)",
+                                 plan->points[pi].params_json, plan->points[pj].params_json);
+        }
+    }
+    free(r);
+    free(first);
+    free(vi);
+    free(reported);
+    /* In the order of the file (found in the order of the points): an
+     * insertion sort, stable, of at most SWEEP_MAX_DIAGS items. */
+    for (size_t k = before + 1; k < d->n; k++) {
+        spec_diag x = d->items[k];
+        size_t j = k;
+        for (; j > before; j--) {
+            const spec_diag *y = &d->items[j - 1];
+            if (y->line < x.line || (y->line == x.line && y->column <= x.column))
+                break;
+            d->items[j] = *y;
+        }
+        d->items[j] = x;
+    }
+    return 0;
+}
+
 typedef struct csv_hash {
     char *path;
     char hex[65];
@@ -491,6 +654,8 @@ int sweep_plan_build(const spec_document *doc, sweep_plan *plan, spec_diagnostic
     for (size_t h = 0; h < n_hashes; h++)
         free(hashes[h].path);
     n_hashes = 0;
+    if (diags->n == before && check_duplicates(es, ne, plan, file, diags, before) < 0)
+        goto oom;
     if (diags->n > before) {
         sweep_plan_free(plan);
         return -1;
@@ -524,6 +689,8 @@ oom:
     return -1;
 }
 
+/* A value as the plan table shows it; a text value escaped for the
+ * terminal (it can be any string of the spec). */
 static void value_text(char *b, size_t size, const sweep_value *v)
 {
     if (v->type == SWEEP_INT)
@@ -531,7 +698,7 @@ static void value_text(char *b, size_t size, const sweep_value *v)
     else if (v->type == SWEEP_REAL)
         spec_format_real(b, size, v->r);
     else
-        snprintf(b, size, "%s", v->s);
+        text_escape(b, size, v->s);
 }
 
 void sweep_plan_print(const sweep_plan *plan, FILE *f)

@@ -428,6 +428,93 @@ static void test_bad_corpus(void **state)
     assert_int_equal(failures, 0);
 }
 
+/* The name of a spec without `name` (parsed under file), or NULL when the
+ * spec (with name_line, e.g. "name: x\n", prepended) fails. Caller frees. */
+static char *name_of(const char *file, const char *name_line)
+{
+    const char *body = "data: {source: xor}\n"
+                       "model: {layers: [{units: 2, activation: softmax}]}\n"
+                       "training: {loss: categorical_crossentropy, epochs: 3}\n";
+    char text[1024];
+    snprintf(text, sizeof text, "%s%s", name_line, body);
+    spec_diagnostics d;
+    spec_diagnostics_init(&d);
+    spec_document *doc = spec_document_parse(text, strlen(text), file, "", &d);
+    char *r = doc ? strdup(spec_document_base(doc)->name) : NULL;
+    spec_document_free(doc);
+    spec_diagnostics_free(&d);
+    return r;
+}
+
+static void expect_default_name(const char *file, const char *want)
+{
+    char *got = name_of(file, "");
+    assert_non_null(got);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+/* Names: 1 to 128 bytes of printable text, no space at either end; without
+ * `name`, the file's stem, made to fit the same rule. */
+static void test_names(void **state)
+{
+    (void)state;
+    expect_default_name("dir/xor_sweep.yaml", "xor_sweep");
+    expect_default_name("/a/b/lab.yml", "lab");
+    expect_default_name("my spec.yaml", "my spec");
+    expect_default_name("notes.txt", "notes.txt");
+    expect_default_name(".yaml", ".yaml");        /* a hidden file, not an extension */
+    expect_default_name("dir/", "experiment");
+    expect_default_name("a\033[31mb\r.yaml", "a_[31mb_");
+    expect_default_name(" x .yaml", "_x_");
+    expect_default_name("\xe2\x80\xae" "evil.yaml", "___evil");
+    expect_default_name("caf\xc3\xa9.yaml", "caf\xc3\xa9");
+    char file[400], want[200];
+    memset(file, 'f', 300);
+    memcpy(file + 300, ".yaml", 6);
+    memset(want, 'f', 128);
+    want[128] = '\0';
+    expect_default_name(file, want);
+    /* 'a' + 100 x e-acute: cut before the character that would pass 128 bytes */
+    file[0] = 'a';
+    for (int i = 0; i < 100; i++)
+        memcpy(file + 1 + 2 * i, "\xc3\xa9", 2);
+    memcpy(file + 201, ".yaml", 6);
+    want[0] = 'a';
+    for (int i = 0; i < 63; i++)
+        memcpy(want + 1 + 2 * i, "\xc3\xa9", 2);
+    want[127] = '\0';
+    expect_default_name(file, want);
+
+    /* given names: 128 bytes pass, 129 do not */
+    char line[300];
+    snprintf(line, sizeof line, "name: %.128s\n", "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
+                                                  "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn");
+    char *got = name_of("t.yaml", line);
+    assert_non_null(got);
+    assert_int_equal(strlen(got), 128);
+    free(got);
+    snprintf(line, sizeof line, "name: n%.128s\n", "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
+                                                   "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn");
+    assert_null(name_of("t.yaml", line));
+    const char *ok[] = {"name: XOR sweep (6 widths), v2\n", "name: \"r\xc3\xa9seau \xe6\x97\xa5\"\n",
+                        "name: a\n", "name: \"..\"\n", "name: \"-x\"\n"};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        got = name_of("t.yaml", ok[i]);
+        assert_non_null(got);
+        free(got);
+    }
+    const char *bad[] = {"name: \"\"\n", "name: \" x\"\n", "name: \"x \"\n", "name: \"a\\tb\"\n",
+                         "name: \"a\\0b\"\n", "name: \"\\x7f\"\n", "name: \"a\\u009bb\"\n",
+                         "name: \"a\\u2066b\"\n", "name: \"\\e[2J\"\n", "name: 12\n", "name: [a]\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        got = name_of("t.yaml", bad[i]);
+        if (got)
+            fprintf(stderr, "accepted: %s", bad[i]);
+        assert_null(got);
+    }
+}
+
 /* Messages that the corpus does not pin down by file. */
 static void test_messages(void **state)
 {
@@ -509,6 +596,7 @@ int main(void)
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_bad_corpus),
         cmocka_unit_test(test_messages),
+        cmocka_unit_test(test_names),
         cmocka_unit_test(test_help_and_schema),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -383,6 +383,31 @@ static void test_sweep_absent_key(void **state)
     free(text);
 }
 
+/* Values that are different doubles, or resolve differently, are not
+ * duplicates however close they look (the duplicates themselves are in
+ * tests/specs/bad/sweep_duplicate_*). */
+static void test_close_values_not_duplicates(void **state)
+{
+    (void)state;
+    char *text = with_tail(XOR_HEAD, "seeds: 2\n"
+                                     "sweep:\n  lr:\n    path: training.optimizer.learning_rate\n"
+                                     "    values: [0.001, 0.0010000000000000002]\n"
+                                     "  out:\n    path: model.layers[0].units\n"
+                                     "    values: [classes, 3]\n");
+    sweep_plan plan;
+    build(text, &plan);
+    assert_int_equal(plan.n_points, 4);
+    assert_int_equal(plan.n_trials, 8);
+    for (size_t t = 0; t < 8; t++)
+        for (size_t u = 0; u < t; u++)
+            assert_string_not_equal(plan.trials[t].key, plan.trials[u].key);
+    assert_true(plan.points[2].spec.model.optimizer.learning_rate >
+                plan.points[0].spec.model.optimizer.learning_rate);
+    assert_int_equal(plan.points[0].spec.model.layers[0].units, 2); /* classes */
+    sweep_plan_free(&plan);
+    free(text);
+}
+
 /* params_json keeps each value's YAML type: a real stays a real even when
  * integral (0.0 and 2.0, not 0 and 2; 1e-05 has its exponent), an integer
  * stays an integer, a boolean is a JSON boolean. The texts below are written
@@ -473,6 +498,7 @@ int main(void)
         cmocka_unit_test(test_sweep_absent_key),
         cmocka_unit_test(test_params_json_types),
         cmocka_unit_test(test_csv_label_rule_in_key),
+        cmocka_unit_test(test_close_values_not_duplicates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
