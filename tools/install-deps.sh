@@ -15,6 +15,8 @@ pkgs=(
   libcmocka-dev        # unit tests
   zlib1g-dev           # the embedded digits data is gzip-compressed
   libplplot-dev plplot-driver-cairo libcairo2-dev  # reports: plots (PLplot + cairo)
+  python3              # runs the schema test (a CTest test fails, not skips, without
+                       # /usr/bin/python3) and tools/update-cookbook.py
 )
 if [ "${1:-}" = "--test-extras" ]; then
   pkgs+=(chromium python3-jsonschema python3-yaml)
@@ -22,16 +24,27 @@ fi
 
 missing=()
 for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  # (captured, not piped into grep -q: under pipefail that can fail by SIGPIPE)
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) || status=""
+  [ "$status" = "install ok installed" ] || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#pkgs[@]} packages present"
   exit 0
 fi
 
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
+# As root, apt-get directly; otherwise through sudo. `sudo env` passes
+# DEBIAN_FRONTEND on: sudo resets the environment, and without it a package
+# could stop to ask a question.
+as_root=(env DEBIAN_FRONTEND=noninteractive)
+if [ "$(id -u)" -ne 0 ]; then
+  if ! command -v sudo >/dev/null 2>&1; then
+    echo "install-deps: missing packages: ${missing[*]}" >&2
+    echo "install-deps: not root and sudo is not installed: run this script as root, or install sudo" >&2
+    exit 1
+  fi
+  as_root=(sudo "${as_root[@]}")
+fi
 echo "install-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+"${as_root[@]}" apt-get update -qq
+"${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -8,22 +8,25 @@ cd "$RUNEXP_SOURCE_DIR"
 n=0
 for f in experiments/*.yaml; do
     out=$("$RUNEXP_BIN" check "$f") || { echo "runexp check $f failed" >&2; exit 1; }
-    printf '%s\n' "$out" | sed -n 1p | grep -Eq "^$f: [0-9]+ trials? \([0-9]+ sweep points? x [0-9]+ seeds?\)\$"
+    # (lines are taken with here-strings, not pipes into grep -q: under
+    # pipefail a writer killed by SIGPIPE would fail the test)
+    grep -Eq "^$f: [0-9]+ trials? \([0-9]+ sweep points? x [0-9]+ seeds?\)\$" <<<"$(sed -n 1p <<<"$out")" ||
+        { echo "$f: unexpected plan header: $(sed -n 1p <<<"$out")" >&2; exit 1; }
     n=$((n + 1))
 done
 [ "$n" -ge 2 ] || { echo "expected at least the two lab specs in experiments/" >&2; exit 1; }
 
 # The two labs, exactly: 6 x 10 and 1 x 10 trials.
 out=$("$RUNEXP_BIN" check experiments/xor_sweep.yaml)
-[ "$(printf '%s\n' "$out" | sed -n 1p)" = "experiments/xor_sweep.yaml: 60 trials (6 sweep points x 10 seeds)" ]
-[ "$(printf '%s\n' "$out" | sed -n 2p)" = "trial  seed  hidden  key" ]
-[ "$(printf '%s\n' "$out" | wc -l)" -eq 62 ]
+[ "$(sed -n 1p <<<"$out")" = "experiments/xor_sweep.yaml: 60 trials (6 sweep points x 10 seeds)" ]
+[ "$(sed -n 2p <<<"$out")" = "trial  seed  hidden  key" ]
+[ "$(wc -l <<<"$out")" -eq 62 ]
 # trial 59: seed 9, hidden 6
-printf '%s\n' "$out" | sed -n 62p | grep -Eq '^ *59 +9 +6 +[0-9a-f]{16}$'
+grep -Eq '^ *59 +9 +6 +[0-9a-f]{16}$' <<<"$(sed -n 62p <<<"$out")"
 out=$("$RUNEXP_BIN" check experiments/digits_perceptron.yaml)
-[ "$(printf '%s\n' "$out" | sed -n 1p)" = "experiments/digits_perceptron.yaml: 10 trials (1 sweep point x 10 seeds)" ]
+[ "$(sed -n 1p <<<"$out")" = "experiments/digits_perceptron.yaml: 10 trials (1 sweep point x 10 seeds)" ]
 # the key of trial 0 (the full SHA-256 is checked in tests/unit/test_sweep.c)
-printf '%s\n' "$out" | sed -n 3p | grep -Eq '^ +0 +0  0942c5a44e4e7694$'
+grep -Eq '^ +0 +0  0942c5a44e4e7694$' <<<"$(sed -n 3p <<<"$out")"
 
 # Several files at once, one of them bad: exit 2, the good plan still printed,
 # every diagnostic on stderr as file:line:col: error: ...

@@ -36,11 +36,14 @@ expect_rc 0 "run"
 images_loaded() {
     local profile
     profile=$(mktemp -d "$WORK/profile.XXXXXX")
+    # The DOM goes to a file first: piped into grep under pipefail, a page
+    # without the attribute would end the script before the caller's message.
     timeout 120 "$CHROMIUM" --headless --no-sandbox --disable-gpu --no-first-run \
         --disable-background-networking --disable-component-update --disable-sync \
         --user-data-dir="$profile" --virtual-time-budget=5000 \
-        --dump-dom "file://$1/index.html" 2>"$WORK/chromium.err" |
-        grep -o 'data-images="[0-9]*/[0-9]*"' | sed -E 's/.*="(.*)"/\1/'
+        --dump-dom "file://$1/index.html" >"$WORK/dom.html" 2>"$WORK/chromium.err" ||
+        echo "chromium exited with status $?" >>"$WORK/chromium.err"
+    sed -n -E 's/.*data-images="([0-9]*\/[0-9]*)".*/\1/p' "$WORK/dom.html"
 }
 
 for fmt in png svg; do

@@ -16,7 +16,10 @@ source "$(dirname "$0")/run_common.sh"
 # The program that runs trials does not load the plotting libraries.
 ldd "$WORK/p/bin/runexp" > ldd.txt
 if grep -q plplot ldd.txt; then cat ldd.txt >&2; fail "runexp links PLplot"; fi
-ldd "$WORK/p/libexec/runexp/runexp-report" | grep -q plplot || fail "runexp-report does not link PLplot"
+# (ldd's output goes to a file first: `ldd | grep -q` under pipefail fails
+# when grep exits at the first match and ldd is killed by SIGPIPE.)
+ldd "$WORK/p/libexec/runexp/runexp-report" > ldd_report.txt
+grep -q plplot ldd_report.txt || { cat ldd_report.txt >&2; fail "runexp-report does not link PLplot"; }
 
 cat > xor.yaml <<'YAML'
 name: inst_xor

@@ -30,3 +30,54 @@ run() {
 }
 show() { echo "--- stdout"; cat out.txt; echo "--- stderr"; cat err.txt; } >&2
 expect_rc() { [ "$rc" = "$1" ] || { show; fail "$2: exit code $rc, want $1"; }; }
+
+# A runexp in the background: start_bg NAME ARGS... runs runexp ARGS with
+# stdout in NAME.out and stderr in NAME.err, its pid in $BGPID (cleanup
+# kills it if the test fails); wait_bg waits for it, exit code in $rc.
+start_bg() {
+    BGLOG=$1
+    shift
+    "$RUNEXP_BIN" "$@" >"$BGLOG.out" 2>"$BGLOG.err" &
+    BGPID=$!
+}
+wait_bg() {
+    set +e
+    wait "$BGPID"
+    rc=$?
+    set -e
+    BGPID=
+}
+# wait_for SECONDS WHAT COMMAND...: runs COMMAND every 20 ms until it
+# succeeds, while the background runexp ($BGPID) runs. Fails at once, with
+# runexp's exit status and stderr, when runexp has exited and COMMAND still
+# fails; fails after SECONDS if COMMAND never succeeds (runexp hangs or is
+# slow). COMMAND may itself call fail (e.g. "too late").
+wait_for() {
+    local secs=$1 what=$2 end st
+    shift 2
+    end=$((SECONDS + secs))
+    until "$@"; do
+        if ! kill -0 "$BGPID" 2>/dev/null; then
+            # It may have got there just before it exited.
+            if "$@"; then return 0; fi
+            wait_bg
+            st=$rc
+            echo "--- stderr of the background runexp ($BGLOG.err)" >&2
+            cat "$BGLOG.err" >&2
+            fail "waiting for $what: the background runexp exited first (exit code $st)"
+        fi
+        if [ "$SECONDS" -ge "$end" ]; then
+            echo "--- stderr of the background runexp so far ($BGLOG.err)" >&2
+            cat "$BGLOG.err" >&2
+            fail "no $what within $secs s (runexp pid $BGPID still running)"
+        fi
+        sleep 0.02
+    done
+}
+# db_count SQL: the number SQL gives on $DB while a runexp may be writing
+# it; 0 while the database or its tables do not exist yet, or it is busy.
+db_count() {
+    local n=
+    [ -f "$DB" ] && n=$(sqlite3 -batch -noheader "$DB" "$1" 2>/dev/null) || true
+    case "$n" in '' | *[!0-9]*) echo 0 ;; *) echo "$n" ;; esac
+}

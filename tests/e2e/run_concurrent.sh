@@ -8,21 +8,19 @@
 source "$(dirname "$0")/run_common.sh"
 E=20000 # epochs per trial in xor_slow.yaml
 
-"$RUNEXP_BIN" --db "$DB" -j 2 "$SPECS/xor_slow.yaml" >first.out 2>first.err &
-BGPID=$!
-# Both trials running, none done (at most 20 s): the plan and the running
+start_bg first --db "$DB" -j 2 "$SPECS/xor_slow.yaml"
+# Both trials running, none done (at most 60 s): the plan and the running
 # marks are written before training, not after the first trial finished.
-seen=
-for _ in $(seq 1 1000); do
-    if [ -f "$DB" ]; then
-        st=$(sqlite3 "$DB" "SELECT COUNT(*) || ' ' || SUM(status='running') || ' ' || SUM(status='done')
-                            FROM trials" 2>/dev/null || true)
-        if [ "$st" = "2 2 0" ]; then seen=1; break; fi
-        case "$st" in *" "[1-9]) break ;; esac # a trial already done: too late
-    fi
-    sleep 0.01
-done
-[ -n "$seen" ] || fail "never saw both trials running and none done (last: '${st:-no database}')"
+st=
+both_running() {
+    [ -f "$DB" ] || return 1
+    st=$(sqlite3 "$DB" "SELECT COUNT(*) || ' ' || SUM(status='running') || ' ' || SUM(status='done')
+                        FROM trials" 2>/dev/null || true)
+    [ "$st" = "2 2 0" ] && return 0
+    case "$st" in *" "[1-9]) fail "a trial was done before both were seen running (last: '$st')" ;; esac
+    return 1
+}
+wait_for 60 "both trials running and none done" both_running
 kill -STOP "$BGPID"
 expect_eq "$(tr -d '\n' < "$DB.lock")" "$BGPID" "pid in the lock file"
 
@@ -67,8 +65,7 @@ grep -q "another runexp" err.txt && { show; fail "a bad spec was reported as a l
 
 # The first completes normally.
 kill -CONT "$BGPID"
-set +e; wait "$BGPID"; rc=$?; set -e
-BGPID=
+wait_bg
 [ "$rc" = 0 ] || { cat first.err >&2; fail "first runexp: exit code $rc, want 0"; }
 expect_eq "$(q "SELECT COUNT(*) FROM trials WHERE status='done'")" 2 "trials done"
 expect_eq "$(q 'SELECT COUNT(*) FROM experiments')" 1 "one experiment"
@@ -81,18 +78,14 @@ grep -q "skipped 2 trials already done" err.txt || { show; fail "rerun did not r
 
 # ...and on kill -9: the lock dies with its process (checked with a small
 # spec: any spec on that database needs the lock).
-"$RUNEXP_BIN" --db "$DB" --fresh -j 2 "$SPECS/xor_slow.yaml" >/dev/null 2>&1 &
-BGPID=$!
-for _ in $(seq 1 2000); do
-    [ "$(q "SELECT COUNT(*) FROM trials WHERE status='running'" 2>/dev/null || echo 0)" -ge 1 ] && break
-    sleep 0.01
-done
+start_bg fresh --db "$DB" --fresh -j 2 "$SPECS/xor_slow.yaml"
+running_at_least() { [ "$(db_count "SELECT COUNT(*) FROM trials WHERE status='running'")" -ge "$1" ]; }
+wait_for 60 "a trial of the --fresh run running" running_at_least 1
 kill -STOP "$BGPID"
 run --db "$DB" -q "$SPECS/xor_small.yaml"
 expect_rc 2 "small spec while the database is locked"
 kill -9 "$BGPID"
-wait "$BGPID" 2>/dev/null || true
-BGPID=
+wait_bg
 run --db "$DB" -q "$SPECS/xor_small.yaml"
 expect_rc 0 "run after kill -9 of the lock holder"
 echo "ok"

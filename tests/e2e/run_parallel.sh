@@ -39,8 +39,17 @@ dump "$WORK/j2.db" > j2.txt
 dump "$WORK/omp.db" > omp.txt
 [ "$(grep -c '^T' j1.txt)" = 4 ] || fail "j1 dump has no trials"
 [ "$(grep -c '^W' j1.txt)" = 16 ] || fail "j1 dump has no weights"
-cmp -s j1.txt j2.txt || { diff j1.txt j2.txt | head -20 >&2; fail "-j 1 and -j 2 differ"; }
-cmp -s j1.txt omp.txt || { diff j1.txt omp.txt | head -20 >&2; fail "-j 1 and OMP_NUM_THREADS=2 differ"; }
+# same_dump A B WHAT: A.txt and B.txt are equal, or the first lines of their
+# diff are shown (diff into a file first: `diff | head` under pipefail
+# would end the script before the message).
+same_dump() {
+    cmp -s "$1.txt" "$2.txt" && return 0
+    diff "$1.txt" "$2.txt" > "$1-$2.diff" || true
+    head -20 "$1-$2.diff" >&2
+    fail "$3 differ"
+}
+same_dump j1 j2 "-j 1 and -j 2"
+same_dump j1 omp "-j 1 and OMP_NUM_THREADS=2"
 # The ids are the same too (the plan is recorded in plan order up front).
 expect_eq "$(sqlite3 "$WORK/j1.db" 'SELECT group_concat(id || trial_key) FROM trials')" \
     "$(sqlite3 "$WORK/j2.db" 'SELECT group_concat(id || trial_key) FROM trials')" "trial ids"
@@ -56,19 +65,19 @@ if [ "$cpus" -ge 2 ]; then
     grep -qF "on $cpus threads, one CPU each (and a spare);" err.txt ||
         { show; fail "-j $cpus: the loop did not run pinned with a spare thread"; }
     dump "$WORK/all.db" > all.txt
-    cmp -s j1.txt all.txt || { diff j1.txt all.txt | head -20 >&2; fail "-j 1 and -j $cpus differ"; }
+    same_dump j1 all "-j 1 and -j $cpus"
     # OMP_THREAD_LIMIT leaves no room for the spare: the loop runs without it.
     OMP_THREAD_LIMIT=$cpus run --db "$WORK/limit.db" -j "$cpus" -q --timings "$SPECS/xor_small.yaml"
     expect_rc 0 "OMP_THREAD_LIMIT=$cpus"
     grep -qF "on $cpus threads, one CPU each;" err.txt ||
         { show; fail "OMP_THREAD_LIMIT=$cpus: the loop should run pinned, without a spare"; }
     dump "$WORK/limit.db" > limit.txt
-    cmp -s j1.txt limit.txt || { diff j1.txt limit.txt | head -20 >&2; fail "-j 1 and OMP_THREAD_LIMIT=$cpus differ"; }
+    same_dump j1 limit "-j 1 and OMP_THREAD_LIMIT=$cpus"
     OMP_PROC_BIND=false run --db "$WORK/bind.db" -j "$cpus" -q --timings "$SPECS/xor_small.yaml"
     expect_rc 0 "OMP_PROC_BIND=false"
     grep -qF "on $cpus threads;" err.txt ||
         { show; fail "OMP_PROC_BIND=false: the loop should run unpinned, without a spare"; }
     dump "$WORK/bind.db" > bind.txt
-    cmp -s j1.txt bind.txt || { diff j1.txt bind.txt | head -20 >&2; fail "-j 1 and OMP_PROC_BIND=false differ"; }
+    same_dump j1 bind "-j 1 and OMP_PROC_BIND=false"
 fi
 echo "ok"

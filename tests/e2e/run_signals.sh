@@ -7,24 +7,16 @@ source "$(dirname "$0")/run_common.sh"
 N=16   # trials in xor_long.yaml
 E=5000 # epochs per trial
 
-# wait_for_done N: waits (at most 20 s) until N trials are done.
-wait_for_done() {
-    for _ in $(seq 1 400); do
-        if [ -f "$DB" ] && [ "$(sqlite3 "$DB" "SELECT COUNT(*) FROM trials WHERE status='done'" 2>/dev/null || echo 0)" -ge "$1" ]; then
-            return 0
-        fi
-        sleep 0.05
-    done
-    fail "no $1 trial(s) done within 20 s"
-}
+# wait_for_done N: waits (at most 60 s, and only while the background
+# runexp lives) until N trials are done.
+done_at_least() { [ "$(db_count "SELECT COUNT(*) FROM trials WHERE status='done'")" -ge "$1" ]; }
+wait_for_done() { wait_for 60 "$1 trial(s) done" done_at_least "$1"; }
 
 # ---- kill -9
-"$RUNEXP_BIN" --db "$DB" -j 2 "$SPECS/xor_long.yaml" >/dev/null 2>&1 &
-BGPID=$!
+start_bg kill9 --db "$DB" -j 2 "$SPECS/xor_long.yaml"
 wait_for_done 1
 kill -9 "$BGPID"
-wait "$BGPID" 2>/dev/null || true
-BGPID=
+wait_bg
 done_before=$(q "SELECT COUNT(*) FROM trials WHERE status='done'")
 left=$(q "SELECT COUNT(*) FROM trials WHERE status IN ('queued','running')")
 [ "$left" -gt 0 ] || fail "kill -9 came too late: nothing left to run"
@@ -38,12 +30,10 @@ expect_eq "$(q 'SELECT COUNT(*) FROM epochs')" $((N * E)) "one history per trial
 
 # ---- SIGINT
 rm -f "$DB" "$DB-wal" "$DB-shm"
-"$RUNEXP_BIN" --db "$DB" -j 2 "$SPECS/xor_long.yaml" >sigint.out 2>sigint.err &
-BGPID=$!
+start_bg sigint --db "$DB" -j 2 "$SPECS/xor_long.yaml"
 wait_for_done 1
 kill -INT "$BGPID"
-set +e; wait "$BGPID"; rc=$?; set -e
-BGPID=
+wait_bg
 [ "$rc" = 130 ] || { cat sigint.err >&2; fail "SIGINT: exit code $rc, want 130"; }
 grep -q "interrupted" sigint.err || fail "SIGINT: no message"
 n_int=$(q "SELECT COUNT(*) FROM trials WHERE status='interrupted'")
@@ -73,12 +63,10 @@ expect_eq "$(q 'SELECT COUNT(*) FROM epochs')" $((N * E)) "no history left from 
 
 # ---- SIGTERM behaves the same.
 rm -f "$DB" "$DB-wal" "$DB-shm"
-"$RUNEXP_BIN" --db "$DB" -j 2 "$SPECS/xor_long.yaml" >/dev/null 2>&1 &
-BGPID=$!
+start_bg sigterm --db "$DB" -j 2 "$SPECS/xor_long.yaml"
 wait_for_done 1
 kill -TERM "$BGPID"
-set +e; wait "$BGPID"; rc=$?; set -e
-BGPID=
-[ "$rc" = 130 ] || fail "SIGTERM: exit code $rc, want 130"
+wait_bg
+[ "$rc" = 130 ] || { cat sigterm.err >&2; fail "SIGTERM: exit code $rc, want 130"; }
 expect_eq "$(q "SELECT COUNT(*) FROM trials WHERE status='running'")" 0 "SIGTERM: none left running"
 echo "ok"
