@@ -5,10 +5,16 @@
  * one mistake from producing a cascade, a section whose own values failed is
  * left out of the cross-field checks that need it.
  *
- * Every leaf goes through the same few checkers (integer, real, boolean,
- * name, size) driven by its row of the option table in spec_options.c; an
- * absent key with a default is checked as if its default had been written,
- * so the table's defaults cannot drift out of their own bounds.
+ * Conversion walks the option table in spec_options.c, not the file: for
+ * every row under a mapping it takes the written value or the row's
+ * default, runs the checker of the row's type (integer, real, boolean,
+ * name, size, ...) and stores the value at the row's destination, or hands
+ * it to the row's setter for the few structured options. An absent key
+ * with a default is checked as if its default had been written, so the
+ * table's defaults cannot drift out of their own bounds, and no value has a
+ * second, C-side default. Rules between sections (splits against the data,
+ * the output layer against the classes and the loss, record against the
+ * data) are the explicit checks after the walk.
  *
  * Decisions worth knowing (also in the help text / schema):
  * - Without data.split the test set is scikit-learn's default 0.25 and there
@@ -506,8 +512,8 @@ static void conv_leaf(cv *c, const spec_option *o, const sn *v, const char *disp
     }
 }
 
-static void conv_members(cv *c, const sn *m, const char *gpath, const char *where, void *base,
-                         int kind);
+static void conv_members(cv *c, const sn *m, const spec_option *parent, const char *gpath,
+                         const char *where, void *base, int kind);
 
 /* A mapping of the child options. A name map (the optimizer) also takes a
  * bare name, `adam` = {name: adam}; its name picks the children it accepts
@@ -520,7 +526,7 @@ static void conv_map(cv *c, const spec_option *o, const sn *v, const char *disp,
         if (v && v->kind != SN_MAP)
             type_error(c, v, disp, "a mapping");
         else
-            conv_members(c, v, o->path, disp, base, -1);
+            conv_members(c, v, o, o->path, disp, base, -1);
         return;
     }
     char np[160], dn[300];
@@ -547,7 +553,7 @@ static void conv_map(cv *c, const spec_option *o, const sn *v, const char *disp,
         return;
     }
     *(int *)field_at(base, no->off) = kind;
-    conv_members(c, m, o->path, disp, base, kind);
+    conv_members(c, m, o, o->path, disp, base, kind);
 }
 
 /* One option in mapping m (NULL: the mapping is absent): the written value
@@ -558,7 +564,17 @@ static void conv_option(cv *c, const sn *m, const spec_option *o, const char *wh
 {
     const char *key = last_key(o->path);
     char disp[256];
-    snprintf(disp, sizeof disp, "%s%s%s", where, *where ? "." : "", key);
+    /* where.key, without printf: this runs for every option of every point. */
+    size_t lw = strlen(where), lk = strlen(key);
+    if (lw > 200)
+        lw = 200;
+    if (lk > 50)
+        lk = 50;
+    memcpy(disp, where, lw);
+    if (lw)
+        disp[lw++] = '.';
+    memcpy(disp + lw, key, lk);
+    disp[lw + lk] = '\0';
     const char *def = kind >= 0 && o->def_by_opt[kind] ? o->def_by_opt[kind] : o->def;
     sn tmp, *made = NULL;
     const sn *v = m ? sn_map_get(m, key, NULL) : NULL;
@@ -583,16 +599,19 @@ static void conv_option(cv *c, const sn *m, const spec_option *o, const char *wh
     sn_free(made);
 }
 
-/* Every child option of gpath from mapping m (NULL: absent, so every
- * default applies): the table drives the walk, so nothing is left without
- * its default. Keys of m the table does not know are errors. */
-static void conv_members(cv *c, const sn *m, const char *gpath, const char *where, void *base,
-                         int kind)
+/* Every child option of gpath (the row parent, or the list items of it)
+ * from mapping m (NULL: absent, so every default applies): the table drives
+ * the walk, so nothing is left without its default. Keys of m the table
+ * does not know are errors. */
+static void conv_members(cv *c, const sn *m, const spec_option *parent, const char *gpath,
+                         const char *where, void *base, int kind)
 {
     if (m)
         check_keys(c, m, gpath, where, kind);
-    for (size_t i = 0; i < spec_n_options; i++)
-        if (spec_options[i].type != OPT_SWEEP && spec_option_is_child(&spec_options[i], gpath))
+    size_t first, end;
+    spec_option_block(parent, &first, &end);
+    for (size_t i = first; i < end; i++)
+        if (spec_option_is_child(&spec_options[i], gpath))
             conv_option(c, m, &spec_options[i], where, base, kind);
 }
 
@@ -723,7 +742,7 @@ void spec_set_layers(cv *c, const spec_option *o, const sn *v, const char *disp,
         if (l->kind != SN_MAP)
             type_error(c, l, where, "a mapping {type: dense, units: N, activation: NAME}");
         else
-            conv_members(c, l, items, where, &e->layers[i], -1);
+            conv_members(c, l, o, items, where, &e->layers[i], -1);
     }
 }
 
@@ -916,7 +935,7 @@ void spec_set_grid(cv *c, const spec_option *o, const sn *v, const char *disp, v
         type_error(c, v, disp, "true, false or a mapping {range, resolution}");
         return;
     }
-    conv_members(c, m, o->path, disp, base, -1);
+    conv_members(c, m, o, o->path, disp, base, -1);
 }
 
 /* ---- cross-field checks ----------------------------------------------------- */

@@ -141,6 +141,10 @@ extern const size_t spec_n_options;
 const spec_option *spec_option_find(const char *path);
 /* Is o a direct child of the generic path parent ("" = the top level)? */
 int spec_option_is_child(const spec_option *o, const char *parent);
+/* The rows below parent: the table keeps every option's descendants in one
+ * block right after it, so [*first, *end) holds all of them (parent NULL:
+ * the whole table). */
+void spec_option_block(const spec_option *parent, size_t *first, size_t *end);
 
 /* The setters of the structured options (spec.c). */
 void spec_set_source(spec_conv *c, const spec_option *o, const sn *v, const char *disp,

@@ -167,14 +167,6 @@ const spec_option spec_options[] = {
      .help = "The swept value's path in the spec, e.g. model.layers[0].units or training.optimizer.learning_rate."},
     {"sweep.*.values", OPT_VALUES, 0, 1, 100000, NULL,
      .help = "A list of values, or a range {from, to, step} (integers, inclusive) or {from, to, num, log} (reals, numpy.linspace / geomspace, inclusive)."},
-    {"sweep.*.zip", OPT_ZIP, 0, 1, 16, NULL,
-     .help = "Several paths varied together: a list of {path, values, name}; all value lists have the same length."},
-    {"sweep.*.zip[].path", OPT_STR, REQ, 0, 0, NULL,
-     .help = "The swept value's path in the spec."},
-    {"sweep.*.zip[].values", OPT_VALUES, REQ, 1, 100000, NULL,
-     .help = "A list of values or a range."},
-    {"sweep.*.zip[].name", OPT_STR, 0, 0, 0, NULL,
-     .help = "Name of this value in the database (default: ENTRY.LASTKEY, e.g. arch.units)."},
     {"sweep.*.values.from", OPT_REAL, REQ, 0, 0, NULL,
      .help = "First value (inclusive)."},
     {"sweep.*.values.to", OPT_REAL, REQ, 0, 0, NULL,
@@ -185,6 +177,14 @@ const spec_option spec_options[] = {
      .help = "Number of real values, evenly spaced (numpy.linspace)."},
     {"sweep.*.values.log", OPT_BOOL, 0, 0, 0, "false",
      .help = "Space the num values evenly on a log scale (numpy.geomspace); from and to must be > 0."},
+    {"sweep.*.zip", OPT_ZIP, 0, 1, 16, NULL,
+     .help = "Several paths varied together: a list of {path, values, name}; all value lists have the same length."},
+    {"sweep.*.zip[].path", OPT_STR, REQ, 0, 0, NULL,
+     .help = "The swept value's path in the spec."},
+    {"sweep.*.zip[].values", OPT_VALUES, REQ, 1, 100000, NULL,
+     .help = "A list of values or a range."},
+    {"sweep.*.zip[].name", OPT_STR, 0, 0, 0, NULL,
+     .help = "Name of this value in the database (default: ENTRY.LASTKEY, e.g. arch.units)."},
     {"record", OPT_MAP, 0, 0, 0, NULL,
      .help = "What to keep per trial besides the history."},
     {"record.history", OPT_BOOL, 0, 0, 0, "true", .set = spec_set_history,
@@ -275,6 +275,15 @@ void spec_format_real(char *buf, size_t size, double x)
 
 void spec_json_string(FILE *f, const char *s)
 {
+    const unsigned char *q = (const unsigned char *)s;
+    while (*q >= 0x20 && *q != '"' && *q != '\\')
+        q++;
+    if (!*q) { /* nothing to escape: the common case, keys and names */
+        fputc('"', f);
+        fputs(s, f);
+        fputc('"', f);
+        return;
+    }
     fputc('"', f);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         if (*p == '"' || *p == '\\')
@@ -310,6 +319,20 @@ int spec_option_is_child(const spec_option *o, const char *parent)
             return 0;
     }
     return *rest && !strchr(rest, '.');
+}
+
+void spec_option_block(const spec_option *parent, size_t *first, size_t *end)
+{
+    size_t i = parent ? (size_t)(parent - spec_options) + 1 : 0, n = spec_n_options;
+    *first = i;
+    if (parent) {
+        size_t lp = strlen(parent->path);
+        while (i < n && !strncmp(spec_options[i].path, parent->path, lp) &&
+               (spec_options[i].path[lp] == '.' || spec_options[i].path[lp] == '['))
+            i++;
+        n = i;
+    }
+    *end = n;
 }
 
 size_t spec_option_children(const char *path, const char **names, size_t max)
@@ -460,16 +483,17 @@ static void canon_value(FILE *f, const spec_option *o, const spec_experiment *e,
 
 /* The KEY children of gpath as a JSON object, sorted by key; for an
  * optimizer (kind >= 0) only its own parameters. */
-static void canon_map(FILE *f, const char *gpath, const spec_experiment *e, const void *base,
-                      const char *csv_sha, int kind)
+static void canon_map(FILE *f, const spec_option *parent, const char *gpath,
+                      const spec_experiment *e, const void *base, const char *csv_sha, int kind)
 {
     struct {
         const char *key;
         const spec_option *o;
         void (*put)(FILE *f, const spec_experiment *e);
     } m[32], t;
-    size_t n = 0;
-    for (size_t i = 0; i < spec_n_options && n < 32; i++) {
+    size_t n = 0, first, end;
+    spec_option_block(parent, &first, &end);
+    for (size_t i = first; i < end && n < 32; i++) {
         const spec_option *o = &spec_options[i];
         if (!(o->flags & OPT_KEY) || !spec_option_is_child(o, gpath))
             continue;
@@ -491,18 +515,24 @@ static void canon_map(FILE *f, const char *gpath, const spec_experiment *e, cons
             m[j] = m[j - 1];
             m[j - 1] = t;
         }
-    fputc('{', f);
     for (size_t i = 0; i < n; i++) {
-        if (i)
-            fputc(',', f);
-        spec_json_string(f, m[i].key);
-        fputc(':', f);
+        /* `{"key":` or `,"key":` in one write: plans write this for every
+         * point, and a stream call per character shows in a large one. */
+        char kb[80];
+        size_t kl = strlen(m[i].key);
+        if (kl + 5 > sizeof kb)
+            kl = sizeof kb - 5;
+        kb[0] = i ? ',' : '{';
+        kb[1] = '"';
+        memcpy(kb + 2, m[i].key, kl);
+        memcpy(kb + 2 + kl, "\":", 3);
+        fputs(kb, f);
         if (m[i].o)
             canon_value(f, m[i].o, e, base, csv_sha);
         else
             m[i].put(f, e);
     }
-    fputc('}', f);
+    fputs(n ? "}" : "{}", f);
 }
 
 static void canon_value(FILE *f, const spec_option *o, const spec_experiment *e,
@@ -515,13 +545,13 @@ static void canon_value(FILE *f, const spec_option *o, const spec_experiment *e,
     const void *p = cfield(base, o->off);
     switch (o->type) {
     case OPT_MAP:
-        canon_map(f, o->path, e, base, csv_sha, -1);
+        canon_map(f, o, o->path, e, base, csv_sha, -1);
         return;
     case OPT_NAME_MAP: {
         char path[160];
         snprintf(path, sizeof path, "%s.name", o->path);
         const spec_option *name = spec_option_find(path);
-        canon_map(f, o->path, e, base, csv_sha, *(const int *)cfield(base, name->off));
+        canon_map(f, o, o->path, e, base, csv_sha, *(const int *)cfield(base, name->off));
         return;
     }
     case OPT_INT:
@@ -591,14 +621,14 @@ static void put_layers(FILE *f, const spec_option *o, const spec_experiment *e, 
     for (size_t i = 0; i < e->model.n_layers; i++) {
         if (i)
             fputc(',', f);
-        canon_map(f, items, e, &e->layers[i], csv_sha, -1);
+        canon_map(f, o, items, e, &e->layers[i], csv_sha, -1);
     }
     fputc(']', f);
 }
 
 void spec_canonical_write(FILE *f, const spec_experiment *e, const char *csv_sha)
 {
-    canon_map(f, "", e, e, csv_sha, -1);
+    canon_map(f, NULL, "", e, e, csv_sha, -1);
 }
 
 /* ---- JSON Schema ------------------------------------------------------------ */
