@@ -5,10 +5,16 @@
  * one mistake from producing a cascade, a section whose own values failed is
  * left out of the cross-field checks that need it.
  *
- * Every leaf goes through the same few checkers (integer, real, boolean,
- * name, size) driven by its row of the option table in spec_options.c; an
- * absent key with a default is checked as if its default had been written,
- * so the table's defaults cannot drift out of their own bounds.
+ * Conversion walks the option table in spec_options.c, not the file: for
+ * every row under a mapping it takes the written value or the row's
+ * default, runs the checker of the row's type (integer, real, boolean,
+ * name, size, ...) and stores the value at the row's destination, or hands
+ * it to the row's setter for the few structured options. An absent key
+ * with a default is checked as if its default had been written, so the
+ * table's defaults cannot drift out of their own bounds, and no value has a
+ * second, C-side default. Rules between sections (splits against the data,
+ * the output layer against the classes and the loss, record against the
+ * data) are the explicit checks after the walk.
  *
  * Decisions worth knowing (also in the help text / schema):
  * - Without data.split the test set is scikit-learn's default 0.25 and there
@@ -46,13 +52,18 @@ struct spec_document {
 
 #define N_DIGITS_ROWS 1797u
 
-typedef struct cv {
+struct spec_conv {
     const char *file;
     const char *base_dir;
     spec_diagnostics *d;
     int failed;
     size_t sweep_values; /* values of the sweep block so far (lists and ranges) */
-} cv;
+    uint64_t **seeds;    /* where the seed list goes (NULL: checked only) */
+    size_t *n_seeds;
+    int have_shape;      /* data.source gave the dataset's shape ... */
+    size_t base_rows;    /* ... and its rows before augmentation */
+};
+typedef struct spec_conv cv;
 
 /* All sweep values together, ranges expanded: each is a tree node kept for
  * the document's life, and a few short ranges must not allocate millions. */
@@ -319,97 +330,65 @@ static const spec_option *opt(const char *path)
     return o;
 }
 
-/* A mapping-valued section; NULL (and an error) when it is not a mapping. */
-static const sn *section(cv *c, const sn *n, const char *disp)
+/* ---- the table applies values ----------------------------------------------- */
+
+static const char *last_key(const char *path)
 {
-    if (!n)
-        return NULL;
-    if (n->kind != SN_MAP) {
-        type_error(c, n, disp, "a mapping");
-        return NULL;
+    const char *d = strrchr(path, '.');
+    return d ? d + 1 : path;
+}
+
+static void *field_at(void *base, size_t off)
+{
+    return (char *)base + off;
+}
+
+/* The mapping a display path is in: "data" for "data.source". */
+static void parent_disp(char *buf, size_t size, const char *disp)
+{
+    const char *dot = strrchr(disp, '.');
+    snprintf(buf, size, "%.*s", dot ? (int)(dot - disp) : 8, dot ? disp : "the spec");
+}
+
+/* A list default written as YAML flow text ("validation, test",
+ * "[[-1, 2], [-1, 2]]") as a tree marked at (line, col), so that it goes
+ * through the checker a written list does. The table's list defaults are
+ * lists of plain scalars: nothing more is read. */
+static sn *flow_item(const char **s, unsigned line, unsigned col);
+
+static sn *flow_list(const char **s, char close, unsigned line, unsigned col)
+{
+    sn *q = sn_new(SN_SEQ, line, col);
+    while (q && **s && **s != close) {
+        const char *at = *s;
+        sn *it = flow_item(s, line, col);
+        if (!it || sn_append(q, NULL, it) < 0) {
+            sn_free(it);
+            sn_free(q);
+            return NULL;
+        }
+        while (**s == ' ' || **s == ',')
+            (*s)++;
+        if (*s == at)
+            break;
     }
-    return n;
+    if (close && **s == close)
+        (*s)++;
+    return q;
 }
 
-/* The member `key` of mapping m, with the option that describes it
- * (gpath.key) and its name in messages (where.key). When the key is absent
- * and the option has a default, the returned node is r->tmp. */
-typedef struct opt_ref {
-    const spec_option *o;
-    char disp[200];
-    sn tmp;
-} opt_ref;
-
-static const sn *opt_member(cv *c, const sn *m, const char *key, const char *gpath,
-                            const char *where, const char *def, opt_ref *r)
+static sn *flow_item(const char **s, unsigned line, unsigned col)
 {
-    char path[160];
-    snprintf(path, sizeof path, "%s.%s", gpath, key);
-    r->o = opt(path);
-    snprintf(r->disp, sizeof r->disp, "%s.%s", where, key);
-    return member(c, m, key, where, r->o, &r->tmp, def);
-}
-
-static int int_opt(cv *c, const sn *m, const char *key, const char *gpath, const char *where,
-                   long long *out)
-{
-    opt_ref r;
-    const sn *v = opt_member(c, m, key, gpath, where, NULL, &r);
-    if (!v)
-        return 1; /* absent, no default */
-    return get_int(c, v, r.disp, r.o, out);
-}
-
-static int real_opt(cv *c, const sn *m, const char *key, const char *gpath, const char *where,
-                    const char *def, double *out)
-{
-    opt_ref r;
-    const sn *v = opt_member(c, m, key, gpath, where, def, &r);
-    if (!v)
-        return 1;
-    return get_real(c, v, r.disp, r.o, out);
-}
-
-static int bool_opt(cv *c, const sn *m, const char *key, const char *gpath, const char *where,
-                    int *out)
-{
-    opt_ref r;
-    const sn *v = opt_member(c, m, key, gpath, where, NULL, &r);
-    if (!v)
-        return 1;
-    return get_bool(c, v, r.disp, out);
-}
-
-static int name_opt(cv *c, const sn *m, const char *key, const char *gpath, const char *where,
-                    int *out, const sn **node)
-{
-    opt_ref r;
-    const sn *v = opt_member(c, m, key, gpath, where, NULL, &r);
-    if (node)
-        *node = (v == &r.tmp) ? m : v;
-    if (!v)
-        return 1;
-    return lookup_name(c, v, r.disp, where, r.o, out);
-}
-
-/* ---- sections --------------------------------------------------------------- */
-
-static char *path_join(const char *dir, const char *path)
-{
-    size_t ld = strlen(dir), lp = strlen(path);
-    if (path[0] == '/' || ld == 0 || !strcmp(dir, ".")) {
-        char *s = malloc(lp + 1);
-        if (s)
-            memcpy(s, path, lp + 1);
-        return s;
+    while (**s == ' ')
+        (*s)++;
+    if (**s == '[') {
+        (*s)++;
+        return flow_list(s, ']', line, col);
     }
-    char *s = malloc(ld + lp + 2);
-    if (!s)
-        return NULL;
-    memcpy(s, dir, ld);
-    s[ld] = '/';
-    memcpy(s + ld + 1, path, lp + 1);
-    return s;
+    size_t n = strcspn(*s, ",]");
+    sn *v = sn_new_scalar(*s, n, 0, line, col);
+    *s += n;
+    return v;
 }
 
 /* A split size: int = count, real = fraction in (0, 1). */
@@ -441,11 +420,221 @@ static int get_size(cv *c, const sn *n, const char *disp, const spec_option *o, 
     return -1;
 }
 
-typedef struct data_marks {
-    const sn *data, *source, *split, *test, *validation;
-    size_t base_rows;
-    int ok;
-} data_marks;
+/* [[x0 min, x0 max], [x1 min, x1 max]], min < max on both axes. */
+static void get_range2(cv *c, const sn *rg, const char *disp, double *x0, double *x1)
+{
+    double x[2][2] = {{0, 0}, {0, 0}};
+    int ok = rg->kind == SN_SEQ && rg->n == 2;
+    for (size_t i = 0; ok && i < 2; i++) {
+        const sn *p = rg->items[i];
+        if (p->kind != SN_SEQ || p->n != 2) {
+            ok = 0;
+            break;
+        }
+        for (size_t j = 0; j < 2; j++) {
+            sv v = sn_value(p->items[j]);
+            if (p->items[j]->kind != SN_SCALAR || (v.type != SV_INT && v.type != SV_REAL) ||
+                !isfinite(v.r))
+                ok = 0;
+            else
+                x[i][j] = v.r;
+        }
+    }
+    if (!ok) {
+        type_error(c, rg, disp, "[[x0 min, x0 max], [x1 min, x1 max]] numbers");
+    } else if (!(x[0][0] < x[0][1]) || !(x[1][0] < x[1][1])) {
+        err(c, rg, "%s must have min < max on both axes", disp);
+    } else if (x0) {
+        memcpy(x0, x[0], sizeof x[0]);
+        memcpy(x1, x[1], sizeof x[1]);
+    }
+}
+
+/* A value of a scalar type (and the grid range): the checker of its type,
+ * then the store into the option's field in base. base NULL (or a row
+ * without a field) only checks, as for swept values. where names the
+ * mapping the value is in. */
+static void conv_leaf(cv *c, const spec_option *o, const sn *v, const char *disp,
+                      const char *where, void *base)
+{
+    void *to = base && o->field != FIELD_NONE ? field_at(base, o->off) : NULL;
+    long long i;
+    double r;
+    int b;
+    const char *s;
+    data_size ds;
+    switch (o->type) {
+    case OPT_INT:
+        if (get_int(c, v, disp, o, &i) < 0 || !to)
+            return;
+        if (o->field == FIELD_U64_OPT) {
+            *(uint64_t *)to = (uint64_t)i;
+            *(int *)field_at(base, o->aux) = 1;
+        } else {
+            *(size_t *)to = (size_t)i;
+        }
+        return;
+    case OPT_REAL:
+        if (get_real(c, v, disp, o, &r) == 0 && to)
+            *(double *)to = r;
+        return;
+    case OPT_BOOL:
+        if (get_bool(c, v, disp, &b) == 0 && to)
+            *(int *)to = b;
+        return;
+    case OPT_ENUM:
+        if (lookup_name(c, v, disp, *where ? where : "the spec", o, &b) == 0 && to)
+            *(int *)to = b;
+        return;
+    case OPT_STR:
+        if (get_str(c, v, disp, &s) == 0 && to && !(*(char **)to = strdup(s)))
+            err(c, v, "out of memory");
+        return;
+    case OPT_SIZE:
+        if (get_size(c, v, disp, o, &ds) == 0 && to)
+            *(data_size *)to = ds;
+        return;
+    case OPT_UNITS:
+        if (v->kind == SN_SCALAR && sn_value(v).type == SV_STR && !strcmp(v->text, "classes")) {
+            if (to)
+                *(int *)field_at(base, o->aux) = 1;
+        } else if (v->kind == SN_SCALAR && sn_value(v).type == SV_INT) {
+            if (get_int(c, v, disp, o, &i) == 0 && to)
+                *(size_t *)to = (size_t)i;
+        } else {
+            type_error(c, v, disp, "an integer or 'classes'");
+        }
+        return;
+    case OPT_RANGE2:
+        get_range2(c, v, disp, to, to ? field_at(base, o->aux) : NULL);
+        return;
+    default: /* structured: the option's setter does it */
+        return;
+    }
+}
+
+static void conv_members(cv *c, const sn *m, const spec_option *parent, const char *gpath,
+                         const char *where, void *base, int kind);
+
+/* A mapping of the child options. A name map (the optimizer) also takes a
+ * bare name, `adam` = {name: adam}; its name picks the children it accepts
+ * and their defaults. Every child gets its default, the optimizer's own or
+ * not, so the struct is fully defined. */
+static void conv_map(cv *c, const spec_option *o, const sn *v, const char *disp,
+                     const char *where, void *base)
+{
+    if (o->type == OPT_MAP) {
+        if (v && v->kind != SN_MAP)
+            type_error(c, v, disp, "a mapping");
+        else
+            conv_members(c, v, o, o->path, disp, base, -1);
+        return;
+    }
+    char np[160], dn[300];
+    snprintf(np, sizeof np, "%s.name", o->path);
+    snprintf(dn, sizeof dn, "%s.name", disp);
+    const spec_option *no = spec_option_find(np);
+    int kind = 0;
+    const sn *m = NULL;
+    sn tmp;
+    if (!v)
+        return;
+    if (v->kind == SN_SCALAR) {
+        if (lookup_name(c, v, disp, *where ? where : "the spec", o, &kind) < 0)
+            return;
+    } else if (v->kind == SN_MAP) {
+        m = v;
+        const sn *nn = member(c, m, "name", disp, no, &tmp, NULL);
+        if (!nn || lookup_name(c, nn, dn, disp, no, &kind) < 0) {
+            check_keys(c, m, o->path, disp, -1);
+            return;
+        }
+    } else {
+        type_error(c, v, disp, "an optimizer name or a mapping {name: NAME, ...}");
+        return;
+    }
+    *(int *)field_at(base, no->off) = kind;
+    conv_members(c, m, o, o->path, disp, base, kind);
+}
+
+/* One option in mapping m (NULL: the mapping is absent): the written value
+ * or the default, through the option's setter, its children, or the checker
+ * of its type. kind >= 0 is the optimizer whose defaults apply. */
+static void conv_option(cv *c, const sn *m, const spec_option *o, const char *where, void *base,
+                        int kind)
+{
+    const char *key = last_key(o->path);
+    char disp[256];
+    /* where.key, without printf: this runs for every option of every point. */
+    size_t lw = strlen(where), lk = strlen(key);
+    if (lw > 200)
+        lw = 200;
+    if (lk > 50)
+        lk = 50;
+    memcpy(disp, where, lw);
+    if (lw)
+        disp[lw++] = '.';
+    memcpy(disp + lw, key, lk);
+    disp[lw + lk] = '\0';
+    const char *def = kind >= 0 && o->def_by_opt[kind] ? o->def_by_opt[kind] : o->def;
+    sn tmp, *made = NULL;
+    const sn *v = m ? sn_map_get(m, key, NULL) : NULL;
+    if (!v && def && (o->type == OPT_ENUM_LIST || o->type == OPT_RANGE2)) {
+        const char *s = def;
+        unsigned line = m ? m->line : 0, col = m ? m->col : 0;
+        v = made = o->type == OPT_ENUM_LIST ? flow_list(&s, '\0', line, col)
+                                            : flow_item(&s, line, col);
+        if (!made) {
+            err(c, m, "out of memory");
+            return;
+        }
+    } else if (!v) {
+        v = member(c, m, key, *where ? where : "the spec", o, &tmp, def);
+    }
+    if (o->set)
+        o->set(c, o, v, disp, base);
+    else if (o->type == OPT_MAP || o->type == OPT_NAME_MAP)
+        conv_map(c, o, v, disp, where, base);
+    else if (v)
+        conv_leaf(c, o, v, disp, where, base);
+    sn_free(made);
+}
+
+/* Every child option of gpath (the row parent, or the list items of it)
+ * from mapping m (NULL: absent, so every default applies): the table drives
+ * the walk, so nothing is left without its default. Keys of m the table
+ * does not know are errors. */
+static void conv_members(cv *c, const sn *m, const spec_option *parent, const char *gpath,
+                         const char *where, void *base, int kind)
+{
+    if (m)
+        check_keys(c, m, gpath, where, kind);
+    size_t first, end;
+    spec_option_block(parent, &first, &end);
+    for (size_t i = first; i < end; i++)
+        if (spec_option_is_child(&spec_options[i], gpath))
+            conv_option(c, m, &spec_options[i], where, base, kind);
+}
+
+/* ---- the setters of the structured options ---------------------------------- */
+
+static char *path_join(const char *dir, const char *path)
+{
+    size_t ld = strlen(dir), lp = strlen(path);
+    if (path[0] == '/' || ld == 0 || !strcmp(dir, ".")) {
+        char *s = malloc(lp + 1);
+        if (s)
+            memcpy(s, path, lp + 1);
+        return s;
+    }
+    char *s = malloc(ld + lp + 2);
+    if (!s)
+        return NULL;
+    memcpy(s, dir, ld);
+    s[ld] = '/';
+    memcpy(s + ld + 1, path, lp + 1);
+    return s;
+}
 
 static int read_csv_shape(cv *c, const sn *at, const char *written, const char *resolved,
                           const char *label, spec_experiment *e, size_t *rows)
@@ -487,193 +676,77 @@ static int read_csv_shape(cv *c, const sn *at, const char *written, const char *
     return 0;
 }
 
-static void conv_data(cv *c, const sn *data, spec_experiment *e, data_marks *dm)
+/* data.source: a built-in name, or {csv, label}; either way the dataset's
+ * shape (classes, features, rows) is known afterwards. */
+void spec_set_source(cv *c, const spec_option *o, const sn *v, const char *disp, void *base)
 {
-    int bad = c->failed;
-    c->failed = 0;
-    const spec_option *o;
-    sn tmp;
-    dm->data = data;
-    check_keys(c, data, "data", "data", -1);
-
-    /* source */
-    const sn *src = member(c, data, "source", "data", opt("data.source"), &tmp, NULL);
-    dm->source = src;
-    int have_shape = 0;
-    if (src && src->kind == SN_SCALAR) {
+    spec_experiment *e = base;
+    char where[256];
+    parent_disp(where, sizeof where, disp);
+    if (!v)
+        return;
+    if (v->kind == SN_SCALAR) {
         int k;
-        if (lookup_name(c, src, "data.source", "data", opt("data.source"), &k) == 0) {
+        if (lookup_name(c, v, disp, where, o, &k) == 0) {
             e->data.source = k == 0 ? SPEC_SOURCE_XOR : SPEC_SOURCE_DIGITS;
             e->data.n_classes = k == 0 ? 2 : 10;
             e->data.n_features = k == 0 ? 2 : 64;
-            dm->base_rows = k == 0 ? 4 : N_DIGITS_ROWS;
-            have_shape = 1;
+            c->base_rows = k == 0 ? 4 : N_DIGITS_ROWS;
+            c->have_shape = 1;
         }
-    } else if (src && src->kind == SN_MAP) {
-        check_keys(c, src, "data.source", "data.source", -1);
-        const sn *p = member(c, src, "csv", "data.source", opt("data.source.csv"), &tmp, NULL);
-        const sn *l = sn_map_get(src, "label", NULL);
+    } else if (v->kind == SN_MAP) {
+        sn tmp;
+        char dc[300], dl[300];
+        snprintf(dc, sizeof dc, "%s.csv", disp);
+        snprintf(dl, sizeof dl, "%s.label", disp);
+        check_keys(c, v, o->path, disp, -1);
+        const sn *p = member(c, v, "csv", disp, opt("data.source.csv"), &tmp, NULL);
+        const sn *l = sn_map_get(v, "label", NULL);
         const char *path = NULL, *label = NULL;
-        int ok = p && get_str(c, p, "data.source.csv", &path) == 0;
-        if (l && get_str(c, l, "data.source.label", &label) < 0)
+        int ok = p && get_str(c, p, dc, &path) == 0;
+        if (l && get_str(c, l, dl, &label) < 0)
             ok = 0;
         if (ok) {
             e->data.source = SPEC_SOURCE_CSV;
             e->data.csv_path = path_join(c->base_dir, path);
             e->data.csv_label = label ? strdup(label) : NULL;
             if (!e->data.csv_path || (label && !e->data.csv_label))
-                err(c, src, "out of memory");
-            else if (read_csv_shape(c, p, path, e->data.csv_path, label, e, &dm->base_rows) == 0)
-                have_shape = 1;
+                err(c, v, "out of memory");
+            else if (read_csv_shape(c, p, path, e->data.csv_path, label, e, &c->base_rows) == 0)
+                c->have_shape = 1;
         }
-    } else if (src) {
-        type_error(c, src, "data.source", "xor, digits or a mapping {csv: PATH, label: COLUMN}");
+    } else {
+        type_error(c, v, disp, "xor, digits or a mapping {csv: PATH, label: COLUMN}");
     }
-
-    /* augment */
-    const sn *aug = section(c, sn_map_get(data, "augment", NULL), "data.augment");
-    if (aug)
-        check_keys(c, aug, "data.augment", "data.augment", -1);
-    long long rep = 1;
-    double noise = 0;
-    int_opt(c, aug, "repeat", "data.augment", "data.augment", &rep);
-    real_opt(c, aug, "noise", "data.augment", "data.augment", NULL, &noise);
-    e->data.pipeline.repeat = (size_t)rep;
-    e->data.pipeline.noise = noise;
-
-    /* split */
-    const sn *split = section(c, sn_map_get(data, "split", NULL), "data.split");
-    dm->split = split;
-    if (split)
-        check_keys(c, split, "data.split", "data.split", -1);
-    data_split_config *t = &e->data.pipeline.test, *v = &e->data.pipeline.validation;
-    int shuffle = 1, stratify = 0;
-    bool_opt(c, split, "shuffle", "data.split", "data.split", &shuffle);
-    bool_opt(c, split, "stratify", "data.split", "data.split", &stratify);
-    o = opt("data.split.test");
-    const sn *tn = member(c, split, "test", "data.split", o, &tmp, NULL);
-    dm->test = tn == &tmp ? (split ? split : data) : tn;
-    if (tn)
-        get_size(c, tn, "data.split.test", o, &t->test);
-    o = opt("data.split.validation");
-    const sn *vn = split ? sn_map_get(split, "validation", NULL) : NULL;
-    dm->validation = vn;
-    if (vn)
-        get_size(c, vn, "data.split.validation", o, &v->test);
-    t->shuffle = v->shuffle = shuffle;
-    t->stratify = v->stratify = stratify;
-
-    /* scale, seed */
-    int scale = 0;
-    name_opt(c, data, "scale", "data", "data", &scale, NULL);
-    e->data.pipeline.scale = (data_scale)scale;
-    long long seed = 0;
-    if (int_opt(c, data, "seed", "data", "data", &seed) == 0) {
-        e->data.has_seed = 1;
-        e->data.seed = (uint64_t)seed;
-    }
-    dm->ok = !c->failed && have_shape;
-    c->failed = c->failed || bad;
 }
 
-typedef struct layer_marks {
-    const sn *units[NN_MAX_LAYERS];
-    const sn *list;
-    int ok;
-} layer_marks;
-
-static void conv_model(cv *c, const sn *model, spec_experiment *e, layer_marks *lm)
+/* model.layers: each item a mapping of the layer options, into e->layers. */
+void spec_set_layers(cv *c, const spec_option *o, const sn *v, const char *disp, void *base)
 {
-    int bad = c->failed;
-    c->failed = 0;
-    sn tmp;
-    check_keys(c, model, "model", "model", -1);
-    const spec_option *o = opt("model.layers");
-    const sn *layers = member(c, model, "layers", "model", o, &tmp, NULL);
-    lm->list = layers;
-    if (!layers) {
-        lm->ok = 0;
-        c->failed = 1;
-    } else if (layers->kind != SN_SEQ) {
-        type_error(c, layers, "model.layers", "a list of layers");
-    } else if (layers->n < 1 || layers->n > NN_MAX_LAYERS) {
-        err(c, layers, "model.layers must have between 1 and %d layers, got %zu", NN_MAX_LAYERS,
-            layers->n);
-    } else {
-        e->model.n_layers = layers->n;
-        for (size_t i = 0; i < layers->n; i++) {
-            const sn *l = layers->items[i];
-            char where[64];
-            snprintf(where, sizeof where, "model.layers[%zu]", i);
-            if (l->kind != SN_MAP) {
-                type_error(c, l, where, "a mapping {type: dense, units: N, activation: NAME}");
-                continue;
-            }
-            check_keys(c, l, "model.layers[]", where, -1);
-            int type = 0, act = 0, kinit = 0, binit = 0;
-            name_opt(c, l, "type", "model.layers[]", where, &type, NULL);
-            name_opt(c, l, "activation", "model.layers[]", where, &act, NULL);
-            name_opt(c, l, "kernel_initializer", "model.layers[]", where, &kinit, NULL);
-            name_opt(c, l, "bias_initializer", "model.layers[]", where, &binit, NULL);
-            spec_layer *sl = &e->layers[i];
-            sl->layer.activation = (nn_activation)act;
-            sl->layer.kernel_init = (nn_init)kinit;
-            sl->layer.bias_init = (nn_init)binit;
-            const spec_option *uo = opt("model.layers[].units");
-            const sn *u = member(c, l, "units", where, uo, &tmp, NULL);
-            lm->units[i] = u;
-            if (u) {
-                char disp[96];
-                snprintf(disp, sizeof disp, "%s.units", where);
-                sv uv = sn_value(u);
-                if (u->kind == SN_SCALAR && uv.type == SV_STR && !strcmp(u->text, "classes")) {
-                    sl->units_classes = 1;
-                } else if (u->kind == SN_SCALAR && uv.type == SV_INT) {
-                    long long n;
-                    if (get_int(c, u, disp, uo, &n) == 0)
-                        sl->layer.units = (size_t)n;
-                } else {
-                    type_error(c, u, disp, "an integer or 'classes'");
-                }
-            }
-        }
-    }
-    lm->ok = !c->failed;
-    c->failed = c->failed || bad;
-}
-
-static void conv_optimizer(cv *c, const sn *n, nn_optimizer_config *oc)
-{
-    const char *gp = "training.optimizer";
-    int kind = 0;
-    const sn *m = NULL;
-    if (n->kind == SN_SCALAR) {
-        if (lookup_name(c, n, gp, "training", opt(gp), &kind) < 0)
-            return;
-    } else if (n->kind == SN_MAP) {
-        m = n;
-        if (name_opt(c, m, "name", gp, gp, &kind, NULL) != 0) {
-            check_keys(c, m, gp, gp, -1);
-            return;
-        }
-        check_keys(c, m, gp, gp, kind);
-    } else {
-        type_error(c, n, gp, "an optimizer name or a mapping {name: NAME, ...}");
+    spec_experiment *e = base;
+    if (!v)
+        return;
+    if (v->kind != SN_SEQ) {
+        type_error(c, v, disp, "a list of layers");
         return;
     }
-    memset(oc, 0, sizeof *oc);
-    oc->kind = (nn_optimizer_kind)kind;
-    /* Every parameter gets its table default, valid for this optimizer or
-     * not, so the struct is fully defined; only the optimizer's own are
-     * accepted from the file (check_keys above). */
-    real_opt(c, m, "learning_rate", gp, gp, opt("training.optimizer.learning_rate")->def_by_opt[kind],
-             &oc->learning_rate);
-    real_opt(c, m, "beta_1", gp, gp, NULL, &oc->beta_1);
-    real_opt(c, m, "beta_2", gp, gp, NULL, &oc->beta_2);
-    real_opt(c, m, "epsilon", gp, gp, NULL, &oc->epsilon);
-    real_opt(c, m, "momentum", gp, gp, NULL, &oc->momentum);
-    bool_opt(c, m, "nesterov", gp, gp, &oc->nesterov);
-    real_opt(c, m, "rho", gp, gp, NULL, &oc->rho);
+    if (v->n < (size_t)o->min || v->n > (size_t)o->max) {
+        err(c, v, "%s must have between %.0f and %.0f layers, got %zu", disp, o->min, o->max,
+            v->n);
+        return;
+    }
+    char items[160];
+    snprintf(items, sizeof items, "%s[]", o->path);
+    e->model.n_layers = v->n;
+    for (size_t i = 0; i < v->n; i++) {
+        const sn *l = v->items[i];
+        char where[300];
+        snprintf(where, sizeof where, "%s[%zu]", disp, i);
+        if (l->kind != SN_MAP)
+            type_error(c, l, where, "a mapping {type: dense, units: N, activation: NAME}");
+        else
+            conv_members(c, l, o, items, where, &e->layers[i], -1);
+    }
 }
 
 /* A list of distinct names from o->names; flags[i] = 1 for each given. */
@@ -703,48 +776,30 @@ static int get_name_list(cv *c, const sn *n, const char *disp, const char *where
     return bad ? -1 : 0;
 }
 
-static void conv_training(cv *c, const sn *tr, spec_experiment *e, const sn **loss_node)
+/* training.metrics: checked only (accuracy is always computed). */
+void spec_set_metrics(cv *c, const spec_option *o, const sn *v, const char *disp, void *base)
 {
-    sn tmp;
-    check_keys(c, tr, "training", "training", -1);
-    int loss = 0;
-    if (name_opt(c, tr, "loss", "training", "training", &loss, loss_node) == 0)
-        e->model.loss = (nn_loss)loss;
-    else
-        *loss_node = NULL;
-    const sn *on = member(c, tr, "optimizer", "training", opt("training.optimizer"), &tmp, NULL);
-    if (on)
-        conv_optimizer(c, on, &e->model.optimizer);
-    long long epochs = 0, bs = 32;
-    if (int_opt(c, tr, "epochs", "training", "training", &epochs) == 0)
-        e->training.epochs = (size_t)epochs;
-    if (int_opt(c, tr, "batch_size", "training", "training", &bs) == 0)
-        e->training.batch_size = (size_t)bs;
-    int sh = 1;
-    bool_opt(c, tr, "shuffle", "training", "training", &sh);
-    e->training.shuffle = sh;
-    const sn *mn = sn_map_get(tr, "metrics", NULL);
-    if (mn) {
-        if (mn->kind == SN_SEQ) {
-            /* Only accuracy: say so rather than "unknown metric" alone. */
-            int bad = 0;
-            for (size_t i = 0; i < mn->n; i++) {
-                const sn *it = mn->items[i];
-                if (it->kind == SN_SCALAR && sn_value(it).type == SV_STR &&
-                    strcmp(it->text, "accuracy")) {
-                    err(c, it, "unknown metric '%s' in training.metrics; only accuracy is supported",
-                        it->text);
-                    bad = 1;
-                }
-            }
-            if (!bad) {
-                int flags[1] = {0};
-                get_name_list(c, mn, "training.metrics", "training", opt("training.metrics"),
-                              flags, NULL);
-            }
-        } else {
-            type_error(c, mn, "training.metrics", "a list such as [accuracy]");
+    (void)base;
+    char where[256];
+    parent_disp(where, sizeof where, disp);
+    if (!v)
+        return;
+    if (v->kind != SN_SEQ) {
+        type_error(c, v, disp, "a list such as [accuracy]");
+        return;
+    }
+    /* Only accuracy: say so rather than "unknown metric" alone. */
+    int bad = 0;
+    for (size_t i = 0; i < v->n; i++) {
+        const sn *it = v->items[i];
+        if (it->kind == SN_SCALAR && sn_value(it).type == SV_STR && strcmp(it->text, "accuracy")) {
+            err(c, it, "unknown metric '%s' in %s; only accuracy is supported", it->text, disp);
+            bad = 1;
         }
+    }
+    if (!bad) {
+        int flags[1] = {0};
+        get_name_list(c, v, disp, where, o, flags, NULL);
     }
 }
 
@@ -761,22 +816,23 @@ static int cmp_seed_at(const void *a, const void *b)
     return (x->i > y->i) - (x->i < y->i);
 }
 
-static void conv_seeds(cv *c, const sn *root, uint64_t **seeds, size_t *n_seeds)
+/* seeds: a count or a list of distinct seeds, into the conversion's seed
+ * list (when the caller asked for one). */
+void spec_set_seeds(cv *c, const spec_option *o, const sn *s, const char *disp, void *base)
 {
-    const spec_option *o = opt("seeds");
-    const sn *s = sn_map_get(root, "seeds", NULL);
+    (void)base;
     uint64_t *out = NULL;
     size_t n = 0;
-    if (!s) {
-        n = 1;
-    } else if (s->kind == SN_SCALAR && sn_value(s).type == SV_INT) {
+    if (!s)
+        return;
+    if (s->kind == SN_SCALAR && sn_value(s).type == SV_INT) {
         long long k;
-        if (get_int(c, s, "seeds", o, &k) < 0)
+        if (get_int(c, s, disp, o, &k) < 0)
             return;
         n = (size_t)k;
     } else if (s->kind == SN_SEQ) {
         if (s->n < 1 || s->n > (size_t)o->max) {
-            err(c, s, "seeds must list between 1 and %.0f seeds, got %zu", o->max, s->n);
+            err(c, s, "%s must list between 1 and %.0f seeds, got %zu", disp, o->max, s->n);
             return;
         }
         spec_option item = *o;
@@ -786,9 +842,9 @@ static void conv_seeds(cv *c, const sn *root, uint64_t **seeds, size_t *n_seeds)
          * check would be quadratic in a list that may hold 10^5 seeds. */
         seed_at *sorted = malloc(s->n * sizeof *sorted);
         unsigned char *dup = calloc(s->n, 1);
-        if (seeds)
+        if (c->seeds)
             out = malloc(s->n * sizeof *out);
-        if (!sorted || !dup || (seeds && !out)) {
+        if (!sorted || !dup || (c->seeds && !out)) {
             free(sorted);
             free(dup);
             free(out);
@@ -798,9 +854,9 @@ static void conv_seeds(cv *c, const sn *root, uint64_t **seeds, size_t *n_seeds)
         size_t ns = 0;
         for (size_t i = 0; i < s->n; i++) {
             long long v;
-            char disp[40];
-            snprintf(disp, sizeof disp, "seeds[%zu]", i);
-            if (get_int(c, s->items[i], disp, &item, &v) < 0)
+            char di[300];
+            snprintf(di, sizeof di, "%s[%zu]", disp, i);
+            if (get_int(c, s->items[i], di, &item, &v) < 0)
                 continue;
             sorted[ns].v = v;
             sorted[ns++].i = i;
@@ -813,19 +869,20 @@ static void conv_seeds(cv *c, const sn *root, uint64_t **seeds, size_t *n_seeds)
                 dup[sorted[k].i] = 1;
         for (size_t i = 0; i < s->n; i++)
             if (dup[i])
-                err(c, s->items[i], "seed %lld appears twice in seeds", sn_value(s->items[i]).i);
+                err(c, s->items[i], "seed %lld appears twice in %s", sn_value(s->items[i]).i,
+                    disp);
         free(sorted);
         free(dup);
-        if (seeds) {
-            *seeds = out;
-            *n_seeds = s->n;
+        if (c->seeds) {
+            *c->seeds = out;
+            *c->n_seeds = s->n;
         }
         return;
     } else {
-        type_error(c, s, "seeds", "a count or a list of seeds");
+        type_error(c, s, disp, "a count or a list of seeds");
         return;
     }
-    if (seeds) {
+    if (c->seeds) {
         out = malloc(n * sizeof *out);
         if (!out) {
             err(c, s, "out of memory");
@@ -833,88 +890,92 @@ static void conv_seeds(cv *c, const sn *root, uint64_t **seeds, size_t *n_seeds)
         }
         for (size_t i = 0; i < n; i++)
             out[i] = i;
-        *seeds = out;
-        *n_seeds = n;
+        *c->seeds = out;
+        *c->n_seeds = n;
     }
 }
 
-static void conv_record(cv *c, const sn *rec, spec_experiment *e, const sn **conf_val,
-                        const sn **grid_node)
+/* record.history: always recorded, so only true is valid. */
+void spec_set_history(cv *c, const spec_option *o, const sn *v, const char *disp, void *base)
 {
-    spec_record *r = &e->record;
-    r->confusion_train = 0;
-    r->confusion_validation = 2; /* default: only if there is a validation set */
-    r->confusion_test = 1;
-    r->weights = 1;
-    r->grid = -1; /* decided once the data's shape is known */
-    r->grid_x0[0] = r->grid_x1[0] = -1;
-    r->grid_x0[1] = r->grid_x1[1] = 2;
-    r->grid_resolution = 100;
-    *conf_val = NULL;
-    *grid_node = NULL;
-    if (!rec)
-        return;
-    check_keys(c, rec, "record", "record", -1);
-    int hist = 1;
-    if (bool_opt(c, rec, "history", "record", "record", &hist) == 0 && !hist)
-        err(c, sn_map_get(rec, "history", NULL),
-            "record.history cannot be false: the per-epoch history is always recorded");
-    bool_opt(c, rec, "weights", "record", "record", &r->weights);
-    const sn *cn = sn_map_get(rec, "confusion", NULL);
-    if (cn) {
-        int flags[3] = {0, 0, 0};
-        const sn *items[3] = {NULL, NULL, NULL};
-        if (get_name_list(c, cn, "record.confusion", "record", opt("record.confusion"), flags,
-                          items) == 0) {
-            r->confusion_train = flags[0];
-            r->confusion_validation = flags[1];
-            r->confusion_test = flags[2];
-            *conf_val = items[1];
-        }
+    (void)o;
+    (void)base;
+    int b;
+    if (v && get_bool(c, v, disp, &b) == 0 && !b)
+        err(c, v, "%s cannot be false: the per-epoch history is always recorded", disp);
+}
+
+/* record.confusion: the splits listed, as three flags. The default lists
+ * validation "when there is one": the cross-field check drops it. */
+void spec_set_confusion(cv *c, const spec_option *o, const sn *v, const char *disp, void *base)
+{
+    spec_record *r = &((spec_experiment *)base)->record;
+    int flags[3] = {0, 0, 0};
+    char where[256];
+    parent_disp(where, sizeof where, disp);
+    if (v && get_name_list(c, v, disp, where, o, flags, NULL) == 0) {
+        r->confusion_train = flags[0];
+        r->confusion_validation = flags[1];
+        r->confusion_test = flags[2];
     }
-    const sn *g = sn_map_get(rec, "grid", NULL);
-    if (!g)
-        return;
-    *grid_node = g;
-    if (g->kind == SN_SCALAR && sn_value(g).type == SV_BOOL) {
-        r->grid = sn_value(g).b;
-        return;
-    }
-    if (g->kind != SN_MAP) {
-        type_error(c, g, "record.grid", "true, false or a mapping {range, resolution}");
+}
+
+/* record.grid: false, true or {range, resolution}; absent, it is decided
+ * once the data's shape is known (-1). The children get their defaults in
+ * every case. */
+void spec_set_grid(cv *c, const spec_option *o, const sn *v, const char *disp, void *base)
+{
+    spec_experiment *e = base;
+    const sn *m = NULL;
+    if (!v) {
+        e->record.grid = -1;
+    } else if (v->kind == SN_SCALAR && sn_value(v).type == SV_BOOL) {
+        e->record.grid = sn_value(v).b;
+    } else if (v->kind == SN_MAP) {
+        e->record.grid = 1;
+        m = v;
+    } else {
+        type_error(c, v, disp, "true, false or a mapping {range, resolution}");
         return;
     }
-    r->grid = 1;
-    check_keys(c, g, "record.grid", "record.grid", -1);
-    long long res = 100;
-    if (int_opt(c, g, "resolution", "record.grid", "record.grid", &res) == 0)
-        r->grid_resolution = (size_t)res;
-    const sn *rg = sn_map_get(g, "range", NULL);
-    if (rg) {
-        int ok = rg->kind == SN_SEQ && rg->n == 2;
-        for (size_t i = 0; ok && i < 2; i++) {
-            const sn *p = rg->items[i];
-            if (p->kind != SN_SEQ || p->n != 2) {
-                ok = 0;
-                break;
-            }
-            for (size_t j = 0; j < 2; j++) {
-                sv v = sn_value(p->items[j]);
-                if (p->items[j]->kind != SN_SCALAR || (v.type != SV_INT && v.type != SV_REAL) ||
-                    !isfinite(v.r))
-                    ok = 0;
-                else
-                    (i == 0 ? r->grid_x0 : r->grid_x1)[j] = v.r;
-            }
-        }
-        if (!ok)
-            type_error(c, rg, "record.grid.range", "[[x0 min, x0 max], [x1 min, x1 max]] numbers");
-        else if (!(r->grid_x0[0] < r->grid_x0[1]) || !(r->grid_x1[0] < r->grid_x1[1]))
-            err(c, rg, "record.grid.range must have min < max on both axes");
-    }
+    conv_members(c, m, o, o->path, disp, base, -1);
 }
 
 /* ---- cross-field checks ----------------------------------------------------- */
+
+/* The node at a concrete path ("model.layers[1].units") or, where part of it
+ * is absent, the deepest node on the way: the mark of a default. *exact
+ * tells which. */
+static const sn *node_at(const sn *root, const char *path, int *exact)
+{
+    const sn *n = root;
+    const char *p = path;
+    *exact = 0;
+    while (*p) {
+        const sn *next = NULL;
+        if (*p == '[') {
+            char *end;
+            unsigned long i = strtoul(p + 1, &end, 10);
+            p = *end == ']' ? end + 1 : end;
+            if (n->kind == SN_SEQ && i < n->n)
+                next = n->items[i];
+        } else {
+            if (*p == '.')
+                p++;
+            size_t kl = strcspn(p, ".[");
+            char key[128];
+            snprintf(key, sizeof key, "%.*s", (int)kl, p);
+            p += kl;
+            if (n->kind == SN_MAP)
+                next = sn_map_get(n, key, NULL);
+        }
+        if (!next)
+            return n;
+        n = next;
+    }
+    *exact = 1;
+    return n;
+}
 
 static size_t split_take(size_t n, const data_size *s)
 {
@@ -923,28 +984,29 @@ static size_t split_take(size_t n, const data_size *s)
     return s->is_count ? (size_t)s->value : (size_t)ceil(s->value * (double)n);
 }
 
-static void check_splits(cv *c, spec_experiment *e, const data_marks *dm)
+static void check_splits(cv *c, spec_experiment *e, const sn *root)
 {
+    int x;
     size_t rep = e->data.pipeline.repeat;
-    if (rep && dm->base_rows > SIZE_MAX / rep) {
-        err(c, dm->data, "data.augment.repeat makes too many rows");
+    if (rep && c->base_rows > SIZE_MAX / rep) {
+        err(c, node_at(root, "data", &x), "data.augment.repeat makes too many rows");
         return;
     }
-    size_t n = dm->base_rows * rep;
+    size_t n = c->base_rows * rep;
     data_error de;
     size_t n_rest = 0, n_test = 0, n_train = 0, n_val = 0;
     const data_split_config *t = &e->data.pipeline.test, *v = &e->data.pipeline.validation;
-    const sn *tat = dm->test ? dm->test : dm->data;
     if (data_split_sizes(n, t, &n_rest, &n_test, &de) < 0 || n_rest == 0) {
         size_t k = split_take(n, &t->test);
-        err(c, tat, "data.split.test takes %zu of the %zu rows, leaving no training rows", k, n);
+        err(c, node_at(root, "data.split.test", &x),
+            "data.split.test takes %zu of the %zu rows, leaving no training rows", k, n);
         return;
     }
     n_train = n_rest;
     if (v->test.given) {
         if (data_split_sizes(n_rest, v, &n_train, &n_val, &de) < 0 || n_train == 0) {
             size_t k = split_take(n_rest, &v->test);
-            err(c, dm->validation,
+            err(c, node_at(root, "data.split.validation", &x),
                 "data.split.validation takes %zu of the %zu rows left after the test split "
                 "(%zu rows, %zu for test), leaving no training rows",
                 k, n_rest, n, n_test);
@@ -954,15 +1016,18 @@ static void check_splits(cv *c, spec_experiment *e, const data_marks *dm)
     if (t->stratify) {
         size_t k = e->data.n_classes;
         if (n_test < k || n_rest < k || (v->test.given && (n_val < k || n_train < k)))
-            err(c, dm->split,
+            err(c, node_at(root, "data.split", &x),
                 "data.split.stratify needs at least one row per class (%zu classes) in every "
                 "split; the sizes are %zu train, %zu validation, %zu test",
                 k, n_train, n_val, n_test);
     }
 }
 
-static void check_model(cv *c, spec_experiment *e, const layer_marks *lm, const sn *loss_node)
+/* `units: classes` resolved, the output layer against the classes, and the
+ * loss against the output activation (when training converted cleanly). */
+static void check_model(cv *c, spec_experiment *e, const sn *root, int loss_ok)
 {
+    int x;
     size_t k = e->data.n_classes;
     size_t last = e->model.n_layers - 1;
     for (size_t i = 0; i < e->model.n_layers; i++) {
@@ -972,14 +1037,17 @@ static void check_model(cv *c, spec_experiment *e, const layer_marks *lm, const 
     }
     e->model.n_inputs = e->data.n_features;
     size_t u = e->model.layers[last].units;
+    char up[64];
+    snprintf(up, sizeof up, "model.layers[%zu].units", last);
     if (u != k)
-        err(c, lm->units[last],
+        err(c, node_at(root, up, &x),
             "the output layer model.layers[%zu] has %zu units but the dataset has %zu classes; "
             "use units: %zu or units: classes",
             last, u, k, k);
     nn_activation a = e->model.layers[last].activation;
-    if (!loss_node)
+    if (!loss_ok)
         return;
+    const sn *loss_node = node_at(root, "training.loss", &x);
     if (e->model.loss == NN_LOSS_CATEGORICAL_CROSSENTROPY && a != NN_ACT_SOFTMAX)
         err(c, loss_node,
             "categorical_crossentropy needs a softmax output layer, but model.layers[%zu] has "
@@ -990,6 +1058,31 @@ static void check_model(cv *c, spec_experiment *e, const layer_marks *lm, const 
             "binary_crossentropy needs a sigmoid output layer, but model.layers[%zu] has "
             "activation %s",
             last, spec_activation_names[a]);
+}
+
+/* What record asks for against the data: a validation confusion matrix
+ * needs a validation set (the default asks only when there is one), and the
+ * grid needs 2-feature data (on by default for it). */
+static void check_record(cv *c, spec_experiment *e, const sn *root)
+{
+    spec_record *r = &e->record;
+    int written;
+    if (r->confusion_validation && !e->data.pipeline.validation.test.given) {
+        const sn *cn = node_at(root, "record.confusion", &written);
+        const sn *at = NULL;
+        for (size_t i = 0; written && i < cn->n; i++)
+            if (!strcmp(cn->items[i]->text ? cn->items[i]->text : "", "validation"))
+                at = cn->items[i];
+        if (at)
+            err(c, at, "record.confusion lists validation, but data.split has no validation set");
+        r->confusion_validation = 0;
+    }
+    if (r->grid == -1)
+        r->grid = e->data.n_features == 2;
+    else if (r->grid && e->data.n_features != 2)
+        err(c, node_at(root, "record.grid", &written),
+            "record.grid needs 2-feature data, but the data has %zu features",
+            e->data.n_features);
 }
 
 /* ---- the experiment's name ------------------------------------------------ */
@@ -1089,28 +1182,14 @@ static char *default_name(const char *file)
 }
 
 /* e->name: the name given (checked), or the file's. */
-static void conv_name(cv *c, const sn *root, const char *file, spec_experiment *e)
-{
-    const char *s;
-    const sn *n = sn_map_get(root, "name", NULL);
-    if (!n)
-        e->name = default_name(file);
-    else if (get_str(c, n, "name", &s) == 0 && check_name(c, n) == 0)
-        e->name = strdup(s);
-    else
-        return;
-    if (!e->name)
-        err(c, n, "out of memory");
-}
-
 /* ---- the whole tree --------------------------------------------------------- */
 
 int spec_experiment_from_tree(const sn *root, const char *file, const char *base_dir,
                               spec_experiment *e, uint64_t **seeds, size_t *n_seeds,
                               spec_diagnostics *d)
 {
-    cv c = {file, base_dir ? base_dir : "", d, 0, 0};
-    sn tmp;
+    cv c = {.file = file, .base_dir = base_dir ? base_dir : "", .d = d, .seeds = seeds,
+            .n_seeds = n_seeds};
     memset(e, 0, sizeof *e);
     if (seeds) {
         *seeds = NULL;
@@ -1122,65 +1201,45 @@ int spec_experiment_from_tree(const sn *root, const char *file, const char *base
         return -1;
     }
     check_keys(&c, root, "", "", -1);
-
-    const char *s;
-    conv_name(&c, root, file, e);
-    const sn *n = sn_map_get(root, "description", NULL);
-    if (n && get_str(&c, n, "description", &s) == 0)
-        e->description = strdup(s);
-
-    data_marks dm;
-    memset(&dm, 0, sizeof dm);
-    const sn *data = section(&c, member(&c, root, "data", "the spec", opt("data"), &tmp, NULL),
-                             "data");
-    if (data)
-        conv_data(&c, data, e, &dm);
-
-    layer_marks lm;
-    memset(&lm, 0, sizeof lm);
-    const sn *model = section(&c, member(&c, root, "model", "the spec", opt("model"), &tmp, NULL),
-                              "model");
-    if (model)
-        conv_model(&c, model, e, &lm);
-
-    const sn *loss_node = NULL;
-    int before = c.failed;
-    c.failed = 0;
-    const sn *tr = section(&c, member(&c, root, "training", "the spec", opt("training"), &tmp,
-                                      NULL),
-                           "training");
-    if (tr)
-        conv_training(&c, tr, e, &loss_node);
-    int training_ok = tr && !c.failed;
-    c.failed = c.failed || before;
-
-    conv_seeds(&c, root, seeds, n_seeds);
-
-    const sn *conf_val = NULL, *grid_node = NULL;
-    conv_record(&c, section(&c, sn_map_get(root, "record", NULL), "record"), e, &conf_val,
-                &grid_node);
+    /* The table walks the top-level options in order, each with its
+     * defaults; which sections converted cleanly decides the cross-field
+     * checks below, so one mistake does not cascade. */
+    int data_ok = 0, model_ok = 0, training_ok = 0;
+    for (size_t i = 0; i < spec_n_options; i++) {
+        const spec_option *o = &spec_options[i];
+        if (o->type == OPT_SWEEP || !spec_option_is_child(o, ""))
+            continue;
+        int before = c.failed;
+        c.failed = 0;
+        conv_option(&c, root, o, "", e, -1);
+        if (!strcmp(o->path, "data"))
+            data_ok = !c.failed && c.have_shape;
+        else if (!strcmp(o->path, "model"))
+            model_ok = !c.failed;
+        else if (!strcmp(o->path, "training"))
+            training_ok = !c.failed;
+        c.failed = c.failed || before;
+    }
+    /* The name: checked when written, else the file's stem made to fit. */
+    const sn *name_node = sn_map_get(root, "name", NULL);
+    if (!name_node) {
+        e->name = default_name(file);
+        if (!e->name)
+            err(&c, root, "out of memory");
+    } else if (e->name) {
+        check_name(&c, name_node);
+    }
+    /* One data.split setting drives both train_test_split calls. */
+    e->data.pipeline.validation.shuffle = e->data.pipeline.test.shuffle;
+    e->data.pipeline.validation.stratify = e->data.pipeline.test.stratify;
 
     /* Cross-field checks, each only when the sections it needs are sound. */
-    if (dm.ok)
-        check_splits(&c, e, &dm);
-    if (dm.ok && lm.ok)
-        check_model(&c, e, &lm, training_ok ? loss_node : NULL);
-    if (dm.ok) {
-        spec_record *r = &e->record;
-        int has_val = e->data.pipeline.validation.test.given;
-        if (r->confusion_validation == 2)
-            r->confusion_validation = has_val;
-        else if (r->confusion_validation && !has_val && conf_val)
-            err(&c, conf_val,
-                "record.confusion lists validation, but data.split has no validation set");
-        if (r->grid == -1)
-            r->grid = e->data.n_features == 2;
-        else if (r->grid && e->data.n_features != 2)
-            err(&c, grid_node, "record.grid needs 2-feature data, but the data has %zu features",
-                e->data.n_features);
-    }
-    if (e->record.confusion_validation == 2)
-        e->record.confusion_validation = 0;
+    if (data_ok)
+        check_splits(&c, e, root);
+    if (data_ok && model_ok)
+        check_model(&c, e, root, training_ok);
+    if (data_ok)
+        check_record(&c, e, root);
     if (e->record.grid == -1)
         e->record.grid = 0;
 
@@ -1346,7 +1405,11 @@ static int parse_values(cv *c, const sn *vn, const char *disp, spec_sweep_target
     if (tn)
         get_real(c, tn, dto, opt("sweep.*.values.to"), &to);
     int lg = 0;
-    bool_opt(c, vn, "log", "sweep.*.values", disp, &lg);
+    char dlog[320];
+    snprintf(dlog, sizeof dlog, "%s.log", disp);
+    const sn *ln = member(c, vn, "log", disp, opt("sweep.*.values.log"), &tmp, NULL);
+    if (ln)
+        get_bool(c, ln, dlog, &lg);
     if (c->failed || !fn || !tn) {
         c->failed = 1;
         return -1;
@@ -1823,31 +1886,9 @@ int spec_sweep_apply(const char *file, spec_diagnostics *d, sn *root, const spec
  * left to the full check of each point. */
 static void check_swept_value(cv *c, const sn *v, const char *disp, const spec_option *o)
 {
-    long long i;
-    double r;
-    int b;
-    const char *s;
-    data_size ds;
     char where[256];
-    const char *dot = strrchr(disp, '.');
-    snprintf(where, sizeof where, "%.*s", dot ? (int)(dot - disp) : 8, dot ? disp : "the spec");
-    switch (o->type) {
-    case OPT_INT: (void)get_int(c, v, disp, o, &i); break;
-    case OPT_REAL: (void)get_real(c, v, disp, o, &r); break;
-    case OPT_BOOL: (void)get_bool(c, v, disp, &b); break;
-    case OPT_STR: (void)get_str(c, v, disp, &s); break;
-    case OPT_ENUM: (void)lookup_name(c, v, disp, where, o, &b); break;
-    case OPT_SIZE: (void)get_size(c, v, disp, o, &ds); break;
-    case OPT_UNITS:
-        if (v->kind == SN_SCALAR && sn_value(v).type == SV_STR && !strcmp(v->text, "classes"))
-            break;
-        if (v->kind == SN_SCALAR && sn_value(v).type == SV_INT)
-            (void)get_int(c, v, disp, o, &i);
-        else
-            type_error(c, v, disp, "an integer or 'classes'");
-        break;
-    default: break;
-    }
+    parent_disp(where, sizeof where, disp);
+    conv_leaf(c, o, v, disp, where, NULL);
 }
 
 /* The sweep points are only built from a valid base spec (sweep_plan_build
@@ -1946,7 +1987,7 @@ spec_document *spec_document_parse(const char *text, size_t len, const char *fil
     doc->root = spec_tree_parse(text, len, file, diags);
     if (!doc->root)
         goto fail;
-    cv c = {file, doc->base_dir, diags, 0, 0};
+    cv c = {.file = file, .base_dir = doc->base_dir, .d = diags};
     if (spec_experiment_from_tree(doc->root, file, doc->base_dir, &doc->base, &doc->seeds,
                                   &doc->n_seeds, diags) < 0)
         c.failed = 1;

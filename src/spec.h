@@ -1,10 +1,12 @@
 /* spec: YAML experiment spec -> validated, typed experiment spec.
  *
  * Parsing reads the YAML with libyaml into a document tree that keeps every
- * node's mark (line, column); validation walks that tree against one
- * declarative option table (name, type, bounds, default, help), which also
- * drives the defaults, the help text and `runexp schema`. Every problem is
- * collected in one pass as a diagnostic "file:line:col: error: ...".
+ * node's mark (line, column); conversion walks that tree against one
+ * declarative option table (path, type, bounds, default, destination, help),
+ * which converts and stores every value, fills the defaults, and also
+ * drives the help text, `runexp schema` and the canonical resolved spec the
+ * trial keys hash. Every problem is collected in one pass as a diagnostic
+ * "file:line:col: error: ...".
  */
 #ifndef RUNEXP_SPEC_H
 #define RUNEXP_SPEC_H
@@ -122,6 +124,12 @@ size_t spec_document_seeds(const spec_document *doc, const uint64_t **seeds);
 
 /* Frees the strings an experiment owns (not the struct itself). */
 void spec_experiment_free(spec_experiment *e);
+
+/* Writes the canonical resolved spec of e, the text a trial key hashes: one
+ * line of JSON generated from the option table (the format is documented in
+ * spec_options.c and the README). csv_sha is the hex SHA-256 of a CSV
+ * source's bytes ("" for the built-in sources). */
+void spec_canonical_write(FILE *f, const spec_experiment *e, const char *csv_sha);
 
 /* Writes the JSON Schema of the spec, generated from the option table. */
 void spec_schema_print(FILE *f);

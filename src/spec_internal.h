@@ -89,8 +89,36 @@ typedef enum {
 #define OPT_REQUIRED 1u
 #define OPT_EXCL_MIN 2u /* minimum is exclusive */
 #define OPT_EXCL_MAX 4u
+#define OPT_KEY 8u      /* part of the canonical resolved spec (the trial key) */
 
-typedef struct spec_option {
+/* Where a converted value goes, and its C type: a field of the typed
+ * experiment, or for the children of model.layers of one spec_layer. */
+typedef enum {
+    FIELD_NONE = 0, /* checked only, or stored by the option's setter */
+    FIELD_INT,      /* int: a boolean, or the index of a name */
+    FIELD_SIZE,     /* size_t; for OPT_UNITS the int flag `classes` at aux */
+    FIELD_DOUBLE,   /* double */
+    FIELD_STR,      /* char *, owned (a copy) */
+    FIELD_DSIZE,    /* data_size (a split size) */
+    FIELD_U64_OPT,  /* uint64_t, and at aux an int set to 1 when given */
+    FIELD_RANGE     /* double[2] at off (x0) and double[2] at aux (x1) */
+} spec_field;
+
+typedef struct spec_option spec_option;
+typedef struct spec_conv spec_conv; /* one conversion's state (spec.c) */
+
+/* A setter converts one structured value v (NULL when absent without a
+ * default) into the experiment, reporting problems at v; base is the
+ * struct the option's offsets refer to. */
+typedef void (*spec_setter)(spec_conv *c, const spec_option *o, const sn *v, const char *disp,
+                            void *base);
+/* A putter writes the canonical JSON value of an option whose type's own
+ * rule does not fit (csv_sha: the CSV source's SHA-256 in hex). */
+typedef void (*spec_putter)(FILE *f, const spec_option *o, const spec_experiment *e,
+                            const void *base, const char *csv_sha);
+
+/* One row of the option table: everything about an option, said once. */
+struct spec_option {
     const char *path;  /* "training.batch_size", "model.layers[].units" */
     opt_type type;
     unsigned flags;
@@ -99,14 +127,40 @@ typedef struct spec_option {
     const char *const *names; /* NULL-terminated, for enums */
     unsigned optimizers; /* optimizer keys: bit (1 << nn_optimizer_kind) valid for */
     const char *def_by_opt[3]; /* per-optimizer defaults (adam, sgd, rmsprop) */
+    spec_field field;  /* the destination's C type ... */
+    size_t off, aux;   /* ... and its offset(s) in the destination struct */
+    spec_setter set;   /* structured options: converts and stores instead */
+    spec_putter put;   /* canonical JSON value, when not the type's own */
     const char *help;
-} spec_option;
+};
 
 extern const spec_option spec_options[];
 extern const size_t spec_n_options;
 
 /* The option with this generic path ("model.layers[].units"), or NULL. */
 const spec_option *spec_option_find(const char *path);
+/* Is o a direct child of the generic path parent ("" = the top level)? */
+int spec_option_is_child(const spec_option *o, const char *parent);
+/* The rows below parent: the table keeps every option's descendants in one
+ * block right after it, so [*first, *end) holds all of them (parent NULL:
+ * the whole table). */
+void spec_option_block(const spec_option *parent, size_t *first, size_t *end);
+
+/* The setters of the structured options (spec.c). */
+void spec_set_source(spec_conv *c, const spec_option *o, const sn *v, const char *disp,
+                     void *base);
+void spec_set_layers(spec_conv *c, const spec_option *o, const sn *v, const char *disp,
+                     void *base);
+void spec_set_metrics(spec_conv *c, const spec_option *o, const sn *v, const char *disp,
+                      void *base);
+void spec_set_seeds(spec_conv *c, const spec_option *o, const sn *v, const char *disp,
+                    void *base);
+void spec_set_history(spec_conv *c, const spec_option *o, const sn *v, const char *disp,
+                      void *base);
+void spec_set_confusion(spec_conv *c, const spec_option *o, const sn *v, const char *disp,
+                        void *base);
+void spec_set_grid(spec_conv *c, const spec_option *o, const sn *v, const char *disp,
+                   void *base);
 
 extern const char *const spec_activation_names[];  /* indexed by nn_activation */
 extern const char *const spec_init_names[];        /* nn_init */

@@ -1,14 +1,20 @@
 /* spec_options: the one declarative table of spec options, and what it
- * drives besides validation: the help text and the JSON Schema.
+ * drives: conversion, the help text, the JSON Schema and the canonical
+ * resolved spec that trial keys hash.
  *
- * Like redis's config table, an option is described once: its path in the
+ * Like redis's standardConfig, an option is described once: its path in the
  * document, type, bounds, default (as YAML text, so a default goes through
- * the very checker a written value does), allowed names and help. The
- * validator in spec.c looks options up here for every key it meets (unknown
- * keys and their "did you mean" come from the children of a path), and
- * `runexp schema` walks the same paths to build the nested JSON Schema.
+ * the very checker a written value does), allowed names, destination (the
+ * C type and offset of its field in spec_experiment, or a setter for the few
+ * structured options), whether it is part of the trial key, and help. The
+ * converter in spec.c walks this table, not the file: for every row under a
+ * mapping it takes the written value or the default, checks it and stores
+ * it (unknown keys and their "did you mean" come from the children of a
+ * path). `runexp schema`, `runexp check --help-spec` and
+ * spec_canonical_write walk the same paths.
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,125 +38,169 @@ static const char *const split_names[] = {"train", "validation", "test", NULL};
 #define SGD (1u << NN_OPT_SGD)
 #define RMSPROP (1u << NN_OPT_RMSPROP)
 #define BIG_INT 9007199254740991.0 /* 2^53 - 1: exact in a double */
+#define KEY OPT_KEY
+#define REQ OPT_REQUIRED
 
+/* A destination: the field's C type and offset, with a compile-time check
+ * that the field has the size that type says (a wrong kind does not build). */
+#define FIELD_BYTES_INT sizeof(int)
+#define FIELD_BYTES_SIZE sizeof(size_t)
+#define FIELD_BYTES_DOUBLE sizeof(double)
+#define FIELD_BYTES_STR sizeof(char *)
+#define FIELD_BYTES_DSIZE sizeof(data_size)
+#define FIELD_BYTES_U64_OPT sizeof(uint64_t)
+#define FIELD_BYTES_RANGE (2 * sizeof(double))
+#define AT(T, kind, m)                                                                             \
+    .field = FIELD_##kind,                                                                         \
+    .off = offsetof(T, m) + 0 * sizeof(char[sizeof(((T *)0)->m) == FIELD_BYTES_##kind ? 1 : -1])
+#define E(kind, m) AT(spec_experiment, kind, m)   /* a field of the experiment */
+#define L(kind, m) AT(spec_layer, kind, m)        /* a field of one layer */
+#define AUX(m) .aux = offsetof(spec_experiment, m)
+
+static void put_source(FILE *f, const spec_option *o, const spec_experiment *e, const void *base,
+                       const char *csv_sha);
+static void put_layers(FILE *f, const spec_option *o, const spec_experiment *e, const void *base,
+                       const char *csv_sha);
+
+/* The table. Row order is the order of the help text, the schema's
+ * properties and the conversion (so of the diagnostics); canonical JSON
+ * sorts keys itself. KEY marks what the trial key hashes; a row without KEY
+ * never changes a key, so a new option left out of KEY (or omitted from the
+ * canonical form at its old behaviour) keeps every existing key. */
 /* clang-format off */
 const spec_option spec_options[] = {
-    {"name", OPT_STR, 0, 0, 0, NULL, NULL, 0, {0},
-     "Experiment name, the key of the experiment in the database: 1 to 128 bytes of printable text, no control or invisible characters, no space at either end. The report goes to results/NAME/ with each byte outside A-Z a-z 0-9 . _ - written as _ (default: the file name without .yaml, made to fit)."},
-    {"description", OPT_STR, 0, 0, 0, NULL, NULL, 0, {0},
-     "Free text shown in reports."},
-    {"data", OPT_MAP, OPT_REQUIRED, 0, 0, NULL, NULL, 0, {0},
-     "The dataset pipeline: source -> augment -> split -> scale -> one-hot."},
-    {"data.source", OPT_SOURCE, OPT_REQUIRED, 0, 0, NULL, source_names, 0, {0},
-     "xor (the 4-point truth table, 2 classes), digits (scikit-learn load_digits, 1797 x 64, 10 classes), or {csv: PATH, label: COLUMN}."},
-    {"data.source.csv", OPT_STR, OPT_REQUIRED, 0, 0, NULL, NULL, 0, {0},
-     "Path of a CSV file with a header row, relative to the spec file; numeric feature columns."},
-    {"data.source.label", OPT_STR, 0, 0, 0, NULL, NULL, 0, {0},
-     "Name of the label column (default: the last column)."},
-    {"data.augment", OPT_MAP, 0, 0, 0, NULL, NULL, 0, {0},
-     "Augmentation applied to the whole source before splitting."},
-    {"data.augment.repeat", OPT_INT, 0, 1, 100000, "1", NULL, 0, {0},
-     "numpy.tile the rows this many times."},
-    {"data.augment.noise", OPT_REAL, 0, 0, 1000, "0", NULL, 0, {0},
-     "Add noise * N(0,1) to every feature of every row."},
-    {"data.split", OPT_MAP, 0, 0, 0, NULL, NULL, 0, {0},
-     "train_test_split twice: the test set from all rows, then the validation set from what is left. An integer is a row count, a real a fraction in (0, 1)."},
-    {"data.split.test", OPT_SIZE, 0, 1, 1e9, "0.25", NULL, 0, {0},
-     "Test set size (scikit-learn test_size: fraction -> ceil(f * n) rows)."},
-    {"data.split.validation", OPT_SIZE, 0, 1, 1e9, NULL, NULL, 0, {0},
-     "Validation set size, taken from the rows left after the test split (default: no validation set)."},
-    {"data.split.shuffle", OPT_BOOL, 0, 0, 0, "true", NULL, 0, {0},
-     "Shuffle before splitting (train_test_split shuffle)."},
-    {"data.split.stratify", OPT_BOOL, 0, 0, 0, "false", NULL, 0, {0},
-     "Keep the class proportions in every split (StratifiedShuffleSplit)."},
-    {"data.scale", OPT_ENUM, 0, 0, 0, "none", spec_scale_names, 0, {0},
-     "Feature scaling fitted on the training rows: none, standard (StandardScaler), minmax (MinMaxScaler)."},
-    {"data.seed", OPT_INT, 0, 0, BIG_INT, NULL, NULL, 0, {0},
-     "Pin the data (noise and splits) to this seed while the model seeds vary (default: the trial's seed)."},
-    {"model", OPT_MAP, OPT_REQUIRED, 0, 0, NULL, NULL, 0, {0},
-     "A sequential network."},
-    {"model.layers", OPT_LAYERS, OPT_REQUIRED, 1, NN_MAX_LAYERS, NULL, NULL, 0, {0},
-     "The layers, input side first."},
-    {"model.layers[].type", OPT_ENUM, 0, 0, 0, "dense", layer_type_names, 0, {0},
-     "Layer type (only dense)."},
-    {"model.layers[].units", OPT_UNITS, OPT_REQUIRED, 1, 65536, NULL, NULL, 0, {0},
-     "Number of neurons, or `classes` for the number of classes of the dataset. The output layer must have one unit per class."},
-    {"model.layers[].activation", OPT_ENUM, 0, 0, 0, "linear", spec_activation_names, 0, {0},
-     "Activation function."},
-    {"model.layers[].kernel_initializer", OPT_ENUM, 0, 0, 0, "glorot_uniform", spec_init_names, 0, {0},
-     "Kernel initializer."},
-    {"model.layers[].bias_initializer", OPT_ENUM, 0, 0, 0, "zeros", spec_init_names, 0, {0},
-     "Bias initializer."},
-    {"training", OPT_MAP, OPT_REQUIRED, 0, 0, NULL, NULL, 0, {0},
-     "model.compile and model.fit settings."},
-    {"training.loss", OPT_ENUM, OPT_REQUIRED, 0, 0, NULL, spec_loss_names, 0, {0},
-     "Loss; categorical_crossentropy needs a softmax output, binary_crossentropy a sigmoid output (one unit per class, one-hot targets)."},
-    {"training.optimizer", OPT_NAME_MAP, 0, 0, 0, "adam", spec_optimizer_names, 0, {0},
-     "An optimizer name, or a mapping {name: NAME, PARAMETER: VALUE, ...}; Keras defaults for what is left out."},
-    {"training.optimizer.name", OPT_ENUM, OPT_REQUIRED, 0, 0, NULL, spec_optimizer_names, 0, {0},
-     "Optimizer."},
-    {"training.optimizer.learning_rate", OPT_REAL, OPT_EXCL_MIN, 0, 10, NULL, NULL, ADAM | SGD | RMSPROP,
-     {"0.001", "0.01", "0.001"}, "Learning rate (adam 0.001, sgd 0.01, rmsprop 0.001)."},
-    {"training.optimizer.beta_1", OPT_REAL, OPT_EXCL_MAX, 0, 1, "0.9", NULL, ADAM, {0},
-     "Adam: decay of the first moment."},
-    {"training.optimizer.beta_2", OPT_REAL, OPT_EXCL_MAX, 0, 1, "0.999", NULL, ADAM, {0},
-     "Adam: decay of the second moment."},
-    {"training.optimizer.epsilon", OPT_REAL, OPT_EXCL_MIN, 0, 1, "1e-07", NULL, ADAM | RMSPROP, {0},
-     "Adam, rmsprop: epsilon."},
-    {"training.optimizer.momentum", OPT_REAL, 0, 0, 1, "0", NULL, SGD, {0},
-     "SGD: momentum."},
-    {"training.optimizer.nesterov", OPT_BOOL, 0, 0, 0, "false", NULL, SGD, {0},
-     "SGD: Nesterov momentum."},
-    {"training.optimizer.rho", OPT_REAL, OPT_EXCL_MAX, 0, 1, "0.9", NULL, RMSPROP, {0},
-     "RMSprop: decay of the squared-gradient average."},
-    {"training.epochs", OPT_INT, OPT_REQUIRED, 1, 1000000, NULL, NULL, 0, {0},
-     "Number of epochs."},
-    {"training.batch_size", OPT_INT, 0, 1, 1048576, "32", NULL, 0, {0},
-     "Rows per gradient step."},
-    {"training.shuffle", OPT_BOOL, 0, 0, 0, "true", NULL, 0, {0},
-     "A fresh permutation of the training rows every epoch."},
-    {"training.metrics", OPT_ENUM_LIST, 0, 0, 1, "accuracy", metric_names, 0, {0},
-     "Metrics besides the loss (only accuracy is supported)."},
-    {"seeds", OPT_SEEDS, 0, 1, 100000, "1", NULL, 0, {0},
-     "A count N (seeds 0..N-1) or a list of distinct non-negative integers; every sweep point runs once per seed."},
-    {"sweep", OPT_SWEEP, 0, 0, 0, NULL, NULL, 0, {0},
-     "Named sweep entries; several entries form a grid (first entry outermost, seeds innermost). The entry name is the parameter's name in the database."},
-    {"sweep.*.path", OPT_STR, 0, 0, 0, NULL, NULL, 0, {0},
-     "The swept value's path in the spec, e.g. model.layers[0].units or training.optimizer.learning_rate."},
-    {"sweep.*.values", OPT_VALUES, 0, 1, 100000, NULL, NULL, 0, {0},
-     "A list of values, or a range {from, to, step} (integers, inclusive) or {from, to, num, log} (reals, numpy.linspace / geomspace, inclusive)."},
-    {"sweep.*.zip", OPT_ZIP, 0, 1, 16, NULL, NULL, 0, {0},
-     "Several paths varied together: a list of {path, values, name}; all value lists have the same length."},
-    {"sweep.*.zip[].path", OPT_STR, OPT_REQUIRED, 0, 0, NULL, NULL, 0, {0},
-     "The swept value's path in the spec."},
-    {"sweep.*.zip[].values", OPT_VALUES, OPT_REQUIRED, 1, 100000, NULL, NULL, 0, {0},
-     "A list of values or a range."},
-    {"sweep.*.zip[].name", OPT_STR, 0, 0, 0, NULL, NULL, 0, {0},
-     "Name of this value in the database (default: ENTRY.LASTKEY, e.g. arch.units)."},
-    {"sweep.*.values.from", OPT_REAL, OPT_REQUIRED, 0, 0, NULL, NULL, 0, {0},
-     "First value (inclusive)."},
-    {"sweep.*.values.to", OPT_REAL, OPT_REQUIRED, 0, 0, NULL, NULL, 0, {0},
-     "Last value (inclusive)."},
-    {"sweep.*.values.step", OPT_INT, 0, 0, 0, NULL, NULL, 0, {0},
-     "Integer step (default 1, or -1 when from > to)."},
-    {"sweep.*.values.num", OPT_INT, 0, 1, 100000, NULL, NULL, 0, {0},
-     "Number of real values, evenly spaced (numpy.linspace)."},
-    {"sweep.*.values.log", OPT_BOOL, 0, 0, 0, "false", NULL, 0, {0},
-     "Space the num values evenly on a log scale (numpy.geomspace); from and to must be > 0."},
-    {"record", OPT_MAP, 0, 0, 0, NULL, NULL, 0, {0},
-     "What to keep per trial besides the history."},
-    {"record.history", OPT_BOOL, 0, 0, 0, "true", NULL, 0, {0},
-     "Per-epoch loss and accuracy; always recorded (false is an error)."},
-    {"record.confusion", OPT_ENUM_LIST, 0, 0, 3, "validation, test", split_names, 0, {0},
-     "Splits whose confusion matrix is stored (default: validation when there is one, and test)."},
-    {"record.weights", OPT_BOOL, 0, 0, 0, "true", NULL, 0, {0},
-     "Store the final weights."},
-    {"record.grid", OPT_GRID, 0, 0, 0, NULL, NULL, 0, {0},
-     "Prediction grid over the input plane for 2-feature data: false, true, or {range, resolution} (default: on for 2-feature data)."},
-    {"record.grid.range", OPT_RANGE2, 0, 0, 0, "[[-1, 2], [-1, 2]]", NULL, 0, {0},
-     "[[x0 min, x0 max], [x1 min, x1 max]]."},
-    {"record.grid.resolution", OPT_INT, 0, 2, 1000, "100", NULL, 0, {0},
-     "Grid points per axis."},
+    {"name", OPT_STR, 0, 0, 0, NULL, E(STR, name),
+     .help = "Experiment name, the key of the experiment in the database: 1 to 128 bytes of printable text, no control or invisible characters, no space at either end. The report goes to results/NAME/ with each byte outside A-Z a-z 0-9 . _ - written as _ (default: the file name without .yaml, made to fit)."},
+    {"description", OPT_STR, 0, 0, 0, NULL, E(STR, description),
+     .help = "Free text shown in reports."},
+    {"data", OPT_MAP, REQ | KEY, 0, 0, NULL,
+     .help = "The dataset pipeline: source -> augment -> split -> scale -> one-hot."},
+    {"data.source", OPT_SOURCE, REQ | KEY, 0, 0, NULL, .names = source_names,
+     .set = spec_set_source, .put = put_source,
+     .help = "xor (the 4-point truth table, 2 classes), digits (scikit-learn load_digits, 1797 x 64, 10 classes), or {csv: PATH, label: COLUMN}."},
+    {"data.source.csv", OPT_STR, REQ, 0, 0, NULL,
+     .help = "Path of a CSV file with a header row, relative to the spec file; numeric feature columns."},
+    {"data.source.label", OPT_STR, 0, 0, 0, NULL,
+     .help = "Name of the label column (default: the last column)."},
+    {"data.augment", OPT_MAP, KEY, 0, 0, NULL,
+     .help = "Augmentation applied to the whole source before splitting."},
+    {"data.augment.repeat", OPT_INT, KEY, 1, 100000, "1", E(SIZE, data.pipeline.repeat),
+     .help = "numpy.tile the rows this many times."},
+    {"data.augment.noise", OPT_REAL, KEY, 0, 1000, "0", E(DOUBLE, data.pipeline.noise),
+     .help = "Add noise * N(0,1) to every feature of every row."},
+    {"data.split", OPT_MAP, KEY, 0, 0, NULL,
+     .help = "train_test_split twice: the test set from all rows, then the validation set from what is left. An integer is a row count, a real a fraction in (0, 1)."},
+    {"data.split.test", OPT_SIZE, KEY, 1, 1e9, "0.25", E(DSIZE, data.pipeline.test.test),
+     .help = "Test set size (scikit-learn test_size: fraction -> ceil(f * n) rows)."},
+    {"data.split.validation", OPT_SIZE, KEY, 1, 1e9, NULL, E(DSIZE, data.pipeline.validation.test),
+     .help = "Validation set size, taken from the rows left after the test split (default: no validation set)."},
+    {"data.split.shuffle", OPT_BOOL, KEY, 0, 0, "true", E(INT, data.pipeline.test.shuffle),
+     .help = "Shuffle before splitting (train_test_split shuffle)."},
+    {"data.split.stratify", OPT_BOOL, KEY, 0, 0, "false", E(INT, data.pipeline.test.stratify),
+     .help = "Keep the class proportions in every split (StratifiedShuffleSplit)."},
+    {"data.scale", OPT_ENUM, KEY, 0, 0, "none", .names = spec_scale_names, E(INT, data.pipeline.scale),
+     .help = "Feature scaling fitted on the training rows: none, standard (StandardScaler), minmax (MinMaxScaler)."},
+    {"data.seed", OPT_INT, KEY, 0, BIG_INT, NULL, E(U64_OPT, data.seed), AUX(data.has_seed),
+     .help = "Pin the data (noise and splits) to this seed while the model seeds vary (default: the trial's seed)."},
+    {"model", OPT_MAP, REQ | KEY, 0, 0, NULL,
+     .help = "A sequential network."},
+    {"model.layers", OPT_LAYERS, REQ | KEY, 1, NN_MAX_LAYERS, NULL, .set = spec_set_layers, .put = put_layers,
+     .help = "The layers, input side first."},
+    {"model.layers[].type", OPT_ENUM, 0, 0, 0, "dense", .names = layer_type_names,
+     .help = "Layer type (only dense)."},
+    {"model.layers[].units", OPT_UNITS, REQ | KEY, 1, 65536, NULL, L(SIZE, layer.units),
+     .aux = offsetof(spec_layer, units_classes),
+     .help = "Number of neurons, or `classes` for the number of classes of the dataset. The output layer must have one unit per class."},
+    {"model.layers[].activation", OPT_ENUM, KEY, 0, 0, "linear", .names = spec_activation_names,
+     L(INT, layer.activation),
+     .help = "Activation function."},
+    {"model.layers[].kernel_initializer", OPT_ENUM, KEY, 0, 0, "glorot_uniform", .names = spec_init_names,
+     L(INT, layer.kernel_init),
+     .help = "Kernel initializer."},
+    {"model.layers[].bias_initializer", OPT_ENUM, KEY, 0, 0, "zeros", .names = spec_init_names,
+     L(INT, layer.bias_init),
+     .help = "Bias initializer."},
+    {"training", OPT_MAP, REQ | KEY, 0, 0, NULL,
+     .help = "model.compile and model.fit settings."},
+    {"training.loss", OPT_ENUM, REQ | KEY, 0, 0, NULL, .names = spec_loss_names, E(INT, model.loss),
+     .help = "Loss; categorical_crossentropy needs a softmax output, binary_crossentropy a sigmoid output (one unit per class, one-hot targets)."},
+    {"training.optimizer", OPT_NAME_MAP, KEY, 0, 0, "adam", .names = spec_optimizer_names,
+     .help = "An optimizer name, or a mapping {name: NAME, PARAMETER: VALUE, ...}; Keras defaults for what is left out."},
+    {"training.optimizer.name", OPT_ENUM, REQ | KEY, 0, 0, NULL, .names = spec_optimizer_names,
+     E(INT, model.optimizer.kind),
+     .help = "Optimizer."},
+    {"training.optimizer.learning_rate", OPT_REAL, OPT_EXCL_MIN | KEY, 0, 10, NULL,
+     .optimizers = ADAM | SGD | RMSPROP, .def_by_opt = {"0.001", "0.01", "0.001"},
+     E(DOUBLE, model.optimizer.learning_rate),
+     .help = "Learning rate (adam 0.001, sgd 0.01, rmsprop 0.001)."},
+    {"training.optimizer.beta_1", OPT_REAL, OPT_EXCL_MAX | KEY, 0, 1, "0.9", .optimizers = ADAM,
+     E(DOUBLE, model.optimizer.beta_1),
+     .help = "Adam: decay of the first moment."},
+    {"training.optimizer.beta_2", OPT_REAL, OPT_EXCL_MAX | KEY, 0, 1, "0.999", .optimizers = ADAM,
+     E(DOUBLE, model.optimizer.beta_2),
+     .help = "Adam: decay of the second moment."},
+    {"training.optimizer.epsilon", OPT_REAL, OPT_EXCL_MIN | KEY, 0, 1, "1e-07", .optimizers = ADAM | RMSPROP,
+     E(DOUBLE, model.optimizer.epsilon),
+     .help = "Adam, rmsprop: epsilon."},
+    {"training.optimizer.momentum", OPT_REAL, KEY, 0, 1, "0", .optimizers = SGD,
+     E(DOUBLE, model.optimizer.momentum),
+     .help = "SGD: momentum."},
+    {"training.optimizer.nesterov", OPT_BOOL, KEY, 0, 0, "false", .optimizers = SGD,
+     E(INT, model.optimizer.nesterov),
+     .help = "SGD: Nesterov momentum."},
+    {"training.optimizer.rho", OPT_REAL, OPT_EXCL_MAX | KEY, 0, 1, "0.9", .optimizers = RMSPROP,
+     E(DOUBLE, model.optimizer.rho),
+     .help = "RMSprop: decay of the squared-gradient average."},
+    {"training.epochs", OPT_INT, REQ | KEY, 1, 1000000, NULL, E(SIZE, training.epochs),
+     .help = "Number of epochs."},
+    {"training.batch_size", OPT_INT, KEY, 1, 1048576, "32", E(SIZE, training.batch_size),
+     .help = "Rows per gradient step."},
+    {"training.shuffle", OPT_BOOL, KEY, 0, 0, "true", E(INT, training.shuffle),
+     .help = "A fresh permutation of the training rows every epoch."},
+    {"training.metrics", OPT_ENUM_LIST, 0, 0, 1, "accuracy", .names = metric_names, .set = spec_set_metrics,
+     .help = "Metrics besides the loss (only accuracy is supported)."},
+    {"seeds", OPT_SEEDS, 0, 1, 100000, "1", .set = spec_set_seeds,
+     .help = "A count N (seeds 0..N-1) or a list of distinct non-negative integers; every sweep point runs once per seed."},
+    {"sweep", OPT_SWEEP, 0, 0, 0, NULL,
+     .help = "Named sweep entries; several entries form a grid (first entry outermost, seeds innermost). The entry name is the parameter's name in the database."},
+    {"sweep.*.path", OPT_STR, 0, 0, 0, NULL,
+     .help = "The swept value's path in the spec, e.g. model.layers[0].units or training.optimizer.learning_rate."},
+    {"sweep.*.values", OPT_VALUES, 0, 1, 100000, NULL,
+     .help = "A list of values, or a range {from, to, step} (integers, inclusive) or {from, to, num, log} (reals, numpy.linspace / geomspace, inclusive)."},
+    {"sweep.*.values.from", OPT_REAL, REQ, 0, 0, NULL,
+     .help = "First value (inclusive)."},
+    {"sweep.*.values.to", OPT_REAL, REQ, 0, 0, NULL,
+     .help = "Last value (inclusive)."},
+    {"sweep.*.values.step", OPT_INT, 0, 0, 0, NULL,
+     .help = "Integer step (default 1, or -1 when from > to)."},
+    {"sweep.*.values.num", OPT_INT, 0, 1, 100000, NULL,
+     .help = "Number of real values, evenly spaced (numpy.linspace)."},
+    {"sweep.*.values.log", OPT_BOOL, 0, 0, 0, "false",
+     .help = "Space the num values evenly on a log scale (numpy.geomspace); from and to must be > 0."},
+    {"sweep.*.zip", OPT_ZIP, 0, 1, 16, NULL,
+     .help = "Several paths varied together: a list of {path, values, name}; all value lists have the same length."},
+    {"sweep.*.zip[].path", OPT_STR, REQ, 0, 0, NULL,
+     .help = "The swept value's path in the spec."},
+    {"sweep.*.zip[].values", OPT_VALUES, REQ, 1, 100000, NULL,
+     .help = "A list of values or a range."},
+    {"sweep.*.zip[].name", OPT_STR, 0, 0, 0, NULL,
+     .help = "Name of this value in the database (default: ENTRY.LASTKEY, e.g. arch.units)."},
+    {"record", OPT_MAP, 0, 0, 0, NULL,
+     .help = "What to keep per trial besides the history."},
+    {"record.history", OPT_BOOL, 0, 0, 0, "true", .set = spec_set_history,
+     .help = "Per-epoch loss and accuracy; always recorded (false is an error)."},
+    {"record.confusion", OPT_ENUM_LIST, 0, 0, 3, "validation, test", .names = split_names,
+     .set = spec_set_confusion,
+     .help = "Splits whose confusion matrix is stored (default: validation when there is one, and test)."},
+    {"record.weights", OPT_BOOL, 0, 0, 0, "true", E(INT, record.weights),
+     .help = "Store the final weights."},
+    {"record.grid", OPT_GRID, 0, 0, 0, NULL, .set = spec_set_grid,
+     .help = "Prediction grid over the input plane for 2-feature data: false, true, or {range, resolution} (default: on for 2-feature data)."},
+    {"record.grid.range", OPT_RANGE2, 0, 0, 0, "[[-1, 2], [-1, 2]]", E(RANGE, record.grid_x0),
+     AUX(record.grid_x1),
+     .help = "[[x0 min, x0 max], [x1 min, x1 max]]."},
+    {"record.grid.resolution", OPT_INT, 0, 2, 1000, "100", E(SIZE, record.grid_resolution),
+     .help = "Grid points per axis."},
 };
 /* clang-format on */
 
@@ -225,6 +275,15 @@ void spec_format_real(char *buf, size_t size, double x)
 
 void spec_json_string(FILE *f, const char *s)
 {
+    const unsigned char *q = (const unsigned char *)s;
+    while (*q >= 0x20 && *q != '"' && *q != '\\')
+        q++;
+    if (!*q) { /* nothing to escape: the common case, keys and names */
+        fputc('"', f);
+        fputs(s, f);
+        fputc('"', f);
+        return;
+    }
     fputc('"', f);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         if (*p == '"' || *p == '\\')
@@ -242,7 +301,7 @@ void spec_json_string(FILE *f, const char *s)
 /* ---- walking the table by path ------------------------------------------- */
 
 /* Is o a direct child of parent? "a.b" of "a"; "a[].b" of "a" (list items). */
-static int is_child(const spec_option *o, const char *parent)
+int spec_option_is_child(const spec_option *o, const char *parent)
 {
     size_t lp = strlen(parent);
     const char *rest;
@@ -262,11 +321,25 @@ static int is_child(const spec_option *o, const char *parent)
     return *rest && !strchr(rest, '.');
 }
 
+void spec_option_block(const spec_option *parent, size_t *first, size_t *end)
+{
+    size_t i = parent ? (size_t)(parent - spec_options) + 1 : 0, n = spec_n_options;
+    *first = i;
+    if (parent) {
+        size_t lp = strlen(parent->path);
+        while (i < n && !strncmp(spec_options[i].path, parent->path, lp) &&
+               (spec_options[i].path[lp] == '.' || spec_options[i].path[lp] == '['))
+            i++;
+        n = i;
+    }
+    *end = n;
+}
+
 size_t spec_option_children(const char *path, const char **names, size_t max)
 {
     size_t n = 0;
     for (size_t i = 0; i < spec_n_options && n < max; i++)
-        if (is_child(&spec_options[i], path)) {
+        if (spec_option_is_child(&spec_options[i], path)) {
             const char *d = strrchr(spec_options[i].path, '.');
             names[n++] = d ? d + 1 : spec_options[i].path;
         }
@@ -349,6 +422,218 @@ void spec_help_print(FILE *f)
         }
         fprintf(f, "    %s\n", o->help);
     }
+}
+
+/* ---- the canonical resolved spec (trial keys) ------------------------------
+ *
+ * key = hex SHA-256 of  CANONICAL + "\nseed=" + SEED + "\n"   (sweep.c)
+ * CANONICAL is a one-line JSON object of every KEY option, resolved (every
+ * default filled in, `units: classes` replaced by the count, the optimizer
+ * in mapping form with only its own parameters), keys sorted at every level,
+ * no spaces. Today's options give:
+ *   {"data":{"augment":{"noise":R,"repeat":I},"scale":S,"seed":I|null,
+ *            "source":{"kind":"xor"|"digits"} | {"csv_sha256":H,"kind":"csv",
+ *                      "label":S|null[,"labels":"numeric"]},
+ *            "split":{"shuffle":B,"stratify":B,"test":SIZE,"validation":SIZE|null}},
+ *    "format":1,
+ *    "model":{"inputs":I,"layers":[{"activation":S,"bias_initializer":S,
+ *             "kernel_initializer":S,"units":I},...]},
+ *    "training":{"batch_size":I,"epochs":I,"loss":S,"optimizer":{"name":S,...},
+ *                "shuffle":B}}
+ *   SIZE = {"count":I} or {"fraction":R}
+ * Integers print in decimal; reals as whole numbers when integral, else in
+ * the shortest "%.Ng" text that reads back to the same double (so 0.001,
+ * 1e-3 and 0.0010 are one value); an absent option without a default is
+ * null. A CSV source is identified by the SHA-256 of its bytes, not by its
+ * path, so moving a file keeps the keys and editing it changes them. Left
+ * out because they do not change what is trained (no KEY flag): name,
+ * description, model.layers[].type (only dense), training.metrics (always
+ * accuracy), record.*, the sweep block (its values are already in the
+ * resolved spec) and the seed list (the seed is appended separately).
+ * "format" is bumped whenever this form changes, which deliberately changes
+ * every key. */
+
+static void put_format(FILE *f, const spec_experiment *e)
+{
+    (void)e;
+    fputs("1", f);
+}
+
+static void put_inputs(FILE *f, const spec_experiment *e)
+{
+    fprintf(f, "%zu", e->model.n_inputs);
+}
+
+/* Members of the canonical form that are no option of the spec. */
+static const struct {
+    const char *parent, *key;
+    void (*put)(FILE *f, const spec_experiment *e);
+} derived[] = {
+    {"", "format", put_format},       /* the version of this form */
+    {"model", "inputs", put_inputs}, /* the input width, from the data */
+};
+
+static const void *cfield(const void *base, size_t off)
+{
+    return (const char *)base + off;
+}
+
+static void canon_value(FILE *f, const spec_option *o, const spec_experiment *e,
+                        const void *base, const char *csv_sha);
+
+/* The KEY children of gpath as a JSON object, sorted by key; for an
+ * optimizer (kind >= 0) only its own parameters. */
+static void canon_map(FILE *f, const spec_option *parent, const char *gpath,
+                      const spec_experiment *e, const void *base, const char *csv_sha, int kind)
+{
+    struct {
+        const char *key;
+        const spec_option *o;
+        void (*put)(FILE *f, const spec_experiment *e);
+    } m[32], t;
+    size_t n = 0, first, end;
+    spec_option_block(parent, &first, &end);
+    for (size_t i = first; i < end && n < 32; i++) {
+        const spec_option *o = &spec_options[i];
+        if (!(o->flags & OPT_KEY) || !spec_option_is_child(o, gpath))
+            continue;
+        if (kind >= 0 && o->optimizers && !(o->optimizers & (1u << kind)))
+            continue;
+        m[n].key = last_key(o->path);
+        m[n].o = o;
+        m[n++].put = NULL;
+    }
+    for (size_t i = 0; i < sizeof derived / sizeof derived[0] && n < 32; i++)
+        if (!strcmp(derived[i].parent, gpath)) {
+            m[n].key = derived[i].key;
+            m[n].o = NULL;
+            m[n++].put = derived[i].put;
+        }
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && strcmp(m[j - 1].key, m[j].key) > 0; j--) {
+            t = m[j];
+            m[j] = m[j - 1];
+            m[j - 1] = t;
+        }
+    for (size_t i = 0; i < n; i++) {
+        /* `{"key":` or `,"key":` in one write: plans write this for every
+         * point, and a stream call per character shows in a large one. */
+        char kb[80];
+        size_t kl = strlen(m[i].key);
+        if (kl + 5 > sizeof kb)
+            kl = sizeof kb - 5;
+        kb[0] = i ? ',' : '{';
+        kb[1] = '"';
+        memcpy(kb + 2, m[i].key, kl);
+        memcpy(kb + 2 + kl, "\":", 3);
+        fputs(kb, f);
+        if (m[i].o)
+            canon_value(f, m[i].o, e, base, csv_sha);
+        else
+            m[i].put(f, e);
+    }
+    fputs(n ? "}" : "{}", f);
+}
+
+static void canon_value(FILE *f, const spec_option *o, const spec_experiment *e,
+                        const void *base, const char *csv_sha)
+{
+    if (o->put) {
+        o->put(f, o, e, base, csv_sha);
+        return;
+    }
+    const void *p = cfield(base, o->off);
+    switch (o->type) {
+    case OPT_MAP:
+        canon_map(f, o, o->path, e, base, csv_sha, -1);
+        return;
+    case OPT_NAME_MAP: {
+        char path[160];
+        snprintf(path, sizeof path, "%s.name", o->path);
+        const spec_option *name = spec_option_find(path);
+        canon_map(f, o, o->path, e, base, csv_sha, *(const int *)cfield(base, name->off));
+        return;
+    }
+    case OPT_INT:
+    case OPT_UNITS:
+        if (o->field != FIELD_U64_OPT)
+            fprintf(f, "%zu", *(const size_t *)p);
+        else if (*(const int *)cfield(base, o->aux))
+            fprintf(f, "%llu", (unsigned long long)*(const uint64_t *)p);
+        else
+            fputs("null", f);
+        return;
+    case OPT_REAL:
+        print_number(f, *(const double *)p);
+        return;
+    case OPT_BOOL:
+        fputs(*(const int *)p ? "true" : "false", f);
+        return;
+    case OPT_ENUM:
+        spec_json_string(f, o->names[*(const int *)p]);
+        return;
+    case OPT_SIZE: {
+        const data_size *s = p;
+        if (!s->given) {
+            fputs("null", f);
+        } else if (s->is_count) {
+            fprintf(f, "{\"count\":%.0f}", s->value);
+        } else {
+            fputs("{\"fraction\":", f);
+            print_number(f, s->value);
+            fputc('}', f);
+        }
+        return;
+    }
+    default: /* no KEY option has another type without a putter */
+        fputs("null", f);
+        return;
+    }
+}
+
+static void put_source(FILE *f, const spec_option *o, const spec_experiment *e, const void *base,
+                       const char *csv_sha)
+{
+    (void)base;
+    if (e->data.source != SPEC_SOURCE_CSV) {
+        fputs("{\"kind\":", f);
+        spec_json_string(f, o->names[e->data.source]);
+        fputc('}', f);
+        return;
+    }
+    fputs("{\"csv_sha256\":", f);
+    spec_json_string(f, csv_sha);
+    fputs(",\"kind\":\"csv\",\"label\":", f);
+    if (e->data.csv_label)
+        spec_json_string(f, e->data.csv_label);
+    else
+        fputs("null", f);
+    /* Labels that are numbers but not all integers were ordered as text
+     * before classes by value: marked so their keys differ from trials that
+     * ordered them as text (integer and text labels keep their keys). */
+    if (e->data.csv_labels_numeric)
+        fputs(",\"labels\":\"numeric\"", f);
+    fputc('}', f);
+}
+
+static void put_layers(FILE *f, const spec_option *o, const spec_experiment *e, const void *base,
+                       const char *csv_sha)
+{
+    (void)base;
+    char items[160];
+    snprintf(items, sizeof items, "%s[]", o->path);
+    fputc('[', f);
+    for (size_t i = 0; i < e->model.n_layers; i++) {
+        if (i)
+            fputc(',', f);
+        canon_map(f, o, items, e, &e->layers[i], csv_sha, -1);
+    }
+    fputc(']', f);
+}
+
+void spec_canonical_write(FILE *f, const spec_experiment *e, const char *csv_sha)
+{
+    canon_map(f, NULL, "", e, e, csv_sha, -1);
 }
 
 /* ---- JSON Schema ------------------------------------------------------------ */
@@ -436,7 +721,7 @@ static void emit_object_members(FILE *f, const char *path, int d)
     int first = 1;
     for (size_t i = 0; i < spec_n_options; i++) {
         const spec_option *o = &spec_options[i];
-        if (!is_child(o, path))
+        if (!spec_option_is_child(o, path))
             continue;
         fputs(first ? "\n" : ",\n", f);
         first = 0;
@@ -454,7 +739,7 @@ static void emit_object_members(FILE *f, const char *path, int d)
     int any = 0;
     for (size_t i = 0; i < spec_n_options; i++) {
         const spec_option *o = &spec_options[i];
-        if (!is_child(o, path) || !(o->flags & OPT_REQUIRED))
+        if (!spec_option_is_child(o, path) || !(o->flags & OPT_REQUIRED))
             continue;
         if (!any) {
             ind(f, d);

@@ -9,34 +9,10 @@
  * Order: sweep entries form a grid in declaration order, the first entry
  * outermost; a zip entry is one dimension; the seed list is innermost.
  *
- * ---- Trial keys: the canonical form ------------------------------------
- * key = hex SHA-256 of  CANONICAL + "\nseed=" + SEED + "\n"
- * CANONICAL is a one-line JSON object of everything that affects training,
- * resolved (every default filled in, `units: classes` replaced by the count,
- * the optimizer in mapping form with only its own parameters), keys sorted
- * at every level, no spaces:
- *   {"data":{"augment":{"noise":R,"repeat":I},"scale":S,"seed":I|null,
- *            "source":{"kind":"xor"|"digits"} | {"csv_sha256":H,"kind":"csv",
- *                      "label":S|null[,"labels":"numeric"]},
- *            "split":{"shuffle":B,"stratify":B,"test":SIZE,"validation":SIZE|null}},
- *    "format":1,
- *    "model":{"inputs":I,"layers":[{"activation":S,"bias_initializer":S,
- *             "kernel_initializer":S,"units":I},...]},
- *    "training":{"batch_size":I,"epochs":I,"loss":S,"optimizer":{"name":S,...},
- *                "shuffle":B}}
- *   SIZE = {"count":I} or {"fraction":R}
- * Integers print in decimal; reals as whole numbers when integral, else in
- * the shortest "%.Ng" text that reads back to the same double (so 0.001,
- * 1e-3 and 0.0010 are one value). A CSV
- * source is identified by the SHA-256 of its bytes, not by its path, so
- * moving a file keeps the keys and editing it changes them; "labels" is
- * there only when its labels are numbers not all integers (classes by value).
- * Left out because
- * they do not change what is trained: name, description, comments and
- * formatting, key order, training.metrics (always accuracy), record.*, the
- * sweep block itself (its values are already in the resolved spec) and the
- * seed list (the seed is appended separately). "format" is bumped whenever
- * this form changes, which deliberately changes every key.
+ * Trial keys: key = hex SHA-256 of CANONICAL + "\nseed=" + SEED + "\n",
+ * where CANONICAL is the point's canonical resolved spec, written from the
+ * option table by spec_canonical_write (the format is documented there, in
+ * spec_options.c, and in the README).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -53,110 +29,6 @@
  * ten-byte range must not be able to ask for a million of them. */
 #define SWEEP_MAX_POINTS 100000u
 #define SWEEP_MAX_DIAGS 50u
-
-/* ---- canonical form --------------------------------------------------------- */
-
-static void json_real(FILE *f, double x)
-{
-    char b[40];
-    spec_format_real(b, sizeof b, x);
-    fputs(b, f);
-}
-
-static void json_size(FILE *f, const data_size *s)
-{
-    if (!s->given) {
-        fputs("null", f);
-    } else if (s->is_count) {
-        fprintf(f, "{\"count\":%.0f}", s->value);
-    } else {
-        fputs("{\"fraction\":", f);
-        json_real(f, s->value);
-        fputc('}', f);
-    }
-}
-
-static void canonical_write(FILE *f, const spec_experiment *e, const char *csv_sha)
-{
-    const data_pipeline_config *p = &e->data.pipeline;
-    fputs("{\"data\":{\"augment\":{\"noise\":", f);
-    json_real(f, p->noise);
-    fprintf(f, ",\"repeat\":%zu},\"scale\":", p->repeat);
-    spec_json_string(f, spec_scale_names[p->scale]);
-    fputs(",\"seed\":", f);
-    if (e->data.has_seed)
-        fprintf(f, "%llu", (unsigned long long)e->data.seed);
-    else
-        fputs("null", f);
-    fputs(",\"source\":", f);
-    if (e->data.source == SPEC_SOURCE_CSV) {
-        fprintf(f, "{\"csv_sha256\":\"%s\",\"kind\":\"csv\",\"label\":", csv_sha);
-        if (e->data.csv_label)
-            spec_json_string(f, e->data.csv_label);
-        else
-            fputs("null", f);
-        /* Labels that are numbers but not all integers were text before
-         * classes by value: marked so their keys differ from trials that
-         * ordered them as text (integer and text labels keep their keys). */
-        if (e->data.csv_labels_numeric)
-            fputs(",\"labels\":\"numeric\"", f);
-        fputc('}', f);
-    } else {
-        fprintf(f, "{\"kind\":\"%s\"}", e->data.source == SPEC_SOURCE_XOR ? "xor" : "digits");
-    }
-    fprintf(f, ",\"split\":{\"shuffle\":%s,\"stratify\":%s,\"test\":",
-            p->test.shuffle ? "true" : "false", p->test.stratify ? "true" : "false");
-    data_size t = p->test.test;
-    if (!t.given) { /* train_test_split's default, written out */
-        t.given = 1;
-        t.is_count = 0;
-        t.value = 0.25;
-    }
-    json_size(f, &t);
-    fputs(",\"validation\":", f);
-    json_size(f, &p->validation.test);
-    fprintf(f, "}},\"format\":1,\"model\":{\"inputs\":%zu,\"layers\":[", e->model.n_inputs);
-    for (size_t i = 0; i < e->model.n_layers; i++) {
-        const nn_layer_config *l = &e->model.layers[i];
-        fprintf(f, "%s{\"activation\":\"%s\",\"bias_initializer\":\"%s\","
-                   "\"kernel_initializer\":\"%s\",\"units\":%zu}",
-                i ? "," : "", spec_activation_names[l->activation], spec_init_names[l->bias_init],
-                spec_init_names[l->kernel_init], l->units);
-    }
-    fprintf(f, "]},\"training\":{\"batch_size\":%zu,\"epochs\":%zu,\"loss\":\"%s\",",
-            e->training.batch_size, e->training.epochs, spec_loss_names[e->model.loss]);
-    const nn_optimizer_config *o = &e->model.optimizer;
-    fputs("\"optimizer\":{", f);
-    switch (o->kind) {
-    case NN_OPT_ADAM:
-        fputs("\"beta_1\":", f);
-        json_real(f, o->beta_1);
-        fputs(",\"beta_2\":", f);
-        json_real(f, o->beta_2);
-        fputs(",\"epsilon\":", f);
-        json_real(f, o->epsilon);
-        fputs(",\"learning_rate\":", f);
-        json_real(f, o->learning_rate);
-        fputs(",\"name\":\"adam\"", f);
-        break;
-    case NN_OPT_SGD:
-        fputs("\"learning_rate\":", f);
-        json_real(f, o->learning_rate);
-        fputs(",\"momentum\":", f);
-        json_real(f, o->momentum);
-        fprintf(f, ",\"name\":\"sgd\",\"nesterov\":%s", o->nesterov ? "true" : "false");
-        break;
-    case NN_OPT_RMSPROP:
-        fputs("\"epsilon\":", f);
-        json_real(f, o->epsilon);
-        fputs(",\"learning_rate\":", f);
-        json_real(f, o->learning_rate);
-        fputs(",\"name\":\"rmsprop\",\"rho\":", f);
-        json_real(f, o->rho);
-        break;
-    }
-    fprintf(f, "},\"shuffle\":%s}}", e->training.shuffle ? "true" : "false");
-}
 
 /* ---- applying a value at a path --------------------------------------------- */
 
@@ -646,7 +518,7 @@ int sweep_plan_build(const spec_document *doc, sweep_plan *plan, spec_diagnostic
         size_t len = 0;
         FILE *f = open_memstream(&buf, &len);
         if (f)
-            canonical_write(f, &pt->spec, csv_sha);
+            spec_canonical_write(f, &pt->spec, csv_sha);
         pt->canonical = mem_text(f, &buf);
         if (!pt->canonical)
             goto oom;

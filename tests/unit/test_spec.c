@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "spec.h"
+#include "spec_internal.h" /* the option table, for test_table_layout */
 #include "sweep.h"
 
 static spec_document *load(const char *rel, spec_diagnostics *d)
@@ -583,6 +584,27 @@ static void test_help_and_schema(void **state)
     free(buf);
 }
 
+/* The walks over the table (conversion, canonical form) look for an
+ * option's children only in the block of rows right after it: every
+ * descendant of a row must be inside that block, and every row of the block
+ * a descendant. */
+static void test_table_layout(void **state)
+{
+    (void)state;
+    for (size_t p = 0; p < spec_n_options; p++) {
+        const char *pp = spec_options[p].path;
+        size_t lp = strlen(pp), first, end;
+        spec_option_block(&spec_options[p], &first, &end);
+        assert_int_equal(first, p + 1);
+        for (size_t q = 0; q < spec_n_options; q++) {
+            const char *qp = spec_options[q].path;
+            int below = !strncmp(qp, pp, lp) && (qp[lp] == '.' || qp[lp] == '[');
+            if (below != (q >= first && q < end))
+                fail_msg("%s is %s the block of %s", qp, below ? "outside" : "inside", pp);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -598,6 +620,7 @@ int main(void)
         cmocka_unit_test(test_messages),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_help_and_schema),
+        cmocka_unit_test(test_table_layout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,7 @@
  * outermost, seeds innermost), ranges, zip, params_json, and trial keys.
  *
  * Independent references: the canonical text of the digits lab is written
- * out here by hand from the format documented in sweep.c, and its keys were
+ * out here by hand from the format documented in spec_options.c, and its keys were
  * computed with Python's hashlib:
  *   hashlib.sha256((canonical + "\nseed=0\n").encode()).hexdigest()
  * Range values come from numpy 1.24 (linspace) and from C/Python math.pow
@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "spec.h"
+#include "spec_internal.h" /* the option table, for test_key_options */
 #include "sweep.h"
 
 static const char *XOR_HEAD =
@@ -485,6 +486,109 @@ static void test_csv_label_rule_in_key(void **state)
     assert_int_equal(rmdir(dir), 0);
 }
 
+/* Which options the trial key depends on: each value is written by a
+ * one-value sweep at its path, and the canonical text of the two variants
+ * must differ exactly for the options that change what is trained. The
+ * rows of the option table marked KEY must all be listed here as changing
+ * the key, and the ones listed as not changing it must not be marked, so a
+ * row whose flag is wrong, or a new KEY option without a case, fails. */
+static const struct key_case {
+    const char *path, *opt, *a, *b;
+    int changes;
+} KEY_CASES[] = {
+    {"data.augment.repeat", "adam", "10", "11", 1},
+    {"data.augment.noise", "adam", "0", "0.1", 1},
+    {"data.split.test", "adam", "0.25", "0.3", 1},
+    {"data.split.validation", "adam", "2", "3", 1},
+    {"data.split.shuffle", "adam", "true", "false", 1},
+    {"data.split.stratify", "adam", "false", "true", 1},
+    {"data.scale", "adam", "none", "standard", 1},
+    {"data.seed", "adam", "1", "2", 1},
+    {"model.layers[0].units", "adam", "4", "5", 1},
+    {"model.layers[0].activation", "adam", "relu", "tanh", 1},
+    {"model.layers[0].kernel_initializer", "adam", "glorot_uniform", "he_normal", 1},
+    {"model.layers[0].bias_initializer", "adam", "zeros", "he_uniform", 1},
+    {"training.loss", "adam", "categorical_crossentropy", "mean_squared_error", 1},
+    {"training.optimizer.name", "adam", "adam", "rmsprop", 1},
+    {"training.optimizer.learning_rate", "adam", "0.01", "0.02", 1},
+    {"training.optimizer.beta_1", "adam", "0.9", "0.8", 1},
+    {"training.optimizer.beta_2", "adam", "0.999", "0.99", 1},
+    {"training.optimizer.epsilon", "rmsprop", "1e-07", "1e-06", 1},
+    {"training.optimizer.momentum", "sgd", "0", "0.5", 1},
+    {"training.optimizer.nesterov", "sgd", "false", "true", 1},
+    {"training.optimizer.rho", "rmsprop", "0.9", "0.8", 1},
+    {"training.epochs", "adam", "1", "2", 1},
+    {"training.batch_size", "adam", "8", "16", 1},
+    {"training.shuffle", "adam", "true", "false", 1},
+    {"model.layers[0].type", "adam", "dense", "dense", 0},
+    {"training.metrics", "adam", "[accuracy]", "[]", 0},
+    {"record.history", "adam", "true", "true", 0},
+    {"record.confusion", "adam", "[test]", "[train, validation]", 0},
+    {"record.weights", "adam", "true", "false", 0},
+    {"record.grid", "adam", "true", "false", 0},
+    {"record.grid.resolution", "adam", "10", "20", 0},
+    {"record.grid.range", "adam", "[[0, 1], [0, 1]]", "[[-5, 5], [-2, 3]]", 0},
+};
+
+static char *canonical_with(const struct key_case *k, const char *value)
+{
+    char text[1024];
+    snprintf(text, sizeof text,
+             "data:\n  source: xor\n  augment: {repeat: 10}\n  split: {validation: 2}\n"
+             "model:\n  layers:\n    - {units: 3, activation: relu}\n"
+             "    - {units: 2, activation: softmax}\n"
+             "training:\n  loss: categorical_crossentropy\n  optimizer: %s\n  epochs: 3\n"
+             "sweep:\n  v:\n    path: %s\n    values: [%s]\n",
+             k->opt, k->path, value);
+    sweep_plan plan;
+    build(text, &plan);
+    assert_int_equal(plan.n_points, 1);
+    char *c = strdup(plan.points[0].canonical);
+    assert_non_null(c);
+    sweep_plan_free(&plan);
+    return c;
+}
+
+static void test_key_options(void **state)
+{
+    (void)state;
+    size_t n = sizeof KEY_CASES / sizeof KEY_CASES[0];
+    for (size_t i = 0; i < n; i++) {
+        const struct key_case *k = &KEY_CASES[i];
+        char *a = canonical_with(k, k->a), *b = canonical_with(k, k->b);
+        if ((strcmp(a, b) != 0) != k->changes)
+            fail_msg("%s: %s -> %s %s the canonical form, expected the opposite\n%s\n%s",
+                     k->path, k->a, k->b, k->changes ? "does not change" : "changes", a, b);
+        free(a);
+        free(b);
+    }
+    /* The table agrees: its KEY leaves are exactly the changing cases. */
+    for (size_t r = 0; r < spec_n_options; r++) {
+        const spec_option *o = &spec_options[r];
+        if (o->type == OPT_MAP || o->type == OPT_NAME_MAP || o->type == OPT_LAYERS ||
+            o->type == OPT_SOURCE)
+            continue;
+        int listed = -1;
+        for (size_t i = 0; i < n; i++) {
+            char g[128];
+            size_t gl = 0;
+            for (const char *p = KEY_CASES[i].path; *p && gl + 1 < sizeof g; p++) {
+                g[gl++] = *p;
+                if (*p == '[')
+                    while (p[1] && p[1] != ']')
+                        p++;
+            }
+            g[gl] = '\0';
+            if (!strcmp(g, o->path))
+                listed = KEY_CASES[i].changes;
+        }
+        if ((o->flags & OPT_KEY) && listed != 1)
+            fail_msg("KEY option %s has no case that shows it changes the key", o->path);
+        if (!(o->flags & OPT_KEY) && listed == 1)
+            fail_msg("option %s changes the key but is not marked KEY", o->path);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -499,6 +603,7 @@ int main(void)
         cmocka_unit_test(test_params_json_types),
         cmocka_unit_test(test_csv_label_rule_in_key),
         cmocka_unit_test(test_close_values_not_duplicates),
+        cmocka_unit_test(test_key_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
