@@ -1654,7 +1654,12 @@ int spec_sweep_apply(const char *file, spec_diagnostics *d, sn *root, const spec
         snprintf(key, sizeof key, "%.*s", (int)kl, p);
         p += kl;
         char child[256];
-        snprintf(child, sizeof child, "%s%s%s", gpath, *gpath ? "." : "", key);
+        if (snprintf(child, sizeof child, "%s%s%s", gpath, *gpath ? "." : "", key) >=
+            (int)sizeof child) {
+            spec_diagnostics_add(d, file, t->path_node->line, t->path_node->col,
+                                 "sweep path '%s' does not exist: it is too long", t->path);
+            return -1;
+        }
         const spec_option *parent = *gpath ? spec_option_find(gpath) : NULL;
         if (cur->kind == SN_SCALAR && parent && parent->type == OPT_NAME_MAP) {
             sn *m = sn_new(SN_MAP, cur->line, cur->col);
