@@ -570,6 +570,8 @@ static void conv_data(cv *c, const sn *data, spec_experiment *e, data_marks *dm)
         e->data.seed = (uint64_t)seed;
     }
     dm->ok = !c->failed && have_shape;
+    if (have_shape)
+        e->data.n_rows = dm->base_rows;
     c->failed = c->failed || bad;
 }
 

@@ -17,7 +17,10 @@ done
 out=$("$RUNEXP_BIN" check experiments/xor_sweep.yaml)
 [ "$(printf '%s\n' "$out" | sed -n 1p)" = "experiments/xor_sweep.yaml: 60 trials (6 sweep points x 10 seeds)" ]
 [ "$(printf '%s\n' "$out" | sed -n 2p)" = "trial  seed  hidden  key" ]
-[ "$(printf '%s\n' "$out" | wc -l)" -eq 62 ]
+# the table (the memory estimate follows it)
+[ "$(printf '%s\n' "$out" | sed '/^memory estimate:/,$d' | wc -l)" -eq 62 ]
+line63=$(printf '%s\n' "$out" | sed -n 63p)
+[[ "$line63" == "memory estimate: "* ]]
 # trial 59: seed 9, hidden 6
 printf '%s\n' "$out" | sed -n 62p | grep -Eq '^ *59 +9 +6 +[0-9a-f]{16}$'
 out=$("$RUNEXP_BIN" check experiments/digits_perceptron.yaml)

@@ -15,6 +15,7 @@
 
 #include "data.h"
 #include "nn.h"
+#include "nn_internal.h" /* sizeof(struct nn_model), for the arena counted by hand */
 
 /* cmocka 1.1 has no floating-point assertion */
 #define assert_near(a, b, tol) \
@@ -992,6 +993,28 @@ static void check_model_memory(nn_activation hidden, nn_activation out, nn_loss 
 static void test_model_memory(void **state)
 {
     (void)state;
+    /* By hand: 2 -> Dense(3, tanh) -> Dense(2, sigmoid), MSE (the general
+     * path), 32 rows (ld 32); every block rounded up to 16 floats.
+     * Parameters 2*3 + 3 + 3*2 + 2 = 17 -> 32, four times (parameters,
+     * gradients, two moments): 128. Activations 2, 3, 2 units x 32: 224.
+     * Logits and targets 2 x 32 each: 128. Deltas (widest layer 3) x 32,
+     * twice: 192. Transposed delta 32 x 16: 512. Kernel gradient with
+     * padded columns, the larger of 2 x 16 and 3 x 16: 48. Four per-row
+     * scratch rows of 32: 128. 1360 floats. */
+    {
+        nn_model_config c;
+        memset(&c, 0, sizeof c);
+        c.n_inputs = 2;
+        layer(&c, 3, NN_ACT_TANH);
+        layer(&c, 2, NN_ACT_SIGMOID);
+        c.loss = NN_LOSS_MEAN_SQUARED_ERROR;
+        nn_optimizer_defaults(&c.optimizer, NN_OPT_ADAM);
+        assert_int_equal(nn_model_bytes_for(&c, 32), sizeof(struct nn_model) + 1360 * 4);
+        nn_model *m = nn_model_new(&c, 32);
+        assert_non_null(m);
+        assert_int_equal(nn_model_bytes(m), sizeof(struct nn_model) + 1360 * 4);
+        nn_model_free(m);
+    }
     /* the wide fast path (softmax + cross-entropy) and the general path */
     check_model_memory(NN_ACT_RELU, NN_ACT_SOFTMAX, NN_LOSS_CATEGORICAL_CROSSENTROPY, 2);
     check_model_memory(NN_ACT_TANH, NN_ACT_SIGMOID, NN_LOSS_MEAN_SQUARED_ERROR, 1);
