@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "plan_memory.h"
 #include "runner.h"
 
 /* The one piece of process-wide mutable state in runexp. A signal handler
@@ -35,7 +36,8 @@ static void on_signal(int sig)
 
 static void run_usage(FILE *f)
 {
-    fputs("usage: runexp [run] [-j N] [--db FILE] [--fresh] [--retry] [-q] [--timings] SPEC.yaml...\n"
+    fputs("usage: runexp [run] [-j N] [--db FILE] [--fresh] [--retry] [-q] [--timings]\n"
+          "                    [--max-memory SIZE] SPEC.yaml...\n"
           "       runexp reproduce [--db FILE] TRIAL_ID\n"
           "Exit status: 0 all trials done, 1 some failed or diverged,\n"
           "2 usage, spec or database errors, 130 interrupted (SIGINT/SIGTERM).\n",
@@ -101,6 +103,13 @@ int cmd_run(int argc, char **argv)
                 goto usage;
             }
             o.db_path = val;
+        } else if (!strcmp(a, "--max-memory") || !strncmp(a, "--max-memory=", 13)) {
+            val = a[12] == '=' ? a + 13 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!val || plan_memory_parse_size(val, &o.max_memory)) {
+                fprintf(stderr, "runexp: --max-memory needs a size such as 512M, 4G, 1.5G or a"
+                                " number of bytes, got '%s'\n", val ? val : "");
+                goto usage;
+            }
         } else if (!strcmp(a, "--")) {
             for (i++; i < argc; i++)
                 specs[n_specs++] = argv[i];

@@ -74,69 +74,85 @@ static int config_valid(const nn_model_config *c)
     return 1;
 }
 
-nn_model *nn_model_new(const nn_model_config *c, size_t max_batch)
+/* The arena's layout: every buffer's size in floats, in the order
+ * nn_model_new hands them out. Filled from the config alone (shape fields of
+ * m: dims, offsets, path, wide strides), so nn_model_bytes_for can tell a
+ * model's size without building it. */
+typedef struct arena_plan {
+    size_t blocks[5 * NN_MAX_LAYERS + 32];
+    size_t n;          /* blocks used */
+    size_t wide_first; /* index of the first wide-path block */
+    size_t floats;     /* total, each block rounded up to NN_LANES floats */
+} arena_plan;
+
+/* Every size here is linear in the model: parameters (and copies of them
+ * with padded columns) or one batch of activations of one layer. A scratch
+ * buffer sized by the widest boundary squared, inputs included, is what a
+ * 20 000-feature CSV turned into 1.6 GB. Returns 0, or -1 when a size would
+ * overflow. */
+static int arena_layout(nn_model *m, const nn_model_config *c, size_t max_batch, arena_plan *ap)
 {
-    if (!c || max_batch == 0 || !config_valid(c))
-        return NULL;
-    nn_model *m = calloc(1, sizeof *m);
-    if (!m)
-        return NULL;
+    size_t *blocks = ap->blocks, nb = 0, total = 0;
     m->cfg = *c;
     m->n_layers = c->n_layers;
     m->max_batch = max_batch;
     m->dims[0] = c->n_inputs;
-    m->max_units = c->n_inputs;
-    size_t np = 0;
+    m->max_units = 1; /* the widest layer (not the input: the deltas and
+                       * transposed deltas below are of layer outputs) */
+    size_t np = 0, dw = 0; /* dw: the largest kernel with padded columns */
     for (size_t l = 0; l < c->n_layers; l++) {
-        size_t in = m->dims[l], out = c->layers[l].units, kw, tot;
+        size_t in = m->dims[l], out = c->layers[l].units, kw, tot, kp;
         m->dims[l + 1] = out;
         if (out > m->max_units)
             m->max_units = out;
-        if (!checked_mul(in, out, &kw) || !checked_add(kw, out, &tot))
-            goto fail;
+        if (out > SIZE_MAX - NN_LANES || !checked_mul(in, out, &kw) ||
+            !checked_add(kw, out, &tot) || !checked_mul(in, round_up(out, NN_LANES), &kp))
+            return -1;
+        if (out % NN_LANES && kp > dw) /* only such layers go through dwpad */
+            dw = kp;
         m->koff[l] = np;
         m->boff[l] = np + kw;
         if (!checked_add(np, tot, &np))
-            goto fail;
+            return -1;
     }
     m->n_params = np;
-    m->b1_pow = m->b2_pow = 1.0;
-    if (max_batch > SIZE_MAX - NN_LANES || m->max_units > SIZE_MAX - NN_LANES)
-        goto fail;
+    if (max_batch > SIZE_MAX - NN_LANES || c->n_inputs > SIZE_MAX - NN_LANES)
+        return -1;
     m->ld_max = round_up(max_batch, NN_LANES);
     m->in_rows = c->n_inputs >= NN_LANES;
     m->max_units_pad = round_up(m->max_units, NN_LANES);
 
-    /* One arena, every block 64-byte aligned (16 floats). */
-    size_t blocks[5 * NN_MAX_LAYERS + 32], nb = 0, total = 0, out_units = m->dims[m->n_layers];
-    size_t uld, pld, tmp;
+    size_t out_units = m->dims[m->n_layers], uld, pld, v;
     if (!checked_mul(m->max_units, m->ld_max, &uld) ||
-        !checked_mul(m->max_units_pad, m->ld_max, &pld) ||
-        !checked_mul(m->max_units, m->max_units_pad, &tmp))
-        goto fail;
+        !checked_mul(m->max_units_pad, m->ld_max, &pld))
+        return -1;
     blocks[nb++] = np; /* params */
     blocks[nb++] = np; /* grads */
     blocks[nb++] = np; /* s1 */
     blocks[nb++] = np; /* s2 */
-    for (size_t l = 0; l <= m->n_layers; l++)
-        blocks[nb++] = m->dims[l] * m->ld_max; /* <= uld, no overflow */
-    blocks[nb++] = out_units * m->ld_max;      /* logits */
+    for (size_t l = 0; l <= m->n_layers; l++) {
+        if (!checked_mul(m->dims[l], m->ld_max, &v))
+            return -1;
+        blocks[nb++] = v;                      /* act[l] */
+    }
+    blocks[nb++] = out_units * m->ld_max;      /* logits (<= uld) */
     blocks[nb++] = out_units * m->ld_max;      /* ybuf */
-    blocks[nb++] = uld;                        /* da */
+    blocks[nb++] = uld;                        /* da: deltas of layer outputs */
     blocks[nb++] = uld;                        /* db */
-    blocks[nb++] = pld;                        /* dzt */
-    blocks[nb++] = tmp;                        /* dwpad */
+    blocks[nb++] = pld;                        /* dzt: a delta transposed (rows x units) */
+    size_t dw_at = nb;
+    blocks[nb++] = dw;                         /* dwpad: one kernel gradient, padded */
     for (int i = 0; i < 4; i++)
         blocks[nb++] = m->ld_max; /* mx, sm, li, tmp */
     m->path = nn_tiny_path_ok(m) ? NN_PATH_TINY : nn_wide_path_ok(m) ? NN_PATH_WIDE : NN_PATH_GENERAL;
-    size_t wide_first = nb;
+    ap->wide_first = nb;
     if (m->path == NN_PATH_WIDE) {
-        size_t maxld = 0, scratch = 0, v;
+        size_t maxld = 0, scratch = 0;
         for (size_t l = 0; l <= m->n_layers; l++)
-            m->wld[l] = round_up(m->dims[l], NN_LANES); /* dims <= max_units: fits */
+            m->wld[l] = round_up(m->dims[l], NN_LANES); /* dims < SIZE_MAX - 16: fits */
         for (size_t l = 0; l <= m->n_layers; l++) {
             if (!checked_mul(max_batch, m->wld[l], &v))
-                goto fail;
+                return -1;
             blocks[nb++] = v; /* wrow[l] */
             if (l > 0 && l < m->n_layers && m->wld[l] > maxld)
                 maxld = m->wld[l];
@@ -144,24 +160,27 @@ nn_model *nn_model_new(const nn_model_config *c, size_t max_batch)
         for (size_t l = 0; l < m->n_layers; l++) {
             size_t in = m->dims[l], out = m->dims[l + 1], a = 0, b = 0;
             if (l + 1 < m->n_layers && out != m->wld[l + 1] && !checked_mul(in, m->wld[l + 1], &a))
-                goto fail;
+                return -1;
             if (l > 0 && !checked_mul(out, m->wld[l], &b))
-                goto fail;
+                return -1;
             blocks[nb++] = a; /* wp[l] (0: none) */
             blocks[nb++] = b; /* wt[l] (0: none) */
             if (a > scratch)
                 scratch = a;
         }
         if (!checked_mul(m->dims[m->n_layers], m->wld[m->n_layers - 1], &v))
-            goto fail;
+            return -1;
         if (v > scratch)
             scratch = v;
         if (!checked_mul(max_batch, maxld ? maxld : 1, &v))
-            goto fail;
+            return -1;
         blocks[nb++] = v;       /* dh[0] */
         blocks[nb++] = v;       /* dh[1] */
-        blocks[nb++] = scratch; /* gwt */
         blocks[nb++] = m->max_units_pad; /* gbacc */
+        /* gwt is dwpad: the wide path's kernel-gradient scratch and the
+         * general path's are never in use at the same time */
+        if (scratch > blocks[dw_at])
+            blocks[dw_at] = scratch;
     }
     if (m->path == NN_PATH_TINY) {
         /* np <= 16 layers x (16 x 16 + 16): no overflow */
@@ -172,18 +191,38 @@ nn_model *nn_model_new(const nn_model_config *c, size_t max_batch)
     }
     for (size_t i = 0; i < nb; i++) {
         if (blocks[i] > SIZE_MAX - NN_LANES)
-            goto fail;
+            return -1;
         blocks[i] = round_up(blocks[i] ? blocks[i] : 1, NN_LANES);
         if (!checked_add(total, blocks[i], &total))
-            goto fail;
+            return -1;
     }
-    size_t bytes;
-    if (!checked_mul(total, sizeof(float), &bytes))
+    if (total > SIZE_MAX / sizeof(float))
+        return -1;
+    ap->n = nb;
+    ap->floats = total;
+    return 0;
+}
+
+nn_model *nn_model_new(const nn_model_config *c, size_t max_batch)
+{
+    if (!c || max_batch == 0 || !config_valid(c))
+        return NULL;
+    nn_model *m = calloc(1, sizeof *m);
+    arena_plan ap;
+    if (!m)
+        return NULL;
+    m->b1_pow = m->b2_pow = 1.0;
+    if (arena_layout(m, c, max_batch, &ap))
         goto fail;
+
+    /* One arena, every block 64-byte aligned (16 floats). */
+    size_t bytes = ap.floats * sizeof(float);
+    const size_t *blocks = ap.blocks;
     m->arena = aligned_alloc(64, bytes);
     if (!m->arena)
         goto fail;
     memset(m->arena, 0, bytes);
+    m->arena_bytes = bytes;
     float *p = m->arena;
     size_t bi = 0;
     m->params = p, p += blocks[bi++];
@@ -212,7 +251,7 @@ nn_model *nn_model_new(const nn_model_config *c, size_t max_batch)
         m->td1 = p, p += blocks[bi++];
     }
     if (m->path == NN_PATH_WIDE) {
-        bi = wide_first;
+        bi = ap.wide_first;
         for (size_t l = 0; l <= m->n_layers; l++)
             m->wrow[l] = p, p += blocks[bi++];
         for (size_t l = 0; l < m->n_layers; l++) {
@@ -223,8 +262,8 @@ nn_model *nn_model_new(const nn_model_config *c, size_t max_batch)
         }
         m->dh[0] = p, p += blocks[bi++];
         m->dh[1] = p, p += blocks[bi++];
-        m->gwt = p, p += blocks[bi++];
         m->gbacc = p, p += blocks[bi++];
+        m->gwt = m->dwpad;
 #if defined(__AVX512F__)
         m->wdirect = m->n_layers == 1 && m->dims[0] % NN_LANES == 0;
 #endif
@@ -233,6 +272,27 @@ nn_model *nn_model_new(const nn_model_config *c, size_t max_batch)
 fail:
     nn_model_free(m);
     return NULL;
+}
+
+size_t nn_model_bytes_for(const nn_model_config *c, size_t max_batch)
+{
+    if (!c || max_batch == 0 || !config_valid(c))
+        return 0;
+    nn_model tmp;
+    arena_plan ap;
+    memset(&tmp, 0, sizeof tmp);
+    if (arena_layout(&tmp, c, max_batch, &ap) ||
+        ap.floats > (SIZE_MAX - sizeof tmp) / sizeof(float))
+        return SIZE_MAX;
+    return sizeof tmp + ap.floats * sizeof(float);
+}
+
+size_t nn_model_bytes(const nn_model *m)
+{
+    /* the struct, the arena, and what nn_fit grew (the epoch order and the
+     * row classes) */
+    return sizeof *m + m->arena_bytes + m->order_cap * sizeof *m->order +
+           m->labels_cap * sizeof *m->labels;
 }
 
 void nn_model_free(nn_model *m)

@@ -78,6 +78,17 @@ typedef struct nn_model nn_model; /* opaque */
 nn_model *nn_model_new(const nn_model_config *c, size_t max_batch);
 void nn_model_free(nn_model *m);
 
+/* Bytes a model holds: the struct, its arena (parameters, gradients,
+ * optimizer state, activations and scratch for max_batch rows, all linear in
+ * the parameter count and in max_batch x the widest layer or input) and the
+ * buffers nn_fit grew (epoch order, row classes: 4 bytes per row each). */
+size_t nn_model_bytes(const nn_model *m);
+
+/* What nn_model_new(c, max_batch) would allocate, without building it
+ * (struct + arena; nn_fit adds 8 bytes per training and validation row).
+ * 0 for an invalid config, SIZE_MAX when the sizes overflow. */
+size_t nn_model_bytes_for(const nn_model_config *c, size_t max_batch);
+
 const nn_model_config *nn_model_get_config(const nn_model *m);
 
 /* Draws kernels from r with each layer's initializer, layer by layer, the

@@ -1,7 +1,13 @@
 /* nn_fast.c: the tiny and wide fast paths of nn_fit / nn_evaluate (see
  * nn_internal.h and the comments of each path below). nn.c picks a path in
  * nn_model_new; the general path in nn.c is the reference these are tested
- * against (test_fast_paths in tests/unit/test_nn.c). */
+ * against (test_fast_paths in tests/unit/test_nn.c).
+ *
+ * Alignment: the aligned AVX-512 loads and stores (_mm512_load_ps,
+ * _mm512_store_ps) touch only arena blocks (64-byte aligned, each a
+ * multiple of 16 floats, see nn_model_new) at offsets that are multiples of
+ * 16 floats, and _Alignas(64) locals; every other vector access (the
+ * caller's rows, kernels read in place, lane counters) is loadu / storeu. */
 #include "nn_internal.h"
 
 #include <stdlib.h>
@@ -337,6 +343,7 @@ static inline void tiny_backward(nn_model *m, float *d, size_t L, size_t nin,
  * AVX-512, sixteen parameters are reduced at once by a transposing add tree
  * (45 instructions instead of ~35 per parameter); otherwise pairwise. */
 #if defined(__AVX512F__)
+/* g (16 x 16 lane sums, a gacc block) and out must be 64-byte aligned. */
 static void tiny_reduce16(float *restrict g, float *restrict out)
 {
     __m512 v[16];
@@ -377,7 +384,10 @@ static void tiny_reduce(nn_model *m)
     /* after the tree, parameter i of the block is in lane 4 (i % 4) + i / 4 */
     static const int perm[16] = {0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15};
     for (; q < m->n_params; q += 16, g += 16 * NN_T) {
-        float tmp[16];
+        /* tiny_reduce16 stores one 64-byte vector with an aligned store:
+         * a plain float[16] on the stack is only 4-byte aligned (at -O0 it
+         * is not 64-byte aligned at all and the store faults) */
+        _Alignas(64) float tmp[16];
         tiny_reduce16(g, tmp);
         size_t cnt = m->n_params - q < 16 ? m->n_params - q : 16;
         for (size_t i = 0; i < cnt; i++)

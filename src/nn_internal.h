@@ -50,7 +50,8 @@ struct nn_model {
     size_t dims[NN_MAX_LAYERS + 1]; /* dims[0] = inputs, dims[l+1] = units of layer l */
     size_t koff[NN_MAX_LAYERS], boff[NN_MAX_LAYERS];
     size_t n_params;
-    size_t max_batch, ld_max, max_units, max_units_pad;
+    size_t max_batch, ld_max;
+    size_t max_units, max_units_pad; /* widest layer (inputs not counted), padded */
     int in_rows; /* act[0] holds the input batch-major (rows), see gather() */
 
     float *params, *grads, *s1, *s2; /* s1: adam m / sgd velocity / rmsprop s; s2: adam v */
@@ -62,9 +63,10 @@ struct nn_model {
     float *ybuf;                   /* targets of the batch, feature-major */
     float *da, *db;                /* delta ping-pong buffers (max_units x ld_max) */
     float *dzt;                    /* delta transposed (ld_max x max_units_pad) */
-    float *dwpad;                  /* kernel gradient, padded columns */
+    float *dwpad;                  /* kernel gradient, padded columns (largest in x out_pad) */
     float *mx, *sm, *li, *tmp;     /* per-row scratch (ld_max each) */
     float *arena;
+    size_t arena_bytes;
 
     int path;                    /* NN_PATH_*: how nn_fit and nn_evaluate run */
     float *gacc;                 /* tiny path: 16 lane sums per parameter */
@@ -73,7 +75,7 @@ struct nn_model {
     float *wrow[NN_MAX_LAYERS + 1]; /* wide path: rows x wld[l] (input, hidden, logits) */
     float *wp[NN_MAX_LAYERS];       /* wide path: zero-padded kernel copy, or NULL */
     float *wt[NN_MAX_LAYERS];       /* wide path: transposed kernel copy, or NULL */
-    float *dh[2], *gwt, *gbacc;     /* wide path: deltas, gradient scratch */
+    float *dh[2], *gwt, *gbacc;     /* wide path: deltas, gradient scratch (gwt = dwpad) */
     int wdirect;                    /* wide path: input rows read in place */
     const float *win;               /* wide path, direct: the batch's input rows, */
     const uint32_t *win_map;        /* through this map (NULL: consecutive) */

@@ -21,6 +21,7 @@
 #include "affinity.h"
 #include "checked.h"
 #include "metrics.h"
+#include "plan_memory.h"
 #include "sweep.h"
 #include "text.h"
 #include "version.h"
@@ -1448,6 +1449,10 @@ int runner_run(const runner_options *o, size_t n_specs, char *const *spec_paths,
         spec_diagnostics_free(&d);
     }
     if (bad)
+        goto out;
+    /* The memory budget, before any dataset is loaded or the database is
+     * touched (see plan_memory.h). */
+    if (plan_memory_guard(plans, n_specs, (size_t)resolve_jobs(o->jobs), o->max_memory, err))
         goto out;
     tm.ph[PH_PARSE] = mono_ms() - tm.t0;
     for (size_t i = 0; i < n_specs; i++) {

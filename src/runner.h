@@ -40,6 +40,7 @@ typedef struct runner_options {
     int quiet;         /* no progress on stderr */
     int timings;       /* print where the time went (phases) on stderr at the end */
     const char *db_path;
+    uint64_t max_memory; /* memory budget in bytes; 0 = the memory available */
     /* Set (by a signal handler) to stop: trials in flight end after their
      * current epoch and are recorded as interrupted. May be NULL. Read by
      * every worker thread, hence an atomic (lock-free, so a signal handler
@@ -102,7 +103,9 @@ void runner_stats(const double *v, size_t n, size_t *count, double *mean, double
                   double *min, double *max);
 
 /* `runexp run`: parses and plans every spec (any problem: diagnostics on
- * err, exit 2, database not opened), loads each dataset once, takes the
+ * err, exit 2, database not opened), refuses a plan whose memory estimate
+ * exceeds the budget (plan_memory_guard: exit 2, database not opened),
+ * loads each dataset once, takes the
  * database's writer lock (held by another runexp: exit 2 at once), opens or
  * creates the database, records the experiment and the plan, runs the
  * pending trials, prints the summary on out, and with o->timings the phase

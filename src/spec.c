@@ -1212,8 +1212,11 @@ int spec_experiment_from_tree(const sn *root, const char *file, const char *base
         int before = c.failed;
         c.failed = 0;
         conv_option(&c, root, o, "", e, -1);
-        if (!strcmp(o->path, "data"))
+        if (!strcmp(o->path, "data")) {
             data_ok = !c.failed && c.have_shape;
+            if (c.have_shape)
+                e->data.n_rows = c.base_rows;
+        }
         else if (!strcmp(o->path, "model"))
             model_ok = !c.failed;
         else if (!strcmp(o->path, "training"))
@@ -1810,7 +1813,12 @@ int spec_sweep_apply(const char *file, spec_diagnostics *d, sn *root, const spec
         snprintf(key, sizeof key, "%.*s", (int)kl, p);
         p += kl;
         char child[256];
-        snprintf(child, sizeof child, "%s%s%s", gpath, *gpath ? "." : "", key);
+        if (snprintf(child, sizeof child, "%s%s%s", gpath, *gpath ? "." : "", key) >=
+            (int)sizeof child) {
+            spec_diagnostics_add(d, file, t->path_node->line, t->path_node->col,
+                                 "sweep path '%s' does not exist: it is too long", t->path);
+            return -1;
+        }
         const spec_option *parent = *gpath ? spec_option_find(gpath) : NULL;
         if (cur->kind == SN_SCALAR && parent && parent->type == OPT_NAME_MAP) {
             sn *m = sn_new(SN_MAP, cur->line, cur->col);

@@ -84,6 +84,7 @@ typedef struct spec_experiment {
         uint64_t seed;
         size_t n_classes;   /* of the dataset: xor 2, digits 10, CSV as read */
         size_t n_features;  /* xor 2, digits 64, CSV as read */
+        size_t n_rows;      /* of the source, before augment: xor 4, digits 1797, CSV as read */
     } data;
     nn_model_config model;  /* n_inputs and units resolved */
     spec_layer layers[NN_MAX_LAYERS]; /* as written (units_classes flags) */

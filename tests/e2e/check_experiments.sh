@@ -20,7 +20,10 @@ done
 out=$("$RUNEXP_BIN" check experiments/xor_sweep.yaml)
 [ "$(sed -n 1p <<<"$out")" = "experiments/xor_sweep.yaml: 60 trials (6 sweep points x 10 seeds)" ]
 [ "$(sed -n 2p <<<"$out")" = "trial  seed  hidden  key" ]
-[ "$(wc -l <<<"$out")" -eq 62 ]
+# the table (the memory estimate follows it)
+[ "$(sed '/^memory estimate:/,$d' <<<"$out" | wc -l)" -eq 62 ]
+line63=$(sed -n 63p <<<"$out")
+[[ "$line63" == "memory estimate: "* ]]
 # trial 59: seed 9, hidden 6
 grep -Eq '^ *59 +9 +6 +[0-9a-f]{16}$' <<<"$(sed -n 62p <<<"$out")"
 out=$("$RUNEXP_BIN" check experiments/digits_perceptron.yaml)

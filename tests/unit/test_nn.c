@@ -15,6 +15,7 @@
 
 #include "data.h"
 #include "nn.h"
+#include "nn_internal.h" /* sizeof(struct nn_model), for the arena counted by hand */
 
 /* cmocka 1.1 has no floating-point assertion */
 #define assert_near(a, b, tol) \
@@ -922,9 +923,109 @@ static void test_fast_paths(void **state)
         {32, 0, {0, 0}, 16, 16, NN_ACT_RELU, 0},
         {64, 0, {0, 0}, 10, 32, NN_ACT_RELU, 1},
         {64, 1, {64, 0}, 10, 16, NN_ACT_RELU, 1},
+        /* inputs far wider than any layer: the scratch sized by layer
+         * widths, not by the input width */
+        {2000, 1, {4, 0}, 2, 32, NN_ACT_RELU, 0},
+        {1999, 2, {5, 3}, 3, 16, NN_ACT_TANH, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         check_fast_case(&cases[i], 100 + i);
+}
+
+/* ---- memory ---------------------------------------------------------------- */
+
+/* A model's memory is linear in its size: parameters, gradients and two
+ * optimizer moments (4 floats per parameter) plus the activations of one
+ * batch (max_batch x every layer boundary, inputs included). The bound
+ * allows 4x that for padded copies and scratch. A 20 000-input model with a
+ * 4-unit hidden layer (80 014 parameters) used to allocate a 20 000 x 20 000
+ * scratch matrix, 1.6 GB. */
+static void check_model_memory(nn_activation hidden, nn_activation out, nn_loss loss,
+                               size_t K)
+{
+    const size_t nin = 20000, H = 4, batch = 32, n = 6, nv = 2;
+    nn_model_config c;
+    memset(&c, 0, sizeof c);
+    c.n_inputs = nin;
+    layer(&c, H, hidden);
+    layer(&c, K, out);
+    c.loss = loss;
+    nn_optimizer_defaults(&c.optimizer, NN_OPT_ADAM);
+    nn_model *m = nn_model_new(&c, batch);
+    assert_non_null(m);
+    const size_t np = nin * H + H + H * K + K;
+    assert_int_equal(nn_model_param_count(m), np);
+    const size_t size_floats = 4 * np + batch * (nin + H + K);
+    const size_t bytes = nn_model_bytes(m);
+    assert_true(bytes >= 4 * np * sizeof(float));
+    assert_true(bytes <= 4 * size_floats * sizeof(float));
+    /* the estimate without building is the same number */
+    assert_int_equal(nn_model_bytes_for(&c, batch), bytes);
+
+    /* it trains, and fitting adds only the per-row epoch order and classes */
+    float *x = malloc((n + nv) * nin * sizeof *x), *y = calloc((n + nv) * K, sizeof *y);
+    assert_non_null(x);
+    assert_non_null(y);
+    rng_state r;
+    rng_seed(&r, 5);
+    for (size_t i = 0; i < (n + nv) * nin; i++)
+        x[i] = (float)rng_uniform_range(&r, -1.0, 1.0);
+    for (size_t i = 0; i < n + nv; i++)
+        y[i * K + i % K] = 1.0f;
+    nn_model_init(m, &r);
+    nn_fit_config f;
+    memset(&f, 0, sizeof f);
+    f.epochs = 2;
+    f.batch_size = 4;
+    f.shuffle = 1;
+    nn_fit_result res = nn_fit(m, x, y, n, x + n * nin, y + n * K, nv, &f, &r);
+    assert_int_equal(res.status, NN_FIT_DONE);
+    size_t grown = nn_model_bytes(m) - bytes;
+    assert_true(grown == n * 4 || grown == n * 4 + (n + nv) * 4);
+    double loss_v = NAN, acc = NAN;
+    nn_evaluate(m, x, y, n + nv, 0, &loss_v, &acc);
+    assert_true(isfinite(loss_v));
+    nn_model_free(m);
+    free(x);
+    free(y);
+}
+
+static void test_model_memory(void **state)
+{
+    (void)state;
+    /* By hand: 2 -> Dense(3, tanh) -> Dense(2, sigmoid), MSE (the general
+     * path), 32 rows (ld 32); every block rounded up to 16 floats.
+     * Parameters 2*3 + 3 + 3*2 + 2 = 17 -> 32, four times (parameters,
+     * gradients, two moments): 128. Activations 2, 3, 2 units x 32: 224.
+     * Logits and targets 2 x 32 each: 128. Deltas (widest layer 3) x 32,
+     * twice: 192. Transposed delta 32 x 16: 512. Kernel gradient with
+     * padded columns, the larger of 2 x 16 and 3 x 16: 48. Four per-row
+     * scratch rows of 32: 128. 1360 floats. */
+    {
+        nn_model_config c;
+        memset(&c, 0, sizeof c);
+        c.n_inputs = 2;
+        layer(&c, 3, NN_ACT_TANH);
+        layer(&c, 2, NN_ACT_SIGMOID);
+        c.loss = NN_LOSS_MEAN_SQUARED_ERROR;
+        nn_optimizer_defaults(&c.optimizer, NN_OPT_ADAM);
+        assert_int_equal(nn_model_bytes_for(&c, 32), sizeof(struct nn_model) + 1360 * 4);
+        nn_model *m = nn_model_new(&c, 32);
+        assert_non_null(m);
+        assert_int_equal(nn_model_bytes(m), sizeof(struct nn_model) + 1360 * 4);
+        nn_model_free(m);
+    }
+    /* the wide fast path (softmax + cross-entropy) and the general path */
+    check_model_memory(NN_ACT_RELU, NN_ACT_SOFTMAX, NN_LOSS_CATEGORICAL_CROSSENTROPY, 2);
+    check_model_memory(NN_ACT_TANH, NN_ACT_SIGMOID, NN_LOSS_MEAN_SQUARED_ERROR, 1);
+    /* invalid configs and sizes that overflow */
+    nn_model_config c;
+    memset(&c, 0, sizeof c);
+    assert_int_equal(nn_model_bytes_for(&c, 32), 0);
+    c.n_inputs = SIZE_MAX / 8;
+    layer(&c, 65536, NN_ACT_RELU);
+    layer(&c, 2, NN_ACT_SOFTMAX);
+    assert_int_equal(nn_model_bytes_for(&c, 32), SIZE_MAX);
 }
 
 int main(void)
@@ -936,7 +1037,7 @@ int main(void)
         cmocka_unit_test(test_glorot),      cmocka_unit_test(test_summary),
         cmocka_unit_test(test_fit_by_hand), cmocka_unit_test(test_stop_and_diverge),
         cmocka_unit_test(test_reproducible), cmocka_unit_test(test_lab_accuracy),
-        cmocka_unit_test(test_fast_paths),
+        cmocka_unit_test(test_fast_paths),  cmocka_unit_test(test_model_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
