@@ -487,7 +487,7 @@ int model_onnx_write(const model_desc *d, model_buf *out, char *msg, size_t n)
     /* Nodes and initializers are gathered apart and the graph written in
      * field-number order, as protobuf libraries serialise it. */
     model_buf g = {0}, m = {0}, init = {0};
-    char cur[32], name[32];
+    char cur[48], name[48];
     snprintf(cur, sizeof cur, "input");
     if (d->scale != DATA_SCALE_NONE) {
         const char *sh = shift_name(d->scale), *sc = scale_name(d->scale);
@@ -507,7 +507,7 @@ int model_onnx_write(const model_desc *d, model_buf *out, char *msg, size_t n)
     for (size_t l = 0; l < d->n_layers; l++) {
         const model_layer *L = &d->layers[l];
         int last = l + 1 == d->n_layers;
-        char kname[32], bname[32];
+        char kname[48], bname[48];
         snprintf(kname, sizeof kname, "layer%zu_kernel", l);
         snprintf(bname, sizeof bname, "layer%zu_bias", l);
         size_t kd[2] = {L->in, L->out};
@@ -522,7 +522,7 @@ int model_onnx_write(const model_desc *d, model_buf *out, char *msg, size_t n)
         default: op = NULL; break;
         }
         /* Gemm -> lin, then the activation lin -> outn (or Gemm -> outn). */
-        char lin[32], outn[32];
+        char lin[48], outn[48];
         if (last)
             snprintf(outn, sizeof outn, "probabilities");
         else
@@ -767,7 +767,7 @@ int model_npz_write(const model_desc *d, model_buf *out, char *msg, size_t n)
     model_buf_free(&v);
     for (size_t l = 0; l < d->n_layers; l++) {
         const model_layer *L = &d->layers[l];
-        char name[32];
+        char name[48];
         size_t kd[2] = {L->in, L->out};
         for (size_t i = 0; i < L->in * L->out; i++)
             put_f32(&v, L->kernel[i]);

@@ -203,6 +203,15 @@ sqlite3 failed.db "UPDATE trials SET status = 'failed' WHERE id = 4"
 expect_err "not done" "trial 4 has status failed; only a done trial has a trained model" \
     export-model 4 --out x.onnx --db failed.db
 
+# Weights edited after the fact: the rebuilt model no longer gives the
+# stored test figures, and predict says so (and still predicts).
+cp "$DB" edited.db
+sqlite3 edited.db "UPDATE weights SET data = CAST(x'000020c1' || substr(data, 5) AS BLOB)
+                   WHERE trial_id = 1 AND layer = 0 AND kind = 'kernel'"
+run predict 1 test_csv.csv --db edited.db
+expect_rc 0 "predict with edited weights"
+grep -q "warning: the rebuilt model of trial 1 gives test loss" err.txt || { show; fail "no warning for edited weights"; }
+
 # Columns: by name; a missing or unknown one is named (file:line:col).
 printf 'x1,y,x2\n0,1,1\n' > cols.csv
 run predict 4 cols.csv --db "$DB"
