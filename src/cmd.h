@@ -14,5 +14,7 @@ int cmd_schema(int argc, char **argv);    /* runexp schema          (cmd_check.c
 int cmd_run(int argc, char **argv);       /* runexp [run] SPEC...   (cmd_run.c) */
 int cmd_reproduce(int argc, char **argv); /* runexp reproduce ID    (cmd_run.c) */
 int cmd_report(int argc, char **argv);    /* runexp report [EXP]    (cmd_report.c) */
+int cmd_export_model(int argc, char **argv); /* runexp export-model ID (cmd_model.c) */
+int cmd_predict(int argc, char **argv);      /* runexp predict ID CSV  (cmd_model.c) */
 
 #endif

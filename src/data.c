@@ -106,6 +106,7 @@ void data_set_free(data_set *d)
     free(d->y);
     free_strings(d->class_names, d->n_classes);
     free_strings(d->feature_names, d->n_features);
+    free(d->label_name);
     memset(d, 0, sizeof *d);
 }
 
@@ -138,6 +139,8 @@ int data_set_copy(data_set *dst, const data_set *src)
         goto fail;
     t.feature_names = copy_strings(src->feature_names, src->n_features, &ok);
     if (!ok)
+        goto fail;
+    if (src->label_name && !(t.label_name = strdup(src->label_name)))
         goto fail;
     *dst = t;
     return 0;
@@ -177,6 +180,8 @@ int data_set_take(data_set *dst, const data_set *src, const uint32_t *idx,
         goto fail;
     t.feature_names = copy_strings(src->feature_names, nf, &ok);
     if (!ok)
+        goto fail;
+    if (src->label_name && !(t.label_name = strdup(src->label_name)))
         goto fail;
     *dst = t;
     return 0;
@@ -764,26 +769,15 @@ static int check_unique_names(char *const *header, size_t n, const csv_line *cel
     return -1;
 }
 
-int data_source_csv(const char *path, const char *label_column, data_set *out,
-                    data_error *err)
+/* The text of a CSV file (read_file) checked as text: *pos is set past a
+ * UTF-8 byte order mark; UTF-16 text and NUL bytes are errors. */
+static char *csv_text_read(const char *path, size_t *len_out, size_t *pos_out,
+                           data_error *err)
 {
-    data_set t;
-    csv_line cells = {NULL, 0, 0};
-    csv_rows rows = {NULL, NULL, 0, 0, 0};
-    csv_label *labels = NULL; /* one per row, then uniqued */
-    size_t n_labels_cap = 0;
-    char **header = NULL;
-    size_t n_cols = 0, label_idx = 0, pos = 0, len = 0, i, k;
-    unsigned lineno = 0, header_line = 0, label_col_pos = 0;
-    char *text = NULL, *line;
-    int all_int = 1, all_num = 1;
-    memset(&t, 0, sizeof t);
-    if (!path) {
-        set_error(err, "", 0, 0, "no CSV path given");
-        return -1;
-    }
-    if (!(text = read_file(path, &len, err)))
-        return -1;
+    size_t len = 0, pos = 0;
+    char *text = read_file(path, &len, err);
+    if (!text)
+        return NULL;
     /* A UTF-8 byte order mark (Excel writes one) is not part of the first
      * header name. */
     if (len >= 3 && (unsigned char)text[0] == 0xEF &&
@@ -808,6 +802,34 @@ int data_source_csv(const char *path, const char *label_column, data_set *out,
             goto fail;
         }
     }
+    *len_out = len;
+    *pos_out = pos;
+    return text;
+fail:
+    free(text);
+    return NULL;
+}
+
+int data_source_csv(const char *path, const char *label_column, data_set *out,
+                    data_error *err)
+{
+    data_set t;
+    csv_line cells = {NULL, 0, 0};
+    csv_rows rows = {NULL, NULL, 0, 0, 0};
+    csv_label *labels = NULL; /* one per row, then uniqued */
+    size_t n_labels_cap = 0;
+    char **header = NULL;
+    size_t n_cols = 0, label_idx = 0, pos = 0, len = 0, i, k;
+    unsigned lineno = 0, header_line = 0, label_col_pos = 0;
+    char *text = NULL, *line;
+    int all_int = 1, all_num = 1;
+    memset(&t, 0, sizeof t);
+    if (!path) {
+        set_error(err, "", 0, 0, "no CSV path given");
+        return -1;
+    }
+    if (!(text = csv_text_read(path, &len, &pos, err)))
+        return -1;
 
     /* Header: the first non-blank line. */
     while ((line = next_line(text, len, &pos)) != NULL) {
@@ -1004,6 +1026,8 @@ int data_source_csv(const char *path, const char *label_column, data_set *out,
         t.feature_names[k++] = header[i];
         header[i] = NULL;
     }
+    t.label_name = header[label_idx];
+    header[label_idx] = NULL;
     for (i = 0; i < t.n_rows; i++)
         free(labels[i].text);
     free(labels);
@@ -1024,6 +1048,173 @@ fail:
     free(rows.x);
     free(rows.y);
     free_strings(header, n_cols);
+    free(cells.cells);
+    free(text);
+    data_set_free(&t);
+    return -1;
+}
+
+/* Appends "'name'" (after ", " unless first) to buf while it fits; "..."
+ * once it does not. */
+static void names_append(char *buf, size_t cap, const char *name, int first)
+{
+    size_t used = strlen(buf);
+    int w;
+    if (used + 4 >= cap || (used >= 3 && strcmp(buf + used - 3, "...") == 0))
+        return;
+    w = snprintf(buf + used, cap - used, "%s'%s'", first ? "" : ", ", name);
+    if (w < 0 || (size_t)w >= cap - used) {
+        buf[used] = '\0';
+        snprintf(buf + used, cap - used, "%s...", first ? "" : ", ");
+    }
+}
+
+int data_features_csv(const char *path, char *const *features, size_t nf,
+                      const char *ignore, data_set *out, data_error *err)
+{
+    data_set t;
+    csv_line cells = {NULL, 0, 0};
+    csv_rows rows = {NULL, NULL, 0, 0, 0};
+    char **header = NULL;
+    size_t *col_of = NULL; /* per file column: feature index, nf = skipped */
+    unsigned char *seen = NULL;
+    size_t n_cols = 0, pos = 0, len = 0, i, j;
+    unsigned lineno = 0;
+    char *text = NULL, *line;
+    memset(&t, 0, sizeof t);
+    if (!path) {
+        set_error(err, "", 0, 0, "no CSV path given");
+        return -1;
+    }
+    if (nf == 0) {
+        set_error(err, path, 0, 0, "no feature columns to read");
+        return -1;
+    }
+    if (!(text = csv_text_read(path, &len, &pos, err)))
+        return -1;
+    while ((line = next_line(text, len, &pos)) != NULL) {
+        lineno++;
+        if (!is_blank(line))
+            break;
+    }
+    if (!line) {
+        set_error(err, path, 1, 0, "empty file: expected a header row and data rows");
+        goto fail;
+    }
+    if (csv_split(line, &cells, path, lineno, err) != 0)
+        goto fail;
+    n_cols = cells.n;
+    if (!(header = calloc(n_cols, sizeof *header)) ||
+        !(col_of = calloc(n_cols, sizeof *col_of)) || !(seen = calloc(nf, 1)))
+        goto oom;
+    for (i = 0; i < n_cols; i++) {
+        if (!(header[i] = strdup(cells.cells[i].text)))
+            goto oom;
+        if (header[i][0] == '\0') {
+            set_error(err, path, lineno, cells.cells[i].column,
+                      "header field %zu is empty: every column needs a name", i + 1);
+            goto fail;
+        }
+    }
+    if (check_unique_names(header, n_cols, &cells, path, lineno, err) != 0)
+        goto fail;
+    {
+        char missing[160] = "", unknown[160] = "", expected[160] = "";
+        unsigned first_unknown = 0;
+        size_t n_missing = 0, n_unknown = 0;
+        for (i = 0; i < n_cols; i++) {
+            for (j = 0; j < nf; j++)
+                if (strcmp(features[j], header[i]) == 0)
+                    break;
+            if (j < nf) {
+                seen[j] = 1;
+            } else if (!ignore || strcmp(ignore, header[i]) != 0) {
+                names_append(unknown, sizeof unknown, header[i], n_unknown == 0);
+                if (n_unknown++ == 0)
+                    first_unknown = cells.cells[i].column;
+            }
+            col_of[i] = j; /* nf: the ignored column */
+        }
+        for (j = 0; j < nf; j++) {
+            names_append(expected, sizeof expected, features[j], j == 0);
+            if (!seen[j])
+                names_append(missing, sizeof missing, features[j], n_missing++ == 0);
+        }
+        if (n_missing || n_unknown) {
+            set_error(err, path, lineno, first_unknown ? first_unknown : 1,
+                      "the columns do not match the model's %zu features:%s%s%s%s%s; "
+                      "expected %s%s%s%s",
+                      nf, n_missing ? " missing " : "", missing,
+                      n_missing && n_unknown ? ";" : "", n_unknown ? " unknown " : "",
+                      unknown, expected, ignore ? " (and optionally the label column '" : "",
+                      ignore ? ignore : "", ignore ? "')" : "");
+            goto fail;
+        }
+    }
+    rows.nf = nf;
+    while ((line = next_line(text, len, &pos)) != NULL) {
+        size_t line_end;
+        float *xr;
+        lineno++;
+        if (is_blank(line))
+            continue;
+        line_end = strlen(line);
+        while (line_end > 0 && (line[line_end - 1] == ' ' || line[line_end - 1] == '\t'))
+            line_end--;
+        if (csv_split(line, &cells, path, lineno, err) != 0)
+            goto fail;
+        if (cells.n != n_cols) {
+            unsigned col = cells.n > n_cols ? cells.cells[n_cols].column
+                                            : (unsigned)line_end + 1;
+            set_error(err, path, lineno, col, "ragged row: %zu fields, the header has %zu",
+                      cells.n, n_cols);
+            goto fail;
+        }
+        if (csv_rows_grow(&rows) != 0)
+            goto oom;
+        xr = rows.x + rows.n * nf;
+        for (i = 0; i < n_cols; i++) {
+            const char *c = cells.cells[i].text;
+            if (col_of[i] == nf)
+                continue;
+            if (parse_float(c, &xr[col_of[i]]) != 0) {
+                set_error(err, path, lineno, cells.cells[i].column,
+                          "column '%s': '%s' is not a finite number", header[i], c);
+                goto fail;
+            }
+        }
+        rows.n++;
+    }
+    if (rows.n == 0) {
+        set_error(err, path, lineno + 1, 0, "no data rows after the header");
+        goto fail;
+    }
+    t.n_rows = rows.n;
+    t.n_features = nf;
+    t.x = rows.x;
+    rows.x = NULL;
+    {
+        int ok;
+        t.feature_names = copy_strings(features, nf, &ok);
+        if (!ok)
+            goto oom;
+    }
+    free(rows.y);
+    free_strings(header, n_cols);
+    free(col_of);
+    free(seen);
+    free(cells.cells);
+    free(text);
+    *out = t;
+    return 0;
+oom:
+    set_error(err, path, lineno, 0, "out of memory");
+fail:
+    free(rows.x);
+    free(rows.y);
+    free_strings(header, n_cols);
+    free(col_of);
+    free(seen);
     free(cells.cells);
     free(text);
     data_set_free(&t);

@@ -33,6 +33,7 @@ typedef struct data_set {
     int32_t *y;
     char **class_names;
     char **feature_names; /* may be NULL */
+    char *label_name;     /* CSV: the label column's name; NULL otherwise */
     size_t image_w, image_h;
     int labels_numeric; /* CSV: every label a number, not all integers
                            (classes by value, see data_source_csv) */
@@ -66,6 +67,17 @@ char *data_digits_csv_text(size_t *len, data_error *err);
  * column, fewer than two classes; a directory or other non-regular file. */
 int data_source_csv(const char *path, const char *label_column, data_set *out,
                     data_error *err);
+
+/* Feature rows of a CSV for prediction: the header must name every one of
+ * features[0..nf) once, in any order; a column named ignore (may be NULL) is
+ * skipped whatever it holds; any other column is an error, and so is a
+ * missing feature (the message names the missing and the unknown columns
+ * and lists the expected ones). out->x holds the rows with the columns in
+ * features' order; out->y is NULL, n_classes 0, feature_names a copy of
+ * features. The same text rules and file:line:col errors as
+ * data_source_csv. */
+int data_features_csv(const char *path, char *const *features, size_t nf,
+                      const char *ignore, data_set *out, data_error *err);
 
 /* numpy.tile(x, (times, 1)) on rows (and labels). */
 int data_augment_repeat(data_set *d, size_t times);

@@ -16,6 +16,10 @@ static void usage(FILE *f)
           "       runexp reproduce [--db FILE] TRIAL_ID re-run one stored trial, compare bits\n"
           "       runexp report [EXPERIMENT] [options]  plots and an HTML page from the database\n"
           "       runexp schema                         print the spec's JSON Schema\n"
+          "       runexp export-model TRIAL_ID --out FILE [--format onnx|npz] [--db FILE]\n"
+          "                                             the trial's network as ONNX or .npz\n"
+          "       runexp predict TRIAL_ID DATA.csv [--out FILE] [--db FILE]\n"
+          "                                             class probabilities for new rows\n"
           "       runexp help | --help | --version\n"
           "\n"
           "run options:\n"
@@ -92,6 +96,10 @@ int main(int argc, char **argv)
         return cmd_schema(argc - 1, argv + 1);
     if (!strcmp(c, "reproduce"))
         return cmd_reproduce(argc - 1, argv + 1);
+    if (!strcmp(c, "export-model"))
+        return cmd_export_model(argc - 1, argv + 1);
+    if (!strcmp(c, "predict"))
+        return cmd_predict(argc - 1, argv + 1);
     if (!strcmp(c, "report")) {
 #ifdef RUNEXP_HAVE_REPORT
         return run_report(argv[0], argv + 1);

@@ -531,6 +531,56 @@ static void test_csv_ok(void **state)
     unlink(path);
 }
 
+/* data_features_csv: the named features in the model's order, whatever the
+ * file's; the label column skipped; wrong column sets named. And the label
+ * column's name kept by data_source_csv (and by copies of the set). */
+static void test_features_csv(void **state)
+{
+    data_set d, c;
+    data_error err;
+    const char *path;
+    char *feat[2] = {"a", "b"};
+    (void)state;
+    memset(&err, 0, sizeof err);
+    path = write_csv("feat1.csv", "kind,b,a\ncat,2,1\n\nnot a number,4.5,-3\n");
+    assert_int_equal(data_features_csv(path, feat, 2, "kind", &d, &err), 0);
+    assert_int_equal(d.n_rows, 2);
+    assert_int_equal(d.n_features, 2);
+    assert_null(d.y);
+    assert_true(d.x[0] == 1.0f && d.x[1] == 2.0f && d.x[2] == -3.0f && d.x[3] == 4.5f);
+    assert_string_equal(d.feature_names[1], "b");
+    data_set_free(&d);
+    /* without the label allowed, kind is an unknown column (field 1) */
+    assert_int_equal(data_features_csv(path, feat, 2, NULL, &d, &err), -1);
+    assert_int_equal(err.line, 1);
+    assert_int_equal(err.column, 1);
+    assert_string_equal(err.message, "the columns do not match the model's 2 features: unknown"
+                                     " 'kind'; expected 'a', 'b'");
+    unlink(path);
+    path = write_csv("feat2.csv", "a,c\n1,2\n");
+    assert_int_equal(data_features_csv(path, feat, 2, "y", &d, &err), -1);
+    assert_int_equal(err.column, 3);
+    assert_string_equal(err.message, "the columns do not match the model's 2 features: missing"
+                                     " 'b'; unknown 'c'; expected 'a', 'b' (and optionally the"
+                                     " label column 'y')");
+    unlink(path);
+    path = write_csv("feat3.csv", "b,a\n1\n");
+    assert_int_equal(data_features_csv(path, feat, 2, NULL, &d, &err), -1);
+    assert_int_equal(err.line, 2);
+    assert_int_equal(err.column, 2);
+    assert_string_equal(err.message, "ragged row: 1 fields, the header has 2");
+    unlink(path);
+
+    path = write_csv("feat4.csv", "a,kind,b\n1,x,2\n3,y,4\n");
+    assert_int_equal(data_source_csv(path, "kind", &d, &err), 0);
+    assert_string_equal(d.label_name, "kind");
+    assert_int_equal(data_set_copy(&c, &d), 0);
+    assert_string_equal(c.label_name, "kind");
+    data_set_free(&c);
+    data_set_free(&d);
+    unlink(path);
+}
+
 static void test_csv_errors(void **state)
 {
     data_set d;
@@ -1000,6 +1050,7 @@ int main(void)
         cmocka_unit_test(test_scaler),
         cmocka_unit_test(test_one_hot_and_counts),
         cmocka_unit_test(test_take),
+        cmocka_unit_test(test_features_csv),
         cmocka_unit_test(test_pipeline_xor),
         cmocka_unit_test(test_pipeline_digits),
     };
