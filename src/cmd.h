@@ -14,5 +14,6 @@ int cmd_schema(int argc, char **argv);    /* runexp schema          (cmd_check.c
 int cmd_run(int argc, char **argv);       /* runexp [run] SPEC...   (cmd_run.c) */
 int cmd_reproduce(int argc, char **argv); /* runexp reproduce ID    (cmd_run.c) */
 int cmd_report(int argc, char **argv);    /* runexp report [EXP]    (cmd_report.c) */
+int cmd_compare(int argc, char **argv);   /* runexp compare EXP [B] (cmd_compare.c) */
 
 #endif
