@@ -58,11 +58,14 @@ static int seed_value_cmp(const void *pa, const void *pb)
     return (a->order > b->order) - (a->order < b->order);
 }
 
+/* The done trials of point p with a finite value as (seed, value), sorted by
+ * seed; of a seed seen twice only the first trial (in list order) counts,
+ * whatever its value. */
 static seed_value *point_values(const analysis_trial *t, size_t nt, size_t p, size_t *n)
 {
     size_t k = 0;
     for (size_t i = 0; i < nt; i++)
-        if (t[i].point == p && t[i].done && !isnan(t[i].value))
+        if (t[i].point == p && t[i].done)
             k++;
     *n = 0;
     seed_value *v = malloc((k ? k : 1) * sizeof *v);
@@ -70,15 +73,55 @@ static seed_value *point_values(const analysis_trial *t, size_t nt, size_t p, si
         return NULL;
     k = 0;
     for (size_t i = 0; i < nt; i++)
-        if (t[i].point == p && t[i].done && !isnan(t[i].value))
+        if (t[i].point == p && t[i].done)
             v[k++] = (seed_value){t[i].seed, i, t[i].value};
     qsort(v, k, sizeof *v, seed_value_cmp);
     size_t u = 0;
     for (size_t i = 0; i < k; i++)
-        if (u == 0 || v[u - 1].seed != v[i].seed)
-            v[u++] = v[i];
+        if (i == 0 || v[i - 1].seed != v[i].seed)
+            if (!isnan(v[i].value))
+                v[u++] = v[i];
     *n = u;
     return v;
+}
+
+/* keep[i] = 1 for the done trials that count: the first of each (point,
+ * seed) in list order. */
+typedef struct trial_ref {
+    size_t point;
+    uint64_t seed;
+    size_t index;
+} trial_ref;
+
+static int trial_ref_cmp(const void *pa, const void *pb)
+{
+    const trial_ref *a = pa, *b = pb;
+    if (a->point != b->point)
+        return a->point < b->point ? -1 : 1;
+    if (a->seed != b->seed)
+        return a->seed < b->seed ? -1 : 1;
+    return (a->index > b->index) - (a->index < b->index);
+}
+
+static unsigned char *kept_trials(const analysis_trial *t, size_t nt)
+{
+    unsigned char *keep = calloc(nt ? nt : 1, 1);
+    trial_ref *r = malloc((nt ? nt : 1) * sizeof *r);
+    if (!keep || !r) {
+        free(keep);
+        free(r);
+        return NULL;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < nt; i++)
+        if (t[i].done)
+            r[k++] = (trial_ref){t[i].point, t[i].seed, i};
+    qsort(r, k, sizeof *r, trial_ref_cmp);
+    for (size_t i = 0; i < k; i++)
+        if (i == 0 || r[i - 1].point != r[i].point || r[i - 1].seed != r[i].seed)
+            keep[r[i].index] = 1;
+    free(r);
+    return keep;
 }
 
 int analysis_seed_pairs(const analysis_trial *a, size_t na, size_t pa,
@@ -187,8 +230,8 @@ done:
 }
 
 /* The mean curve of point p over its done trials (see "converged"). */
-static int point_curve(const analysis_input *in, size_t p, const analysis_options *o,
-                       analysis_point *pt)
+static int point_curve(const analysis_input *in, const unsigned char *keep, size_t p,
+                       const analysis_options *o, analysis_point *pt)
 {
     const analysis_trial *t = in->trials;
     size_t e = SIZE_MAX, k = 0;
@@ -198,7 +241,7 @@ static int point_curve(const analysis_input *in, size_t p, const analysis_option
     pt->curve_is_val = 0;
     pt->curve_at_converged = NAN;
     for (size_t i = 0; i < in->n_trials; i++) {
-        if (t[i].point != p || !t[i].done)
+        if (t[i].point != p || !keep[i])
             continue;
         k++;
         if (t[i].n_epochs < e)
@@ -207,7 +250,7 @@ static int point_curve(const analysis_input *in, size_t p, const analysis_option
     if (k == 0 || e == 0 || e == SIZE_MAX)
         return 0;
     for (size_t i = 0; i < in->n_trials && val; i++) {
-        if (t[i].point != p || !t[i].done)
+        if (t[i].point != p || !keep[i])
             continue;
         if (!t[i].val_loss)
             val = 0;
@@ -219,7 +262,7 @@ static int point_curve(const analysis_input *in, size_t p, const analysis_option
     if (!m)
         return -1;
     for (size_t i = 0; i < in->n_trials; i++) {
-        if (t[i].point != p || !t[i].done)
+        if (t[i].point != p || !keep[i])
             continue;
         const double *h = val ? t[i].val_loss : t[i].loss;
         for (size_t j = 0; j < e; j++)
@@ -240,12 +283,12 @@ static int point_curve(const analysis_input *in, size_t p, const analysis_option
 }
 
 /* Summary of the done trials of point p: the metric, or the overfit gap. */
-static int point_summary(const analysis_input *in, size_t p, int gap, double *buf,
-                         const analysis_options *o, stats_summary *out)
+static int point_summary(const analysis_input *in, const unsigned char *keep, size_t p,
+                         int gap, double *buf, const analysis_options *o, stats_summary *out)
 {
     size_t k = 0;
     for (size_t i = 0; i < in->n_trials; i++)
-        if (in->trials[i].point == p && in->trials[i].done)
+        if (in->trials[i].point == p && keep[i])
             buf[k++] = gap ? in->trials[i].overfit_gap : in->trials[i].value;
     return stats_summary_compute(buf, k, &o->bootstrap, NULL, out);
 }
@@ -265,6 +308,7 @@ int analysis_run(const analysis_input *in, analysis_result *out)
         if (in->trials[i].point >= np)
             return -1;
     size_t *rank = NULL;
+    unsigned char *keep = kept_trials(in->trials, in->n_trials);
     double *buf = NULL, **xa = NULL, **xb = NULL;
     size_t *npairs = NULL;
     analysis_comparison *cmp = NULL;
@@ -275,7 +319,7 @@ int analysis_run(const analysis_input *in, analysis_result *out)
     xb = calloc(np ? np : 1, sizeof *xb);
     npairs = calloc(np ? np : 1, sizeof *npairs);
     cmp = calloc(np ? np : 1, sizeof *cmp);
-    if (!out->points || !rank || !buf || !xa || !xb || !npairs || !cmp)
+    if (!keep || !out->points || !rank || !buf || !xa || !xb || !npairs || !cmp)
         goto fail;
     out->n_points = np;
     /* rank[p]: position of p in the order; the order must be a permutation */
@@ -292,8 +336,8 @@ int analysis_run(const analysis_input *in, analysis_result *out)
         analysis_point *pt = &out->points[p];
         pt->rank = rank[p];
         comparison_clear(&pt->vs_best);
-        if (point_summary(in, p, 0, buf, o, &pt->summary) ||
-            point_summary(in, p, 1, buf, o, &pt->gap) || point_curve(in, p, o, pt))
+        if (point_summary(in, keep, p, 0, buf, o, &pt->summary) ||
+            point_summary(in, keep, p, 1, buf, o, &pt->gap) || point_curve(in, keep, p, o, pt))
             goto fail;
         /* best: strictly better mean wins, so a tie keeps the lower index */
         if (pt->summary.n == 0)
@@ -357,6 +401,7 @@ finish:
     free(cmp);
     free(rank);
     free(buf);
+    free(keep);
     return 0;
 fail:
     if (xa && xb)
@@ -370,6 +415,7 @@ fail:
     free(cmp);
     free(rank);
     free(buf);
+    free(keep);
     analysis_result_free(out);
     out->best = out->smallest_sufficient = out->sufficient_from = ANALYSIS_NONE;
     return -1;
