@@ -298,9 +298,10 @@ static int print_one_text(const analysis_experiment *e, analysis_metric m,
     for (size_t i = 0; i < e->trials.n; i++)
         done += e->trials.rows[i].status == STORE_DONE;
     text_fputs(e->name, f);
-    fprintf(f, " (experiment %lld): %s, %s is better; %zu points, %zu done trials\n",
+    fprintf(f, " (experiment %lld): %s, %s is better; %zu point%s, %zu done trial%s\n",
             (long long)e->id, analysis_metric_name(m),
-            analysis_metric_higher_is_better(m) ? "higher" : "lower", e->n_points, done);
+            analysis_metric_higher_is_better(m) ? "higher" : "lower", e->n_points,
+            e->n_points == 1 ? "" : "s", done, done == 1 ? "" : "s");
     fprintf(f, "mean, median, IQM (interquartile mean) and %.0f %% CI of the mean (percentile "
                "bootstrap,\n%zu resamples, seed %llu) over each point's done trials; diff = "
                "point - best over\ntheir common seeds; two-sided p of the paired t-test and "
