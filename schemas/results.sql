@@ -1,4 +1,4 @@
--- runexp results database, schema version 2 (PRAGMA user_version = 2).
+-- runexp results database, schema version 3 (PRAGMA user_version = 3).
 --
 -- The table and column names below are a contract: columns may be added by
 -- later versions (with a forward migration), never renamed or removed.
@@ -7,11 +7,13 @@
 -- This file is always the current schema. runexp embeds it in the binary and
 -- runs it inside one transaction to create a new database; an older database
 -- is brought up to date by the forward migrations in src/store.c (version 2:
--- only non-zero confusion cells, the confusion_full view). Each connection
+-- only non-zero confusion cells, the confusion_full view; version 3: the
+-- point_stats, point_comparisons and point_training tables and the
+-- smallest_sufficient_point view). Each connection
 -- turns on foreign_keys, WAL and a busy timeout itself (those are
 -- per-connection or cannot change inside a transaction, so they do not
 -- belong here). `sqlite3 new.db < schemas/results.sql` also gives a valid
--- version-2 database.
+-- version-3 database.
 -- The many-small-rows tables are WITHOUT ROWID: stored once, in primary-key
 -- order, instead of as a rowid table plus an index holding the same key.
 
@@ -212,4 +214,89 @@ LEFT JOIN (SELECT trial_id, split, true_class, SUM(count) AS total
            FROM confusion GROUP BY trial_id, split, true_class) r
   ON r.trial_id = c.trial_id AND r.split = c.split AND r.true_class = c.true_class;
 
-PRAGMA user_version = 2;
+-- Statistics written at the end of a run (src/analysis.h; from version 3).
+-- `runexp compare` computes the same figures afresh from the trials, so it
+-- works on databases written before. Each run replaces its experiment's rows.
+-- point_stats: per experiment, metric (test_accuracy, test_loss,
+-- val_accuracy, val_loss, train_accuracy, train_loss) and sweep point, over
+-- its done trials: n, mean, sample std (NULL for n = 1), min, max, median,
+-- iqm (interquartile mean), ci_lo/ci_hi (95 % percentile bootstrap CI of the
+-- mean, 10000 resamples, bootstrap seed 0); point_rank is the point's place
+-- in the "smallest first" order (ascending value of a single numeric sweep
+-- dimension, else point_index); is_best marks the best mean (highest for
+-- accuracies, lowest for losses; a tie goes to the lower point_index).
+CREATE TABLE IF NOT EXISTS point_stats (
+    experiment_id   INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+    metric          TEXT NOT NULL,
+    point_index     INTEGER NOT NULL,
+    params          TEXT NOT NULL,
+    point_rank      INTEGER NOT NULL,
+    is_best         INTEGER NOT NULL,
+    n               INTEGER NOT NULL,
+    mean REAL, std REAL, min REAL, max REAL, median REAL, iqm REAL,
+    ci_lo REAL, ci_hi REAL,
+    PRIMARY KEY (experiment_id, metric, point_index)
+) WITHOUT ROWID;
+
+-- point_comparisons: each point other than the best, minus the best, over
+-- their common seeds (done in both): n_pairs, mean_diff with its bootstrap CI
+-- (ci_lo, ci_hi), paired t-test (t, two-sided p_t) and exact Wilcoxon
+-- signed-rank test (w = min(W+, W-), two-sided exact p_w); the *_holm columns
+-- are Holm-adjusted across the experiment's comparisons of that metric, one
+-- family per test. Points without a common seed have no row.
+CREATE TABLE IF NOT EXISTS point_comparisons (
+    experiment_id   INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+    metric          TEXT NOT NULL,
+    point_index     INTEGER NOT NULL,
+    best_point_index INTEGER NOT NULL,
+    n_pairs         INTEGER NOT NULL,
+    mean_diff REAL, ci_lo REAL, ci_hi REAL,
+    t REAL, p_t REAL, p_t_holm REAL,
+    w REAL, p_w REAL, p_w_holm REAL,
+    PRIMARY KEY (experiment_id, metric, point_index)
+) WITHOUT ROWID;
+
+-- point_training: per sweep point, "converged by epoch N" and the overfit
+-- gap. curve is the loss the convergence is read from (val_loss, or loss when
+-- a done trial has no validation loss), curve_epochs its length (the fewest
+-- epochs of the point's done trials); converged_epoch is the first epoch
+-- after which the mean curve never again falls more than 1 % below its value
+-- there; converged = 0 when that is the last epoch. gap_*: the trials'
+-- overfit_gap, n, mean and 95 % bootstrap CI.
+CREATE TABLE IF NOT EXISTS point_training (
+    experiment_id   INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+    point_index     INTEGER NOT NULL,
+    params          TEXT NOT NULL,
+    curve           TEXT CHECK (curve IN ('val_loss', 'loss')),
+    curve_epochs    INTEGER,
+    converged_epoch INTEGER,
+    converged       INTEGER,
+    gap_n           INTEGER NOT NULL,
+    gap_mean REAL, gap_ci_lo REAL, gap_ci_hi REAL,
+    PRIMARY KEY (experiment_id, point_index)
+) WITHOUT ROWID;
+
+-- The lab's "smallest point not significantly worse than the best", per
+-- experiment and metric: the first point by point_rank that is the best or
+-- whose Holm-adjusted exact Wilcoxon p against the best is >= 0.05. Fewer
+-- than 6 common seeds can never give p < 0.05, so then it is the first point.
+CREATE VIEW IF NOT EXISTS smallest_sufficient_point AS
+WITH c AS (
+  SELECT s.experiment_id, s.metric, s.point_index, s.params, s.n, s.mean,
+         p.n_pairs, p.mean_diff, p.ci_lo AS diff_ci_lo, p.ci_hi AS diff_ci_hi, p.p_w_holm,
+         ROW_NUMBER() OVER (PARTITION BY s.experiment_id, s.metric
+                            ORDER BY s.point_rank, s.point_index) AS k
+  FROM point_stats s
+  LEFT JOIN point_comparisons p ON p.experiment_id = s.experiment_id
+       AND p.metric = s.metric AND p.point_index = s.point_index
+  WHERE s.is_best = 1 OR p.p_w_holm >= 0.05
+)
+SELECT c.experiment_id, e.name AS experiment, c.metric, c.point_index, c.params, c.n,
+       c.mean, b.point_index AS best_point_index, b.params AS best_params,
+       b.mean AS best_mean, c.n_pairs, c.mean_diff, c.diff_ci_lo, c.diff_ci_hi, c.p_w_holm
+FROM c JOIN experiments e ON e.id = c.experiment_id
+JOIN point_stats b ON b.experiment_id = c.experiment_id AND b.metric = c.metric
+     AND b.is_best = 1
+WHERE c.k = 1;
+
+PRAGMA user_version = 3;

@@ -16,5 +16,6 @@ int cmd_reproduce(int argc, char **argv); /* runexp reproduce ID    (cmd_run.c) 
 int cmd_report(int argc, char **argv);    /* runexp report [EXP]    (cmd_report.c) */
 int cmd_export_model(int argc, char **argv); /* runexp export-model ID (cmd_model.c) */
 int cmd_predict(int argc, char **argv);      /* runexp predict ID CSV  (cmd_model.c) */
+int cmd_compare(int argc, char **argv);   /* runexp compare EXP [B] (cmd_compare.c) */
 
 #endif

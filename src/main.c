@@ -15,6 +15,7 @@ static void usage(FILE *f)
           "       runexp check SPEC.yaml...             validate and print the trial plan\n"
           "       runexp reproduce [--db FILE] TRIAL_ID re-run one stored trial, compare bits\n"
           "       runexp report [EXPERIMENT] [options]  plots and an HTML page from the database\n"
+          "       runexp compare EXP [EXP_B] [options]  per-point statistics, paired tests\n"
           "       runexp schema                         print the spec's JSON Schema\n"
           "       runexp export-model TRIAL_ID --out FILE [--format onnx|npz] [--db FILE]\n"
           "                                             the trial's network as ONNX or .npz\n"
@@ -94,6 +95,8 @@ int main(int argc, char **argv)
         return cmd_check(argc - 1, argv + 1);
     if (!strcmp(c, "schema"))
         return cmd_schema(argc - 1, argv + 1);
+    if (!strcmp(c, "compare"))
+        return cmd_compare(argc - 1, argv + 1);
     if (!strcmp(c, "reproduce"))
         return cmd_reproduce(argc - 1, argv + 1);
     if (!strcmp(c, "export-model"))

@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STORE_BUSY_TIMEOUT_MS 5000
 
 typedef struct store_error {
@@ -431,5 +431,57 @@ int store_summary_read(store *s, int64_t experiment_id, store_summary *out,
 void store_summary_free(store_summary *sum);
 
 /* ==== end of the reading API ============================================ */
+
+/* ==== per-point statistics (store_read.c) ===============================
+ *
+ * What src/analysis.h computes at the end of a run, stored in the tables
+ * point_stats, point_comparisons and point_training (schemas/results.sql,
+ * schema version 3). Doubles may be NaN (stored as NULL); strings are
+ * copied. */
+typedef struct store_point_stat {
+    const char *metric;      /* test_accuracy, test_loss, ... */
+    size_t point_index;
+    const char *params;      /* params JSON */
+    size_t point_rank;       /* position in the "smallest first" order */
+    int is_best;
+    size_t n;
+    double mean, std, min, max, median, iqm, ci_lo, ci_hi;
+} store_point_stat;
+
+/* A point minus the best point of its metric, over their common seeds. */
+typedef struct store_point_comparison {
+    const char *metric;
+    size_t point_index, best_point_index;
+    size_t n_pairs;
+    double mean_diff, ci_lo, ci_hi;
+    double t, p_t, p_t_holm;
+    double w, p_w, p_w_holm;  /* w: min(W+, W-) */
+} store_point_comparison;
+
+typedef struct store_point_training {
+    size_t point_index;
+    const char *params;
+    const char *curve;       /* "val_loss" or "loss"; NULL: no curve */
+    size_t curve_epochs, converged_epoch; /* 0 without a curve */
+    int converged;
+    size_t gap_n;
+    double gap_mean, gap_ci_lo, gap_ci_hi;
+} store_point_training;
+
+typedef struct store_point_stats {
+    size_t n_stats;
+    const store_point_stat *stats;
+    size_t n_comparisons;
+    const store_point_comparison *comparisons;
+    size_t n_training;
+    const store_point_training *training;
+} store_point_stats;
+
+/* Replaces every point_stats, point_comparisons and point_training row of
+ * experiment_id with ps, in one transaction (nothing changes on failure).
+ * The store must be open for writing at schema version 3 or later; no
+ * transaction may be open. 0 or -1 (err filled). */
+int store_point_stats_write(store *s, int64_t experiment_id, const store_point_stats *ps,
+                            store_error *err);
 
 #endif

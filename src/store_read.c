@@ -813,3 +813,137 @@ fail:
     store_summary_free(sum);
     return -1;
 }
+
+/* ---- per-point statistics ------------------------------------------------ */
+
+static void bind_real(sqlite3_stmt *st, int i, double v)
+{
+    if (isnan(v))
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_double(st, i, v);
+}
+
+static void bind_text_or_null(sqlite3_stmt *st, int i, const char *t)
+{
+    if (t)
+        sqlite3_bind_text(st, i, t, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+/* Steps an insert and resets it for the next row. */
+static int step_row(store *s, sqlite3_stmt *st, store_error *err)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE) {
+        db_err(s, err, rc, "writing point statistics");
+        return -1;
+    }
+    return 0;
+}
+
+int store_point_stats_write(store *s, int64_t experiment_id, const store_point_stats *ps,
+                            store_error *err)
+{
+    static const char *const del =
+        "DELETE FROM point_stats WHERE experiment_id = ?1;"
+        "DELETE FROM point_comparisons WHERE experiment_id = ?1;"
+        "DELETE FROM point_training WHERE experiment_id = ?1";
+    sqlite3_stmt *st = NULL;
+    if (store_exec(s, "BEGIN IMMEDIATE", err))
+        return -1;
+    /* the three deletes, one statement at a time */
+    const char *sql = del;
+    while (*sql) {
+        const char *tail;
+        int rc = sqlite3_prepare_v2(store_internal_db(s), sql, -1, &st, &tail);
+        if (rc != SQLITE_OK) {
+            db_err(s, err, rc, "prepare");
+            goto fail;
+        }
+        sqlite3_bind_int64(st, 1, experiment_id);
+        if (step_row(s, st, err))
+            goto fail;
+        sqlite3_finalize(st);
+        st = NULL;
+        sql = tail;
+    }
+    if (prep(s, "INSERT INTO point_stats(experiment_id, metric, point_index, params,"
+                " point_rank, is_best, n, mean, std, min, max, median, iqm, ci_lo, ci_hi)"
+                " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
+             &st, err))
+        goto fail;
+    for (size_t i = 0; i < ps->n_stats; i++) {
+        const store_point_stat *r = &ps->stats[i];
+        sqlite3_bind_int64(st, 1, experiment_id);
+        bind_text_or_null(st, 2, r->metric);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)r->point_index);
+        bind_text_or_null(st, 4, r->params);
+        sqlite3_bind_int64(st, 5, (sqlite3_int64)r->point_rank);
+        sqlite3_bind_int(st, 6, r->is_best != 0);
+        sqlite3_bind_int64(st, 7, (sqlite3_int64)r->n);
+        const double v[] = {r->mean, r->std, r->min, r->max, r->median, r->iqm, r->ci_lo,
+                            r->ci_hi};
+        for (int k = 0; k < 8; k++)
+            bind_real(st, 8 + k, v[k]);
+        if (step_row(s, st, err))
+            goto fail;
+    }
+    sqlite3_finalize(st);
+    if (prep(s, "INSERT INTO point_comparisons(experiment_id, metric, point_index,"
+                " best_point_index, n_pairs, mean_diff, ci_lo, ci_hi, t, p_t, p_t_holm, w,"
+                " p_w, p_w_holm) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
+             &st, err))
+        goto fail;
+    for (size_t i = 0; i < ps->n_comparisons; i++) {
+        const store_point_comparison *r = &ps->comparisons[i];
+        sqlite3_bind_int64(st, 1, experiment_id);
+        bind_text_or_null(st, 2, r->metric);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)r->point_index);
+        sqlite3_bind_int64(st, 4, (sqlite3_int64)r->best_point_index);
+        sqlite3_bind_int64(st, 5, (sqlite3_int64)r->n_pairs);
+        const double v[] = {r->mean_diff, r->ci_lo, r->ci_hi, r->t, r->p_t,
+                            r->p_t_holm, r->w, r->p_w, r->p_w_holm};
+        for (int k = 0; k < 9; k++)
+            bind_real(st, 6 + k, v[k]);
+        if (step_row(s, st, err))
+            goto fail;
+    }
+    sqlite3_finalize(st);
+    if (prep(s, "INSERT INTO point_training(experiment_id, point_index, params, curve,"
+                " curve_epochs, converged_epoch, converged, gap_n, gap_mean, gap_ci_lo,"
+                " gap_ci_hi) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
+             &st, err))
+        goto fail;
+    for (size_t i = 0; i < ps->n_training; i++) {
+        const store_point_training *r = &ps->training[i];
+        sqlite3_bind_int64(st, 1, experiment_id);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)r->point_index);
+        bind_text_or_null(st, 3, r->params);
+        bind_text_or_null(st, 4, r->curve);
+        if (r->curve) {
+            sqlite3_bind_int64(st, 5, (sqlite3_int64)r->curve_epochs);
+            sqlite3_bind_int64(st, 6, (sqlite3_int64)r->converged_epoch);
+            sqlite3_bind_int(st, 7, r->converged != 0);
+        }
+        sqlite3_bind_int64(st, 8, (sqlite3_int64)r->gap_n);
+        bind_real(st, 9, r->gap_mean);
+        bind_real(st, 10, r->gap_ci_lo);
+        bind_real(st, 11, r->gap_ci_hi);
+        if (step_row(s, st, err))
+            goto fail;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (store_exec(s, "COMMIT", err))
+        goto fail;
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    if (!sqlite3_get_autocommit(store_internal_db(s)))
+        sqlite3_exec(store_internal_db(s), "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+}

@@ -792,6 +792,76 @@ static void test_migrate_v1(void **state)
                         0.0, 0);
 }
 
+/* A version-2 database (tests/fixtures/results_v2.sql, the schema as version
+ * 2 shipped it) is readable as it is and migrates to exactly the schema of a
+ * new database, with empty statistics tables that store_point_stats_write
+ * fills and the smallest_sufficient_point view reads. */
+static void test_migrate_v2(void **state)
+{
+    (void)state;
+    size_t n;
+    char *v2 = read_file(RUNEXP_FIXTURES "/results_v2.sql", &n);
+    v2[n] = '\0';
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, v2, NULL, NULL, NULL), SQLITE_OK);
+    free(v2);
+    assert_int_equal(sqlite3_exec(db,
+        "INSERT INTO experiments(id, name, spec, spec_hash, created_at) VALUES"
+        " (1, 'old', 'name: old', 'h', 't');"
+        "INSERT INTO trials(id, experiment_id, trial_key, trial_index, point_index, seed,"
+        " params, status, test_accuracy) VALUES (1, 1, 'k', 0, 0, 0, '{}', 'done', 0.75)",
+        NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal((int)query_num(dbpath, "PRAGMA user_version"), 2);
+
+    store_error err;
+    store *s = store_open_readonly(dbpath, &err);
+    assert_non_null(s);
+    assert_int_equal(store_version_found(s), 2);
+    store_close(s);
+    assert_int_equal((int)query_num(dbpath, "PRAGMA user_version"), 2);
+
+    s = store_open(dbpath, &err);
+    assert_non_null(s);
+    assert_int_equal(store_version_found(s), 2);
+    store_close(s);
+    assert_int_equal((int)query_num(dbpath, "PRAGMA user_version"), 3);
+    assert_int_equal(STORE_SCHEMA_VERSION, 3);
+    char *migrated = schema_text(dbpath);
+    char fresh[320];
+    snprintf(fresh, sizeof fresh, "%s/fresh.db", tmpdir);
+    s = store_open(fresh, &err);
+    assert_non_null(s);
+    store_close(s);
+    char *created = schema_text(fresh);
+    assert_string_equal(migrated, created);
+    assert_non_null(strstr(created, "view smallest_sufficient_point"));
+    free(migrated);
+    free(created);
+    const char *sfx[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        char p[340];
+        snprintf(p, sizeof p, "%s%s", fresh, sfx[i]);
+        unlink(p);
+    }
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM point_stats"), 0);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM smallest_sufficient_point"), 0);
+    /* The old trials stay; statistics can be written next to them. */
+    s = store_open(dbpath, &err);
+    assert_non_null(s);
+    store_point_stat st = {"test_accuracy", 0, "{}", 0, 1, 1, 0.75, NAN, 0.75, 0.75, 0.75,
+                           0.75, 0.75, 0.75};
+    store_point_training tr = {0, "{}", NULL, 0, 0, 0, 0, NAN, NAN, NAN};
+    store_point_stats ps = {1, &st, 0, NULL, 1, &tr};
+    assert_int_equal(store_point_stats_write(s, 1, &ps, &err), 0);
+    store_close(s);
+    assert_double_equal(query_num(dbpath, "SELECT mean FROM smallest_sufficient_point"
+                                          " WHERE experiment = 'old'"), 0.75, 0);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM trials"), 1);
+    assert_int_equal((int)query_num(dbpath, "SELECT std IS NULL FROM point_stats"), 1);
+}
+
 /* The journal mode of a database, read on a plain connection. */
 static void expect_journal_mode(const char *path, const char *want)
 {
@@ -989,6 +1059,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_writer_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_checkpointed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_v2, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuses_foreign, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writer_lock_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_finish_size_guards, setup, teardown),
