@@ -247,7 +247,8 @@ static void test_row_step(void **state)
     assert_int_equal(text_row_step(1000, 20), 100);
     assert_int_equal(text_row_count(1001, 100), 12);
     assert_int_equal(text_row_step(2400, 20), 200);
-    assert_int_equal(text_row_step(5000, 20), 250);
+    assert_int_equal(text_row_step(4750, 20), 250);
+    assert_int_equal(text_row_step(5000, 20), 500);
 }
 
 int main(void)
