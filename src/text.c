@@ -285,12 +285,15 @@ size_t text_fmt_real(char *buf, size_t size, double x)
     if (!isfinite(x))
         return (size_t)snprintf(buf, size, "null");
     char tmp[40];
-    for (int prec = 15; prec < 17; prec++) {
+    int prec = 15;
+    for (; prec < 17; prec++) {
         snprintf(tmp, sizeof tmp, "%.*g", prec, x);
         if (strtod(tmp, NULL) == x)
-            return (size_t)snprintf(buf, size, "%s", tmp);
+            break;
     }
-    return (size_t)snprintf(buf, size, "%.17g", x);
+    if (prec == 17)
+        snprintf(tmp, sizeof tmp, "%.17g", x);
+    return (size_t)snprintf(buf, size, "%s%s", tmp, strpbrk(tmp, ".e") ? "" : ".0");
 }
 
 /* ---- JSON and CSV ------------------------------------------------------- */
@@ -426,4 +429,29 @@ size_t text_row_step(size_t n, size_t max_rows)
             if (text_row_count(n, mult[k] * d) <= max_rows)
                 return mult[k] * d;
     return n;
+}
+
+size_t text_edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64)
+        return 64 + (la > lb ? la - lb : lb - la);
+    size_t row[65];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
 }

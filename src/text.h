@@ -58,8 +58,10 @@ size_t text_plain_span(const char *s);
 size_t text_fmt_round(char *buf, size_t size, double x, int decimals);
 
 /* Writes the shortest of "%.15g", "%.16g", "%.17g" that reads back as x
- * exactly (for exports: no figure is lost, none is padded with noise).
- * NaN and infinities give "null". Returns the length, like snprintf. */
+ * exactly (for exports: no figure is lost, none is padded with noise),
+ * with ".0" added to a whole number so that it still reads as a real
+ * ("10.0"). NaN and infinities give "null". Returns the length, like
+ * snprintf. */
 size_t text_fmt_real(char *buf, size_t size, double x);
 
 /* Writes s as a JSON string, quotes included: " \ and the C0 controls
@@ -94,3 +96,8 @@ size_t text_row_step(size_t n, size_t max_rows);
 
 /* The number of rows text_row_step's table shows. */
 size_t text_row_count(size_t n, size_t step);
+
+/* The edit distance (insertions, deletions, substitutions of one byte)
+ * between a and b, counted up to 64 bytes of each (longer strings count as
+ * far apart: the result is then at least 64). For "did you mean" hints. */
+size_t text_edit_distance(const char *a, const char *b);

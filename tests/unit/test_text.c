@@ -188,7 +188,11 @@ static void test_real_shortest(void **state)
     text_fmt_real(buf, sizeof buf, -2.5e-5);
     assert_string_equal(buf, "-2.5e-05");
     text_fmt_real(buf, sizeof buf, 10.0);
-    assert_string_equal(buf, "10");
+    assert_string_equal(buf, "10.0");
+    text_fmt_real(buf, sizeof buf, -0.0);
+    assert_string_equal(buf, "-0.0");
+    text_fmt_real(buf, sizeof buf, 1e300);
+    assert_string_equal(buf, "1e+300");
     text_fmt_real(buf, sizeof buf, NAN);
     assert_string_equal(buf, "null");
     text_fmt_real(buf, sizeof buf, -INFINITY);
@@ -251,6 +255,18 @@ static void test_row_step(void **state)
     assert_int_equal(text_row_step(5000, 20), 500);
 }
 
+static void test_edit_distance(void **state)
+{
+    (void)state;
+    assert_int_equal(text_edit_distance("", ""), 0);
+    assert_int_equal(text_edit_distance("ls", "ls"), 0);
+    assert_int_equal(text_edit_distance("list", "ls"), 2);
+    assert_int_equal(text_edit_distance("shwo", "show"), 2);
+    assert_int_equal(text_edit_distance("exprot", "export"), 2);
+    assert_int_equal(text_edit_distance("kitten", "sitting"), 3);
+    assert_int_equal(text_edit_distance("", "abc"), 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -265,6 +281,7 @@ int main(void)
         cmocka_unit_test(test_locale_utf8),
         cmocka_unit_test(test_sparkline),
         cmocka_unit_test(test_row_step),
+        cmocka_unit_test(test_edit_distance),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
