@@ -17,5 +17,22 @@ int cmd_report(int argc, char **argv);    /* runexp report [EXP]    (cmd_report.
 int cmd_export_model(int argc, char **argv); /* runexp export-model ID (cmd_model.c) */
 int cmd_predict(int argc, char **argv);      /* runexp predict ID CSV  (cmd_model.c) */
 int cmd_compare(int argc, char **argv);   /* runexp compare EXP [B] (cmd_compare.c) */
+int cmd_ls(int argc, char **argv);        /* runexp ls              (cmd_show.c) */
+int cmd_show(int argc, char **argv);      /* runexp show [EXP]      (cmd_show.c) */
+int cmd_export(int argc, char **argv);    /* runexp export [EXP]    (cmd_export.c) */
+
+/* Shared by the commands that read the database (cmd_show.c). */
+struct store;
+/* The value of `--opt VALUE` or `--opt=VALUE` at argv[*i] (advancing *i
+ * past VALUE); "" when VALUE is missing; NULL when argv[*i] is not name. */
+const char *cmd_opt_value(int argc, char **argv, int *i, const char *name);
+/* $RUNEXP_DB, else results/runexp.db. */
+const char *cmd_default_db(void);
+/* Opens an existing database read-only; NULL (with the message on stderr,
+ * "runexp CMD: ...") when there is no file at path or it cannot be read.
+ * Never creates a file. */
+struct store *cmd_open_db(const char *cmd, const char *path);
+/* Flushes f: 0, or 1 with a message when writing failed. */
+int cmd_output_done(const char *cmd, FILE *f);
 
 #endif

@@ -4,9 +4,11 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cmd.h"
+#include "text.h"
 #include "version.h"
 
 static void usage(FILE *f)
@@ -16,6 +18,13 @@ static void usage(FILE *f)
           "       runexp reproduce [--db FILE] TRIAL_ID re-run one stored trial, compare bits\n"
           "       runexp report [EXPERIMENT] [options]  plots and an HTML page from the database\n"
           "       runexp compare EXP [EXP_B] [options]  per-point statistics, paired tests\n"
+          "       runexp ls [--db FILE] [--json]        the experiments of the database\n"
+          "       runexp show [EXPERIMENT] [--db FILE] [--json]\n"
+          "                                             summary per sweep point, model, problems\n"
+          "       runexp show --trial ID [--db FILE] [--json]\n"
+          "                                             one trial: metrics, history, confusion\n"
+          "       runexp export [EXPERIMENT] [--format csv|json] [--table TABLE] [--out FILE]\n"
+          "                     [--db FILE]             a table as CSV or JSON\n"
           "       runexp schema                         print the spec's JSON Schema\n"
           "       runexp export-model TRIAL_ID --out FILE [--format onnx|npz] [--db FILE]\n"
           "                                             the trial's network as ONNX or .npz\n"
@@ -36,6 +45,7 @@ static void usage(FILE *f)
           "One runexp writes a database at a time: a second one on the same --db\n"
           "exits 2 at once (see DB.lock); an edited spec starts a new experiment record.\n"
           "\n"
+          "`runexp COMMAND --help` describes each command.\n"
           "See README.md for the spec reference and an SQL cookbook.\n",
           f);
 }
@@ -76,6 +86,41 @@ static int run_report(char *argv0, char **argv)
 }
 #endif
 
+/* A spec file given without `run`: a path (with a '/'), a .yaml/.yml name,
+ * or an existing file. */
+static int looks_like_spec(const char *a)
+{
+    size_t l = strlen(a);
+    struct stat sb;
+    return strchr(a, '/') || (l > 5 && !strcmp(a + l - 5, ".yaml")) ||
+           (l > 4 && !strcmp(a + l - 4, ".yml")) || stat(a, &sb) == 0;
+}
+
+/* The command a mistyped one most likely meant, or NULL. */
+static const char *suggest(const char *c)
+{
+    static const char *const commands[] = {"run", "check", "reproduce", "report", "schema",
+                                           "ls", "show", "export", "help"};
+    static const char *const aliases[][2] = {
+        {"list", "ls"}, {"dir", "ls"}, {"experiments", "ls"}, {"view", "show"},
+        {"info", "show"}, {"summary", "show"}, {"trial", "show"}, {"dump", "export"},
+        {"csv", "export"}, {"json", "export"}, {"train", "run"}, {"validate", "check"},
+        {"plot", "report"}, {"rerun", "reproduce"}};
+    for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+        if (!strcmp(c, aliases[i][0]))
+            return aliases[i][1];
+    const char *best = NULL;
+    size_t bd = 3; /* at most 2 edits */
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        size_t d = text_edit_distance(c, commands[i]);
+        if (d < bd && d < strlen(commands[i])) {
+            bd = d;
+            best = commands[i];
+        }
+    }
+    return best;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -114,6 +159,23 @@ int main(int argc, char **argv)
     }
     if (!strcmp(c, "run"))
         return cmd_run(argc - 1, argv + 1);
-    /* `runexp SPEC...` is `runexp run SPEC...`: cmd_run sees argv[0] as its name. */
-    return cmd_run(argc, argv);
+    if (!strcmp(c, "ls"))
+        return cmd_ls(argc - 1, argv + 1);
+    if (!strcmp(c, "show"))
+        return cmd_show(argc - 1, argv + 1);
+    if (!strcmp(c, "export"))
+        return cmd_export(argc - 1, argv + 1);
+    /* `runexp SPEC...` (or `runexp -j 4 SPEC...`) is `runexp run ...`:
+     * cmd_run sees argv[0] as its name. Anything else is a mistyped command. */
+    if (c[0] == '-' || looks_like_spec(c))
+        return cmd_run(argc, argv);
+    fputs("runexp: unknown command '", stderr);
+    text_fputs(c, stderr);
+    const char *hint = suggest(c);
+    if (hint)
+        fprintf(stderr, "'; did you mean '%s'?\n", hint);
+    else
+        fputs("'; commands: run, check, reproduce, report, ls, show, export, schema, help "
+              "(or give a spec file)\n", stderr);
+    return 2;
 }

@@ -430,6 +430,104 @@ int store_summary_read(store *s, int64_t experiment_id, store_summary *out,
                        store_error *err);
 void store_summary_free(store_summary *sum);
 
+/* ---- listing, notes and exports (runexp ls / show / export) ----------- */
+
+/* One experiment for `runexp ls`. */
+typedef struct store_experiment_row {
+    int64_t id;
+    char *name, *created_at, *spec_file; /* "" when NULL */
+    size_t n_trials;
+    size_t status_counts[6];   /* trials per store_status */
+    char *best_params;         /* the sweep point with the highest mean test
+                                  accuracy over its done trials (ties: the
+                                  lower point index); NULL when none is done */
+    size_t best_n;             /* its done trials */
+    double best_test_accuracy; /* its mean test accuracy; NaN when none */
+} store_experiment_row;
+
+typedef struct store_experiment_list {
+    size_t n;
+    store_experiment_row *rows; /* by id */
+} store_experiment_list;
+
+int store_experiments_list(store *s, store_experiment_list *out, store_error *err);
+void store_experiment_list_free(store_experiment_list *l);
+
+/* What a trial's row says beyond its figures: why it stopped and what it
+ * cost. */
+typedef struct store_trial_note {
+    int64_t id;
+    store_status status;
+    size_t epochs_run;       /* 0 when NULL */
+    size_t diverged_epoch;   /* 0 when NULL */
+    size_t n_params;         /* 0 when NULL */
+    double wall_ms;          /* NaN when NULL */
+    char *error;             /* NULL when none */
+    char *started_at, *finished_at; /* "" when NULL */
+} store_trial_note;
+
+typedef struct store_trial_notes {
+    size_t n;
+    store_trial_note *rows;  /* by id */
+} store_trial_notes;
+
+/* The notes of every trial of experiment_id, or of trial_id alone when it is
+ * > 0 (and the experiment's). */
+int store_trial_notes_read(store *s, int64_t experiment_id, int64_t trial_id,
+                           store_trial_notes *out, store_error *err);
+void store_trial_notes_free(store_trial_notes *n);
+/* The note of trial id in n (a binary search); NULL when absent. */
+const store_trial_note *store_trial_note_find(const store_trial_notes *n, int64_t id);
+
+/* The layer shapes of a trial's stored kernels: layer l has inputs[l] rows
+ * and units[l] columns, layers 0..*n_layers-1 (at most max). Returns 1 when
+ * the trial has no kernels stored (record.weights off) or they do not form
+ * a chain (each layer's inputs the previous one's units). */
+int store_trial_layer_shapes(store *s, int64_t trial_id, size_t max, size_t *n_layers,
+                             size_t *inputs, size_t *units, store_error *err);
+
+/* A value as SQLite holds it. */
+typedef enum { STORE_NULL = 0, STORE_INTEGER, STORE_REAL, STORE_TEXT } store_value_type;
+
+typedef struct store_value {
+    store_value_type type;
+    long long i;
+    double r;
+    const char *s;   /* STORE_TEXT; valid during the callback only */
+} store_value;
+
+/* The tables `runexp export` writes. */
+typedef enum {
+    STORE_TABLE_TRIALS = 0,
+    STORE_TABLE_EPOCHS,
+    STORE_TABLE_METRICS,
+    STORE_TABLE_CONFUSION,
+    STORE_TABLE_CLASSES,
+    STORE_TABLE_EXPERIMENTS
+} store_table;
+
+/* "trials", "epochs", ...; and the inverse (-1 for an unknown name). */
+const char *store_table_name(store_table t);
+int store_table_parse(const char *name);
+
+typedef struct store_export_sink {
+    /* Called once before the rows with the column names. */
+    int (*header)(void *user, size_t n, const char *const *names);
+    /* Called per row with n values. A non-zero return stops the export. */
+    int (*row)(void *user, size_t n, const store_value *values);
+    void *user;
+} store_export_sink;
+
+/* Streams table t of experiment experiment_id (0: every experiment) to the
+ * sink, one row per record, in a fixed order. The trials, epochs, metrics
+ * and confusion rows carry the trial's sweep values as columns named by
+ * dims[0..n_dims) (the experiment's sweep_dims), each value typed as it is
+ * in trial_params; a dimension named like a fixed column becomes
+ * "param_NAME". Returns 0, 2 when a callback stopped it, -1 on errors. */
+int store_export(store *s, store_table t, int64_t experiment_id, size_t n_dims,
+                 const char *const *dims, const store_export_sink *sink,
+                 store_error *err);
+
 /* ==== end of the reading API ============================================ */
 
 /* ==== per-point statistics (store_read.c) ===============================

@@ -947,3 +947,492 @@ fail:
         sqlite3_exec(store_internal_db(s), "ROLLBACK", NULL, NULL, NULL);
     return -1;
 }
+/* ---- listing experiments ---------------------------------------------- */
+
+void store_experiment_list_free(store_experiment_list *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->rows[i].name);
+        free(l->rows[i].created_at);
+        free(l->rows[i].spec_file);
+        free(l->rows[i].best_params);
+    }
+    free(l->rows);
+    memset(l, 0, sizeof *l);
+}
+
+static store_experiment_row *experiment_row_of(store_experiment_list *l, int64_t id)
+{
+    size_t lo = 0, hi = l->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (l->rows[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < l->n && l->rows[lo].id == id ? &l->rows[lo] : NULL;
+}
+
+int store_experiments_list(store *s, store_experiment_list *l, store_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    memset(l, 0, sizeof *l);
+    if (prep(s, "SELECT id, name, created_at, spec_file FROM experiments ORDER BY id", &st,
+             err))
+        return -1;
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (l->n == cap) {
+            size_t nc = cap ? cap * 2 : 16;
+            store_experiment_row *n = realloc(l->rows, nc * sizeof *n);
+            if (!n)
+                goto oom;
+            l->rows = n;
+            cap = nc;
+        }
+        store_experiment_row *r = &l->rows[l->n];
+        memset(r, 0, sizeof *r);
+        r->id = sqlite3_column_int64(st, 0);
+        r->best_test_accuracy = NAN;
+        l->n++;
+        if (!(r->name = col_dup(st, 1)) || !(r->created_at = col_dup(st, 2)) ||
+            !(r->spec_file = col_dup(st, 3)))
+            goto oom;
+    }
+    if (rc != SQLITE_DONE) {
+        db_err(s, err, rc, "reading experiments");
+        goto fail;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+
+    if (prep(s, "SELECT experiment_id, status, count(*) FROM trials GROUP BY 1, 2 ORDER BY 1, 2",
+             &st, err))
+        goto fail;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_experiment_row *r = experiment_row_of(l, sqlite3_column_int64(st, 0));
+        int stat = store_status_parse((const char *)sqlite3_column_text(st, 1));
+        if (!r)
+            continue;
+        size_t c = col_index(st, 2);
+        r->n_trials += c;
+        r->status_counts[stat < 0 ? STORE_FAILED : stat] += c;
+    }
+    if (rc != SQLITE_DONE) {
+        db_err(s, err, rc, "counting trials");
+        goto fail;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+
+    /* The best point of each experiment: rows by experiment, best first. */
+    if (prep(s,
+             "SELECT experiment_id, params, n, test_accuracy_mean FROM sweep_summary"
+             " WHERE test_accuracy_mean IS NOT NULL"
+             " ORDER BY experiment_id, test_accuracy_mean DESC, point_index, params",
+             &st, err))
+        goto fail;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_experiment_row *r = experiment_row_of(l, sqlite3_column_int64(st, 0));
+        if (!r || r->best_params)
+            continue;
+        if (!(r->best_params = col_dup(st, 1)))
+            goto oom;
+        r->best_n = col_index(st, 2);
+        r->best_test_accuracy = col_real(st, 3);
+    }
+    if (rc != SQLITE_DONE) {
+        db_err(s, err, rc, "reading sweep_summary");
+        goto fail;
+    }
+    sqlite3_finalize(st);
+    return 0;
+oom:
+    set_err(err, 0, "out of memory");
+fail:
+    sqlite3_finalize(st);
+    store_experiment_list_free(l);
+    return -1;
+}
+
+/* ---- trial notes -------------------------------------------------------- */
+
+void store_trial_notes_free(store_trial_notes *n)
+{
+    if (!n)
+        return;
+    for (size_t i = 0; i < n->n; i++) {
+        free(n->rows[i].error);
+        free(n->rows[i].started_at);
+        free(n->rows[i].finished_at);
+    }
+    free(n->rows);
+    memset(n, 0, sizeof *n);
+}
+
+const store_trial_note *store_trial_note_find(const store_trial_notes *n, int64_t id)
+{
+    size_t lo = 0, hi = n->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (n->rows[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n->n && n->rows[lo].id == id ? &n->rows[lo] : NULL;
+}
+
+int store_trial_notes_read(store *s, int64_t experiment_id, int64_t trial_id,
+                           store_trial_notes *out, store_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    memset(out, 0, sizeof *out);
+    if (prep(s,
+             "SELECT id, status, epochs_run, diverged_epoch, n_params, wall_ms, error,"
+             " started_at, finished_at FROM trials WHERE experiment_id = ?1"
+             " AND (?2 = 0 OR id = ?2) ORDER BY id",
+             &st, err))
+        return -1;
+    sqlite3_bind_int64(st, 1, experiment_id);
+    sqlite3_bind_int64(st, 2, trial_id > 0 ? trial_id : 0);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (out->n == cap) {
+            size_t nc = cap ? cap * 2 : 16;
+            store_trial_note *n = realloc(out->rows, nc * sizeof *n);
+            if (!n)
+                goto oom;
+            out->rows = n;
+            cap = nc;
+        }
+        store_trial_note *t = &out->rows[out->n];
+        memset(t, 0, sizeof *t);
+        t->id = sqlite3_column_int64(st, 0);
+        int stat = store_status_parse((const char *)sqlite3_column_text(st, 1));
+        t->status = stat < 0 ? STORE_FAILED : (store_status)stat;
+        t->epochs_run = col_index(st, 2);
+        t->diverged_epoch = col_index(st, 3);
+        t->n_params = col_index(st, 4);
+        t->wall_ms = col_real(st, 5);
+        out->n++;
+        if ((sqlite3_column_type(st, 6) != SQLITE_NULL && !(t->error = col_dup(st, 6))) ||
+            !(t->started_at = col_dup(st, 7)) || !(t->finished_at = col_dup(st, 8)))
+            goto oom;
+    }
+    if (rc != SQLITE_DONE) {
+        db_err(s, err, rc, "reading trials");
+        goto fail;
+    }
+    sqlite3_finalize(st);
+    return 0;
+oom:
+    set_err(err, 0, "out of memory");
+fail:
+    sqlite3_finalize(st);
+    store_trial_notes_free(out);
+    return -1;
+}
+
+int store_trial_layer_shapes(store *s, int64_t trial_id, size_t max, size_t *n_layers,
+                             size_t *inputs, size_t *units, store_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    *n_layers = 0;
+    if (prep(s, "SELECT layer, rows, cols FROM weights WHERE trial_id = ?1 AND kind = 'kernel'"
+                " ORDER BY layer", &st, err))
+        return -1;
+    sqlite3_bind_int64(st, 1, trial_id);
+    int rc, bad = 0;
+    size_t n = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        long long layer = sqlite3_column_int64(st, 0);
+        long long r = sqlite3_column_int64(st, 1), c = sqlite3_column_int64(st, 2);
+        if (layer != (long long)n || n >= max || r <= 0 || c <= 0 ||
+            (n > 0 && (size_t)r != units[n - 1])) {
+            bad = 1;
+            break;
+        }
+        inputs[n] = (size_t)r;
+        units[n] = (size_t)c;
+        n++;
+    }
+    if (!bad && rc != SQLITE_DONE) {
+        db_err(s, err, rc, "reading weights");
+        sqlite3_finalize(st);
+        return -1;
+    }
+    sqlite3_finalize(st);
+    if (bad || n == 0) {
+        set_err(err, 0, "trial %lld has no complete set of stored kernels",
+                (long long)trial_id);
+        return 1;
+    }
+    *n_layers = n;
+    return 0;
+}
+
+/* ---- exports ------------------------------------------------------------ */
+
+static const char *const table_names[] = {"trials",    "epochs",  "metrics",
+                                          "confusion", "classes", "experiments"};
+
+const char *store_table_name(store_table t)
+{
+    return (unsigned)t < sizeof table_names / sizeof table_names[0] ? table_names[t] : "?";
+}
+
+int store_table_parse(const char *name)
+{
+    for (size_t i = 0; i < sizeof table_names / sizeof table_names[0]; i++)
+        if (!strcmp(name, table_names[i]))
+            return (int)i;
+    return -1;
+}
+
+/* One table's query: the columns before the sweep values (their names and
+ * expressions), the columns after them, and what follows the select list.
+ * The trials of the query are t; ?1 is the experiment (0: all). */
+typedef struct export_spec {
+    size_t n_pre;
+    const char *const *pre;      /* "name", "expression" pairs */
+    size_t n_post;
+    const char *const *post;
+    const char *from;
+} export_spec;
+
+static const char *const trials_pre[] = {
+    "experiment_id", "t.experiment_id", "trial_id", "t.id", "trial_index", "t.trial_index",
+    "point_index", "t.point_index", "seed", "t.seed"};
+static const char *const trials_post[] = {
+    "status", "t.status", "n_params", "t.n_params", "epochs_run", "t.epochs_run",
+    "diverged_epoch", "t.diverged_epoch", "best_epoch", "t.best_epoch", "overfit_gap",
+    "t.overfit_gap", "train_loss", "t.train_loss", "train_accuracy", "t.train_accuracy",
+    "val_loss", "t.val_loss", "val_accuracy", "t.val_accuracy", "test_loss", "t.test_loss",
+    "test_accuracy", "t.test_accuracy", "wall_ms", "t.wall_ms", "started_at", "t.started_at",
+    "finished_at", "t.finished_at", "result_hash", "t.result_hash", "trial_key",
+    "t.trial_key", "error", "t.error"};
+static const char *const detail_pre[] = {"trial_id", "t.id", "point_index", "t.point_index",
+                                         "seed", "t.seed"};
+static const char *const epochs_post[] = {"epoch", "x.epoch", "loss", "x.loss", "accuracy",
+                                          "x.accuracy", "val_loss", "x.val_loss",
+                                          "val_accuracy", "x.val_accuracy"};
+static const char *const metrics_post[] = {"split", "x.split", "name", "x.name", "value",
+                                           "x.value"};
+static const char *const confusion_post[] = {
+    "split", "x.split", "true_class", "x.true_class", "true_name", "ct.name",
+    "predicted_class", "x.predicted_class", "predicted_name", "cp.name", "count", "x.count"};
+static const char *const classes_pre[] = {"experiment_id", "c.experiment_id", "class_index",
+                                          "c.class_index", "name", "c.name"};
+static const char *const experiments_pre[] = {
+    "experiment_id", "e.id", "name", "e.name", "created_at", "e.created_at", "spec_file",
+    "e.spec_file", "spec_hash", "e.spec_hash", "sweep_dims", "e.sweep_dims",
+    "n_trials", "(SELECT count(*) FROM trials t WHERE t.experiment_id = e.id)",
+    "runexp_version", "e.runexp_version", "git_revision", "e.git_revision", "compiler",
+    "e.compiler", "build_flags", "e.build_flags", "host", "e.host", "cpu_model", "e.cpu_model",
+    "threads", "e.threads", "spec", "e.spec"};
+
+#define PAIRS(a) (sizeof(a) / sizeof(a)[0] / 2), (a)
+
+static export_spec export_spec_of(store_table t)
+{
+    export_spec e;
+    memset(&e, 0, sizeof e);
+    switch (t) {
+    case STORE_TABLE_TRIALS:
+        e = (export_spec){PAIRS(trials_pre), PAIRS(trials_post),
+                          " FROM trials t WHERE (?1 = 0 OR t.experiment_id = ?1)"
+                          " ORDER BY t.experiment_id, t.point_index, t.seed, t.id"};
+        break;
+    case STORE_TABLE_EPOCHS:
+        e = (export_spec){PAIRS(detail_pre), PAIRS(epochs_post),
+                          " FROM epochs x JOIN trials t ON t.id = x.trial_id"
+                          " WHERE (?1 = 0 OR t.experiment_id = ?1) ORDER BY x.trial_id, x.epoch"};
+        break;
+    case STORE_TABLE_METRICS:
+        e = (export_spec){PAIRS(detail_pre), PAIRS(metrics_post),
+                          " FROM metrics x JOIN trials t ON t.id = x.trial_id"
+                          " WHERE (?1 = 0 OR t.experiment_id = ?1)"
+                          " ORDER BY x.trial_id, x.split, x.name"};
+        break;
+    case STORE_TABLE_CONFUSION:
+        e = (export_spec){PAIRS(detail_pre), PAIRS(confusion_post),
+                          " FROM confusion x JOIN trials t ON t.id = x.trial_id"
+                          " LEFT JOIN classes ct ON ct.experiment_id = t.experiment_id"
+                          " AND ct.class_index = x.true_class"
+                          " LEFT JOIN classes cp ON cp.experiment_id = t.experiment_id"
+                          " AND cp.class_index = x.predicted_class"
+                          " WHERE (?1 = 0 OR t.experiment_id = ?1)"
+                          " ORDER BY x.trial_id, x.split, x.true_class, x.predicted_class"};
+        break;
+    case STORE_TABLE_CLASSES:
+        e = (export_spec){PAIRS(classes_pre), 0, NULL,
+                          " FROM classes c WHERE (?1 = 0 OR c.experiment_id = ?1)"
+                          " ORDER BY c.experiment_id, c.class_index"};
+        break;
+    case STORE_TABLE_EXPERIMENTS:
+        e = (export_spec){PAIRS(experiments_pre), 0, NULL,
+                          " FROM experiments e WHERE (?1 = 0 OR e.id = ?1) ORDER BY e.id"};
+        break;
+    }
+    return e;
+}
+
+/* A growing string for building the export query. */
+typedef struct sbuf {
+    char *p;
+    size_t n, cap;
+    int oom;
+} sbuf;
+
+static void sb_add(sbuf *b, const char *s)
+{
+    size_t l = strlen(s);
+    if (b->oom)
+        return;
+    if (b->n + l + 1 > b->cap) {
+        size_t nc = b->cap ? b->cap : 256;
+        while (nc < b->n + l + 1)
+            nc *= 2;
+        char *np = realloc(b->p, nc);
+        if (!np) {
+            b->oom = 1;
+            return;
+        }
+        b->p = np;
+        b->cap = nc;
+    }
+    memcpy(b->p + b->n, s, l + 1);
+    b->n += l;
+}
+
+static int fixed_column(const export_spec *e, const char *name)
+{
+    for (size_t i = 0; i < e->n_pre; i++)
+        if (!strcmp(e->pre[2 * i], name))
+            return 1;
+    for (size_t i = 0; i < e->n_post; i++)
+        if (!strcmp(e->post[2 * i], name))
+            return 1;
+    return 0;
+}
+
+int store_export(store *s, store_table t, int64_t experiment_id, size_t n_dims,
+                 const char *const *dims, const store_export_sink *sink, store_error *err)
+{
+    export_spec e = export_spec_of(t);
+    if (!e.from) {
+        set_err(err, 0, "unknown table %d", (int)t);
+        return -1;
+    }
+    int with_params = t == STORE_TABLE_TRIALS || t == STORE_TABLE_EPOCHS ||
+                      t == STORE_TABLE_METRICS || t == STORE_TABLE_CONFUSION;
+    if (!with_params)
+        n_dims = 0;
+    if (n_dims > 900) {
+        set_err(err, 0, "too many sweep dimensions to export (%zu)", n_dims);
+        return -1;
+    }
+    size_t n_cols = e.n_pre + n_dims + e.n_post;
+    const char **names = calloc(n_cols, sizeof *names);
+    char **owned = calloc(n_dims ? n_dims : 1, sizeof *owned);
+    store_value *vals = calloc(n_cols, sizeof *vals);
+    sbuf q = {0};
+    sqlite3_stmt *st = NULL;
+    int result = -1;
+    if (!names || !owned || !vals)
+        goto oom;
+    sb_add(&q, "SELECT ");
+    size_t c = 0;
+    for (size_t i = 0; i < e.n_pre; i++, c++) {
+        names[c] = e.pre[2 * i];
+        sb_add(&q, c ? ", " : "");
+        sb_add(&q, e.pre[2 * i + 1]);
+    }
+    for (size_t k = 0; k < n_dims; k++, c++) {
+        char expr[128];
+        snprintf(expr, sizeof expr,
+                 "(SELECT p.value FROM trial_params p WHERE p.trial_id = t.id AND p.name = ?%zu)",
+                 k + 2);
+        if (fixed_column(&e, dims[k])) {
+            size_t l = strlen(dims[k]);
+            if (!(owned[k] = malloc(l + 7)))
+                goto oom;
+            memcpy(owned[k], "param_", 6);
+            memcpy(owned[k] + 6, dims[k], l + 1);
+            names[c] = owned[k];
+        } else {
+            names[c] = dims[k];
+        }
+        sb_add(&q, ", ");
+        sb_add(&q, expr);
+    }
+    for (size_t i = 0; i < e.n_post; i++, c++) {
+        names[c] = e.post[2 * i];
+        sb_add(&q, ", ");
+        sb_add(&q, e.post[2 * i + 1]);
+    }
+    sb_add(&q, e.from);
+    if (q.oom)
+        goto oom;
+    if (prep(s, q.p, &st, err))
+        goto done;
+    sqlite3_bind_int64(st, 1, experiment_id);
+    for (size_t k = 0; k < n_dims; k++)
+        sqlite3_bind_text(st, (int)k + 2, dims[k], -1, SQLITE_STATIC);
+    if (sink->header && sink->header(sink->user, n_cols, names)) {
+        result = 2;
+        goto done;
+    }
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        for (size_t i = 0; i < n_cols; i++) {
+            store_value *v = &vals[i];
+            memset(v, 0, sizeof *v);
+            switch (sqlite3_column_type(st, (int)i)) {
+            case SQLITE_INTEGER:
+                v->type = STORE_INTEGER;
+                v->i = sqlite3_column_int64(st, (int)i);
+                break;
+            case SQLITE_FLOAT:
+                v->type = STORE_REAL;
+                v->r = sqlite3_column_double(st, (int)i);
+                break;
+            case SQLITE_NULL:
+                v->type = STORE_NULL;
+                break;
+            default: /* text; a BLOB (none is exported) would read as text */
+                v->type = STORE_TEXT;
+                v->s = (const char *)sqlite3_column_text(st, (int)i);
+                if (!v->s)
+                    v->s = "";
+            }
+        }
+        if (sink->row(sink->user, n_cols, vals)) {
+            result = 2;
+            goto done;
+        }
+    }
+    if (rc != SQLITE_DONE) {
+        db_err(s, err, rc, "reading for the export");
+        goto done;
+    }
+    result = 0;
+    goto done;
+oom:
+    set_err(err, 0, "out of memory");
+done:
+    sqlite3_finalize(st);
+    for (size_t k = 0; owned && k < n_dims; k++)
+        free(owned[k]);
+    free(owned);
+    free(names);
+    free(vals);
+    free(q.p);
+    return result;
+}

@@ -41,3 +41,63 @@ int text_fputs(const char *s, FILE *f);
 size_t text_plain_span(const char *s);
 
 #endif
+
+/* ---- numbers and layout for terminal output and exports ----------------
+ *
+ * One rounding rule everywhere a figure is shown: text_fmt_round rounds the
+ * way SQLite's round(x, N) does, so a figure on the terminal equals what the
+ * README's queries print. */
+
+/* Writes x rounded to `decimals` places (clamped to 0..15) with exactly
+ * that many decimals, as SQLite 3.40's printf('%.Nf', round(x, N)) shows
+ * it: half away from zero, where a value less than about 3e-16 of itself
+ * below the half (0.62625 is stored as 0.6262499999999999956) counts as the
+ * half, so 0.62625 -> "0.6263" where C's printf("%.4f") gives "0.6262".
+ * A result that is zero has no minus sign. NaN gives "NaN", infinities
+ * "Inf" and "-Inf". Returns the length, like snprintf. */
+size_t text_fmt_round(char *buf, size_t size, double x, int decimals);
+
+/* Writes the shortest of "%.15g", "%.16g", "%.17g" that reads back as x
+ * exactly (for exports: no figure is lost, none is padded with noise),
+ * with ".0" added to a whole number so that it still reads as a real
+ * ("10.0"). NaN and infinities give "null". Returns the length, like
+ * snprintf. */
+size_t text_fmt_real(char *buf, size_t size, double x);
+
+/* Writes s as a JSON string, quotes included: " \ and the C0 controls
+ * escaped (\n, \t, ... \u00XX), DEL, the C1 controls and the invisible
+ * characters text_escape escapes as \uXXXX, each byte that is not
+ * well-formed UTF-8 as \ufffd. The result is valid JSON and safe on a
+ * terminal. Returns 0, or EOF on a write error. */
+int text_json_fputs(const char *s, FILE *f);
+
+/* Writes s as one CSV field (RFC 4180): in double quotes, each quote
+ * doubled; the bytes as they are. Returns 0, or EOF on a write error. */
+int text_csv_fputs(const char *s, FILE *f);
+
+/* 1 when the locale the environment selects uses UTF-8: the first of
+ * LC_ALL, LC_CTYPE, LANG that is set and not empty names the UTF-8 codeset
+ * ("C.UTF-8", "en_US.utf8"). Pass getenv's results (NULL = unset). */
+int text_locale_utf8(const char *lc_all, const char *lc_ctype, const char *lang);
+
+/* Writes a sparkline of v[0..n) into buf: at most `width` columns, each
+ * the mean of the values it covers (NaN ignored; a column of only NaN is a
+ * space), drawn with the eight block characters U+2581-U+2588 scaled from
+ * lo (lowest block) to hi (full block). Returns the length in bytes, like
+ * snprintf (3 bytes per block). */
+size_t text_sparkline(char *buf, size_t size, const double *v, size_t n, double lo,
+                      double hi, size_t width);
+
+/* The step of a table of every step-th row out of n rows (shown: the
+ * first, every multiple of step, the last) that keeps it at most max_rows
+ * rows (max_rows >= 3): 1 when all n fit, else the smallest of 2, 5, 10,
+ * 20, 25, 50, 100, 200, 250, 500, 1000, ... that fits. */
+size_t text_row_step(size_t n, size_t max_rows);
+
+/* The number of rows text_row_step's table shows. */
+size_t text_row_count(size_t n, size_t step);
+
+/* The edit distance (insertions, deletions, substitutions of one byte)
+ * between a and b, counted up to 64 bytes of each (longer strings count as
+ * far apart: the result is then at least 64). For "did you mean" hints. */
+size_t text_edit_distance(const char *a, const char *b);

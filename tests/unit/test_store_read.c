@@ -322,6 +322,132 @@ static void test_summary(void **state)
     store_close(s);
 }
 
+/* store_experiments_list: counts by status, and the best point by mean test
+ * accuracy with ties going to the lower point index: {"lr": 0.1} (trials
+ * 40, 3: mean 0.5, point 1) ties {"lr": "x"} (trial 7: 0.5, point 0). */
+static void test_list(void **state)
+{
+    (void)state;
+    store *s = open_ro();
+    store_experiment_list l;
+    store_error err;
+    assert_int_equal(store_experiments_list(s, &l, &err), 0);
+    assert_int_equal(l.n, 3);
+    assert_int_equal(l.rows[0].id, 1);
+    assert_string_equal(l.rows[0].name, "exp_a");
+    assert_int_equal(l.rows[0].n_trials, 4);
+    assert_int_equal(l.rows[0].status_counts[STORE_DONE], 3);
+    assert_int_equal(l.rows[0].status_counts[STORE_FAILED], 1);
+    assert_string_equal(l.rows[0].best_params, "{\"lr\": \"x\"}");
+    assert_int_equal(l.rows[0].best_n, 1);
+    assert_true(l.rows[0].best_test_accuracy == 0.5);
+    assert_int_equal(l.rows[2].n_trials, 0);
+    assert_null(l.rows[2].best_params);
+    assert_true(isnan(l.rows[2].best_test_accuracy));
+    store_experiment_list_free(&l);
+
+    store_trial_notes n;
+    assert_int_equal(store_trial_notes_read(s, 1, 0, &n, &err), 0);
+    assert_int_equal(n.n, 4);
+    assert_int_equal(n.rows[0].id, 3); /* by id */
+    const store_trial_note *t22 = store_trial_note_find(&n, 22);
+    assert_non_null(t22);
+    assert_int_equal(t22->status, STORE_FAILED);
+    assert_null(t22->error);
+    assert_null(store_trial_note_find(&n, 5));
+    store_trial_notes_free(&n);
+
+    size_t nl, in[4], units[4];
+    assert_int_equal(store_trial_layer_shapes(s, 40, 4, &nl, in, units, &err), 1);
+    store_close(s);
+}
+
+typedef struct collected {
+    size_t n_cols, n_rows;
+    char names[16][32];
+    store_value_type types[8][16];
+    char text[8][16][16];
+    double r[8][16];
+    long long i[8][16];
+} collected;
+
+static int col_header(void *user, size_t n, const char *const *names)
+{
+    collected *c = user;
+    c->n_cols = n;
+    for (size_t k = 0; k < n && k < 16; k++)
+        snprintf(c->names[k], sizeof c->names[k], "%s", names[k]);
+    return 0;
+}
+
+static int col_row(void *user, size_t n, const store_value *v)
+{
+    collected *c = user;
+    if (c->n_rows < 8)
+        for (size_t k = 0; k < n && k < 16; k++) {
+            c->types[c->n_rows][k] = v[k].type;
+            c->i[c->n_rows][k] = v[k].i;
+            c->r[c->n_rows][k] = v[k].r;
+            if (v[k].type == STORE_TEXT)
+                snprintf(c->text[c->n_rows][k], 16, "%s", v[k].s);
+        }
+    c->n_rows++;
+    return 0;
+}
+
+static int stop_row(void *user, size_t n, const store_value *v)
+{
+    (void)n;
+    (void)v;
+    return ++((collected *)user)->n_rows == 2;
+}
+
+/* store_export: sweep values as typed columns (a name that clashes with a
+ * fixed column gets "param_"), rows by point, seed, id; a sink that stops. */
+static void test_export(void **state)
+{
+    (void)state;
+    store *s = open_ro();
+    store_error err;
+    static collected c;
+    memset(&c, 0, sizeof c);
+    const char *dims[3] = {"lr", "hid\"den", "seed"};
+    store_export_sink sink = {col_header, col_row, &c};
+    assert_int_equal(store_export(s, STORE_TABLE_TRIALS, 1, 3, dims, &sink, &err), 0);
+    assert_int_equal(c.n_rows, 4);
+    assert_string_equal(c.names[4], "seed");
+    assert_string_equal(c.names[5], "lr");
+    assert_string_equal(c.names[6], "hid\"den");
+    assert_string_equal(c.names[7], "param_seed");
+    assert_string_equal(c.names[8], "status");
+    /* rows: 22 (point 0, seed 2), 7 (0, 7), 3 (1, 1), 40 (1, 5) */
+    const long long ids[4] = {22, 7, 3, 40};
+    for (int r = 0; r < 4; r++)
+        assert_int_equal(c.i[r][1], ids[r]);
+    assert_int_equal(c.types[0][5], STORE_NULL);
+    assert_int_equal(c.types[1][5], STORE_TEXT);
+    assert_string_equal(c.text[1][5], "x");
+    assert_int_equal(c.types[3][5], STORE_REAL);
+    assert_true(c.r[3][5] == 0.1);
+    assert_int_equal(c.types[3][6], STORE_INTEGER);
+    assert_int_equal(c.i[3][6], 4);
+    assert_int_equal(c.types[3][7], STORE_NULL);
+    assert_string_equal(c.text[3][8], "done");
+
+    memset(&c, 0, sizeof c);
+    store_export_sink stop = {NULL, stop_row, &c};
+    assert_int_equal(store_export(s, STORE_TABLE_EPOCHS, 1, 1, dims, &stop, &err), 2);
+    assert_int_equal(c.n_rows, 2);
+
+    memset(&c, 0, sizeof c);
+    assert_int_equal(store_export(s, STORE_TABLE_EXPERIMENTS, 0, 1, dims, &sink, &err), 0);
+    assert_int_equal(c.n_rows, 3);
+    assert_string_equal(c.names[0], "experiment_id");
+    assert_int_equal(store_table_parse("confusion"), STORE_TABLE_CONFUSION);
+    assert_int_equal(store_table_parse("weights"), -1);
+    store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -329,6 +455,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_experiment, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trials, setup, teardown),
         cmocka_unit_test_setup_teardown(test_summary, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_export, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +116,157 @@ static void test_cut_and_span(void **state)
     free(d);
 }
 
+/* The text f received, via open_memstream. */
+typedef struct capture {
+    char *buf;
+    size_t len;
+    FILE *f;
+} capture;
+
+static void capture_open(capture *c)
+{
+    c->buf = NULL;
+    c->len = 0;
+    c->f = open_memstream(&c->buf, &c->len);
+    assert_non_null(c->f);
+}
+
+static const char *capture_close(capture *c)
+{
+    fclose(c->f);
+    return c->buf;
+}
+
+static void expect_json(const char *in, const char *want)
+{
+    capture c;
+    capture_open(&c);
+    assert_int_equal(text_json_fputs(in, c.f), 0);
+    assert_string_equal(capture_close(&c), want);
+    free(c.buf);
+}
+
+static void test_json_strings(void **state)
+{
+    (void)state;
+    expect_json("", "\"\"");
+    expect_json("hidden", "\"hidden\"");
+    expect_json("a\"b\\c", "\"a\\\"b\\\\c\"");
+    expect_json("l1\nl2\tx\r", "\"l1\\nl2\\tx\\r\"");
+    expect_json("\033[31m\x7f", "\"\\u001b[31m\\u007f\"");
+    expect_json("h\xc3\xa9 \xe2\x80\xae!", "\"h\xc3\xa9 \\u202e!\"");
+    expect_json("\xc2\x9b", "\"\\u009b\"");
+    expect_json("bad\xff\xc3", "\"bad\\ufffd\\ufffd\"");
+}
+
+static void test_csv_fields(void **state)
+{
+    (void)state;
+    capture c;
+    capture_open(&c);
+    text_csv_fputs("plain", c.f);
+    fputc(',', c.f);
+    text_csv_fputs("a \"q\", b\r\nc", c.f);
+    fputc(',', c.f);
+    text_csv_fputs("", c.f);
+    assert_string_equal(capture_close(&c), "\"plain\",\"a \"\"q\"\", b\r\nc\",\"\"");
+    free(c.buf);
+}
+
+static void test_real_shortest(void **state)
+{
+    (void)state;
+    char buf[64];
+    text_fmt_real(buf, sizeof buf, 0.1);
+    assert_string_equal(buf, "0.1");
+    text_fmt_real(buf, sizeof buf, 0.62625);
+    assert_string_equal(buf, "0.62625");
+    text_fmt_real(buf, sizeof buf, 1.0 / 3.0);
+    assert_string_equal(buf, "0.3333333333333333");
+    text_fmt_real(buf, sizeof buf, 0.1 + 0.2);
+    assert_string_equal(buf, "0.30000000000000004");
+    text_fmt_real(buf, sizeof buf, -2.5e-5);
+    assert_string_equal(buf, "-2.5e-05");
+    text_fmt_real(buf, sizeof buf, 10.0);
+    assert_string_equal(buf, "10.0");
+    text_fmt_real(buf, sizeof buf, -0.0);
+    assert_string_equal(buf, "-0.0");
+    text_fmt_real(buf, sizeof buf, 1e300);
+    assert_string_equal(buf, "1e+300");
+    text_fmt_real(buf, sizeof buf, NAN);
+    assert_string_equal(buf, "null");
+    text_fmt_real(buf, sizeof buf, -INFINITY);
+    assert_string_equal(buf, "null");
+}
+
+static void test_locale_utf8(void **state)
+{
+    (void)state;
+    assert_true(text_locale_utf8(NULL, NULL, "C.UTF-8"));
+    assert_true(text_locale_utf8(NULL, NULL, "en_US.utf8"));
+    assert_true(text_locale_utf8("de_DE.UTF-8@euro", "C", "C"));
+    assert_false(text_locale_utf8("C", "en_US.UTF-8", "en_US.UTF-8"));
+    assert_true(text_locale_utf8("", "en_US.UTF-8", "C"));
+    assert_false(text_locale_utf8(NULL, NULL, NULL));
+    assert_false(text_locale_utf8(NULL, NULL, "POSIX"));
+    assert_false(text_locale_utf8(NULL, NULL, "en_US.ISO-8859-1"));
+    assert_false(text_locale_utf8(NULL, NULL, "en_US.UTF-16"));
+}
+
+static void test_sparkline(void **state)
+{
+    (void)state;
+    char buf[128];
+    /* 0..7 over lo 0, hi 8: one of each block, lowest to full. */
+    const double v[8] = {0, 1, 2, 3, 4, 5, 6, 7.99};
+    assert_int_equal(text_sparkline(buf, sizeof buf, v, 8, 0, 8, 60), 24);
+    assert_string_equal(buf, "\xe2\x96\x81\xe2\x96\x82\xe2\x96\x83\xe2\x96\x84"
+                             "\xe2\x96\x85\xe2\x96\x86\xe2\x96\x87\xe2\x96\x88");
+    /* 8 values into 2 columns: means 1.5 and 5.5 of 0..8 -> levels 1, 5;
+     * a NaN column is a space. */
+    assert_int_equal(text_sparkline(buf, sizeof buf, v, 8, 0, 8, 2), 6);
+    assert_string_equal(buf, "\xe2\x96\x82\xe2\x96\x86");
+    const double w[3] = {1, NAN, 8};
+    text_sparkline(buf, sizeof buf, w, 3, 0, 8, 10);
+    assert_string_equal(buf, "\xe2\x96\x82 \xe2\x96\x88");
+    /* a cut buffer keeps whole characters */
+    assert_int_equal(text_sparkline(buf, 5, v, 8, 0, 8, 60), 24);
+    assert_string_equal(buf, "\xe2\x96\x81");
+}
+
+static void test_row_step(void **state)
+{
+    (void)state;
+    assert_int_equal(text_row_step(20, 20), 1);
+    assert_int_equal(text_row_count(20, 1), 20);
+    /* 21 rows: step 2 shows 1, 2, 4, ..., 20, 21 = 12 rows */
+    assert_int_equal(text_row_step(21, 20), 2);
+    assert_int_equal(text_row_count(21, 2), 12);
+    /* 200 epochs: 1, 10, 20, ..., 200 = 21 rows > 20, so 20: 1 + 10 = 11 */
+    assert_int_equal(text_row_step(200, 20), 20);
+    assert_int_equal(text_row_count(200, 20), 11);
+    assert_int_equal(text_row_count(200, 10), 21);
+    /* 95: step 5 gives 1 + 19 = 20 rows */
+    assert_int_equal(text_row_step(95, 20), 5);
+    assert_int_equal(text_row_step(1000, 20), 100);
+    assert_int_equal(text_row_count(1001, 100), 12);
+    assert_int_equal(text_row_step(2400, 20), 200);
+    assert_int_equal(text_row_step(4750, 20), 250);
+    assert_int_equal(text_row_step(5000, 20), 500);
+}
+
+static void test_edit_distance(void **state)
+{
+    (void)state;
+    assert_int_equal(text_edit_distance("", ""), 0);
+    assert_int_equal(text_edit_distance("ls", "ls"), 0);
+    assert_int_equal(text_edit_distance("list", "ls"), 2);
+    assert_int_equal(text_edit_distance("shwo", "show"), 2);
+    assert_int_equal(text_edit_distance("exprot", "export"), 2);
+    assert_int_equal(text_edit_distance("kitten", "sitting"), 3);
+    assert_int_equal(text_edit_distance("", "abc"), 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -123,6 +275,13 @@ int main(void)
         cmocka_unit_test(test_c1_and_invisible),
         cmocka_unit_test(test_ill_formed_utf8),
         cmocka_unit_test(test_cut_and_span),
+        cmocka_unit_test(test_json_strings),
+        cmocka_unit_test(test_csv_fields),
+        cmocka_unit_test(test_real_shortest),
+        cmocka_unit_test(test_locale_utf8),
+        cmocka_unit_test(test_sparkline),
+        cmocka_unit_test(test_row_step),
+        cmocka_unit_test(test_edit_distance),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
