@@ -96,26 +96,42 @@ static int looks_like_spec(const char *a)
            (l > 4 && !strcmp(a + l - 4, ".yml")) || stat(a, &sb) == 0;
 }
 
+/* The subcommands, for dispatch and for "did you mean". `report` and `help`
+ * are handled in main (report runs another program). */
+typedef struct command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+} command;
+
+static const command commands[] = {
+    {"run", cmd_run},         {"check", cmd_check},
+    {"reproduce", cmd_reproduce}, {"schema", cmd_schema},
+    {"ls", cmd_ls},           {"show", cmd_show},
+    {"export", cmd_export},   {"compare", cmd_compare},
+    {"export-model", cmd_export_model}, {"predict", cmd_predict},
+    {"report", NULL},         {"help", NULL},
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
 /* The command a mistyped one most likely meant, or NULL. */
 static const char *suggest(const char *c)
 {
-    static const char *const commands[] = {"run", "check", "reproduce", "report", "schema",
-                                           "ls", "show", "export", "help"};
     static const char *const aliases[][2] = {
         {"list", "ls"}, {"dir", "ls"}, {"experiments", "ls"}, {"view", "show"},
         {"info", "show"}, {"summary", "show"}, {"trial", "show"}, {"dump", "export"},
         {"csv", "export"}, {"json", "export"}, {"train", "run"}, {"validate", "check"},
-        {"plot", "report"}, {"rerun", "reproduce"}};
+        {"plot", "report"}, {"rerun", "reproduce"}, {"stats", "compare"},
+        {"onnx", "export-model"}, {"infer", "predict"}};
     for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
         if (!strcmp(c, aliases[i][0]))
             return aliases[i][1];
     const char *best = NULL;
     size_t bd = 3; /* at most 2 edits */
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
-        size_t d = text_edit_distance(c, commands[i]);
-        if (d < bd && d < strlen(commands[i])) {
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        size_t d = text_edit_distance(c, commands[i].name);
+        if (d < bd && d < strlen(commands[i].name)) {
             bd = d;
-            best = commands[i];
+            best = commands[i].name;
         }
     }
     return best;
@@ -136,18 +152,6 @@ int main(int argc, char **argv)
         printf("runexp %s (%s)\n", RUNEXP_VERSION, RUNEXP_GIT_REVISION);
         return 0;
     }
-    if (!strcmp(c, "check"))
-        return cmd_check(argc - 1, argv + 1);
-    if (!strcmp(c, "schema"))
-        return cmd_schema(argc - 1, argv + 1);
-    if (!strcmp(c, "compare"))
-        return cmd_compare(argc - 1, argv + 1);
-    if (!strcmp(c, "reproduce"))
-        return cmd_reproduce(argc - 1, argv + 1);
-    if (!strcmp(c, "export-model"))
-        return cmd_export_model(argc - 1, argv + 1);
-    if (!strcmp(c, "predict"))
-        return cmd_predict(argc - 1, argv + 1);
     if (!strcmp(c, "report")) {
 #ifdef RUNEXP_HAVE_REPORT
         return run_report(argv[0], argv + 1);
@@ -157,14 +161,9 @@ int main(int argc, char **argv)
         return 2;
 #endif
     }
-    if (!strcmp(c, "run"))
-        return cmd_run(argc - 1, argv + 1);
-    if (!strcmp(c, "ls"))
-        return cmd_ls(argc - 1, argv + 1);
-    if (!strcmp(c, "show"))
-        return cmd_show(argc - 1, argv + 1);
-    if (!strcmp(c, "export"))
-        return cmd_export(argc - 1, argv + 1);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (commands[i].fn && !strcmp(c, commands[i].name))
+            return commands[i].fn(argc - 1, argv + 1);
     /* `runexp SPEC...` (or `runexp -j 4 SPEC...`) is `runexp run ...`:
      * cmd_run sees argv[0] as its name. Anything else is a mistyped command. */
     if (c[0] == '-' || looks_like_spec(c))
@@ -174,8 +173,11 @@ int main(int argc, char **argv)
     const char *hint = suggest(c);
     if (hint)
         fprintf(stderr, "'; did you mean '%s'?\n", hint);
-    else
-        fputs("'; commands: run, check, reproduce, report, ls, show, export, schema, help "
-              "(or give a spec file)\n", stderr);
+    else {
+        fputs("'; commands:", stderr);
+        for (size_t i = 0; i < N_COMMANDS; i++)
+            fprintf(stderr, "%s %s", i ? "," : "", commands[i].name);
+        fputs(" (or give a spec file)\n", stderr);
+    }
     return 2;
 }
