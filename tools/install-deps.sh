@@ -2,9 +2,11 @@
 # Installs runexp's build and test dependencies from Debian 12's packages.
 # Usage: tools/install-deps.sh [--test-extras]
 #   --test-extras  also install what optional tests use: Chromium (the report
-#                  page opened in a browser) and python3-jsonschema + PyYAML
-#                  (the JSON Schema checked by an independent validator);
-#                  without them those tests are reported as skipped
+#                  page opened in a browser), python3-jsonschema + PyYAML
+#                  (the JSON Schema checked by an independent validator) and
+#                  python3-onnx + numpy (exported ONNX / .npz models checked
+#                  by onnx.checker and a numpy forward pass); without them
+#                  those tests are reported as skipped (cmake says which)
 # Packages already present are not reinstalled; apt-get runs only if needed.
 set -euo pipefail
 
@@ -19,7 +21,7 @@ pkgs=(
                        # /usr/bin/python3) and tools/update-cookbook.py
 )
 if [ "${1:-}" = "--test-extras" ]; then
-  pkgs+=(chromium python3-jsonschema python3-yaml)
+  pkgs+=(chromium python3-jsonschema python3-yaml python3-onnx python3-numpy)
 fi
 
 missing=()
