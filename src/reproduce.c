@@ -134,6 +134,69 @@ static int csv_hash_of(const char *canonical, char hex[65])
     return 1;
 }
 
+/* Why the stored trial is not in the plan of its stored spec: its CSV file
+ * changed (the point is there, with another CSV hash), or the keys changed. */
+static void say_not_in_plan(const store_trial_record *rec, const sweep_plan *plan,
+                            int64_t trial_id, FILE *err)
+{
+    char was[65], now[65];
+    const sweep_point *same = NULL;
+    for (size_t i = 0; rec->params && i < plan->n_points; i++)
+        if (!strcmp(plan->points[i].params_json, rec->params))
+            same = &plan->points[i];
+    if (same && same->spec.data.source == SPEC_SOURCE_CSV &&
+        csv_hash_of(rec->resolved_spec, was) && csv_hash_of(same->canonical, now) &&
+        strcmp(was, now)) {
+        fprintf(err, "runexp: trial %lld cannot be reproduced: the content of its CSV file ",
+                (long long)trial_id);
+        text_fputs(same->spec.data.csv_path ? same->spec.data.csv_path : "(unknown)", err);
+        fprintf(err,
+                " changed since it ran (SHA-256 %.16s..., now %.16s...); restore the"
+                " original file to reproduce it\n",
+                was, now);
+    } else {
+        char key[13]; /* the first 12 characters */
+        size_t kl = strnlen(rec->key, 12);
+        memcpy(key, rec->key, kl);
+        key[kl] = '\0';
+        fprintf(err, "runexp: trial %lld (key ", (long long)trial_id);
+        text_fputs(key, err);
+        fputs(") is not in the plan of its stored spec (was it produced by another runexp"
+              " version?)\n",
+              err);
+    }
+}
+
+/* Compares the recomputed trial t with the stored rec: the exit code, with
+ * the verdict (and the first difference) on out. */
+static int compare(const trial_result *t, const store_trial_record *rec, const sweep_plan *plan,
+                   const sweep_trial *tr, int64_t trial_id, FILE *out)
+{
+    /* The stored result is the hash and the rows it summarises: both must
+     * equal the recomputation (a row edited after the fact leaves the
+     * hash intact but is not what the trial produced). */
+    int same_hash = !strcmp(t->hash, rec->result_hash);
+    if (same_hash && !first_difference(t, rec, NULL)) {
+        fprintf(out, "trial %lld: result hash matches bit for bit (%s, seed %llu, ",
+                (long long)trial_id, t->hash, (unsigned long long)tr->seed);
+        text_fputs(plan->points[tr->point].params_json, out);
+        fputs(")\n", out);
+        return RUNNER_EXIT_OK;
+    }
+    if (same_hash) {
+        fprintf(out, "trial %lld: MISMATCH: the result hash matches (%s) but the stored"
+                     " rows differ from the recomputation\n", (long long)trial_id, t->hash);
+    } else {
+        fprintf(out, "trial %lld: MISMATCH: stored hash ", (long long)trial_id);
+        text_fputs(rec->result_hash, out);
+        fprintf(out, ", recomputed %s\n", t->hash);
+    }
+    if (!first_difference(t, rec, out))
+        fprintf(out, "weights, metrics and history equal the stored rows: the stored"
+                     " result_hash itself differs\n");
+    return RUNNER_EXIT_FAILED;
+}
+
 int runner_reproduce(const char *db_path_given, int64_t trial_id, FILE *out, FILE *err)
 {
     const char *path = run_db_path(db_path_given);
@@ -188,32 +251,7 @@ int runner_reproduce(const char *db_path_given, int64_t trial_id, FILE *out, FIL
         if (!strcmp(plan.trials[i].key, rec.key))
             tr = &plan.trials[i];
     if (!tr) {
-        char was[65], now[65];
-        const sweep_point *same = NULL;
-        for (size_t i = 0; rec.params && i < plan.n_points; i++)
-            if (!strcmp(plan.points[i].params_json, rec.params))
-                same = &plan.points[i];
-        if (same && same->spec.data.source == SPEC_SOURCE_CSV &&
-            csv_hash_of(rec.resolved_spec, was) && csv_hash_of(same->canonical, now) &&
-            strcmp(was, now)) {
-            fprintf(err, "runexp: trial %lld cannot be reproduced: the content of its CSV file ",
-                    (long long)trial_id);
-            text_fputs(same->spec.data.csv_path ? same->spec.data.csv_path : "(unknown)", err);
-            fprintf(err,
-                    " changed since it ran (SHA-256 %.16s..., now %.16s...); restore the"
-                    " original file to reproduce it\n",
-                    was, now);
-        } else {
-            char key[13]; /* the first 12 characters */
-            size_t kl = strnlen(rec.key, 12);
-            memcpy(key, rec.key, kl);
-            key[kl] = '\0';
-            fprintf(err, "runexp: trial %lld (key ", (long long)trial_id);
-            text_fputs(key, err);
-            fputs(") is not in the plan of its stored spec (was it produced by another runexp"
-                  " version?)\n",
-                  err);
-        }
+        say_not_in_plan(&rec, &plan, trial_id, err);
         goto out;
     }
     const spec_experiment *e = &plan.points[tr->point].spec;
@@ -231,30 +269,7 @@ int runner_reproduce(const char *db_path_given, int64_t trial_id, FILE *out, FIL
         code = RUNNER_EXIT_FAILED;
         goto out;
     }
-    /* The stored result is the hash and the rows it summarises: both must
-     * equal the recomputation (a row edited after the fact leaves the
-     * hash intact but is not what the trial produced). */
-    int same_hash = !strcmp(t.hash, rec.result_hash);
-    if (same_hash && !first_difference(&t, &rec, NULL)) {
-        fprintf(out, "trial %lld: result hash matches bit for bit (%s, seed %llu, ",
-                (long long)trial_id, t.hash, (unsigned long long)tr->seed);
-        text_fputs(plan.points[tr->point].params_json, out);
-        fputs(")\n", out);
-        code = RUNNER_EXIT_OK;
-    } else {
-        if (same_hash) {
-            fprintf(out, "trial %lld: MISMATCH: the result hash matches (%s) but the stored"
-                         " rows differ from the recomputation\n", (long long)trial_id, t.hash);
-        } else {
-            fprintf(out, "trial %lld: MISMATCH: stored hash ", (long long)trial_id);
-            text_fputs(rec.result_hash, out);
-            fprintf(out, ", recomputed %s\n", t.hash);
-        }
-        if (!first_difference(&t, &rec, out))
-            fprintf(out, "weights, metrics and history equal the stored rows: the stored"
-                         " result_hash itself differs\n");
-        code = RUNNER_EXIT_FAILED;
-    }
+    code = compare(&t, &rec, &plan, tr, trial_id, out);
 out:
     trial_result_free(&t);
     data_set_free(&src);

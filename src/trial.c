@@ -109,15 +109,82 @@ static int trial_grid(trial_result *t, const spec_experiment *e, nn_model *m,
     return 0;
 }
 
+/* Loss and accuracy on each split, the confusion matrices asked for (the
+ * test one always, for the per-class figures) and precision, recall, F1 and
+ * support per class. 0; 1 when the buffers would be too large (t says
+ * why); -1 when out of memory. */
+static int trial_evaluate(trial_result *t, const spec_experiment *e, nn_model *m,
+                          const data_splits *sp)
+{
+    size_t K = t->n_classes, units = K; /* one output unit per class (checked) */
+    const data_set *ds[3] = {&sp->train, &sp->validation, &sp->test};
+    const float *ys[3] = {sp->y_train, sp->y_validation, sp->y_test};
+    float *prob = NULL;
+    uint32_t *cm_test = NULL;
+    int rc = 0;
+    size_t max_rows = 1;
+    for (int s = 0; s < 3; s++)
+        if (ds[s]->n_rows > max_rows)
+            max_rows = ds[s]->n_rows;
+    size_t prob_bytes, cm_bytes, k_doubles;
+    if (!checked_mul(max_rows, units, &prob_bytes) ||
+        !checked_mul(prob_bytes, sizeof *prob, &prob_bytes) ||
+        !checked_mul(K, K, &cm_bytes) || !checked_mul(cm_bytes, sizeof *cm_test, &cm_bytes) ||
+        !checked_mul(K, sizeof(double), &k_doubles)) {
+        set_error(t, TRIAL_FAILED, "the evaluation buffers would be too large");
+        return 1;
+    }
+    prob = malloc(prob_bytes);
+    cm_test = malloc(cm_bytes);
+    t->precision = malloc(k_doubles);
+    t->recall = malloc(k_doubles);
+    t->f1 = malloc(k_doubles);
+    t->support = malloc(K * sizeof(uint32_t)); /* <= k_doubles: cannot wrap */
+    if (!prob || !cm_test || !t->precision || !t->recall || !t->f1 || !t->support) {
+        rc = -1;
+        goto out;
+    }
+    const int record[3] = {e->record.confusion_train, e->record.confusion_validation,
+                           e->record.confusion_test};
+    for (int s = 0; s < 3; s++) {
+        if (ds[s]->n_rows == 0)
+            continue;
+        nn_evaluate(m, ds[s]->x, ys[s], ds[s]->n_rows, 32, &t->loss[s], &t->accuracy[s]);
+        if (!record[s] && s != 2)
+            continue;
+        nn_predict(m, ds[s]->x, ds[s]->n_rows, prob);
+        uint32_t *cm = cm_test;
+        if (record[s]) {
+            cm = t->confusion[s] = malloc(cm_bytes);
+            if (!cm) {
+                rc = -1;
+                goto out;
+            }
+        }
+        metrics_confusion(prob, ds[s]->y, ds[s]->n_rows, K, cm);
+        if (s == 2 && cm != cm_test)
+            memcpy(cm_test, cm, cm_bytes);
+    }
+    if (sp->test.n_rows)
+        metrics_per_class(cm_test, K, t->precision, t->recall, t->f1, t->support);
+    else
+        for (size_t k = 0; k < K; k++) {
+            t->precision[k] = t->recall[k] = t->f1[k] = 0;
+            t->support[k] = 0;
+        }
+out:
+    free(prob);
+    free(cm_test);
+    return rc;
+}
+
 int trial_run(const spec_experiment *e, uint64_t seed, const data_set *source,
               const atomic_int *stop, trial_result *t)
 {
     data_splits sp;
     data_error derr;
     nn_model *m = NULL;
-    float *prob = NULL;
     double *vl = NULL;
-    uint32_t *cm_test = NULL;
     int rc = 0, built = 0;
 
     memset(t, 0, sizeof *t);
@@ -150,8 +217,6 @@ int trial_run(const spec_experiment *e, uint64_t seed, const data_set *source,
     /* The spec requires one output unit per class (validated), so this only
      * guards against a dataset that does not match its spec. */
     size_t units = mc->layers[mc->n_layers - 1].units;
-    const data_set *ds[3] = {&sp.train, &sp.validation, &sp.test};
-    float *ys[3] = {sp.y_train, sp.y_validation, sp.y_test};
     if (units != K) {
         set_error(t, TRIAL_FAILED,
                   "the output layer has %zu units but the data has %zu classes", units, K);
@@ -184,8 +249,9 @@ int trial_run(const spec_experiment *e, uint64_t seed, const data_set *source,
     fc.on_epoch = on_epoch;
     fc.user = &hc;
     size_t nv = sp.validation.n_rows;
-    nn_fit_result fr = nn_fit(m, sp.train.x, ys[0], sp.train.n_rows, nv ? sp.validation.x : NULL,
-                              nv ? ys[1] : NULL, nv, &fc, &r_shuffle);
+    nn_fit_result fr = nn_fit(m, sp.train.x, sp.y_train, sp.train.n_rows,
+                              nv ? sp.validation.x : NULL, nv ? sp.y_validation : NULL, nv, &fc,
+                              &r_shuffle);
     t->epochs_run = fr.epochs_run;
     t->n_params = nn_model_param_count(m);
     t->params = calloc(t->n_params ? t->n_params : 1, sizeof *t->params);
@@ -209,57 +275,11 @@ int trial_run(const spec_experiment *e, uint64_t seed, const data_set *source,
         goto done;
     }
 
-    /* Evaluation, confusion matrices and per-class figures. */
-    size_t max_rows = 1;
-    for (int s = 0; s < 3; s++)
-        if (ds[s]->n_rows > max_rows)
-            max_rows = ds[s]->n_rows;
-    size_t prob_bytes, cm_bytes, k_doubles;
-    if (!checked_mul(max_rows, units, &prob_bytes) ||
-        !checked_mul(prob_bytes, sizeof *prob, &prob_bytes) ||
-        !checked_mul(K, K, &cm_bytes) || !checked_mul(cm_bytes, sizeof *cm_test, &cm_bytes) ||
-        !checked_mul(K, sizeof(double), &k_doubles)) {
-        set_error(t, TRIAL_FAILED, "the evaluation buffers would be too large");
+    int ev = trial_evaluate(t, e, m, &sp);
+    if (ev) {
+        rc = ev < 0 ? -1 : 0;
         goto done;
     }
-    prob = malloc(prob_bytes);
-    cm_test = malloc(cm_bytes);
-    t->precision = malloc(k_doubles);
-    t->recall = malloc(k_doubles);
-    t->f1 = malloc(k_doubles);
-    t->support = malloc(K * sizeof(uint32_t)); /* <= k_doubles: cannot wrap */
-    if (!prob || !cm_test || !t->precision || !t->recall || !t->f1 || !t->support) {
-        rc = -1;
-        goto done;
-    }
-    const int record[3] = {e->record.confusion_train, e->record.confusion_validation,
-                           e->record.confusion_test};
-    for (int s = 0; s < 3; s++) {
-        if (ds[s]->n_rows == 0)
-            continue;
-        nn_evaluate(m, ds[s]->x, ys[s], ds[s]->n_rows, 32, &t->loss[s], &t->accuracy[s]);
-        if (!record[s] && s != 2)
-            continue;
-        nn_predict(m, ds[s]->x, ds[s]->n_rows, prob);
-        uint32_t *cm = cm_test;
-        if (record[s]) {
-            cm = t->confusion[s] = malloc(cm_bytes);
-            if (!cm) {
-                rc = -1;
-                goto done;
-            }
-        }
-        metrics_confusion(prob, ds[s]->y, ds[s]->n_rows, K, cm);
-        if (s == 2 && cm != cm_test)
-            memcpy(cm_test, cm, cm_bytes);
-    }
-    if (sp.test.n_rows)
-        metrics_per_class(cm_test, K, t->precision, t->recall, t->f1, t->support);
-    else
-        for (size_t k = 0; k < K; k++) {
-            t->precision[k] = t->recall[k] = t->f1[k] = 0;
-            t->support[k] = 0;
-        }
 
     vl = calloc(t->n_history ? t->n_history : 1, sizeof *vl);
     if (!vl) {
@@ -278,8 +298,6 @@ int trial_run(const spec_experiment *e, uint64_t seed, const data_set *source,
     trial_result_hash(t, t->hash);
 done:
     free(vl);
-    free(prob);
-    free(cm_test);
     if (m)
         nn_model_free(m);
     if (built)
