@@ -185,7 +185,10 @@ static void test_xor_mismatch(void **state)
 {
     xor_fixture *f = *state;
     data_set three = f->src; /* shallow: the fixture keeps ownership */
+    char c0[] = "0", c1[] = "1", c2[] = "2";
+    char *names[3] = {c0, c1, c2};
     three.n_classes = 3;
+    three.class_names = names;
     trial_result t;
     assert_int_equal(trial_run(&f->plan.points[0].spec, 0, &three, NULL, &t), 0);
     assert_int_equal(t.status, TRIAL_FAILED);
