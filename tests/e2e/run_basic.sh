@@ -17,7 +17,7 @@ expect_eq "$(q "SELECT COUNT(*) FROM experiments WHERE name='e2e_xor' AND spec_h
                AND cpu_model IS NOT NULL AND threads >= 1 AND sweep_dims='[\"hidden\"]'")" 1 \
     "experiment provenance"
 # The compiler as the build found it (CMake's id and version, "GNU 12.2.0"),
-# not the version string of whichever compiler built runner.c.
+# not the version string of whichever compiler built run_record.c.
 expect_eq "$(q "SELECT COUNT(*) FROM experiments WHERE (compiler GLOB 'GNU [0-9]*.[0-9]*'
                OR compiler GLOB 'Clang [0-9]*.[0-9]*') AND compiler NOT LIKE 'gcc %'")" 1 \
     "compiler provenance"
