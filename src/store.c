@@ -6,7 +6,6 @@
 
 #include "checked.h"
 #include "digest.h"
-#include "writeback.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,10 +35,6 @@ struct store {
     sqlite3_stmt *ins_epoch, *ins_metric, *ins_confusion, *ins_weight, *ins_grid;
     sqlite3_stmt *upd_trial, *upd_running, *sel_figures;
     sqlite3_stmt *clear[5];
-    /* The WAL, opened on the first commit to start writing it early. */
-    int wal_fd; /* -1: not yet opened; -2: could not be */
-    int page_size;
-    writeback wal_wb;
 };
 
 /* What a trial owns besides its row, cleared before it is (re)written. */
@@ -438,54 +433,11 @@ static int check_ours(store *s, store_error *err)
     return 0;
 }
 
-/* The WAL is checkpointed into the database once it holds this many frames
- * (SQLite's own default, SQLITE_DEFAULT_WAL_AUTOCHECKPOINT). */
-#define STORE_WAL_CHECKPOINT_FRAMES 1000
-/* The WAL's new frames are handed to the kernel for writing in chunks of at
- * least this many bytes (see wal_committed). */
-#define STORE_WAL_WRITEBACK_BYTES (256 * 1024)
-/* SQLite's WAL layout: a 32-byte header, then frames of a 24-byte header
- * and one page each (https://sqlite.org/fileformat.html#the_write_ahead_log). */
-#define WAL_HEADER_BYTES 32
-#define WAL_FRAME_HEADER_BYTES 24
-
-/* Runs after every commit of a writer connection, once SQLite has released
- * its write lock; n_frames is the WAL's length. Two jobs:
- *
- * - Start writing the frames appended since the last chunk to disk
- *   (writeback.h). The WAL is synced by each checkpoint and when the
- *   database is closed; with its pages already written, those syncs wait for
- *   little (xor_sweep: 3.8 -> 0.7 ms at its checkpoint, 1.5 -> 0.4 ms at
- *   the close; see README, Speed). Nothing becomes durable any sooner or
- *   later than before.
- * - Checkpoint at STORE_WAL_CHECKPOINT_FRAMES, which SQLite's auto-checkpoint
- *   did before this hook replaced it (a connection has one WAL hook). Like
- *   SQLite's, a checkpoint that cannot run now is left for a later commit.
- *
- * Neither may fail a commit that has already happened: errors are ignored,
- * and the WAL is then simply synced the ordinary way. */
-static int wal_committed(void *ctx, sqlite3 *db, const char *name, int n_frames)
-{
-    store *s = ctx;
-    if (s->wal_fd == -1) {
-        const char *wal = sqlite3_filename_wal(sqlite3_db_filename(db, name));
-        s->wal_fd = wal ? open(wal, O_RDONLY | O_CLOEXEC) : -1;
-        if (s->wal_fd < 0)
-            s->wal_fd = -2;
-        writeback_init(&s->wal_wb, s->wal_fd, STORE_WAL_WRITEBACK_BYTES);
-    }
-    int64_t end = WAL_HEADER_BYTES + (int64_t)n_frames * (WAL_FRAME_HEADER_BYTES + s->page_size);
-    (void)writeback_advance(&s->wal_wb, end);
-    if (n_frames >= STORE_WAL_CHECKPOINT_FRAMES)
-        (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    return SQLITE_OK;
-}
-
 /* What both ways of opening share: the file is checked to be an SQLite
  * database (or absent/empty) before SQLite touches it, the connection is
  * opened with flags, and the schema version is read. NOMUTEX: the runner
  * guarantees that one thread at a time uses the connection (its writer
- * lock), so SQLite's per-call mutex is only overhead; see runner.c. */
+ * lock), so SQLite's per-call mutex is only overhead; see run_loop.c. */
 static store *open_connection(const char *path, int flags, store_error *err)
 {
     if (err)
@@ -499,7 +451,6 @@ static store *open_connection(const char *path, int flags, store_error *err)
         goto fail;
     }
     s->fresh = fresh;
-    s->wal_fd = -1;
     int rc = sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         if (s->db)
@@ -518,12 +469,6 @@ fail:
     return NULL;
 }
 
-int store_is_new(const char *path)
-{
-    int fresh;
-    return check_header(path, &fresh, NULL) == 0 && fresh;
-}
-
 store *store_open(const char *path, store_error *err)
 {
     /* Reading the version is the first thing that touches the file; a newer
@@ -540,24 +485,12 @@ store *store_open(const char *path, store_error *err)
     }
     /* WAL lets sqlite3 read while a sweep writes. synchronous=NORMAL is safe
      * with WAL (a crash never corrupts; at worst the last commits before a
-     * power cut are lost) and keeps a commit free of fsync.
-     *
-     * A new database is created with synchronous=OFF: switching an empty
-     * file to WAL goes through a rollback journal, and with the WAL's
-     * creation that was six fsyncs (1.8 ms, a sixth of a sweep's serial
-     * part) to make durable a file holding nothing yet. The first checkpoint
-     * syncs the database file with everything in it, as it would anyway;
-     * until then a power cut loses what NORMAL would lose, plus an empty
-     * schema. */
+     * power cut are lost) and keeps a commit free of fsync. SQLite's own
+     * auto-checkpoint (1000 frames) keeps the WAL short. */
     if (store_exec(s, "PRAGMA foreign_keys = ON", err) ||
-        (s->fresh && store_exec(s, "PRAGMA synchronous = OFF", err)) ||
-        store_exec(s, "PRAGMA journal_mode = WAL", err))
+        store_exec(s, "PRAGMA synchronous = NORMAL", err) ||
+        store_exec(s, "PRAGMA journal_mode = WAL", err) || migrate(s, err))
         goto fail;
-    if (migrate(s, err) || store_exec(s, "PRAGMA synchronous = NORMAL", err) ||
-        pragma_int(s, "PRAGMA page_size", &s->page_size, err))
-        goto fail;
-    if (s->page_size > 0)
-        sqlite3_wal_hook(s->db, wal_committed, s);
     return s;
 fail:
     store_close(s);
@@ -820,11 +753,6 @@ void store_close(store *s)
         sqlite3_finalize(s->clear[i]);
     if (s->db)
         sqlite3_close(s->db);
-    /* SQLite has deleted the WAL by now; this last descriptor frees its
-     * cached pages (about 1.5 ms for xor_sweep's 4 MB WAL), which SQLite's
-     * unlink would otherwise have done. */
-    if (s->wal_fd >= 0)
-        close(s->wal_fd);
     free(s->path);
     free(s);
 }

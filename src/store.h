@@ -58,10 +58,6 @@ char *store_schema_sql(void);
  * with err filled on failure. Close with store_close. */
 store *store_open(const char *path, store_error *err);
 void store_close(store *s);
-/* 1 when store_open(path) would create a new database: there is no file at
- * path yet, or an empty one. 0 otherwise, and when the file cannot be
- * checked (store_open then says why). */
-int store_is_new(const char *path);
 
 /* Opens an existing database read-only, for readers that must not change
  * it (`runexp reproduce`): no journal-mode change, no migration, no write.

@@ -85,11 +85,10 @@ grep -q "cannot create" err.txt || { show; fail "no 'cannot create' message"; }
 grep -q "^trial" err.txt && { show; fail "trials ran although the database cannot be created"; }
 [ "$(cat "$WORK/plainfile")" = "not a directory" ] || fail "the file was changed"
 
-# A new database is created by thread 0 while the other threads already
-# train. When SQLite then cannot create it (here: a path longer than the 512
+# When SQLite cannot create a new database (here: a path longer than the 512
 # bytes SQLite's unix VFS accepts, in directories that exist, so the writer
 # lock beside it could be made), the run stops with exit 2 and SQLite's
-# reason, the trials already trained are dropped, and no database is created.
+# reason before any trial trains, and no database is created.
 long="$WORK/$(printf '%0200d' 0)/$(printf '%0200d' 1)/$(printf '%0200d' 2)"
 mkdir -p "$long"
 for j in 1 2; do
@@ -97,8 +96,7 @@ for j in 1 2; do
     expect_rc 2 "new database that SQLite cannot create, -j $j"
     grep -q "^runexp: cannot open $long/x.db: unable to open database file" err.txt ||
         { show; fail "-j $j: no clear message when the new database cannot be created"; }
-    grep -q ": ran 0 trials in .*: 0 done, 0 failed, 0 diverged" err.txt ||
-        { show; fail "-j $j: trials counted without a database"; }
+    grep -q "^trial\|: ran " err.txt && { show; fail "-j $j: trials ran without a database"; }
     [ ! -e "$long/x.db" ] || fail "-j $j: a database was created"
 done
 

@@ -55,29 +55,12 @@ expect_eq "$(sqlite3 "$WORK/j1.db" 'SELECT group_concat(id || trial_key) FROM tr
     "$(sqlite3 "$WORK/j2.db" 'SELECT group_concat(id || trial_key) FROM trials')" "trial ids"
 expect_eq "$(sqlite3 "$WORK/j2.db" 'SELECT threads FROM experiments')" 2 "threads recorded"
 
-# With one trial thread per CPU the loop runs pinned, with a spare thread
-# that takes no trial (affinity.h); with a binding policy of the user's, with
-# neither. The database is the same either way.
+# As many threads as CPUs, and more threads than trials (4): the same again.
 cpus=$(nproc)
-if [ "$cpus" -ge 2 ]; then
-    run --db "$WORK/all.db" -j "$cpus" -q --timings "$SPECS/xor_small.yaml"
-    expect_rc 0 "-j $cpus"
-    grep -qF "on $cpus threads, one CPU each (and a spare);" err.txt ||
-        { show; fail "-j $cpus: the loop did not run pinned with a spare thread"; }
-    dump "$WORK/all.db" > all.txt
-    same_dump j1 all "-j 1 and -j $cpus"
-    # OMP_THREAD_LIMIT leaves no room for the spare: the loop runs without it.
-    OMP_THREAD_LIMIT=$cpus run --db "$WORK/limit.db" -j "$cpus" -q --timings "$SPECS/xor_small.yaml"
-    expect_rc 0 "OMP_THREAD_LIMIT=$cpus"
-    grep -qF "on $cpus threads, one CPU each;" err.txt ||
-        { show; fail "OMP_THREAD_LIMIT=$cpus: the loop should run pinned, without a spare"; }
-    dump "$WORK/limit.db" > limit.txt
-    same_dump j1 limit "-j 1 and OMP_THREAD_LIMIT=$cpus"
-    OMP_PROC_BIND=false run --db "$WORK/bind.db" -j "$cpus" -q --timings "$SPECS/xor_small.yaml"
-    expect_rc 0 "OMP_PROC_BIND=false"
-    grep -qF "on $cpus threads;" err.txt ||
-        { show; fail "OMP_PROC_BIND=false: the loop should run unpinned, without a spare"; }
-    dump "$WORK/bind.db" > bind.txt
-    same_dump j1 bind "-j 1 and OMP_PROC_BIND=false"
-fi
+for j in "$cpus" 8; do
+    run --db "$WORK/j$j-all.db" -j "$j" -q "$SPECS/xor_small.yaml"
+    expect_rc 0 "-j $j"
+    dump "$WORK/j$j-all.db" > "all$j.txt"
+    same_dump j1 "all$j" "-j 1 and -j $j"
+done
 echo "ok"

@@ -622,39 +622,6 @@ static void test_open_readonly(void **state)
     assert_int_equal((int)query_num(dbpath, "PRAGMA user_version"), 0); /* not migrated */
 }
 
-/* The store replaces SQLite's auto-checkpoint with its own WAL hook (which
- * also starts writing the WAL early): the WAL must still be checkpointed at
- * 1000 frames, and nothing committed may be lost. 600 commits of one
- * 3000-byte row each need a new leaf page per row, so they write well over
- * 1000 frames (each commit: the new leaf, the table's interior page and the
- * database header page). Never checkpointed, the WAL would pass 1500 frames
- * (6 MB) with the database file still at its schema's size; checkpointed,
- * the WAL is restarted from its start and stays near 1000 frames, and the
- * database file holds the rows of the first checkpoint (>= 300 pages). */
-static void test_wal_checkpointed(void **state)
-{
-    (void)state;
-    store_error err;
-    store *s = store_open(dbpath, &err);
-    assert_non_null(s);
-    assert_int_equal(store_exec(s, "CREATE TABLE scratch(x BLOB)", &err), 0);
-    for (int i = 0; i < 600; i++)
-        assert_int_equal(store_exec(s, "INSERT INTO scratch VALUES (zeroblob(3000))", &err), 0);
-    char wal[320];
-    snprintf(wal, sizeof wal, "%s-wal", dbpath);
-    struct stat st_wal, st_db;
-    assert_int_equal(stat(wal, &st_wal), 0);
-    assert_int_equal(stat(dbpath, &st_db), 0);
-    const long frame = 24 + 4096;
-    assert_true(st_wal.st_size <= 32 + 1010 * frame);
-    assert_true(st_db.st_size >= 300 * 4096);
-    store_close(s);
-    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM scratch"), 600);
-    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM pragma_integrity_check "
-                                            "WHERE integrity_check = 'ok'"),
-                     1);
-}
-
 /* The writer lock: fcntl locks belong to a process, so the contender is a
  * child. */
 static void test_writer_lock(void **state)
@@ -1057,7 +1024,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_requeue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_readonly, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writer_lock, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_wal_checkpointed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_v2, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuses_foreign, setup, teardown),

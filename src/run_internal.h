@@ -1,0 +1,144 @@
+/* run_internal: what the files of the run layer share. Not a public header:
+ * only run.c, run_data.c, run_record.c, run_loop.c, run_summary.c,
+ * reproduce.c (and their unit test) include it; everyone else uses runner.h.
+ *
+ * The run layer's data flow, one file per step:
+ *   run.c          specs -> plans -> datasets -> writer lock -> database ->
+ *                  per plan: record -> pending trials -> loop -> summary
+ *   run_data.c     the datasets a plan trains on, each loaded once
+ *   run_record.c   the experiment record (provenance) and the plan rows;
+ *                  a trial_result handed to the store
+ *   run_loop.c     the OpenMP workers calling trial_run, the single writer
+ *   run_summary.c  the per-point table and the end-of-run lines
+ *   reproduce.c    `runexp reproduce`
+ */
+#ifndef RUNEXP_RUN_INTERNAL_H
+#define RUNEXP_RUN_INTERNAL_H
+
+#include <limits.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "data.h"
+#include "runner.h"
+#include "spec.h"
+#include "store.h"
+#include "sweep.h"
+#include "trial.h"
+
+/* ---- small shared helpers (run.c) -------------------------------------- */
+
+#define RUN_ISO_LEN 48
+
+/* Milliseconds of CLOCK_MONOTONIC. */
+double run_mono_ms(void);
+/* Now, as ISO-8601 UTC with milliseconds: "2024-01-01T00:00:00.000Z". */
+void run_now_iso(char buf[RUN_ISO_LEN]);
+/* Prints prefix, then text with what a terminal would act on escaped
+ * (text.h), then a newline: for messages that quote a name, a value or a
+ * label from the spec, the data or the database. */
+void run_say(FILE *f, const char *prefix, const char *text);
+/* The database path: given, else $RUNEXP_DB, else RUNNER_DEFAULT_DB. */
+const char *run_db_path(const char *given);
+/* The store's status for a trial's. */
+store_status run_store_status(trial_status s);
+
+/* ---- datasets (run_data.c) --------------------------------------------- */
+
+/* The datasets of a plan: each distinct source loaded once. */
+typedef struct run_datasets {
+    size_t n;
+    data_set *sets;
+    size_t *of_point; /* index into sets for each sweep point */
+} run_datasets;
+
+/* Loads the source of experiment e into out (data_set_free frees it).
+ * 0, or -1 with "file:line:col: error: ..." printed on err. */
+int run_source_load(const spec_experiment *e, data_set *out, FILE *err);
+/* Loads every distinct source of plan p. 0, or -1 with the error on err
+ * (nothing left to free). */
+int run_datasets_load(const sweep_plan *p, run_datasets *ds, FILE *err);
+void run_datasets_free(run_datasets *ds);
+
+/* ---- the record of a run (run_record.c) -------------------------------- */
+
+/* What store_experiment_begin and store_trials_prepare are given for one
+ * plan: the experiment's provenance and one row per trial. Owns its arrays
+ * and strings; points into doc and plan, which must outlive it. */
+typedef struct run_record {
+    store_experiment_info info;
+    size_t n_trials;
+    store_trial_plan *trials;
+    size_t n_points;
+    store_param **params;       /* per point: its sweep values */
+    const char **point_params, **point_canonical;
+    char created_at[RUN_ISO_LEN];
+    char host[600], cpu_model[256];
+    char base_dir[2 * PATH_MAX + 2]; /* a working directory and a relative one */
+    char spec_hash[65];
+} run_record;
+
+/* Fills r for plan p of doc, run on `threads` threads; src0 gives the class
+ * names. 0, or -1 when out of memory (r freed). */
+int run_record_make(run_record *r, const spec_document *doc, const sweep_plan *p,
+                    const data_set *src0, int threads);
+void run_record_free(run_record *r);
+
+/* Writes trial t (trial id, run from experiment e, started at started_at,
+ * wall_ms long) to the store in one transaction. 0 or -1 with err. */
+int run_record_trial(store *db, int64_t id, const spec_experiment *e, const trial_result *t,
+                     const char *started_at, double wall_ms, store_error *err);
+
+/* ---- the trial loop (run_loop.c) --------------------------------------- */
+
+typedef struct run_loop_job {
+    const sweep_plan *plan;
+    const run_datasets *data;
+    const size_t *pending;   /* plan trial indices, in the order to start them */
+    size_t n_pending;
+    const int64_t *ids;      /* trial id of each plan trial */
+    store *db;               /* open; used by one thread at a time */
+    int jobs;                /* threads, >= 1 */
+    int quiet;
+    FILE *err;               /* progress */
+    const atomic_int *stop;  /* may be NULL */
+} run_loop_job;
+
+/* What the loop did: only trials committed to the database are counted. */
+typedef struct run_counts {
+    size_t total;            /* trials it was given */
+    size_t finished, n_done, n_failed, n_diverged, n_interrupted;
+    double seconds;          /* wall time of the loop */
+    int store_failed;        /* a write failed: no more trials were started */
+    store_error store_err;
+} run_counts;
+
+/* Reorders pending[0..n) of plan p, costliest first (see run_loop.c).
+ * 0, or -1 when out of memory (order unchanged). */
+int run_order_by_cost(const sweep_plan *p, size_t *pending, size_t n);
+
+/* Trains job->pending on job->jobs threads and records each trial (its
+ * running mark, then its result) through one writer. 0, or -1 when out of
+ * memory before any trial started. */
+int run_loop(const run_loop_job *job, run_counts *c);
+
+/* ---- the summary (run_summary.c) --------------------------------------- */
+
+/* mean, sample standard deviation (n - 1; NaN for n < 2), min and max of
+ * v[0..n), NaN entries skipped; *count = finite values used. */
+void runner_stats(const double *v, size_t n, size_t *count, double *mean, double *std,
+                  double *min, double *max);
+
+/* The end-of-loop lines on err for the experiment shown as `shown`: what an
+ * interruption left (always), and "ran N trials in S s" (unless quiet). */
+void run_summary_counts(const run_counts *c, const char *shown, int stopped, int quiet,
+                        FILE *err);
+
+/* The per-point table of experiment exp on out (read back from db), then
+ * where the results are and an example query. */
+void run_summary_print(store *db, const sweep_plan *p, const int64_t *ids, int64_t exp,
+                       const char *shown, const char *db_path, FILE *out);
+
+#endif

@@ -1,0 +1,86 @@
+/* trial: the pure trial function.
+ *
+ * (resolved experiment, seed, dataset) -> trial result: the data pipeline,
+ * initialisation, training, evaluation, confusion matrices, per-class
+ * figures, the decision grid and the result hash, all in memory. No SQLite,
+ * no threads, no globals, no clock: the same arguments give the same bits,
+ * whichever thread or process calls it, so `run`, `reproduce` and any other
+ * runner share it. Knows the spec's types (spec.h) and the numeric core
+ * (data, nn, metrics, digest), nothing of the store.
+ */
+#ifndef RUNEXP_TRIAL_H
+#define RUNEXP_TRIAL_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "data.h"
+#include "nn.h"
+#include "spec.h"
+
+/* How a trial ended. Failures are a status, not an error of trial_run. */
+typedef enum {
+    TRIAL_DONE = 0,
+    TRIAL_FAILED,      /* bad data or model, out of memory; see error */
+    TRIAL_DIVERGED,    /* the loss became NaN or Inf; see diverged_epoch */
+    TRIAL_INTERRUPTED  /* the stop flag was set; history up to that epoch */
+} trial_status;
+
+/* "done", "failed", "diverged", "interrupted" (the store's names too). */
+const char *trial_status_name(trial_status s);
+
+/* The splits, in the order of the arrays below: "train", "validation", "test". */
+extern const char *const trial_split_names[3];
+
+/* One trial's complete result. Every pointer is owned by the result and
+ * freed by trial_result_free; a field not produced is NULL / 0 / NaN. */
+typedef struct trial_result {
+    trial_status status;
+    char error[512];         /* why it did not finish; "" when done */
+    size_t n_classes, n_layers;
+    size_t layer_in[NN_MAX_LAYERS], layer_out[NN_MAX_LAYERS];
+    size_t n_params;
+    float *params;           /* final flat parameters (nn.h order); also when
+                              * diverged or interrupted */
+    size_t epochs_run, diverged_epoch;
+    size_t n_history;
+    nn_epoch_log *history;   /* one entry per epoch run */
+    size_t best_epoch;       /* 1-based, 0 = no validation */
+    double overfit_gap;      /* NaN without validation */
+    double loss[3], accuracy[3]; /* train, validation, test; NaN when empty */
+    uint32_t *confusion[3];  /* k x k per split (rows true, columns predicted),
+                              * NULL when not recorded */
+    double *precision, *recall, *f1; /* test, per class (done trials) */
+    uint32_t *support;
+    size_t grid_res;
+    double grid_x0[2], grid_x1[2];
+    uint8_t *grid;           /* res x res predicted classes, NULL when none */
+    char hash[65];           /* result hash (trial_result_hash); "" unless done */
+} trial_result;
+
+/* Runs one trial of experiment e with seed on the dataset source: data
+ * pipeline (data seed = e->data.seed when given, else seed), initialisation
+ * from rng_stream(seed, RNG_PURPOSE_INIT), fit with the shuffle stream
+ * rng_stream(seed, RNG_PURPOSE_SHUFFLE), then evaluation, confusion matrices,
+ * per-class figures, grid and hash. stop (may be NULL; only read) is polled
+ * after each epoch. Always fills *out (status and error included); returns
+ * 0, or -1 when out of memory before anything ran (out->status is then
+ * TRIAL_FAILED). The caller frees out with trial_result_free. */
+int trial_run(const spec_experiment *e, uint64_t seed, const data_set *source,
+              const atomic_int *stop, trial_result *out);
+
+/* Frees what r owns and zeroes it; NULL and a zeroed result are fine. */
+void trial_result_free(trial_result *r);
+
+/* The result hash: hex SHA-256 over, in this order and all little-endian,
+ *   1. the n_params float32 final parameters (per layer: kernel row-major
+ *      (in x out), then bias), 4 bytes each;
+ *   2. loss and accuracy on train, validation and test, 6 doubles
+ *      (NaN, e.g. no validation set, hashed as the quiet NaN 0x7ff8000000000000);
+ *   3. for each test class k = 0..K-1: precision, recall, F1, support, as doubles;
+ *   4. for each epoch: loss, accuracy, val_loss, val_accuracy, as doubles.
+ * Only done trials have one. */
+void trial_result_hash(const trial_result *r, char hex[65]);
+
+#endif

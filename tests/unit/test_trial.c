@@ -1,0 +1,212 @@
+/* Unit tests of the trial function: the result-hash layout (against a
+ * SHA-256 computed independently in Python) and real XOR trials: shapes,
+ * determinism, seeds that differ, interruption, a failed trial. */
+#include <math.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "trial.h"
+#include "sweep.h"
+
+static void near(double got, double want, double eps, int line)
+{
+    if (!(fabs(got - want) <= eps)) {
+        print_error("line %d: got %.17g, want %.17g (+- %g)\n", line, got, want, eps);
+        fail();
+    }
+}
+#define assert_near(a, b, e) near((a), (b), (e), __LINE__)
+
+/* The expected digest comes from Python, packing the layout runner.h
+ * documents (regenerate with this snippet):
+ *   import struct, hashlib
+ *   N = struct.pack('<Q', 0x7ff8000000000000)
+ *   d = lambda v: N if v != v else struct.pack('<d', v)
+ *   b = struct.pack('<2f', 1.0, -2.0)
+ *   for l, a in [(0.5, 0.75), (nan, nan), (0.25, 1.0)]: b += d(l) + d(a)
+ *   for p, r, f, s in [(1, .5, .25, 3), (.5, 1, .125, 1)]: b += d(p)+d(r)+d(f)+d(s)
+ *   for h in [(.7, .5, nan, nan), (.6, .75, nan, nan)]: b += b''.join(map(d, h))
+ *   print(hashlib.sha256(b).hexdigest())
+ */
+static void test_hash_layout(void **state)
+{
+    (void)state;
+    float params[2] = {1.0f, -2.0f};
+    double prec[2] = {1.0, 0.5}, rec[2] = {0.5, 1.0}, f1[2] = {0.25, 0.125};
+    uint32_t sup[2] = {3, 1};
+    nn_epoch_log hist[2] = {{1, 0.7, 0.5, NAN, NAN}, {2, 0.6, 0.75, NAN, NAN}};
+    trial_result t;
+    memset(&t, 0, sizeof t);
+    t.n_params = 2;
+    t.params = params;
+    t.loss[0] = 0.5;
+    t.accuracy[0] = 0.75;
+    t.loss[1] = t.accuracy[1] = NAN;
+    t.loss[2] = 0.25;
+    t.accuracy[2] = 1.0;
+    t.n_classes = 2;
+    t.precision = prec;
+    t.recall = rec;
+    t.f1 = f1;
+    t.support = sup;
+    t.n_history = 2;
+    t.history = hist;
+    char hex[65];
+    trial_result_hash(&t, hex);
+    assert_string_equal(hex, "d47315aa62e703a413fb710281a35af564209bfe008c086868f58bfc5d7ff56c");
+    /* One bit of one weight changes the hash. */
+    uint32_t u;
+    memcpy(&u, &params[1], 4);
+    u ^= 1;
+    memcpy(&params[1], &u, 4);
+    char hex2[65];
+    trial_result_hash(&t, hex2);
+    assert_string_not_equal(hex, hex2);
+}
+
+/* The lab's XOR network, shortened to 30 epochs. */
+static const char xor_spec[] =
+    "name: unit_xor\n"
+    "data:\n"
+    "  source: xor\n"
+    "  augment: {repeat: 200, noise: 0.3}\n"
+    "  split: {test: 0.2, validation: 20}\n"
+    "model:\n"
+    "  layers:\n"
+    "    - {units: 6, activation: relu}\n"
+    "    - {units: classes, activation: softmax}\n"
+    "training:\n"
+    "  loss: categorical_crossentropy\n"
+    "  optimizer: adam\n"
+    "  epochs: 30\n"
+    "seeds: 2\n";
+
+typedef struct xor_fixture {
+    spec_document *doc;
+    sweep_plan plan;
+    data_set src;
+} xor_fixture;
+
+static int xor_setup(void **state)
+{
+    xor_fixture *f = calloc(1, sizeof *f);
+    spec_diagnostics d;
+    spec_diagnostics_init(&d);
+    f->doc = spec_document_parse(xor_spec, strlen(xor_spec), "unit.yaml", ".", &d);
+    if (!f->doc || sweep_plan_build(f->doc, &f->plan, &d)) {
+        spec_diagnostics_print(&d, stderr);
+        spec_diagnostics_free(&d);
+        return -1;
+    }
+    spec_diagnostics_free(&d);
+    if (data_source_xor(&f->src))
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int xor_teardown(void **state)
+{
+    xor_fixture *f = *state;
+    sweep_plan_free(&f->plan);
+    spec_document_free(f->doc);
+    data_set_free(&f->src);
+    free(f);
+    return 0;
+}
+
+static void test_xor_trial(void **state)
+{
+    xor_fixture *f = *state;
+    assert_int_equal(f->plan.n_trials, 2);
+    const spec_experiment *e = &f->plan.points[0].spec;
+    trial_result a, b, c;
+    assert_int_equal(trial_run(e, 0, &f->src, NULL, &a), 0);
+    assert_int_equal(a.status, TRIAL_DONE);
+    assert_int_equal(a.n_history, 30);
+    assert_int_equal(a.epochs_run, 30);
+    assert_int_equal(a.n_params, 32); /* 2*6 + 6 + 6*2 + 2 */
+    assert_int_equal(a.n_layers, 2);
+    assert_int_equal(a.layer_in[1], 6);
+    /* 800 rows -> 160 test, 620 train, 20 validation: the test confusion
+     * matrix counts 160 rows and the supports add up to it. */
+    assert_non_null(a.confusion[2]);
+    uint32_t total = 0;
+    for (int i = 0; i < 4; i++)
+        total += a.confusion[2][i];
+    assert_int_equal(total, 160);
+    assert_int_equal(a.support[0] + a.support[1], 160);
+    /* Test accuracy equals the confusion diagonal over 160. */
+    assert_near(a.accuracy[2], (a.confusion[2][0] + a.confusion[2][3]) / 160.0, 1e-12);
+    assert_null(a.confusion[0]); /* train not recorded by default */
+    assert_non_null(a.confusion[1]);
+    assert_true(a.best_epoch >= 1 && a.best_epoch <= 30);
+    assert_true(a.overfit_gap >= 0);
+    assert_non_null(a.grid); /* 2-feature data: grid on by default */
+    assert_int_equal(a.grid_res, 100);
+    assert_int_equal(strlen(a.hash), 64);
+
+    /* Same seed: same bits. Other seed: other bits. */
+    assert_int_equal(trial_run(e, 0, &f->src, NULL, &b), 0);
+    assert_string_equal(a.hash, b.hash);
+    assert_memory_equal(a.params, b.params, a.n_params * sizeof(float));
+    assert_int_equal(trial_run(e, 1, &f->src, NULL, &c), 0);
+    assert_string_not_equal(a.hash, c.hash);
+    trial_result_free(&a);
+    trial_result_free(&b);
+    trial_result_free(&c);
+}
+
+static void test_xor_interrupted(void **state)
+{
+    xor_fixture *f = *state;
+    atomic_int stop = 1; /* as if Ctrl-C came during epoch 1 */
+    trial_result t;
+    assert_int_equal(trial_run(&f->plan.points[0].spec, 0, &f->src, &stop, &t), 0);
+    assert_int_equal(t.status, TRIAL_INTERRUPTED);
+    assert_int_equal(t.n_history, 1);
+    assert_non_null(strstr(t.error, "interrupted"));
+    assert_string_equal(t.hash, "");
+    trial_result_free(&t);
+}
+
+/* A dataset that does not match its spec (3 classes for 2 output units) is
+ * a failed trial with a reason, not an error of trial_run; nothing trained,
+ * no hash. */
+static void test_xor_mismatch(void **state)
+{
+    xor_fixture *f = *state;
+    data_set three = f->src; /* shallow: the fixture keeps ownership */
+    char c0[] = "0", c1[] = "1", c2[] = "2";
+    char *names[3] = {c0, c1, c2};
+    three.n_classes = 3;
+    three.class_names = names;
+    trial_result t;
+    assert_int_equal(trial_run(&f->plan.points[0].spec, 0, &three, NULL, &t), 0);
+    assert_int_equal(t.status, TRIAL_FAILED);
+    assert_string_equal(t.error, "the output layer has 2 units but the data has 3 classes");
+    assert_int_equal(t.n_history, 0);
+    assert_null(t.params);
+    assert_string_equal(t.hash, "");
+    assert_string_equal(trial_status_name(t.status), "failed");
+    trial_result_free(&t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hash_layout),
+        cmocka_unit_test_setup_teardown(test_xor_trial, xor_setup, xor_teardown),
+        cmocka_unit_test_setup_teardown(test_xor_interrupted, xor_setup, xor_teardown),
+        cmocka_unit_test_setup_teardown(test_xor_mismatch, xor_setup, xor_teardown),
+    };
+    return cmocka_run_group_tests_name("trial", tests, NULL, NULL);
+}
