@@ -170,6 +170,14 @@ uint64_t rng_below(rng_state *r, uint64_t n)
     return below(r, n);
 }
 
+void rng_below_fill(rng_state *r, uint64_t n, uint64_t *out, size_t count)
+{
+    rng_state st = *r; /* a local copy stays in registers (see word_source) */
+    for (size_t i = 0; i < count; i++)
+        out[i] = below(&st, n);
+    *r = st;
+}
+
 /* Fisher-Yates from the top: i = n-1 down to 1 swaps idx[i] with idx[j],
  * j uniform on [0, i]. For n < 2^32 (always, idx being uint32) j comes from
  * 32-bit words, two per generator output, with Lemire's 32-bit

@@ -55,6 +55,9 @@ double rng_normal(rng_state *r);
 
 /* Uniform integer in [0, n), unbiased (Lemire's multiply-and-reject); n > 0. */
 uint64_t rng_below(rng_state *r, uint64_t n);
+/* out[i] = rng_below(r, n) for i = 0..count-1, in that order: the same draws
+ * as count calls, made with the generator state kept in registers. */
+void rng_below_fill(rng_state *r, uint64_t n, uint64_t *out, size_t count);
 
 /* Fisher-Yates shuffle of idx[0..n) in place. */
 void rng_shuffle_u32(rng_state *r, uint32_t *idx, size_t n);

@@ -120,6 +120,66 @@ double stats_quantile_sorted(const double *v, size_t n, double q)
     return g >= 0.5 ? v[j + 1] - diff * (1.0 - g) : a + diff * g;
 }
 
+/* Moves the k-th smallest of v[0..n) to v[k], with nothing larger before it
+ * and nothing smaller after it (quickselect, median-of-three pivot, no NaN
+ * in v). Deterministic: the same input gives the same arrangement. */
+static double select_kth(double *v, size_t n, size_t k)
+{
+    size_t lo = 0, hi = n - 1;
+    while (hi > lo) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid] < v[lo]) { double t = v[mid]; v[mid] = v[lo]; v[lo] = t; }
+        if (v[hi] < v[lo]) { double t = v[hi]; v[hi] = v[lo]; v[lo] = t; }
+        if (v[hi] < v[mid]) { double t = v[hi]; v[hi] = v[mid]; v[mid] = t; }
+        double pivot = v[mid];
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot)
+                i++;
+            while (v[j] > pivot)
+                j--;
+            if (i <= j) {
+                double t = v[i];
+                v[i] = v[j];
+                v[j] = t;
+                i++;
+                if (j == 0)
+                    break;
+                j--;
+            }
+        }
+        /* now v[lo..j] <= pivot <= v[i..hi], and i > j */
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            break; /* v[j+1..i-1] all equal the pivot */
+    }
+    return v[k];
+}
+
+/* stats_quantile_sorted's value for an unsorted v, reordering v: the two
+ * order statistics it needs are found by selection instead of a sort. */
+static double quantile_select(double *v, size_t n, double q)
+{
+    double h = (double)(n - 1) * q, g, a, b;
+    size_t j;
+    if (h <= 0.0)
+        return select_kth(v, n, 0);
+    j = (size_t)floor(h);
+    if (j >= n - 1)
+        return select_kth(v, n, n - 1);
+    g = h - (double)j;
+    a = select_kth(v, n, j);
+    b = v[j + 1]; /* the next order statistic: the least of v[j+1..n) */
+    for (size_t i = j + 2; i < n; i++)
+        if (v[i] < b)
+            b = v[i];
+    double diff = b - a;
+    return g >= 0.5 ? b - diff * (1.0 - g) : a + diff * g;
+}
+
 int stats_bootstrap_mean_ci(const double *x, size_t n, const stats_bootstrap *b,
                             double *scratch, double *lo, double *hi)
 {
@@ -144,16 +204,24 @@ int stats_bootstrap_mean_ci(const double *x, size_t n, const stats_bootstrap *b,
             return -1;
     }
     rng_stream(&r, b->seed, RNG_PURPOSE_BOOTSTRAP);
+    /* The indices, resample after resample, drawn a block at a time. */
+    uint64_t idx[512];
+    size_t have = 0, used = 0;
     for (size_t k = 0; k < b->resamples; k++) {
         double s = 0.0;
-        for (size_t i = 0; i < n; i++)
-            s += x[rng_below(&r, (uint64_t)n)];
+        for (size_t i = 0; i < n; i++) {
+            if (used == have) {
+                have = sizeof idx / sizeof idx[0];
+                rng_below_fill(&r, (uint64_t)n, idx, have);
+                used = 0;
+            }
+            s += x[idx[used++]];
+        }
         means[k] = s / (double)n;
     }
-    stats_sort(means, b->resamples);
     alpha = 1.0 - b->level;
-    *lo = stats_quantile_sorted(means, b->resamples, alpha / 2.0);
-    *hi = stats_quantile_sorted(means, b->resamples, 1.0 - alpha / 2.0);
+    *lo = quantile_select(means, b->resamples, alpha / 2.0);
+    *hi = quantile_select(means, b->resamples, 1.0 - alpha / 2.0);
     if (means != scratch)
         free(means);
     return 0;
