@@ -538,7 +538,7 @@ static void test_fit_by_hand(void **state)
     const float x[3] = {1, 2, 4}, y[3] = {1, 0, 1};
     history h;
     memset(&h, 0, sizeof h);
-    nn_fit_config fc = {1, 2, 0, keep_log, keep_order, &h};
+    nn_fit_config fc = {.epochs = 1, .batch_size = 2, .on_epoch = keep_log, .on_order = keep_order, .user = &h};
     nn_fit_result r = nn_fit(m, x, y, 3, x, y, 3, &fc, NULL);
     assert_int_equal(r.status, NN_FIT_DONE);
     assert_int_equal(r.epochs_run, 1);
@@ -567,7 +567,7 @@ static void test_fit_by_hand(void **state)
     memset(&h, 0, sizeof h);
     rng_state rs;
     rng_stream(&rs, 9, RNG_PURPOSE_SHUFFLE);
-    nn_fit_config fs = {5, 2, 1, keep_log, keep_order, &h};
+    nn_fit_config fs = {.epochs = 5, .batch_size = 2, .shuffle = 1, .on_epoch = keep_log, .on_order = keep_order, .user = &h};
     r = nn_fit(m, x, y, 3, NULL, NULL, 0, &fs, &rs);
     assert_int_equal(r.status, NN_FIT_DONE);
     assert_int_equal(h.orders, 5);
@@ -600,7 +600,7 @@ static void test_stop_and_diverge(void **state)
     assert_non_null(m);
     const float x[3] = {10, 10, 10}, y[3] = {0, 0, 0};
     nn_model_params(m)[0] = 0.5f;
-    nn_fit_config fc = {10, 1, 0, stop_at_two, NULL, NULL};
+    nn_fit_config fc = {.epochs = 10, .batch_size = 1, .on_epoch = stop_at_two};
     nn_fit_result r = nn_fit(m, x, y, 3, NULL, NULL, 0, &fc, NULL);
     assert_int_equal(r.status, NN_FIT_STOPPED);
     assert_int_equal(r.epochs_run, 2);
@@ -672,7 +672,7 @@ static double lab_trial(const lab *l, uint64_t seed, size_t epochs, float *out)
     rng_stream(&ri, seed, RNG_PURPOSE_INIT);
     rng_stream(&rs, seed, RNG_PURPOSE_SHUFFLE);
     nn_model_init(m, &ri);
-    nn_fit_config fc = {epochs, l->batch, 1, NULL, NULL, NULL};
+    nn_fit_config fc = {.epochs = epochs, .batch_size = l->batch, .shuffle = 1};
     nn_fit_result r = nn_fit(m, sp.train.x, sp.y_train, sp.train.n_rows, sp.validation.x,
                              sp.y_validation, sp.validation.n_rows, &fc, &rs);
     assert_int_equal(r.status, NN_FIT_DONE);
@@ -1000,7 +1000,8 @@ static void test_model_memory(void **state)
      * Logits and targets 2 x 32 each: 128. Deltas (widest layer 3) x 32,
      * twice: 192. Transposed delta 32 x 16: 512. Kernel gradient with
      * padded columns, the larger of 2 x 16 and 3 x 16: 48. Four per-row
-     * scratch rows of 32: 128. 1360 floats. */
+     * scratch rows of 32: 128. The class weights of a batch's rows, 32, and
+     * the (absent) delta of the input, one empty block: 16. 1408 floats. */
     {
         nn_model_config c;
         memset(&c, 0, sizeof c);
@@ -1009,10 +1010,10 @@ static void test_model_memory(void **state)
         layer(&c, 2, NN_ACT_SIGMOID);
         c.loss = NN_LOSS_MEAN_SQUARED_ERROR;
         nn_optimizer_defaults(&c.optimizer, NN_OPT_ADAM);
-        assert_int_equal(nn_model_bytes_for(&c, 32), sizeof(struct nn_model) + 1360 * 4);
+        assert_int_equal(nn_model_bytes_for(&c, 32), sizeof(struct nn_model) + 1408 * 4);
         nn_model *m = nn_model_new(&c, 32);
         assert_non_null(m);
-        assert_int_equal(nn_model_bytes(m), sizeof(struct nn_model) + 1360 * 4);
+        assert_int_equal(nn_model_bytes(m), sizeof(struct nn_model) + 1408 * 4);
         nn_model_free(m);
     }
     /* the wide fast path (softmax + cross-entropy) and the general path */
