@@ -263,6 +263,7 @@ static int arena_layout(nn_model *m, const nn_model_config *c, size_t max_batch,
             bn0 |= op->at == 0;
         }
     }
+    m->bn0 = bn0;
     blocks[nb++] = m->ld_max;                              /* wbuf */
     if (!checked_mul(bn0 ? c->n_inputs : 0, m->ld_max, &v))
         return -1;
@@ -1113,7 +1114,7 @@ static void backward(nn_model *m, size_t nb, size_t ld, int mode)
             float *t = d;
             d = dn;
             dn = t;
-        } else if (m->op_n[0]) {
+        } else if (m->bn0) { /* only batch normalization has parameters */
             const float *w = m->params + m->koff[0];
             nn_gemm(in, ld, out, w, out, 1, d, ld, m->d0, ld, NULL);
             ops_backward(m, 0, nb, ld, mode, m->d0);

@@ -117,7 +117,8 @@ struct nn_model {
     size_t dense_of[NN_MAX_LAYERS];      /* configured layer -> dense index (dense ones) */
     size_t uoff[NN_MAX_LAYERS], ucount[NN_MAX_LAYERS]; /* params of each configured layer */
     size_t n_trainable;
-    float *d0;           /* delta of the input when boundary 0 has batch norm */
+    float *d0;           /* delta of the input when boundary 0 has batch norm (bn0) */
+    int bn0;
     int has_reg;         /* some regularizer is non-zero */
     int has_dropout;     /* some dropout has rate > 0 */
     float lr_var;        /* learning rate without a schedule (ReduceLROnPlateau sets it) */
