@@ -59,7 +59,7 @@ static int run(const char *label, const data_set *src, const data_pipeline_confi
         return -1;
     }
     double last = 0.0;
-    nn_fit_config fc = {epochs, batch, 1, on_epoch, NULL, &last};
+    nn_fit_config fc = {.epochs = epochs, .batch_size = batch, .shuffle = 1, .on_epoch = on_epoch, .user = &last};
     for (int k = 0; k < runs; k++) {
         rng_state ri, rs;
         rng_stream(&ri, (uint64_t)k + 1, RNG_PURPOSE_INIT);

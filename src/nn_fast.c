@@ -32,7 +32,7 @@
  * i.e. results agree to float rounding (test_nn checks it). */
 int nn_tiny_path_ok(const nn_model *m)
 {
-    if (!fused_softmax_cce(m))
+    if (!fused_softmax_cce(m) || !nn_plain_model(m))
         return 0;
     for (size_t l = 0; l <= m->n_layers; l++)
         if (m->dims[l] > NN_TINY_MAX)
@@ -501,7 +501,8 @@ void nn_tiny_evaluate(nn_model *m, const float *x, const float *y, size_t n,
  * the forward, row order for the gradients), so results agree to rounding. */
 int nn_wide_path_ok(const nn_model *m)
 {
-    if (!fused_softmax_cce(m) || m->dims[0] < NN_LANES || m->dims[m->n_layers] > NN_LANES)
+    if (!fused_softmax_cce(m) || !nn_plain_model(m) || m->dims[0] < NN_LANES ||
+        m->dims[m->n_layers] > NN_LANES)
         return 0;
     for (size_t l = 0; l + 1 < m->n_layers; l++)
         if (m->cfg.layers[l].activation == NN_ACT_SOFTMAX)

@@ -44,9 +44,28 @@ enum { NN_PATH_GENERAL = 0, NN_PATH_TINY, NN_PATH_WIDE };
 #define NN_TINY_MAX 16            /* tiny path: widest layer it takes */
 #define TILE (NN_TINY_MAX * NN_T) /* tiny path: floats of one (units x 16) tile */
 
+/* A layer other than dense, applied to the input of dense layer `at` (the
+ * output of dense layer at - 1 after its activation, or the data for at =
+ * 0), in layer order: dropout and batch normalization. Buffers
+ * feature-major (width x ld), like the activations. */
+typedef struct nn_op {
+    nn_layer_kind kind;
+    size_t layer;         /* index in the configured layers */
+    size_t at, width;
+    float rate, keep_scale;        /* dropout: rate, 1 / (1 - rate) */
+    float momentum, eps;           /* batch norm */
+    size_t goff, beoff, mmoff, mvoff; /* batch norm params (SIZE_MAX: no gamma / beta) */
+    const float *in;      /* the op's input (width x ld) */
+    float *out;           /* its output */
+    float *mask;          /* dropout: 1 / (1 - rate) where kept, 0 where dropped */
+    float *mean, *rstd;   /* batch norm: the batch statistics of the last
+                           * training forward (width each) */
+} nn_op;
+
 struct nn_model {
-    nn_model_config cfg;
-    size_t n_layers;
+    nn_model_config cfg; /* the dense layers only (what the fast paths see) */
+    nn_model_config ucfg; /* the layers as configured */
+    size_t n_layers;     /* dense layers */
     size_t dims[NN_MAX_LAYERS + 1]; /* dims[0] = inputs, dims[l+1] = units of layer l */
     size_t koff[NN_MAX_LAYERS], boff[NN_MAX_LAYERS];
     size_t n_params;
@@ -89,7 +108,34 @@ struct nn_model {
 
     uint32_t *order; /* epoch order, grown by nn_fit before its first step */
     size_t order_cap;
+
+    /* the other layer types, regularizers, class weights, schedules */
+    nn_op ops[NN_MAX_LAYERS];
+    size_t n_ops;
+    size_t op_first[NN_MAX_LAYERS + 1], op_n[NN_MAX_LAYERS + 1]; /* ops at each boundary */
+    const float *xin[NN_MAX_LAYERS + 1]; /* input of dense layer l (act[l] or an op's out) */
+    size_t dense_of[NN_MAX_LAYERS];      /* configured layer -> dense index (dense ones) */
+    size_t uoff[NN_MAX_LAYERS], ucount[NN_MAX_LAYERS]; /* params of each configured layer */
+    size_t n_trainable;
+    float *d0;           /* delta of the input when boundary 0 has batch norm (bn0) */
+    int bn0;
+    int has_reg;         /* some regularizer is non-zero */
+    int has_dropout;     /* some dropout has rate > 0 */
+    float lr_var;        /* learning rate without a schedule (ReduceLROnPlateau sets it) */
+    float *wbuf;         /* class weight of each row of the batch (ld_max) */
+    const float *cw;     /* nn_fit: class weights in use, or NULL */
+    size_t n_cw;
+    rng_state *drng;     /* nn_fit: the dropout stream */
+    float *best;         /* early stopping's snapshot, grown by nn_fit */
+    size_t best_cap;
 };
+
+/* Whether the model is only dense layers without regularizers: the fast
+ * paths take no other. */
+static inline int nn_plain_model(const nn_model *m)
+{
+    return m->n_ops == 0 && !m->has_reg;
+}
 
 /* ---- small helpers -------------------------------------------------------- */
 

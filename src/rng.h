@@ -26,7 +26,8 @@ typedef enum {
     RNG_PURPOSE_SPLIT = 2,      /* train/validation/test splits */
     RNG_PURPOSE_INIT = 3,       /* weight initialisation */
     RNG_PURPOSE_SHUFFLE = 4,    /* per-epoch shuffling in fit */
-    RNG_PURPOSE_BOOTSTRAP = 5   /* resamples of stats' bootstrap CIs */
+    RNG_PURPOSE_BOOTSTRAP = 5,  /* resamples of stats' bootstrap CIs */
+    RNG_PURPOSE_DROPOUT = 6     /* dropout masks in fit (nn_fit_config.dropout_rng) */
 } rng_purpose;
 
 typedef struct rng_state {

@@ -721,6 +721,58 @@ void spec_set_source(cv *c, const spec_option *o, const sn *v, const char *disp,
 }
 
 /* model.layers: each item a mapping of the layer options, into e->layers. */
+/* One layer's keys against its type: a dense layer needs units, a
+ * dropout its rate; a key of another type's is an error; the last layer
+ * is the dense output layer. */
+static void check_layer(cv *c, const sn *l, const char *items, const char *where,
+                        spec_layer *sl, int last)
+{
+    nn_layer_kind k = sl->layer.kind;
+    const char *tn = spec_layer_type_names[k];
+    for (size_t j = 0; j < l->n; j++) {
+        char full[256];
+        snprintf(full, sizeof full, "%s.%s", items, l->keys[j]->text);
+        const spec_option *ko = spec_option_find(full);
+        if (ko && ko->layer_types && !(ko->layer_types & (1u << k)))
+            err(c, l->keys[j], "'%s' is not an option of a %s layer (%s)", l->keys[j]->text, tn,
+                where);
+    }
+    if (k == NN_LAYER_DENSE && !sn_map_get(l, "units", NULL))
+        err(c, l, "missing required key 'units' in %s", where);
+    if (k == NN_LAYER_DROPOUT && !sn_map_get(l, "rate", NULL))
+        err(c, l, "missing required key 'rate' in %s (a dropout layer)", where);
+    if (last && k != NN_LAYER_DENSE)
+        err(c, l, "the last layer %s is a %s layer; the output layer must be dense", where, tn);
+}
+
+/* training.early_stopping and training.reduce_lr_on_plateau: on when the
+ * mapping is given ({} = every default), off otherwise; the defaults are
+ * filled either way. The baseline is an optional number. */
+void spec_set_callback(cv *c, const spec_option *o, const sn *v, const char *disp, void *base)
+{
+    int *enabled = field_at(base, o->off);
+    if (v && v->kind != SN_MAP) {
+        type_error(c, v, disp, "a mapping of its parameters ({} for the defaults)");
+        return;
+    }
+    conv_members(c, v, o, o->path, disp, base, -1);
+    *enabled = v != NULL;
+    spec_experiment *e = base;
+    char bp[200];
+    snprintf(bp, sizeof bp, "%s.baseline", o->path);
+    const spec_option *bo = spec_option_find(bp);
+    const sn *b = v && bo ? sn_map_get(v, "baseline", NULL) : NULL;
+    if (b) {
+        char bd[300];
+        double x;
+        snprintf(bd, sizeof bd, "%s.baseline", disp);
+        if (get_real(c, b, bd, bo, &x) == 0) {
+            e->training.early_stopping.has_baseline = 1;
+            e->training.early_stopping.baseline = x;
+        }
+    }
+}
+
 void spec_set_layers(cv *c, const spec_option *o, const sn *v, const char *disp, void *base)
 {
     spec_experiment *e = base;
@@ -742,10 +794,16 @@ void spec_set_layers(cv *c, const spec_option *o, const sn *v, const char *disp,
         const sn *l = v->items[i];
         char where[300];
         snprintf(where, sizeof where, "%s[%zu]", disp, i);
-        if (l->kind != SN_MAP)
+        if (l->kind != SN_MAP) {
             type_error(c, l, where, "a mapping {type: dense, units: N, activation: NAME}");
-        else
-            conv_members(c, l, o, items, where, &e->layers[i], -1);
+            continue;
+        }
+        int before = c->failed;
+        c->failed = 0;
+        conv_members(c, l, o, items, where, &e->layers[i], -1);
+        if (!c->failed)
+            check_layer(c, l, items, where, &e->layers[i], i + 1 == v->n);
+        c->failed = c->failed || before;
     }
 }
 
@@ -1030,21 +1088,31 @@ static void check_model(cv *c, spec_experiment *e, const sn *root, int loss_ok)
     int x;
     size_t k = e->data.n_classes;
     size_t last = e->model.n_layers - 1;
+    size_t width = e->data.n_features;
     for (size_t i = 0; i < e->model.n_layers; i++) {
         if (e->layers[i].units_classes)
             e->layers[i].layer.units = k;
+        /* dropout and batch normalization keep their input's width */
+        if (e->layers[i].layer.kind != NN_LAYER_DENSE)
+            e->layers[i].layer.units = width;
+        width = e->layers[i].layer.units;
         e->model.layers[i] = e->layers[i].layer;
     }
     e->model.n_inputs = e->data.n_features;
+    if (e->model.layers[last].kind != NN_LAYER_DENSE)
+        return; /* reported by the layer's own check */
     size_t u = e->model.layers[last].units;
+    nn_activation a = e->model.layers[last].activation;
     char up[64];
     snprintf(up, sizeof up, "model.layers[%zu].units", last);
-    if (u != k)
+    /* one sigmoid unit with binary_crossentropy for 2 classes: targets 0/1 */
+    int binary = u == 1 && k == 2 && a == NN_ACT_SIGMOID && loss_ok &&
+                 e->model.loss == NN_LOSS_BINARY_CROSSENTROPY;
+    if (u != k && !binary)
         err(c, node_at(root, up, &x),
             "the output layer model.layers[%zu] has %zu units but the dataset has %zu classes; "
-            "use units: %zu or units: classes",
-            last, u, k, k);
-    nn_activation a = e->model.layers[last].activation;
+            "use units: %zu or units: classes%s",
+            last, u, k, k, k == 2 ? " (or units: 1, activation: sigmoid with binary_crossentropy)" : "");
     if (!loss_ok)
         return;
     const sn *loss_node = node_at(root, "training.loss", &x);
@@ -1058,6 +1126,36 @@ static void check_model(cv *c, spec_experiment *e, const sn *root, int loss_ok)
             "binary_crossentropy needs a sigmoid output layer, but model.layers[%zu] has "
             "activation %s",
             last, spec_activation_names[a]);
+}
+
+/* A callback watching a validation value needs a validation set (Keras
+ * would warn and never act). */
+static void check_callbacks(cv *c, spec_experiment *e, const sn *root)
+{
+    int x;
+    const int has_val = e->data.pipeline.validation.test.given;
+    const struct {
+        int on;
+        nn_monitor mon;
+        const char *path;
+    } cb[2] = {
+        {e->training.early_stopping.enabled, e->training.early_stopping.monitor,
+         "training.early_stopping"},
+        {e->training.reduce_lr.enabled, e->training.reduce_lr.monitor,
+         "training.reduce_lr_on_plateau"},
+    };
+    static const char *const mon[] = {"val_loss", "loss", "accuracy", "val_accuracy"};
+    for (int i = 0; i < 2; i++) {
+        if (!cb[i].on || has_val ||
+            (cb[i].mon != NN_MONITOR_VAL_LOSS && cb[i].mon != NN_MONITOR_VAL_ACCURACY))
+            continue;
+        char p[80];
+        snprintf(p, sizeof p, "%s.monitor", cb[i].path);
+        err(c, node_at(root, p, &x),
+            "%s monitors %s, but data.split has no validation set; add data.split.validation "
+            "or monitor loss or accuracy",
+            cb[i].path, mon[cb[i].mon]);
+    }
 }
 
 /* What record asks for against the data: a validation confusion matrix
@@ -1243,6 +1341,8 @@ int spec_experiment_from_tree(const sn *root, const char *file, const char *base
         check_model(&c, e, root, training_ok);
     if (data_ok)
         check_record(&c, e, root);
+    if (data_ok && training_ok)
+        check_callbacks(&c, e, root);
     if (e->record.grid == -1)
         e->record.grid = 0;
 

@@ -92,6 +92,8 @@ typedef struct spec_experiment {
         size_t epochs;      /* required */
         size_t batch_size;  /* default 32 */
         int shuffle;        /* default 1 */
+        nn_early_stopping early_stopping; /* enabled when given */
+        nn_reduce_lr reduce_lr;           /* enabled when given */
     } training;
     spec_record record;
 } spec_experiment;

@@ -132,6 +132,12 @@ struct spec_option {
     spec_setter set;   /* structured options: converts and stores instead */
     spec_putter put;   /* canonical JSON value, when not the type's own */
     const char *help;
+    unsigned layer_types; /* layer options: bit (1 << nn_layer_kind) of the
+                           * layer types it belongs to (0: every type) */
+    /* KEY options new since the first trial keys: left out of the canonical
+     * form when this says the value reproduces the old behaviour (base: the
+     * struct the offsets refer to), so old keys stay what they were */
+    int (*omit)(const spec_option *o, const void *base);
 };
 
 extern const spec_option spec_options[];
@@ -161,12 +167,15 @@ void spec_set_confusion(spec_conv *c, const spec_option *o, const sn *v, const c
                         void *base);
 void spec_set_grid(spec_conv *c, const spec_option *o, const sn *v, const char *disp,
                    void *base);
+void spec_set_callback(spec_conv *c, const spec_option *o, const sn *v, const char *disp,
+                       void *base);
 
 extern const char *const spec_activation_names[];  /* indexed by nn_activation */
 extern const char *const spec_init_names[];        /* nn_init */
 extern const char *const spec_loss_names[];        /* nn_loss */
 extern const char *const spec_optimizer_names[];   /* nn_optimizer_kind */
 extern const char *const spec_scale_names[];       /* data_scale */
+extern const char *const spec_layer_type_names[];  /* nn_layer_kind */
 
 /* Levenshtein distance (for "did you mean"). */
 size_t spec_edit_distance(const char *a, const char *b);

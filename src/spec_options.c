@@ -30,7 +30,9 @@ const char *const spec_loss_names[] = {"categorical_crossentropy", "binary_cross
 const char *const spec_optimizer_names[] = {"adam", "sgd", "rmsprop", NULL};
 const char *const spec_scale_names[] = {"none", "standard", "minmax", NULL};
 static const char *const source_names[] = {"xor", "digits", NULL};
-static const char *const layer_type_names[] = {"dense", NULL};
+const char *const spec_layer_type_names[] = {"dense", "dropout", "batch_normalization", NULL};
+static const char *const monitor_names[] = {"val_loss", "loss", "accuracy", "val_accuracy", NULL};
+static const char *const mode_names[] = {"auto", "min", "max", NULL};
 static const char *const metric_names[] = {"accuracy", NULL};
 static const char *const split_names[] = {"train", "validation", "test", NULL};
 
@@ -57,8 +59,41 @@ static const char *const split_names[] = {"train", "validation", "test", NULL};
 #define L(kind, m) AT(spec_layer, kind, m)        /* a field of one layer */
 #define AUX(m) .aux = offsetof(spec_experiment, m)
 
+#define DENSE_ONLY .layer_types = 1u << NN_LAYER_DENSE
+#define DROPOUT_ONLY .layer_types = 1u << NN_LAYER_DROPOUT
+#define BN_ONLY .layer_types = 1u << NN_LAYER_BATCH_NORM
+
+/* Canonical-form omissions (see spec_internal.h): each returns 1 when the
+ * value is the one every spec had before the option existed. */
+static int omit_dense(const spec_option *o, const void *base)
+{
+    (void)o;
+    return ((const spec_layer *)base)->layer.kind == NN_LAYER_DENSE;
+}
+
+static int omit_kernel_reg(const spec_option *o, const void *base)
+{
+    (void)o;
+    const nn_regularizer *r = &((const spec_layer *)base)->layer.kernel_regularizer;
+    return r->l1 == 0.0 && r->l2 == 0.0;
+}
+
+static int omit_bias_reg(const spec_option *o, const void *base)
+{
+    (void)o;
+    const nn_regularizer *r = &((const spec_layer *)base)->layer.bias_regularizer;
+    return r->l1 == 0.0 && r->l2 == 0.0;
+}
+
+static int omit_disabled(const spec_option *o, const void *base)
+{
+    return !*(const int *)((const char *)base + o->off);
+}
+
 static void put_source(FILE *f, const spec_option *o, const spec_experiment *e, const void *base,
                        const char *csv_sha);
+static void put_baseline(FILE *f, const spec_option *o, const spec_experiment *e,
+                         const void *base, const char *csv_sha);
 static void put_layers(FILE *f, const spec_option *o, const spec_experiment *e, const void *base,
                        const char *csv_sha);
 
@@ -106,20 +141,47 @@ const spec_option spec_options[] = {
      .help = "A sequential network."},
     {"model.layers", OPT_LAYERS, REQ | KEY, 1, NN_MAX_LAYERS, NULL, .set = spec_set_layers, .put = put_layers,
      .help = "The layers, input side first."},
-    {"model.layers[].type", OPT_ENUM, 0, 0, 0, "dense", .names = layer_type_names,
-     .help = "Layer type (only dense)."},
-    {"model.layers[].units", OPT_UNITS, REQ | KEY, 1, 65536, NULL, L(SIZE, layer.units),
-     .aux = offsetof(spec_layer, units_classes),
-     .help = "Number of neurons, or `classes` for the number of classes of the dataset. The output layer must have one unit per class."},
+    {"model.layers[].type", OPT_ENUM, KEY, 0, 0, "dense", .names = spec_layer_type_names,
+     L(INT, layer.kind), .omit = omit_dense,
+     .help = "Layer type: dense (Dense: units, activation, initializers, regularizers), dropout (Dropout: rate) or batch_normalization (BatchNormalization: momentum, epsilon, center, scale). The last layer is dense."},
+    {"model.layers[].units", OPT_UNITS, KEY, 1, 65536, NULL, L(SIZE, layer.units),
+     .aux = offsetof(spec_layer, units_classes), DENSE_ONLY,
+     .help = "Dense, required: number of neurons, or `classes` for the number of classes of the dataset. The output layer has one unit per class, or one sigmoid unit with binary_crossentropy for 2 classes."},
     {"model.layers[].activation", OPT_ENUM, KEY, 0, 0, "linear", .names = spec_activation_names,
-     L(INT, layer.activation),
-     .help = "Activation function."},
+     L(INT, layer.activation), DENSE_ONLY,
+     .help = "Dense: activation function."},
     {"model.layers[].kernel_initializer", OPT_ENUM, KEY, 0, 0, "glorot_uniform", .names = spec_init_names,
-     L(INT, layer.kernel_init),
-     .help = "Kernel initializer."},
+     L(INT, layer.kernel_init), DENSE_ONLY,
+     .help = "Dense: kernel initializer."},
     {"model.layers[].bias_initializer", OPT_ENUM, KEY, 0, 0, "zeros", .names = spec_init_names,
-     L(INT, layer.bias_init),
-     .help = "Bias initializer."},
+     L(INT, layer.bias_init), DENSE_ONLY,
+     .help = "Dense: bias initializer."},
+    {"model.layers[].kernel_regularizer", OPT_MAP, KEY, 0, 0, NULL, DENSE_ONLY, .omit = omit_kernel_reg,
+     .help = "Dense: {l2: X}, {l1: X} or {l1: X, l2: Y}: the penalty l1 sum |W| + l2 sum W^2 (Keras L1L2, no 1/2) is added once per batch to the loss, and to val_loss and the test loss."},
+    {"model.layers[].kernel_regularizer.l1", OPT_REAL, KEY, 0, 1000, "0",
+     L(DOUBLE, layer.kernel_regularizer.l1), DENSE_ONLY,
+     .help = "L1 factor of the kernel penalty."},
+    {"model.layers[].kernel_regularizer.l2", OPT_REAL, KEY, 0, 1000, "0",
+     L(DOUBLE, layer.kernel_regularizer.l2), DENSE_ONLY,
+     .help = "L2 factor of the kernel penalty."},
+    {"model.layers[].bias_regularizer", OPT_MAP, KEY, 0, 0, NULL, DENSE_ONLY, .omit = omit_bias_reg,
+     .help = "Dense: the same penalty on the bias."},
+    {"model.layers[].bias_regularizer.l1", OPT_REAL, KEY, 0, 1000, "0",
+     L(DOUBLE, layer.bias_regularizer.l1), DENSE_ONLY,
+     .help = "L1 factor of the bias penalty."},
+    {"model.layers[].bias_regularizer.l2", OPT_REAL, KEY, 0, 1000, "0",
+     L(DOUBLE, layer.bias_regularizer.l2), DENSE_ONLY,
+     .help = "L2 factor of the bias penalty."},
+    {"model.layers[].rate", OPT_REAL, OPT_EXCL_MAX | KEY, 0, 1, NULL, L(DOUBLE, layer.rate), DROPOUT_ONLY,
+     .help = "Dropout, required: the fraction of units dropped at training time, 0 <= rate < 1; kept units are scaled by 1 / (1 - rate); identity in evaluation and prediction."},
+    {"model.layers[].momentum", OPT_REAL, KEY, 0, 1, "0.99", L(DOUBLE, layer.momentum), BN_ONLY,
+     .help = "Batch normalization: moving = moving * momentum + batch * (1 - momentum), for the mean and the (biased) variance."},
+    {"model.layers[].epsilon", OPT_REAL, OPT_EXCL_MIN | KEY, 0, 1, "0.001", L(DOUBLE, layer.epsilon), BN_ONLY,
+     .help = "Batch normalization: added to the variance."},
+    {"model.layers[].center", OPT_BOOL, KEY, 0, 0, "true", L(INT, layer.center), BN_ONLY,
+     .help = "Batch normalization: learn an offset beta."},
+    {"model.layers[].scale", OPT_BOOL, KEY, 0, 0, "true", L(INT, layer.scale), BN_ONLY,
+     .help = "Batch normalization: learn a factor gamma."},
     {"training", OPT_MAP, REQ | KEY, 0, 0, NULL,
      .help = "model.compile and model.fit settings."},
     {"training.loss", OPT_ENUM, REQ | KEY, 0, 0, NULL, .names = spec_loss_names, E(INT, model.loss),
@@ -157,6 +219,47 @@ const spec_option spec_options[] = {
      .help = "Rows per gradient step."},
     {"training.shuffle", OPT_BOOL, KEY, 0, 0, "true", E(INT, training.shuffle),
      .help = "A fresh permutation of the training rows every epoch."},
+    {"training.early_stopping", OPT_MAP, KEY, 0, 0, NULL, E(INT, training.early_stopping.enabled),
+     .set = spec_set_callback, .omit = omit_disabled,
+     .help = "keras.callbacks.EarlyStopping (Keras 3 semantics): stop when the monitored value has not improved for `patience` epochs. Off unless given; {} takes every default."},
+    {"training.early_stopping.monitor", OPT_ENUM, KEY, 0, 0, "val_loss", .names = monitor_names,
+     E(INT, training.early_stopping.monitor),
+     .help = "The history entry watched (val_* need a validation split)."},
+    {"training.early_stopping.min_delta", OPT_REAL, KEY, 0, 1e9, "0", E(DOUBLE, training.early_stopping.min_delta),
+     .help = "Smallest change that counts as an improvement."},
+    {"training.early_stopping.patience", OPT_INT, KEY, 0, 1000000, "0", E(SIZE, training.early_stopping.patience),
+     .help = "Epochs without improvement before stopping."},
+    {"training.early_stopping.mode", OPT_ENUM, KEY, 0, 0, "auto", .names = mode_names,
+     E(INT, training.early_stopping.mode),
+     .help = "min, max, or auto (min for a loss, max for an accuracy)."},
+    {"training.early_stopping.baseline", OPT_REAL, KEY, -1e9, 1e9, NULL, .put = put_baseline,
+     .help = "A value to beat: epochs that improve without beating it do not reset the patience count (default: none)."},
+    {"training.early_stopping.restore_best_weights", OPT_BOOL, KEY, 0, 0, "false",
+     E(INT, training.early_stopping.restore_best_weights),
+     .help = "At the end of training, go back to the weights of the best epoch (Keras 3: also when stopping did not fire); test metrics are those of these weights."},
+    {"training.early_stopping.start_from_epoch", OPT_INT, KEY, 0, 1000000, "0",
+     E(SIZE, training.early_stopping.start_from_epoch),
+     .help = "Epochs (from 0) not looked at, for a warm-up."},
+    {"training.reduce_lr_on_plateau", OPT_MAP, KEY, 0, 0, NULL, E(INT, training.reduce_lr.enabled),
+     .set = spec_set_callback, .omit = omit_disabled,
+     .help = "keras.callbacks.ReduceLROnPlateau: multiply the learning rate by `factor` when the monitored value has not improved for `patience` epochs; the new rate applies from the next epoch. Off unless given; not with a learning-rate schedule."},
+    {"training.reduce_lr_on_plateau.monitor", OPT_ENUM, KEY, 0, 0, "val_loss", .names = monitor_names,
+     E(INT, training.reduce_lr.monitor),
+     .help = "The history entry watched (val_* need a validation split)."},
+    {"training.reduce_lr_on_plateau.factor", OPT_REAL, OPT_EXCL_MIN | OPT_EXCL_MAX | KEY, 0, 1, "0.1",
+     E(DOUBLE, training.reduce_lr.factor),
+     .help = "new rate = rate * factor, 0 < factor < 1."},
+    {"training.reduce_lr_on_plateau.patience", OPT_INT, KEY, 0, 1000000, "10", E(SIZE, training.reduce_lr.patience),
+     .help = "Epochs without improvement before reducing."},
+    {"training.reduce_lr_on_plateau.mode", OPT_ENUM, KEY, 0, 0, "auto", .names = mode_names,
+     E(INT, training.reduce_lr.mode),
+     .help = "min, max, or auto (min for a loss, max for an accuracy)."},
+    {"training.reduce_lr_on_plateau.min_delta", OPT_REAL, KEY, 0, 1e9, "0.0001", E(DOUBLE, training.reduce_lr.min_delta),
+     .help = "Smallest change that counts as an improvement."},
+    {"training.reduce_lr_on_plateau.cooldown", OPT_INT, KEY, 0, 1000000, "0", E(SIZE, training.reduce_lr.cooldown),
+     .help = "Epochs after a reduction during which waiting does not count."},
+    {"training.reduce_lr_on_plateau.min_lr", OPT_REAL, KEY, 0, 10, "0", E(DOUBLE, training.reduce_lr.min_lr),
+     .help = "Lower bound of the learning rate."},
     {"training.metrics", OPT_ENUM_LIST, 0, 0, 1, "accuracy", .names = metric_names, .set = spec_set_metrics,
      .help = "Metrics besides the loss (only accuracy is supported)."},
     {"seeds", OPT_SEEDS, 0, 1, 100000, "1", .set = spec_set_seeds,
@@ -499,6 +602,11 @@ static void canon_map(FILE *f, const spec_option *parent, const char *gpath,
             continue;
         if (kind >= 0 && o->optimizers && !(o->optimizers & (1u << kind)))
             continue;
+        if (o->layer_types &&
+            !(o->layer_types & (1u << ((const spec_layer *)base)->layer.kind)))
+            continue;
+        if (o->omit && o->omit(o, base))
+            continue;
         m[n].key = last_key(o->path);
         m[n].o = o;
         m[n++].put = NULL;
@@ -614,6 +722,18 @@ static void put_source(FILE *f, const spec_option *o, const spec_experiment *e, 
     if (e->data.csv_labels_numeric)
         fputs(",\"labels\":\"numeric\"", f);
     fputc('}', f);
+}
+
+static void put_baseline(FILE *f, const spec_option *o, const spec_experiment *e,
+                         const void *base, const char *csv_sha)
+{
+    (void)o;
+    (void)base;
+    (void)csv_sha;
+    if (e->training.early_stopping.has_baseline)
+        print_number(f, e->training.early_stopping.baseline);
+    else
+        fputs("null", f);
 }
 
 static void put_layers(FILE *f, const spec_option *o, const spec_experiment *e, const void *base,

@@ -538,7 +538,7 @@ static void test_fit_by_hand(void **state)
     const float x[3] = {1, 2, 4}, y[3] = {1, 0, 1};
     history h;
     memset(&h, 0, sizeof h);
-    nn_fit_config fc = {1, 2, 0, keep_log, keep_order, &h};
+    nn_fit_config fc = {.epochs = 1, .batch_size = 2, .on_epoch = keep_log, .on_order = keep_order, .user = &h};
     nn_fit_result r = nn_fit(m, x, y, 3, x, y, 3, &fc, NULL);
     assert_int_equal(r.status, NN_FIT_DONE);
     assert_int_equal(r.epochs_run, 1);
@@ -567,7 +567,7 @@ static void test_fit_by_hand(void **state)
     memset(&h, 0, sizeof h);
     rng_state rs;
     rng_stream(&rs, 9, RNG_PURPOSE_SHUFFLE);
-    nn_fit_config fs = {5, 2, 1, keep_log, keep_order, &h};
+    nn_fit_config fs = {.epochs = 5, .batch_size = 2, .shuffle = 1, .on_epoch = keep_log, .on_order = keep_order, .user = &h};
     r = nn_fit(m, x, y, 3, NULL, NULL, 0, &fs, &rs);
     assert_int_equal(r.status, NN_FIT_DONE);
     assert_int_equal(h.orders, 5);
@@ -600,7 +600,7 @@ static void test_stop_and_diverge(void **state)
     assert_non_null(m);
     const float x[3] = {10, 10, 10}, y[3] = {0, 0, 0};
     nn_model_params(m)[0] = 0.5f;
-    nn_fit_config fc = {10, 1, 0, stop_at_two, NULL, NULL};
+    nn_fit_config fc = {.epochs = 10, .batch_size = 1, .on_epoch = stop_at_two};
     nn_fit_result r = nn_fit(m, x, y, 3, NULL, NULL, 0, &fc, NULL);
     assert_int_equal(r.status, NN_FIT_STOPPED);
     assert_int_equal(r.epochs_run, 2);
@@ -672,7 +672,7 @@ static double lab_trial(const lab *l, uint64_t seed, size_t epochs, float *out)
     rng_stream(&ri, seed, RNG_PURPOSE_INIT);
     rng_stream(&rs, seed, RNG_PURPOSE_SHUFFLE);
     nn_model_init(m, &ri);
-    nn_fit_config fc = {epochs, l->batch, 1, NULL, NULL, NULL};
+    nn_fit_config fc = {.epochs = epochs, .batch_size = l->batch, .shuffle = 1};
     nn_fit_result r = nn_fit(m, sp.train.x, sp.y_train, sp.train.n_rows, sp.validation.x,
                              sp.y_validation, sp.validation.n_rows, &fc, &rs);
     assert_int_equal(r.status, NN_FIT_DONE);
@@ -1000,7 +1000,8 @@ static void test_model_memory(void **state)
      * Logits and targets 2 x 32 each: 128. Deltas (widest layer 3) x 32,
      * twice: 192. Transposed delta 32 x 16: 512. Kernel gradient with
      * padded columns, the larger of 2 x 16 and 3 x 16: 48. Four per-row
-     * scratch rows of 32: 128. 1360 floats. */
+     * scratch rows of 32: 128. The class weights of a batch's rows, 32, and
+     * the (absent) delta of the input, one empty block: 16. 1408 floats. */
     {
         nn_model_config c;
         memset(&c, 0, sizeof c);
@@ -1009,10 +1010,10 @@ static void test_model_memory(void **state)
         layer(&c, 2, NN_ACT_SIGMOID);
         c.loss = NN_LOSS_MEAN_SQUARED_ERROR;
         nn_optimizer_defaults(&c.optimizer, NN_OPT_ADAM);
-        assert_int_equal(nn_model_bytes_for(&c, 32), sizeof(struct nn_model) + 1360 * 4);
+        assert_int_equal(nn_model_bytes_for(&c, 32), sizeof(struct nn_model) + 1408 * 4);
         nn_model *m = nn_model_new(&c, 32);
         assert_non_null(m);
-        assert_int_equal(nn_model_bytes(m), sizeof(struct nn_model) + 1360 * 4);
+        assert_int_equal(nn_model_bytes(m), sizeof(struct nn_model) + 1408 * 4);
         nn_model_free(m);
     }
     /* the wide fast path (softmax + cross-entropy) and the general path */
@@ -1028,6 +1029,873 @@ static void test_model_memory(void **state)
     assert_int_equal(nn_model_bytes_for(&c, 32), SIZE_MAX);
 }
 
+/* ---- dropout, batch normalization, regularizers: gradients ------------------ */
+
+static void dropout_layer(nn_model_config *c, double rate)
+{
+    nn_layer_config *l = &c->layers[c->n_layers++];
+    memset(l, 0, sizeof *l);
+    l->kind = NN_LAYER_DROPOUT;
+    l->rate = rate;
+}
+
+static void bn_layer(nn_model_config *c, int center, int scale)
+{
+    nn_layer_config *l = &c->layers[c->n_layers++];
+    nn_layer_batch_norm_defaults(l);
+    l->center = center;
+    l->scale = scale;
+}
+
+/* Central differences of nn_model_loss_grad_mode over the trainable
+ * parameters, the dropout mask held fixed by replaying the same stream for
+ * every evaluation. Returns 1 when the analytic gradient agrees. */
+static int grad_check_model(const nn_model_config *c, int training, uint64_t seed,
+                            const char *what)
+{
+    const size_t n = 7, nin = c->n_inputs;
+    nn_model *m = nn_model_new(c, 8);
+    assert_non_null(m);
+    rng_state r;
+    rng_seed(&r, seed);
+    nn_model_init(m, &r);
+    float *p = nn_model_params(m);
+    size_t np = nn_model_param_count(m), L = c->n_layers - 1;
+    size_t K = c->layers[L].units;
+    /* every parameter away from 0 and 1 (biases, gamma, beta, moving
+     * statistics), so each is exercised */
+    for (size_t i = 0; i < np; i++)
+        if (p[i] == 0.0f || p[i] == 1.0f)
+            p[i] += (float)rng_uniform_range(&r, 0.1, 0.4);
+    float x[8 * 8], y[8 * 4];
+    for (size_t i = 0; i < n * nin; i++)
+        x[i] = (float)rng_uniform_range(&r, -1.0, 1.0);
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < K; k++)
+            y[i * K + k] = k == i % K ? 1.0f : 0.0f;
+    rng_state dr0, dr;
+    rng_seed(&dr0, seed + 7);
+    dr = dr0;
+    float *g = NULL;
+    double l0 = nn_model_loss_grad_mode(m, x, y, n, training, &dr, &g);
+    assert_true(isfinite(l0));
+    double num = 0.0, na = 0.0, nn2 = 0.0;
+    size_t checked = 0;
+    for (size_t i = 0; i < np; i++) {
+        if (!nn_model_param_trainable(m, i))
+            continue;
+        double ga = g[i];
+        float keep = p[i], hh = 1e-3f;
+        p[i] = keep + hh;
+        dr = dr0;
+        double lp = nn_model_loss_grad_mode(m, x, y, n, training, &dr, NULL);
+        p[i] = keep - hh;
+        dr = dr0;
+        double lm = nn_model_loss_grad_mode(m, x, y, n, training, &dr, NULL);
+        p[i] = keep;
+        double gn = (lp - lm) / ((double)(keep + hh) - (double)(keep - hh));
+        num += (ga - gn) * (ga - gn);
+        na += ga * ga;
+        nn2 += gn * gn;
+        checked++;
+    }
+    /* the gradient buffer was overwritten by the last evaluation: recompute */
+    double rel = sqrt(num) / fmax(sqrt(fmax(na, nn2)), 1e-12);
+    int ok = checked > 0 && sqrt(na) > 1e-4 && rel < 2e-2;
+    if (!ok)
+        print_error("gradient check %s (%s mode): |g| = %.3g, relative error %.3g\n", what,
+                    training ? "training" : "inference", sqrt(na), rel);
+    nn_model_free(m);
+    return ok;
+}
+
+static void test_layer_gradients(void **state)
+{
+    (void)state;
+    int failures = 0, checked = 0;
+    for (int variant = 0; variant < 8; variant++)
+        for (int training = 0; training <= 1; training++) {
+            nn_model_config c;
+            memset(&c, 0, sizeof c);
+            c.n_inputs = 3;
+            c.loss = NN_LOSS_CATEGORICAL_CROSSENTROPY;
+            nn_optimizer_defaults(&c.optimizer, NN_OPT_SGD);
+            const char *what = "";
+            switch (variant) {
+            case 0:
+                what = "dropout 0.4 between tanh layers";
+                layer(&c, 5, NN_ACT_TANH);
+                dropout_layer(&c, 0.4);
+                break;
+            case 1:
+                what = "dropout 0.3 on the input";
+                dropout_layer(&c, 0.3);
+                layer(&c, 5, NN_ACT_SIGMOID);
+                break;
+            case 2:
+                what = "batch normalization after tanh";
+                layer(&c, 5, NN_ACT_TANH);
+                bn_layer(&c, 1, 1);
+                break;
+            case 3:
+                what = "batch normalization on the input, no center";
+                bn_layer(&c, 0, 1);
+                layer(&c, 4, NN_ACT_TANH);
+                break;
+            case 4:
+                what = "batch normalization without scale, then dropout";
+                layer(&c, 5, NN_ACT_SIGMOID);
+                bn_layer(&c, 1, 0);
+                dropout_layer(&c, 0.25);
+                break;
+            case 5:
+                what = "kernel L2 0.05";
+                layer(&c, 5, NN_ACT_TANH);
+                c.layers[0].kernel_regularizer.l2 = 0.05;
+                break;
+            case 6:
+                what = "kernel L1 0.03, bias L1L2 (0.02, 0.04)";
+                layer(&c, 5, NN_ACT_TANH);
+                c.layers[0].kernel_regularizer.l1 = 0.03;
+                c.layers[0].bias_regularizer.l1 = 0.02;
+                c.layers[0].bias_regularizer.l2 = 0.04;
+                break;
+            case 7:
+                what = "L2 on the output layer after batch normalization";
+                layer(&c, 5, NN_ACT_TANH);
+                bn_layer(&c, 1, 1);
+                break;
+            }
+            layer(&c, 3, NN_ACT_SOFTMAX);
+            if (variant == 7)
+                c.layers[c.n_layers - 1].kernel_regularizer.l2 = 0.1;
+            failures += !grad_check_model(&c, training, 500u + (uint64_t)variant * 2u +
+                                                            (uint64_t)training, what);
+            checked++;
+        }
+    printf("# %d gradient checks of dropout / batch normalization / regularizers, %d failed\n",
+           checked, failures);
+    assert_int_equal(failures, 0);
+}
+
+/* ---- their forward semantics, by hand --------------------------------------- */
+
+static void test_dropout_semantics(void **state)
+{
+    (void)state;
+    /* 4 inputs -> Dropout(0.5) -> Dense(1, linear), kernel 1, bias 0, MSE
+     * against 0: out = sum_k keep_k x_k / 0.5, the masks drawn row by row,
+     * unit by unit, kept when the draw is >= 0.5. */
+    nn_model_config c;
+    memset(&c, 0, sizeof c);
+    c.n_inputs = 4;
+    dropout_layer(&c, 0.5);
+    layer(&c, 1, NN_ACT_LINEAR);
+    c.loss = NN_LOSS_MEAN_SQUARED_ERROR;
+    nn_optimizer_defaults(&c.optimizer, NN_OPT_SGD);
+    nn_model *m = nn_model_new(&c, 4);
+    assert_non_null(m);
+    float *p = nn_model_params(m);
+    assert_int_equal(nn_model_param_count(m), 5);
+    for (int i = 0; i < 4; i++)
+        p[i] = 1.0f;
+    p[4] = 0.0f;
+    const float x[3 * 4] = {1, 2, 3, 4, -1, 0.5f, 2, 1, 0.25f, 0.25f, -3, 1};
+    const float y[3] = {0, 0, 0};
+    rng_state dr, copy;
+    rng_seed(&dr, 99);
+    copy = dr;
+    double want = 0.0;
+    int kept = 0;
+    for (int i = 0; i < 3; i++) {
+        double o = 0.0;
+        for (int k = 0; k < 4; k++)
+            if (rng_uniform(&copy) >= 0.5) {
+                o += 2.0 * x[i * 4 + k];
+                kept++;
+            }
+        want += o * o / 3.0;
+    }
+    assert_true(kept > 0 && kept < 12); /* a mask that drops some, keeps some */
+    double got = nn_model_loss_grad_mode(m, x, y, 3, 1, &dr, NULL);
+    assert_near(got, want, 1e-5 * want);
+    /* the stream advanced by exactly 12 draws */
+    assert_true(rng_next(&dr) == rng_next(&copy));
+    /* inference: the identity */
+    double inf = 0.0;
+    for (int i = 0; i < 3; i++) {
+        double o = x[i * 4] + x[i * 4 + 1] + x[i * 4 + 2] + x[i * 4 + 3];
+        inf += o * o / 3.0;
+    }
+    assert_near(nn_model_loss_grad_mode(m, x, y, 3, 0, NULL, NULL), inf, 1e-5 * inf);
+    double ev;
+    nn_evaluate(m, x, y, 3, 32, &ev, NULL);
+    assert_near(ev, inf, 1e-5 * inf);
+    /* training without a stream is refused */
+    assert_true(isnan(nn_model_loss_grad_mode(m, x, y, 3, 1, NULL, NULL)));
+    nn_fit_config fc = {.epochs = 1, .batch_size = 3};
+    nn_fit_result fr = nn_fit(m, x, y, 3, NULL, NULL, 0, &fc, NULL);
+    assert_int_equal(fr.status, NN_FIT_ERROR);
+    nn_model_free(m);
+}
+
+static void test_batch_norm_semantics(void **state)
+{
+    (void)state;
+    /* 1 input -> BatchNormalization -> Dense(1, linear): 4 params + 2. One
+     * batch x = 1, 2, 3, 4: mean 2.5, biased variance 1.25, so after one
+     * step moving mean = 0 * 0.99 + 2.5 * 0.01 = 0.025 and moving
+     * variance = 1 * 0.99 + 1.25 * 0.01 = 1.0025. */
+    nn_model_config c;
+    memset(&c, 0, sizeof c);
+    c.n_inputs = 1;
+    bn_layer(&c, 1, 1);
+    layer(&c, 1, NN_ACT_LINEAR);
+    c.loss = NN_LOSS_MEAN_SQUARED_ERROR;
+    nn_optimizer_defaults(&c.optimizer, NN_OPT_SGD);
+    nn_model *m = nn_model_new(&c, 4);
+    assert_non_null(m);
+    assert_int_equal(nn_model_param_count(m), 6);
+    assert_int_equal(nn_model_trainable_count(m), 4);
+    assert_int_equal(nn_model_layer_params(m, 0), 4);
+    assert_int_equal(nn_model_kernel_offset(m, 1), 4);
+    assert_int_equal(nn_model_bias_offset(m, 1), 5);
+    rng_state r;
+    rng_seed(&r, 3);
+    nn_model_init(m, &r);
+    float *p = nn_model_params(m);
+    assert_true(p[0] == 1.0f && p[1] == 0.0f && p[2] == 0.0f && p[3] == 1.0f);
+    assert_true(!nn_model_param_trainable(m, 2) && !nn_model_param_trainable(m, 3) &&
+                nn_model_param_trainable(m, 1) && nn_model_param_trainable(m, 4));
+    p[4] = 1.0f; /* kernel */
+    p[5] = 0.0f;
+    const float x[4] = {1, 2, 3, 4}, y[4] = {0, 0, 0, 0};
+    /* training mode: normalized x = (x - 2.5) / sqrt(1.25 + 0.001); MSE
+     * against 0 is their mean square = 1.25 / 1.251 */
+    assert_near(nn_model_loss_grad_mode(m, x, y, 4, 1, NULL, NULL), 1.25 / 1.251, 1e-6);
+    /* inference with the initial moving statistics: x / sqrt(1.001) */
+    assert_near(nn_model_loss_grad_mode(m, x, y, 4, 0, NULL, NULL), 7.5 / 1.001, 1e-5);
+    assert_true(p[2] == 0.0f && p[3] == 1.0f); /* not updated outside fit */
+    nn_fit_config fc = {.epochs = 1, .batch_size = 4};
+    nn_fit_result fr = nn_fit(m, x, y, 4, NULL, NULL, 0, &fc, NULL);
+    assert_int_equal(fr.status, NN_FIT_DONE);
+    assert_near(p[2], 0.025, 1e-7);
+    assert_near(p[3], 1.0025, 1e-6);
+    nn_model_free(m);
+}
+
+static void test_regularizer_loss(void **state)
+{
+    (void)state;
+    /* Dense(1, linear) on x = 1, w = 2, b = -0.5, kernel L2 0.01, bias L1
+     * 0.1: penalty 0.01 * 4 + 0.1 * 0.5 = 0.09; MSE against 0 is 1.5^2 =
+     * 2.25, so loss and val_loss and evaluate are 2.34 (the penalty once,
+     * not per row). Gradient: dw = 2 * 1.5 * 1 + 2 * 0.01 * 2 = 3.04, db =
+     * 3 - 0.1 = 2.9. */
+    nn_model_config c;
+    memset(&c, 0, sizeof c);
+    c.n_inputs = 1;
+    layer(&c, 1, NN_ACT_LINEAR);
+    c.layers[0].kernel_regularizer.l2 = 0.01;
+    c.layers[0].bias_regularizer.l1 = 0.1;
+    c.loss = NN_LOSS_MEAN_SQUARED_ERROR;
+    nn_optimizer_defaults(&c.optimizer, NN_OPT_SGD);
+    nn_model *m = nn_model_new(&c, 4);
+    float *p = nn_model_params(m);
+    p[0] = 2.0f;
+    p[1] = -0.5f;
+    const float x[2] = {1, 1}, y[2] = {0, 0};
+    assert_near(nn_model_penalty(m), 0.09, 1e-7);
+    float *g;
+    assert_near(nn_model_loss_grad(m, x, y, 2, &g), 2.34, 1e-6);
+    assert_near(g[0], 3.04, 1e-6);
+    assert_near(g[1], 2.9, 1e-6);
+    double ev;
+    nn_evaluate(m, x, y, 2, 1, &ev, NULL);
+    assert_near(ev, 2.34, 1e-6);
+    history h;
+    memset(&h, 0, sizeof h);
+    nn_fit_config fc = {.epochs = 1, .batch_size = 2, .on_epoch = keep_log, .user = &h};
+    nn_fit_result fr = nn_fit(m, x, y, 2, x, y, 2, &fc, NULL);
+    assert_int_equal(fr.status, NN_FIT_DONE);
+    assert_near(h.log[0].loss, 2.34, 1e-6);
+    /* after the step w = 2 - 0.0304, b = -0.5 - 0.029 */
+    double w = 2.0 - 0.0304, b = -0.5 - 0.029;
+    assert_near(p[0], w, 1e-6);
+    assert_near(h.log[0].val_loss, (w + b) * (w + b) + 0.01 * w * w + 0.1 * fabs(b), 1e-6);
+    nn_model_free(m);
+}
+
+/* ---- zero-valued options change no bit ---------------------------------------- */
+
+static void train_small(const nn_model_config *c, const float *cw, float *out, size_t np)
+{
+    nn_model *m = nn_model_new(c, 32);
+    assert_non_null(m);
+    assert_int_equal(nn_model_param_count(m), np);
+    rng_state ri, rs, rd;
+    rng_seed(&ri, 5);
+    rng_seed(&rs, 6);
+    rng_seed(&rd, 7);
+    nn_model_init(m, &ri);
+    float x[40 * 2], y[40 * 2];
+    for (int i = 0; i < 40; i++) {
+        x[i * 2] = (float)(i % 7) / 7.0f - 0.4f;
+        x[i * 2 + 1] = (float)(i % 5) / 5.0f - 0.3f;
+        int k = (x[i * 2] > 0) != (x[i * 2 + 1] > 0);
+        y[i * 2] = k ? 0.0f : 1.0f;
+        y[i * 2 + 1] = k ? 1.0f : 0.0f;
+    }
+    nn_fit_config fc = {.epochs = 5, .batch_size = 8, .shuffle = 1, .dropout_rng = &rd,
+                        .class_weight = cw, .n_class_weight = cw ? 2 : 0};
+    nn_fit_result fr = nn_fit(m, x, y, 40, x, y, 10, &fc, &rs);
+    assert_int_equal(fr.status, NN_FIT_DONE);
+    memcpy(out, nn_model_params(m), np * sizeof *out);
+    nn_model_free(m);
+}
+
+static void test_zero_options_same_bits(void **state)
+{
+    (void)state;
+    float base[32], other[32];
+    const float ones[2] = {1.0f, 1.0f}, twos[2] = {2.0f, 1.0f};
+    nn_model_config c, d;
+    memset(&c, 0, sizeof c);
+    c.n_inputs = 2;
+    layer(&c, 6, NN_ACT_RELU);
+    layer(&c, 2, NN_ACT_SOFTMAX);
+    c.loss = NN_LOSS_CATEGORICAL_CROSSENTROPY;
+    nn_optimizer_defaults(&c.optimizer, NN_OPT_ADAM);
+    train_small(&c, NULL, base, 32);
+    /* dropout 0 between the layers and on the input */
+    memset(&d, 0, sizeof d);
+    d.n_inputs = 2;
+    dropout_layer(&d, 0.0);
+    layer(&d, 6, NN_ACT_RELU);
+    dropout_layer(&d, 0.0);
+    layer(&d, 2, NN_ACT_SOFTMAX);
+    d.loss = c.loss;
+    d.optimizer = c.optimizer;
+    train_small(&d, NULL, other, 32);
+    assert_memory_equal(base, other, sizeof base);
+    /* L2 0 and L1 0 */
+    d = c;
+    d.layers[0].kernel_regularizer.l2 = 0.0;
+    d.layers[1].bias_regularizer.l1 = 0.0;
+    train_small(&d, NULL, other, 32);
+    assert_memory_equal(base, other, sizeof base);
+    /* class weights all 1 */
+    train_small(&c, ones, other, 32);
+    assert_memory_equal(base, other, sizeof base);
+    /* and the test can fail: a weight of 2, a dropout, an L2 change bits */
+    train_small(&c, twos, other, 32);
+    assert_true(memcmp(base, other, sizeof base) != 0);
+    d = c;
+    d.layers[0].kernel_regularizer.l2 = 0.01;
+    train_small(&d, NULL, other, 32);
+    assert_true(memcmp(base, other, sizeof base) != 0);
+}
+
+/* ---- class weights ----------------------------------------------------------- */
+
+static void test_class_weight(void **state)
+{
+    (void)state;
+    /* Dense(2, softmax) on 1 input with zero weights: p = (0.5, 0.5), every
+     * row's loss ln 2. Rows of classes 0, 0, 1 with weights (2, 1), one
+     * batch: loss (2 + 2 + 1) ln 2 / 3 (divided by the batch size, not by
+     * the weights' sum). Bias gradient of class 0: (2 (0.5 - 1) * 2 +
+     * 1 * 0.5) / 3 = -0.5, so SGD 0.01 moves it to +0.005. */
+    nn_model_config c;
+    memset(&c, 0, sizeof c);
+    c.n_inputs = 1;
+    layer(&c, 2, NN_ACT_SOFTMAX);
+    c.layers[0].kernel_init = NN_INIT_ZEROS;
+    c.loss = NN_LOSS_CATEGORICAL_CROSSENTROPY;
+    nn_optimizer_defaults(&c.optimizer, NN_OPT_SGD);
+    nn_model *m = nn_model_new(&c, 4);
+    rng_state r;
+    rng_seed(&r, 1);
+    nn_model_init(m, &r);
+    const float x[3] = {0.5f, -1.0f, 2.0f}, y[6] = {1, 0, 1, 0, 0, 1};
+    const float w[2] = {2.0f, 1.0f};
+    history h;
+    memset(&h, 0, sizeof h);
+    nn_fit_config fc = {.epochs = 1, .batch_size = 3, .on_epoch = keep_log, .user = &h,
+                        .class_weight = w, .n_class_weight = 2};
+    nn_fit_result fr = nn_fit(m, x, y, 3, x, y, 3, &fc, NULL);
+    assert_int_equal(fr.status, NN_FIT_DONE);
+    assert_near(h.log[0].loss, 5.0 / 3.0 * log(2.0), 1e-6);
+    assert_near(nn_model_params(m)[2], 0.005, 1e-7);
+    assert_near(nn_model_params(m)[3], -0.005, 1e-7);
+    /* validation is unweighted: evaluate gives the same */
+    double ev;
+    nn_evaluate(m, x, y, 3, 32, &ev, NULL);
+    assert_near(h.log[0].val_loss, ev, 1e-12);
+    /* the wrong number of weights is refused */
+    fc.n_class_weight = 3;
+    assert_int_equal(nn_fit(m, x, y, 3, NULL, NULL, 0, &fc, NULL).status, NN_FIT_ERROR);
+    nn_model_free(m);
+    /* balanced: 3 rows, 2 classes, counts 2 and 1: 3 / (2 * 2), 3 / (2 * 1) */
+    float b[3];
+    nn_class_weight_balanced(y, 3, 2, b, 2);
+    assert_near(b[0], 0.75, 1e-7);
+    assert_near(b[1], 1.5, 1e-7);
+    /* one sigmoid unit: the target is the class; class 2 absent -> 1 */
+    const float yb[4] = {1, 1, 1, 0};
+    nn_class_weight_balanced(yb, 4, 1, b, 3);
+    assert_near(b[0], 4.0 / (2.0 * 1.0), 1e-7);
+    assert_near(b[1], 4.0 / (2.0 * 3.0), 1e-7);
+    assert_near(b[2], 1.0, 0);
+    /* the class of an output: Keras's binary accuracy is p > 0.5 */
+    const float half = 0.5f, above = 0.5000001f, two[2] = {0.3f, 0.3f};
+    assert_int_equal(nn_output_class(&half, 1), 0);
+    assert_int_equal(nn_output_class(&above, 1), 1);
+    assert_int_equal(nn_output_class(two, 2), 0);
+}
+
+/* ---- learning-rate schedules -------------------------------------------------- */
+
+static void test_lr_schedules(void **state)
+{
+    (void)state;
+    nn_lr_schedule s;
+    memset(&s, 0, sizeof s);
+    s.kind = NN_LR_EXPONENTIAL_DECAY;
+    s.initial_learning_rate = 0.1;
+    s.decay_steps = 10;
+    s.decay_rate = 0.5;
+    assert_near(nn_lr_schedule_at(&s, 0), 0.1, 1e-8);
+    assert_near(nn_lr_schedule_at(&s, 5), 0.1 * sqrt(0.5), 1e-8);
+    assert_near(nn_lr_schedule_at(&s, 10), 0.05, 1e-8);
+    assert_near(nn_lr_schedule_at(&s, 15), 0.1 * pow(0.5, 1.5), 1e-8);
+    s.staircase = 1;
+    assert_near(nn_lr_schedule_at(&s, 15), 0.05, 1e-8);
+    assert_near(nn_lr_schedule_at(&s, 20), 0.025, 1e-8);
+    memset(&s, 0, sizeof s);
+    s.kind = NN_LR_PIECEWISE_CONSTANT;
+    s.n_boundaries = 2;
+    s.boundaries[0] = 10;
+    s.boundaries[1] = 20;
+    s.values[0] = 1.0;
+    s.values[1] = 0.5;
+    s.values[2] = 0.1;
+    assert_near(nn_lr_schedule_at(&s, 0), 1.0, 0);
+    assert_near(nn_lr_schedule_at(&s, 10), 1.0, 0);
+    assert_near(nn_lr_schedule_at(&s, 11), 0.5, 0);
+    assert_near(nn_lr_schedule_at(&s, 20), 0.5, 0);
+    assert_near(nn_lr_schedule_at(&s, 21), 0.1, 1e-8);
+    memset(&s, 0, sizeof s);
+    s.kind = NN_LR_COSINE_DECAY;
+    s.initial_learning_rate = 1.0;
+    s.decay_steps = 100;
+    s.alpha = 0.1;
+    assert_near(nn_lr_schedule_at(&s, 0), 1.0, 1e-7);
+    assert_near(nn_lr_schedule_at(&s, 50), 0.9 * 0.5 + 0.1, 1e-7);
+    assert_near(nn_lr_schedule_at(&s, 25), 0.9 * 0.5 * (1 + cos(3.14159265358979323846 / 4)) + 0.1, 1e-6);
+    assert_near(nn_lr_schedule_at(&s, 100), 0.1, 1e-7);
+    assert_near(nn_lr_schedule_at(&s, 250), 0.1, 1e-7);
+
+    /* per optimizer step: SGD with exponential decay 0.1 * 0.5^(t / 1) on
+     * the (w, b) model, steps t = 0, 1, 2 */
+    nn_model *m = tiny_model(NN_OPT_SGD);
+    nn_model_config *c = (nn_model_config *)nn_model_get_config(m);
+    c->optimizer.schedule.kind = NN_LR_EXPONENTIAL_DECAY;
+    c->optimizer.schedule.initial_learning_rate = 0.1;
+    c->optimizer.schedule.decay_steps = 1;
+    c->optimizer.schedule.decay_rate = 0.5;
+    double th = 0.5;
+    for (int t = 0; t < 3; t++) {
+        assert_near(nn_model_learning_rate(m), 0.1 * pow(0.5, t), 1e-8);
+        nn_model_apply_gradient(m, grads3[t]);
+        th -= 0.1 * pow(0.5, t) * grads3[t][0];
+        assert_near(nn_model_params(m)[0], th, 1e-7);
+    }
+    nn_model_free(m);
+
+    /* in fit: 4 rows, batch 2 -> 2 steps per epoch; the history's rate is
+     * that of the epoch's last update (steps 1, 3, 5) */
+    memset(&s, 0, sizeof s);
+    nn_model_config mc;
+    memset(&mc, 0, sizeof mc);
+    mc.n_inputs = 1;
+    layer(&mc, 1, NN_ACT_LINEAR);
+    mc.loss = NN_LOSS_MEAN_SQUARED_ERROR;
+    nn_optimizer_defaults(&mc.optimizer, NN_OPT_ADAM);
+    mc.optimizer.schedule.kind = NN_LR_EXPONENTIAL_DECAY;
+    mc.optimizer.schedule.initial_learning_rate = 0.01;
+    mc.optimizer.schedule.decay_steps = 2;
+    mc.optimizer.schedule.decay_rate = 0.25;
+    m = nn_model_new(&mc, 4);
+    const float x[4] = {1, 2, 3, 4}, y[4] = {1, 0, 1, 0};
+    history h;
+    memset(&h, 0, sizeof h);
+    nn_fit_config fc = {.epochs = 3, .batch_size = 2, .on_epoch = keep_log, .user = &h};
+    assert_int_equal(nn_fit(m, x, y, 4, NULL, NULL, 0, &fc, NULL).status, NN_FIT_DONE);
+    for (int e = 0; e < 3; e++)
+        assert_near(h.log[e].learning_rate, 0.01 * pow(0.25, (2.0 * e + 1.0) / 2.0), 1e-9);
+    /* a schedule with ReduceLROnPlateau is refused (Keras cannot set it) */
+    nn_reduce_lr_defaults(&fc.reduce_lr);
+    assert_int_equal(nn_fit(m, x, y, 4, NULL, NULL, 0, &fc, NULL).status, NN_FIT_ERROR);
+    nn_model_free(m);
+}
+
+/* ---- callbacks, epoch by epoch ------------------------------------------------- */
+
+/* Runs EarlyStopping over values (NAN-free) and returns the number of
+ * epochs in the history; *best gets the best epoch (0-based) and snaps the
+ * bit set of epochs where a snapshot was taken. */
+static size_t es_run(const nn_early_stopping *c, const double *v, size_t n, size_t *best,
+                     unsigned *snaps)
+{
+    nn_early_stopping_state s;
+    nn_early_stopping_begin(c, &s);
+    *snaps = 0;
+    for (size_t e = 0; e < n; e++) {
+        int f = nn_early_stopping_epoch(c, &s, e, v[e]);
+        if (f & NN_ES_SNAPSHOT)
+            *snaps |= 1u << e;
+        if (f & NN_ES_STOP) {
+            assert_int_equal(s.stopped_epoch, e + 1);
+            *best = s.best_epoch;
+            return e + 1;
+        }
+    }
+    *best = s.best_epoch;
+    return n;
+}
+
+static void test_early_stopping_decisions(void **state)
+{
+    (void)state;
+    nn_early_stopping c;
+    size_t best;
+    unsigned snaps;
+    const double flat[10] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    /* patience 3 on a constant loss: epoch 0 improves (no best yet), then
+     * wait 1, 2, 3 -> stop after epoch 3: 4 epochs */
+    nn_early_stopping_defaults(&c);
+    c.patience = 3;
+    assert_int_equal(es_run(&c, flat, 10, &best, &snaps), 4);
+    assert_int_equal(best, 0);
+    /* patience 0: the first non-improving epoch after the first */
+    c.patience = 0;
+    assert_int_equal(es_run(&c, flat, 10, &best, &snaps), 2);
+    const double down[5] = {5, 4, 3, 2, 1};
+    assert_int_equal(es_run(&c, down, 5, &best, &snaps), 5);
+    assert_int_equal(best, 4);
+    /* min_delta 0.1, patience 2: 0.95 is no improvement on 1.0 (needs < 0.9),
+     * 0.85 is (best 0.85), 0.84, 0.83 are not -> stop after epoch 4 */
+    const double md[6] = {1.0, 0.95, 0.85, 0.84, 0.83, 0.5};
+    c.patience = 2;
+    c.min_delta = -0.1; /* its absolute value counts */
+    assert_int_equal(es_run(&c, md, 6, &best, &snaps), 5);
+    assert_int_equal(best, 2);
+    c.patience = 1;
+    assert_int_equal(es_run(&c, md, 6, &best, &snaps), 2);
+    /* auto mode on an accuracy maximises: 0.6 improves, 0.6, 0.55 do not */
+    nn_early_stopping_defaults(&c);
+    c.monitor = NN_MONITOR_VAL_ACCURACY;
+    c.patience = 2;
+    const double acc[6] = {0.5, 0.6, 0.6, 0.55, 0.9, 0.9};
+    assert_int_equal(es_run(&c, acc, 6, &best, &snaps), 4);
+    assert_int_equal(best, 1);
+    /* mode max on a loss: the first epoch is the best of a falling loss */
+    c.monitor = NN_MONITOR_LOSS;
+    c.mode = NN_MODE_MAX;
+    assert_int_equal(es_run(&c, down, 5, &best, &snaps), 3);
+    assert_int_equal(best, 0);
+    /* baseline 0.5 never beaten, patience 2 (Keras 3): improving epochs
+     * return before the patience test, so training stops at the first
+     * epoch without improvement once wait >= 2: epoch 3 -> 4 epochs
+     * (tf.keras 2.x would stop after epoch 1) */
+    nn_early_stopping_defaults(&c);
+    c.patience = 2;
+    c.has_baseline = 1;
+    c.baseline = 0.5;
+    const double bl[6] = {1.0, 0.9, 0.8, 0.8, 0.8, 0.8};
+    assert_int_equal(es_run(&c, bl, 6, &best, &snaps), 4);
+    assert_int_equal(best, 2);
+    /* a baseline that is beaten resets wait as usual */
+    const double bl2[7] = {1.0, 0.4, 0.3, 0.3, 0.3, 0.3, 0.3};
+    assert_int_equal(es_run(&c, bl2, 7, &best, &snaps), 5);
+    /* start_from_epoch 2: epochs 0, 1 are not looked at */
+    nn_early_stopping_defaults(&c);
+    c.patience = 1;
+    c.start_from_epoch = 2;
+    assert_int_equal(es_run(&c, flat, 10, &best, &snaps), 4);
+    assert_int_equal(best, 2);
+    /* restore_best_weights: snapshots at the first epoch looked at and at
+     * every improvement */
+    nn_early_stopping_defaults(&c);
+    c.patience = 2;
+    c.restore_best_weights = 1;
+    const double rb[6] = {1.0, 0.5, 0.7, 0.8, 0.1, 0.1};
+    assert_int_equal(es_run(&c, rb, 6, &best, &snaps), 4);
+    assert_int_equal(best, 1);
+    assert_int_equal(snaps, 0x3u);
+    /* a missing value (no validation set) is skipped */
+    nn_early_stopping_state s;
+    nn_early_stopping_begin(&c, &s);
+    for (size_t e = 0; e < 5; e++)
+        assert_int_equal(nn_early_stopping_epoch(&c, &s, e, NAN), 0);
+}
+
+static void test_reduce_lr_decisions(void **state)
+{
+    (void)state;
+    nn_reduce_lr c;
+    nn_reduce_lr_state s;
+    /* factor 0.5, patience 2, cooldown 1, min_lr 0.02 from lr 0.1 on a
+     * constant value: wait 1, 2 -> 0.05 (cooldown 1); the cooldown epoch
+     * counts down and sets wait 0, then, no longer in cooldown, wait 1; wait
+     * 2 -> 0.025; ... -> max(0.0125, 0.02) = 0.02; then lr = min_lr stays. */
+    nn_reduce_lr_defaults(&c);
+    c.factor = 0.5;
+    c.patience = 2;
+    c.cooldown = 1;
+    c.min_lr = 0.02;
+    nn_reduce_lr_begin(&c, &s);
+    const double want[10] = {0.1, 0.1, 0.05, 0.05, 0.025, 0.025, 0.02, 0.02, 0.02, 0.02};
+    float lr = 0.1f;
+    for (int e = 0; e < 10; e++) {
+        lr = nn_reduce_lr_epoch(&c, &s, 1.0, lr);
+        assert_near(lr, want[e], 1e-8);
+    }
+    /* without cooldown: reduced every `patience` epochs */
+    c.cooldown = 0;
+    c.min_lr = 0;
+    nn_reduce_lr_begin(&c, &s);
+    lr = 0.1f;
+    const double want2[6] = {0.1, 0.1, 0.05, 0.05, 0.025, 0.025};
+    for (int e = 0; e < 6; e++) {
+        lr = nn_reduce_lr_epoch(&c, &s, 1.0, lr);
+        assert_near(lr, want2[e], 1e-8);
+    }
+    /* min_delta 1e-4: 0.99995 is no improvement on 1.0, 0.9998 is */
+    nn_reduce_lr_defaults(&c);
+    c.patience = 1;
+    nn_reduce_lr_begin(&c, &s);
+    lr = 0.01f;
+    lr = nn_reduce_lr_epoch(&c, &s, 1.0, lr);
+    lr = nn_reduce_lr_epoch(&c, &s, 0.9998, lr);
+    assert_near(lr, 0.01, 1e-9);
+    lr = nn_reduce_lr_epoch(&c, &s, 0.99975, lr);
+    assert_near(lr, 0.001, 1e-9);
+    /* an accuracy is maximised */
+    c.monitor = NN_MONITOR_ACCURACY;
+    nn_reduce_lr_begin(&c, &s);
+    lr = 0.01f;
+    lr = nn_reduce_lr_epoch(&c, &s, 0.5, lr);
+    lr = nn_reduce_lr_epoch(&c, &s, 0.7, lr);
+    assert_near(lr, 0.01, 1e-9);
+    lr = nn_reduce_lr_epoch(&c, &s, 0.6, lr);
+    assert_near(lr, 0.001, 1e-9);
+}
+
+typedef struct param_log {
+    nn_model *m;
+    size_t n;
+    nn_epoch_log log[16];
+    float params[16][4];
+} param_log;
+
+static int keep_params(void *user, const nn_epoch_log *log)
+{
+    param_log *p = user;
+    if (p->n < 16) {
+        p->log[p->n] = *log;
+        memcpy(p->params[p->n], nn_model_params(p->m), 2 * sizeof(float));
+        p->n++;
+    }
+    return 0;
+}
+
+static void test_callbacks_in_fit(void **state)
+{
+    (void)state;
+    /* A constant loss: Dense(1, linear) with zero weights against zero
+     * targets has loss 0 and gradient 0. EarlyStopping(monitor=loss,
+     * patience=3): 4 epochs in the history, stopped after epoch 4. */
+    nn_model_config c;
+    memset(&c, 0, sizeof c);
+    c.n_inputs = 1;
+    layer(&c, 1, NN_ACT_LINEAR);
+    c.layers[0].kernel_init = NN_INIT_ZEROS;
+    c.loss = NN_LOSS_MEAN_SQUARED_ERROR;
+    nn_optimizer_defaults(&c.optimizer, NN_OPT_SGD);
+    nn_model *m = nn_model_new(&c, 4);
+    rng_state r;
+    rng_seed(&r, 1);
+    nn_model_init(m, &r);
+    const float x[4] = {1, 2, 3, 4}, y0[4] = {0, 0, 0, 0}, y[4] = {1, -1, 2, 0.5f};
+    param_log pl;
+    memset(&pl, 0, sizeof pl);
+    pl.m = m;
+    nn_fit_config fc = {.epochs = 20, .batch_size = 2, .on_epoch = keep_params, .user = &pl};
+    nn_early_stopping_defaults(&fc.early_stopping);
+    fc.early_stopping.monitor = NN_MONITOR_LOSS;
+    fc.early_stopping.patience = 3;
+    nn_fit_result fr = nn_fit(m, x, y0, 4, NULL, NULL, 0, &fc, NULL);
+    assert_int_equal(fr.status, NN_FIT_DONE);
+    assert_int_equal(fr.epochs_run, 4);
+    assert_int_equal(pl.n, 4);
+    assert_int_equal(fr.stopped_epoch, 4);
+    assert_int_equal(fr.best_epoch, 1);
+    assert_int_equal(fr.restored, 0);
+    /* the default monitor val_loss without validation data never stops */
+    fc.early_stopping.monitor = NN_MONITOR_VAL_LOSS;
+    memset(&pl.n, 0, sizeof pl.n);
+    fc.epochs = 6;
+    fr = nn_fit(m, x, y0, 4, NULL, NULL, 0, &fc, NULL);
+    assert_int_equal(fr.epochs_run, 6);
+    assert_int_equal(fr.stopped_epoch, 0);
+    assert_int_equal(fr.best_epoch, 0);
+
+    /* ReduceLROnPlateau(monitor=loss, factor 0.5, patience 1) on the
+     * constant loss: the history has the rate used in each epoch, 0.01,
+     * 0.01, 0.005, 0.0025 (reduced at the end of epochs 2 and 3) */
+    pl.n = 0;
+    fc.epochs = 4;
+    memset(&fc.early_stopping, 0, sizeof fc.early_stopping);
+    nn_reduce_lr_defaults(&fc.reduce_lr);
+    fc.reduce_lr.monitor = NN_MONITOR_LOSS;
+    fc.reduce_lr.factor = 0.5;
+    fc.reduce_lr.patience = 1;
+    nn_model_init(m, &r);
+    fr = nn_fit(m, x, y0, 4, NULL, NULL, 0, &fc, NULL);
+    assert_int_equal(pl.n, 4);
+    const double lrs[4] = {0.01, 0.01, 0.005, 0.0025};
+    for (int e = 0; e < 4; e++)
+        assert_near(pl.log[e].learning_rate, lrs[e], 1e-9);
+    assert_near(nn_model_learning_rate(m), 0.00125, 1e-9);
+    /* nn_model_init resets the rate */
+    nn_model_init(m, &r);
+    assert_near(nn_model_learning_rate(m), 0.01, 1e-9);
+
+    /* restore_best_weights with mode max on a falling loss: the best is
+     * epoch 1, patience 2 stops after epoch 3, and the weights at the end
+     * are those after epoch 1, bit for bit */
+    memset(&fc.reduce_lr, 0, sizeof fc.reduce_lr);
+    nn_early_stopping_defaults(&fc.early_stopping);
+    fc.early_stopping.monitor = NN_MONITOR_LOSS;
+    fc.early_stopping.mode = NN_MODE_MAX;
+    fc.early_stopping.patience = 2;
+    fc.early_stopping.restore_best_weights = 1;
+    fc.epochs = 10;
+    pl.n = 0;
+    nn_model_init(m, &r);
+    fr = nn_fit(m, x, y, 4, NULL, NULL, 0, &fc, NULL);
+    assert_int_equal(fr.status, NN_FIT_DONE);
+    assert_int_equal(pl.n, 3);
+    assert_true(pl.log[1].loss < pl.log[0].loss && pl.log[2].loss < pl.log[1].loss);
+    assert_int_equal(fr.stopped_epoch, 3);
+    assert_int_equal(fr.best_epoch, 1);
+    assert_int_equal(fr.restored, 1);
+    assert_memory_equal(nn_model_params(m), pl.params[0], 2 * sizeof(float));
+    assert_true(memcmp(pl.params[2], pl.params[0], 2 * sizeof(float)) != 0);
+    /* restored also when it did not fire (Keras 3): 2 epochs, best 1 */
+    fc.epochs = 2;
+    pl.n = 0;
+    nn_model_init(m, &r);
+    fr = nn_fit(m, x, y, 4, NULL, NULL, 0, &fc, NULL);
+    assert_int_equal(fr.stopped_epoch, 0);
+    assert_int_equal(fr.restored, 1);
+    assert_memory_equal(nn_model_params(m), pl.params[0], 2 * sizeof(float));
+    nn_model_free(m);
+}
+
+/* ---- the summary with the new layer types ---------------------------------------- */
+
+static void test_summary_new_layers(void **state)
+{
+    (void)state;
+    /* Keras 2.x: a name longer than its column (27 characters after the
+     * leading space) continues on the next line; BatchNormalization over 64
+     * features: 4 x 64 = 256 params, 128 of them (the moving statistics)
+     * non-trainable. 4160 + 256 + 0 + 650 = 5066, 4938 trainable. */
+    nn_model_config c;
+    memset(&c, 0, sizeof c);
+    c.n_inputs = 64;
+    layer(&c, 64, NN_ACT_RELU);
+    bn_layer(&c, 1, 1);
+    dropout_layer(&c, 0.5);
+    layer(&c, 10, NN_ACT_SOFTMAX);
+    nn_model *m = nn_model_new(&c, 32);
+    assert_non_null(m);
+    check_summary(m,
+                  "Model: \"sequential\"\n"
+                  "_________________________________________________________________\n"
+                  " Layer (type)                Output Shape              Param #   \n"
+                  "=================================================================\n"
+                  " dense (Dense)               (None, 64)                4160      \n"
+                  "                                                                 \n"
+                  " batch_normalization (BatchN  (None, 64)               256       \n"
+                  " ormalization)                                                   \n"
+                  "                                                                 \n"
+                  " dropout (Dropout)           (None, 64)                0         \n"
+                  "                                                                 \n"
+                  " dense_1 (Dense)             (None, 10)                650       \n"
+                  "                                                                 \n"
+                  "=================================================================\n"
+                  "Total params: 5,066\n"
+                  "Trainable params: 4,938\n"
+                  "Non-trainable params: 128\n"
+                  "_________________________________________________________________\n");
+    nn_model_free(m);
+    /* names count per type; a dropout of rate 0 is still a layer; batch
+     * normalization without center and scale keeps only its 2 x 3 moving
+     * statistics */
+    memset(&c, 0, sizeof c);
+    c.n_inputs = 3;
+    dropout_layer(&c, 0.0);
+    layer(&c, 3, NN_ACT_RELU);
+    dropout_layer(&c, 0.2);
+    bn_layer(&c, 0, 0);
+    layer(&c, 2, NN_ACT_SOFTMAX);
+    m = nn_model_new(&c, 32);
+    assert_non_null(m);
+    check_summary(m,
+                  "Model: \"sequential\"\n"
+                  "_________________________________________________________________\n"
+                  " Layer (type)                Output Shape              Param #   \n"
+                  "=================================================================\n"
+                  " dropout (Dropout)           (None, 3)                 0         \n"
+                  "                                                                 \n"
+                  " dense (Dense)               (None, 3)                 12        \n"
+                  "                                                                 \n"
+                  " dropout_1 (Dropout)         (None, 3)                 0         \n"
+                  "                                                                 \n"
+                  " batch_normalization (BatchN  (None, 3)                6         \n"
+                  " ormalization)                                                   \n"
+                  "                                                                 \n"
+                  " dense_1 (Dense)             (None, 2)                 8         \n"
+                  "                                                                 \n"
+                  "=================================================================\n"
+                  "Total params: 26\n"
+                  "Trainable params: 20\n"
+                  "Non-trainable params: 6\n"
+                  "_________________________________________________________________\n");
+    nn_model_free(m);
+    /* configs nn refuses: a last layer that is not dense, rate 1, epsilon 0 */
+    memset(&c, 0, sizeof c);
+    c.n_inputs = 3;
+    layer(&c, 2, NN_ACT_SOFTMAX);
+    dropout_layer(&c, 0.5);
+    assert_null(nn_model_new(&c, 4));
+    memset(&c, 0, sizeof c);
+    c.n_inputs = 3;
+    dropout_layer(&c, 1.0);
+    layer(&c, 2, NN_ACT_SOFTMAX);
+    assert_null(nn_model_new(&c, 4));
+    memset(&c, 0, sizeof c);
+    c.n_inputs = 3;
+    bn_layer(&c, 1, 1);
+    c.layers[0].epsilon = 0.0;
+    layer(&c, 2, NN_ACT_SOFTMAX);
+    assert_null(nn_model_new(&c, 4));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1038,6 +1906,12 @@ int main(void)
         cmocka_unit_test(test_fit_by_hand), cmocka_unit_test(test_stop_and_diverge),
         cmocka_unit_test(test_reproducible), cmocka_unit_test(test_lab_accuracy),
         cmocka_unit_test(test_fast_paths),  cmocka_unit_test(test_model_memory),
+        cmocka_unit_test(test_layer_gradients), cmocka_unit_test(test_dropout_semantics),
+        cmocka_unit_test(test_batch_norm_semantics), cmocka_unit_test(test_regularizer_loss),
+        cmocka_unit_test(test_zero_options_same_bits), cmocka_unit_test(test_class_weight),
+        cmocka_unit_test(test_lr_schedules), cmocka_unit_test(test_early_stopping_decisions),
+        cmocka_unit_test(test_reduce_lr_decisions), cmocka_unit_test(test_callbacks_in_fit),
+        cmocka_unit_test(test_summary_new_layers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -38,8 +38,8 @@ static void small_experiment(spec_experiment *e)
     e->data.pipeline.validation.shuffle = 1;
     e->model.n_inputs = 2;
     e->model.n_layers = 2;
-    e->model.layers[0] = (nn_layer_config){3, NN_ACT_TANH, NN_INIT_GLOROT_UNIFORM, NN_INIT_ZEROS};
-    e->model.layers[1] = (nn_layer_config){2, NN_ACT_SIGMOID, NN_INIT_GLOROT_UNIFORM, NN_INIT_ZEROS};
+    e->model.layers[0] = (nn_layer_config){.units = 3, .activation = NN_ACT_TANH, .bias_init = NN_INIT_ZEROS};
+    e->model.layers[1] = (nn_layer_config){.units = 2, .activation = NN_ACT_SIGMOID, .bias_init = NN_INIT_ZEROS};
     e->model.loss = NN_LOSS_MEAN_SQUARED_ERROR;
     nn_optimizer_defaults(&e->model.optimizer, NN_OPT_ADAM);
     e->training.epochs = 5;
@@ -57,29 +57,29 @@ static void test_trial_by_hand(void **state)
     spec_experiment e;
     small_experiment(&e);
     /* A set of r rows: 4 * 2 feature bytes + 4 label bytes = 12 r, plus
-     * (2 feature + 2 class) names x 64 = 256. History: 5 epochs x 40 bytes
-     * (epoch number + 4 doubles) = 200.
+     * (2 feature + 2 class) names x 64 = 256. History: 5 epochs x 48 bytes
+     * (epoch number + 5 doubles) = 240.
      *
      * Phase 1, the pipeline: the 40-row working set, the 30-row rest and
      * the 10-row test side, 16 bytes of index arrays per working row:
-     *   (480 + 256) + (360 + 256) + (120 + 256) + 640 = 2368, + history 200
-     *   = 2568 (augmenting holds only (48 + 256) + (480 + 256) = 1040).
+     *   (480 + 256) + (360 + 256) + (120 + 256) + 640 = 2368, + history 240
+     *   = 2608 (augmenting holds only (48 + 256) + (480 + 256) = 1040).
      * Phase 2: the three splits (40 rows, three name copies) 480 + 768 =
      * 1248, one-hot targets 40 x 2 x 4 = 320, scaler 2 x 16 = 32: 1600. The
      * model M (nn_model_bytes_for, counted by hand in test_nn) + epoch
      * order 20 x 4 + row classes 30 x 4 = M + 200. The result: 17
-     * parameters (2*3 + 3 + 3*2 + 2) x 4 = 68, history 200, two confusion
+     * parameters (2*3 + 3 + 3*2 + 2) x 4 = 68, history 240, two confusion
      * matrices 2 x 2 x 4 x 2 = 32, per-class figures 2 x (3 x 8 + 4) = 56,
-     * the grid 100 bytes: 456. Evaluation: predictions of the largest
+     * the grid 100 bytes: 496. Evaluation: predictions of the largest
      * split 20 x 2 x 4 = 160, a confusion matrix 16, validation losses 5 x
      * 8 = 40: 216. The grid's 100 points x (2 coordinates x 4 + class 4 +
-     * 2 scores x 4) = 2000. Sum: 1600 + M + 200 + 456 + 216 + 2000
-     * = M + 4472.
-     * Phase 3: the result 456 + a 68-byte blob = 524.
+     * 2 scores x 4) = 2000. Sum: 1600 + M + 200 + 496 + 216 + 2000
+     * = M + 4512.
+     * Phase 3: the result 496 + a 68-byte blob = 564.
      * The peak is phase 2, plus 1 MiB of slack. */
     size_t M = nn_model_bytes_for(&e.model, 32);
     assert_true(M > 0);
-    assert_int_equal(plan_memory_trial(&e), (uint64_t)M + 4472 + 1048576);
+    assert_int_equal(plan_memory_trial(&e), (uint64_t)M + 4512 + 1048576);
     /* the shared source: 4 rows x 12 + 256 names */
     assert_int_equal(plan_memory_source(&e), 304);
 
@@ -87,12 +87,12 @@ static void test_trial_by_hand(void **state)
      * recording: 2000 + 100 + 32 fewer. */
     e.record.grid = 0;
     e.record.confusion_validation = e.record.confusion_test = 0;
-    assert_int_equal(plan_memory_trial(&e), (uint64_t)M + 4472 - 2132 + 1048576);
+    assert_int_equal(plan_memory_trial(&e), (uint64_t)M + 4512 - 2132 + 1048576);
 
     /* A larger batch builds the model for it. */
     e.training.batch_size = 100;
     assert_int_equal(plan_memory_trial(&e),
-                     (uint64_t)nn_model_bytes_for(&e.model, 100) + 4472 - 2132 + 1048576);
+                     (uint64_t)nn_model_bytes_for(&e.model, 100) + 4512 - 2132 + 1048576);
 }
 
 static void test_trial_huge(void **state)
@@ -106,8 +106,7 @@ static void test_trial_huge(void **state)
     e.model.n_layers = 3;
     e.model.layers[0].units = 30000;
     e.model.layers[1] = e.model.layers[0];
-    e.model.layers[2] = (nn_layer_config){2, NN_ACT_SOFTMAX, NN_INIT_GLOROT_UNIFORM,
-                                          NN_INIT_ZEROS};
+    e.model.layers[2] = (nn_layer_config){.units = 2, .activation = NN_ACT_SOFTMAX, .bias_init = NN_INIT_ZEROS};
     e.model.loss = NN_LOSS_CATEGORICAL_CROSSENTROPY;
     uint64_t np = 2 * 30000 + 30000 + 30000ull * 30000 + 30000 + 30000 * 2 + 2;
     uint64_t t = plan_memory_trial(&e);

@@ -495,51 +495,80 @@ static void test_csv_label_rule_in_key(void **state)
 static const struct key_case {
     const char *path, *opt, *a, *b;
     int changes;
+    const char *layer0; /* the first layer (NULL: {units: 3, activation: relu}) */
+    int whole;          /* a and b are the whole first layer, no sweep */
 } KEY_CASES[] = {
-    {"data.augment.repeat", "adam", "10", "11", 1},
-    {"data.augment.noise", "adam", "0", "0.1", 1},
-    {"data.split.test", "adam", "0.25", "0.3", 1},
-    {"data.split.validation", "adam", "2", "3", 1},
-    {"data.split.shuffle", "adam", "true", "false", 1},
-    {"data.split.stratify", "adam", "false", "true", 1},
-    {"data.scale", "adam", "none", "standard", 1},
-    {"data.seed", "adam", "1", "2", 1},
-    {"model.layers[0].units", "adam", "4", "5", 1},
-    {"model.layers[0].activation", "adam", "relu", "tanh", 1},
-    {"model.layers[0].kernel_initializer", "adam", "glorot_uniform", "he_normal", 1},
-    {"model.layers[0].bias_initializer", "adam", "zeros", "he_uniform", 1},
-    {"training.loss", "adam", "categorical_crossentropy", "mean_squared_error", 1},
-    {"training.optimizer.name", "adam", "adam", "rmsprop", 1},
-    {"training.optimizer.learning_rate", "adam", "0.01", "0.02", 1},
-    {"training.optimizer.beta_1", "adam", "0.9", "0.8", 1},
-    {"training.optimizer.beta_2", "adam", "0.999", "0.99", 1},
-    {"training.optimizer.epsilon", "rmsprop", "1e-07", "1e-06", 1},
-    {"training.optimizer.momentum", "sgd", "0", "0.5", 1},
-    {"training.optimizer.nesterov", "sgd", "false", "true", 1},
-    {"training.optimizer.rho", "rmsprop", "0.9", "0.8", 1},
-    {"training.epochs", "adam", "1", "2", 1},
-    {"training.batch_size", "adam", "8", "16", 1},
-    {"training.shuffle", "adam", "true", "false", 1},
-    {"model.layers[0].type", "adam", "dense", "dense", 0},
-    {"training.metrics", "adam", "[accuracy]", "[]", 0},
-    {"record.history", "adam", "true", "true", 0},
-    {"record.confusion", "adam", "[test]", "[train, validation]", 0},
-    {"record.weights", "adam", "true", "false", 0},
-    {"record.grid", "adam", "true", "false", 0},
-    {"record.grid.resolution", "adam", "10", "20", 0},
-    {"record.grid.range", "adam", "[[0, 1], [0, 1]]", "[[-5, 5], [-2, 3]]", 0},
+    {"data.augment.repeat", "adam", "10", "11", 1, NULL, 0},
+    {"data.augment.noise", "adam", "0", "0.1", 1, NULL, 0},
+    {"data.split.test", "adam", "0.25", "0.3", 1, NULL, 0},
+    {"data.split.validation", "adam", "2", "3", 1, NULL, 0},
+    {"data.split.shuffle", "adam", "true", "false", 1, NULL, 0},
+    {"data.split.stratify", "adam", "false", "true", 1, NULL, 0},
+    {"data.scale", "adam", "none", "standard", 1, NULL, 0},
+    {"data.seed", "adam", "1", "2", 1, NULL, 0},
+    {"model.layers[0].units", "adam", "4", "5", 1, NULL, 0},
+    {"model.layers[0].activation", "adam", "relu", "tanh", 1, NULL, 0},
+    {"model.layers[0].kernel_initializer", "adam", "glorot_uniform", "he_normal", 1, NULL, 0},
+    {"model.layers[0].bias_initializer", "adam", "zeros", "he_uniform", 1, NULL, 0},
+    {"training.loss", "adam", "categorical_crossentropy", "mean_squared_error", 1, NULL, 0},
+    {"training.optimizer.name", "adam", "adam", "rmsprop", 1, NULL, 0},
+    {"training.optimizer.learning_rate", "adam", "0.01", "0.02", 1, NULL, 0},
+    {"training.optimizer.beta_1", "adam", "0.9", "0.8", 1, NULL, 0},
+    {"training.optimizer.beta_2", "adam", "0.999", "0.99", 1, NULL, 0},
+    {"training.optimizer.epsilon", "rmsprop", "1e-07", "1e-06", 1, NULL, 0},
+    {"training.optimizer.momentum", "sgd", "0", "0.5", 1, NULL, 0},
+    {"training.optimizer.nesterov", "sgd", "false", "true", 1, NULL, 0},
+    {"training.optimizer.rho", "rmsprop", "0.9", "0.8", 1, NULL, 0},
+    {"training.epochs", "adam", "1", "2", 1, NULL, 0},
+    {"training.batch_size", "adam", "8", "16", 1, NULL, 0},
+    {"training.shuffle", "adam", "true", "false", 1, NULL, 0},
+    {"model.layers[0].type", "adam", "{units: 3, activation: relu}", "{type: batch_normalization}", 1,
+     NULL, 1},
+    {"model.layers[0].kernel_regularizer.l1", "adam", "0", "0.01", 1, NULL, 0},
+    {"model.layers[0].kernel_regularizer.l2", "adam", "0", "0.01", 1, NULL, 0},
+    {"model.layers[0].bias_regularizer.l1", "adam", "0", "0.01", 1, NULL, 0},
+    {"model.layers[0].bias_regularizer.l2", "adam", "0", "0.01", 1, NULL, 0},
+    {"model.layers[0].rate", "adam", "0.5", "0.25", 1, "{type: dropout, rate: 0.1}", 0},
+    {"model.layers[0].momentum", "adam", "0.99", "0.9", 1, "{type: batch_normalization}", 0},
+    {"model.layers[0].epsilon", "adam", "0.001", "0.01", 1, "{type: batch_normalization}", 0},
+    {"model.layers[0].center", "adam", "true", "false", 1, "{type: batch_normalization}", 0},
+    {"model.layers[0].scale", "adam", "true", "false", 1, "{type: batch_normalization}", 0},
+    {"training.early_stopping.monitor", "adam", "val_loss", "loss", 1, NULL, 0},
+    {"training.early_stopping.min_delta", "adam", "0", "0.1", 1, NULL, 0},
+    {"training.early_stopping.patience", "adam", "0", "3", 1, NULL, 0},
+    {"training.early_stopping.mode", "adam", "auto", "min", 1, NULL, 0},
+    {"training.early_stopping.baseline", "adam", "0.5", "0.6", 1, NULL, 0},
+    {"training.early_stopping.restore_best_weights", "adam", "false", "true", 1, NULL, 0},
+    {"training.early_stopping.start_from_epoch", "adam", "0", "2", 1, NULL, 0},
+    {"training.reduce_lr_on_plateau.monitor", "adam", "val_loss", "loss", 1, NULL, 0},
+    {"training.reduce_lr_on_plateau.factor", "adam", "0.1", "0.5", 1, NULL, 0},
+    {"training.reduce_lr_on_plateau.patience", "adam", "10", "3", 1, NULL, 0},
+    {"training.reduce_lr_on_plateau.mode", "adam", "auto", "max", 1, NULL, 0},
+    {"training.reduce_lr_on_plateau.min_delta", "adam", "0.0001", "0.01", 1, NULL, 0},
+    {"training.reduce_lr_on_plateau.cooldown", "adam", "0", "2", 1, NULL, 0},
+    {"training.reduce_lr_on_plateau.min_lr", "adam", "0", "0.0001", 1, NULL, 0},
+    {"training.metrics", "adam", "[accuracy]", "[]", 0, NULL, 0},
+    {"record.history", "adam", "true", "true", 0, NULL, 0},
+    {"record.confusion", "adam", "[test]", "[train, validation]", 0, NULL, 0},
+    {"record.weights", "adam", "true", "false", 0, NULL, 0},
+    {"record.grid", "adam", "true", "false", 0, NULL, 0},
+    {"record.grid.resolution", "adam", "10", "20", 0, NULL, 0},
+    {"record.grid.range", "adam", "[[0, 1], [0, 1]]", "[[-5, 5], [-2, 3]]", 0, NULL, 0},
 };
 
 static char *canonical_with(const struct key_case *k, const char *value)
 {
     char text[1024];
-    snprintf(text, sizeof text,
-             "data:\n  source: xor\n  augment: {repeat: 10}\n  split: {validation: 2}\n"
-             "model:\n  layers:\n    - {units: 3, activation: relu}\n"
-             "    - {units: 2, activation: softmax}\n"
-             "training:\n  loss: categorical_crossentropy\n  optimizer: %s\n  epochs: 3\n"
-             "sweep:\n  v:\n    path: %s\n    values: [%s]\n",
-             k->opt, k->path, value);
+    const char *l0 = k->whole ? value : k->layer0 ? k->layer0 : "{units: 3, activation: relu}";
+    int n = snprintf(text, sizeof text,
+                     "data:\n  source: xor\n  augment: {repeat: 10}\n  split: {validation: 2}\n"
+                     "model:\n  layers:\n    - %s\n"
+                     "    - {units: 2, activation: softmax}\n"
+                     "training:\n  loss: categorical_crossentropy\n  optimizer: %s\n  epochs: 3\n",
+                     l0, k->opt);
+    if (!k->whole)
+        snprintf(text + n, sizeof text - (size_t)n,
+                 "sweep:\n  v:\n    path: %s\n    values: [%s]\n", k->path, value);
     sweep_plan plan;
     build(text, &plan);
     assert_int_equal(plan.n_points, 1);

@@ -42,7 +42,7 @@ static void test_hash_layout(void **state)
     float params[2] = {1.0f, -2.0f};
     double prec[2] = {1.0, 0.5}, rec[2] = {0.5, 1.0}, f1[2] = {0.25, 0.125};
     uint32_t sup[2] = {3, 1};
-    nn_epoch_log hist[2] = {{1, 0.7, 0.5, NAN, NAN}, {2, 0.6, 0.75, NAN, NAN}};
+    nn_epoch_log hist[2] = {{1, 0.7, 0.5, NAN, NAN, 0.001}, {2, 0.6, 0.75, NAN, NAN, 0.001}};
     trial_result t;
     memset(&t, 0, sizeof t);
     t.n_params = 2;
