@@ -430,6 +430,26 @@ int store_summary_read(store *s, int64_t experiment_id, store_summary *out,
                        store_error *err);
 void store_summary_free(store_summary *sum);
 
+/* The trials of an experiment that are not done, with what says why. */
+typedef struct store_trial_note {
+    int64_t id;
+    size_t point_index;
+    uint64_t seed;
+    store_status status;
+    size_t epochs_run;      /* 0 when NULL */
+    size_t diverged_epoch;  /* 0 when NULL */
+    char *error;            /* NULL when none */
+} store_trial_note;
+
+typedef struct store_trial_notes {
+    size_t n;
+    store_trial_note *rows; /* by point_index, seed, id */
+} store_trial_notes;
+
+int store_trial_notes_read(store *s, int64_t experiment_id, store_trial_notes *out,
+                           store_error *err);
+void store_trial_notes_free(store_trial_notes *n);
+
 /* ==== end of the reading API ============================================ */
 
 #endif

@@ -813,3 +813,65 @@ fail:
     store_summary_free(sum);
     return -1;
 }
+
+/* ---- trials that did not finish --------------------------------------- */
+
+void store_trial_notes_free(store_trial_notes *n)
+{
+    if (!n)
+        return;
+    for (size_t i = 0; i < n->n; i++)
+        free(n->rows[i].error);
+    free(n->rows);
+    memset(n, 0, sizeof *n);
+}
+
+int store_trial_notes_read(store *s, int64_t experiment_id, store_trial_notes *out,
+                           store_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    memset(out, 0, sizeof *out);
+    if (prep(s,
+             "SELECT id, point_index, seed, status, epochs_run, diverged_epoch, error"
+             " FROM trials WHERE experiment_id = ?1 AND status <> 'done'"
+             " ORDER BY point_index, seed, id",
+             &st, err))
+        return -1;
+    sqlite3_bind_int64(st, 1, experiment_id);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (out->n == cap) {
+            size_t nc = cap ? cap * 2 : 16;
+            store_trial_note *n = realloc(out->rows, nc * sizeof *n);
+            if (!n)
+                goto oom;
+            out->rows = n;
+            cap = nc;
+        }
+        store_trial_note *t = &out->rows[out->n];
+        memset(t, 0, sizeof *t);
+        t->id = sqlite3_column_int64(st, 0);
+        t->point_index = col_index(st, 1);
+        t->seed = (uint64_t)sqlite3_column_int64(st, 2);
+        int stat = store_status_parse((const char *)sqlite3_column_text(st, 3));
+        t->status = stat < 0 ? STORE_FAILED : (store_status)stat;
+        t->epochs_run = col_index(st, 4);
+        t->diverged_epoch = col_index(st, 5);
+        out->n++;
+        if (sqlite3_column_type(st, 6) != SQLITE_NULL && !(t->error = col_dup(st, 6)))
+            goto oom;
+    }
+    if (rc != SQLITE_DONE) {
+        db_err(s, err, rc, "reading trials");
+        goto fail;
+    }
+    sqlite3_finalize(st);
+    return 0;
+oom:
+    set_err(err, 0, "out of memory");
+fail:
+    sqlite3_finalize(st);
+    store_trial_notes_free(out);
+    return -1;
+}
