@@ -1152,11 +1152,11 @@ static int write_html(const char *path, const char *dir, store *db, const report
     html_text(f, d->name);
     fputs(" &ndash; runexp report</title>\n"
           "<style>\n"
-          "body{font-family:sans-serif;max-width:1060px;margin:1em auto;padding:0 1em;"
+          "body{font-family:sans-serif;max-width:1200px;margin:1em auto;padding:0 1em;"
           "color:#222;line-height:1.4}\n"
           ".wide{overflow-x:auto;margin:.5em 0 1.5em}\n"
           "table{border-collapse:collapse}\n"
-          "th,td{border:1px solid #bbb;padding:.25em .6em;text-align:right}td{white-space:nowrap}\n"
+          "th,td{border:1px solid #bbb;padding:.25em .45em;text-align:right}td{white-space:nowrap}\n"
           "th{background:#eee}td:first-child,td.l,th.l{text-align:left}\n"
           "td.l{white-space:normal}\n"
           "figure{margin:1.5em 0}img{max-width:100%;height:auto;border:1px solid #ddd}\n"

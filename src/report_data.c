@@ -186,8 +186,9 @@ void report_datasets_build(report_data *d)
     rebuild rb;
     rebuild_open(&rb, d->spec, d->spec_file, d->base_dir);
     /* The description, as the spec gives it (the same for every point). */
-    if (rb.doc && !d->description && rb.plan.n_points && rb.plan.points[0].spec.description)
-        d->description = strdup(rb.plan.points[0].spec.description);
+    const spec_experiment *base = rb.doc ? spec_document_base(rb.doc) : NULL;
+    if (base && !d->description && base->description && *base->description)
+        d->description = strdup(base->description);
     if (rebuild_dataset(&rb, t0->params_json, t0->seed, 1, &d->dataset))
         snprintf(d->data_note, sizeof d->data_note, "%s", d->dataset.note);
     /* Only the points drawn as boundary panels need their test rows. */
