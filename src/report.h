@@ -45,6 +45,12 @@ typedef enum {
     REPORT_FORMAT_PDF
 } report_format;
 
+/* Figure settings handed to each drawing function. */
+typedef struct report_plot_cfg {
+    report_format format;
+    int width, height;
+} report_plot_cfg;
+
 /* Parses "png", "svg" or "pdf"; returns 0, or -1 for anything else. */
 int report_format_parse(const char *s, report_format *out);
 /* "png", "svg" or "pdf". */
@@ -107,6 +113,14 @@ char *report_html_escape(const char *s);
  * Writes at most size bytes to buf (NaN: "nan"); returns buf. Every number the
  * report prints with a fixed number of decimals goes through it. */
 char *report_fmt_round(char *buf, size_t size, double v, int decimals);
+
+/* Draws one empty panel in the viewport x0..x1 (NDC) as given: the error
+ * path every figure shares, exposed so a test can make PLplot refuse an
+ * operation (x0 >= x1: "plvpor: Invalid limits", then the box has no
+ * window). Returns 1, or -1 with err naming path and PLplot's message (the
+ * last one when there are several). */
+int report_plot_probe(const report_plot_cfg *c, const char *path, double x0, double x1,
+                      report_error *err);
 
 /* ---- shared between report_*.c (not for other modules) ------------------ */
 
@@ -191,11 +205,6 @@ typedef struct report_data {
     size_t cell_row[REPORT_MAX_PANELS], cell_col[REPORT_MAX_PANELS];
 } report_data;
 
-/* Figure settings handed to each drawing function. */
-typedef struct report_plot_cfg {
-    report_format format;
-    int width, height;
-} report_plot_cfg;
 
 /* Each returns 1 when it wrote path, 0 when the figure does not apply
  * (nothing to draw), -1 on error (err filled). report_plot.c. */

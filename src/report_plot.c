@@ -514,6 +514,18 @@ static void accuracy_range(double lo, double hi, double *a, double *b)
     }
 }
 
+int report_plot_probe(const report_plot_cfg *c, const char *path, double x0, double x1,
+                      report_error *err)
+{
+    fig g;
+    if (fig_begin(&g, c, c->height, path, err))
+        return -1;
+    plvpor(x0, x1, 0.1, 0.9);
+    plwind(0.0, 1.0, 0.0, 1.0);
+    plbox("bcnst", 0, 0, "bcnstv", 0, 0);
+    return fig_end(&g, err) ? -1 : 1;
+}
+
 /* ---- training curves ------------------------------------------------------- */
 
 typedef struct series {
@@ -1500,7 +1512,7 @@ int report_plot_boundary(const report_data *d, const report_plot_cfg *c,
     else
         grid_shape(np, &l.ncol, &l.nrow);
     int hl = d->facet ? facet_header_lines(d) : 0;
-    int height = panels_height(c, l.nrow, 110 + 19 * hl, 1000.0 / l.ncol * 0.72 + 70);
+    int height = panels_height(c, l.nrow, 110 + 19 * hl, fmin(1000.0 / l.ncol * 0.72 + 70, 560));
     fig g;
     if (fig_begin(&g, c, height, path, err))
         return -1;
