@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "spec.h"
+#include "text.h"
 
 #define REPORT_DEFAULT_WIDTH 1000
 #define REPORT_DEFAULT_HEIGHT 700
@@ -182,6 +183,13 @@ char *report_html_escape(const char *s)
     return out;
 }
 
+char *report_fmt_round(char *buf, size_t size, double v, int decimals)
+{
+    /* The one rounding rule of every figure runexp shows (text.h). */
+    text_fmt_round(buf, size, v, decimals);
+    return buf;
+}
+
 static int all_digits(const char *s)
 {
     if (!*s)
@@ -209,12 +217,19 @@ static void data_free(report_data *d)
     free(d->class_names);
     for (size_t i = 0; i < d->n_points; i++) {
         free(d->points[i].label);
+        free(d->points[i].row_label);
+        free(d->points[i].col_label);
+        for (size_t j = 0; d->points[i].dim_values && j < d->n_dims; j++)
+            free(d->points[i].dim_values[j]);
+        free(d->points[i].dim_values);
         free(d->points[i].trials);
         data_set_free(&d->points[i].test_rows);
     }
     free(d->points);
     free(d->trials);
     store_trial_list_free(&d->rows);
+    store_trial_notes_free(&d->notes);
+    free(d->description);
     store_experiment_record_free(&d->exp);
     report_dataset_free(&d->dataset);
     memset(d, 0, sizeof *d);
@@ -307,11 +322,37 @@ static int point_label(const report_data *d, const store_trial_row *row, report_
             idx[j - 1] = t;
         }
     label = malloc(cap);
-    if (!label)
+    p->row_label = malloc(cap);
+    p->col_label = malloc(cap);
+    if (!label || !p->row_label || !p->col_label) {
+        free(label);
         goto done;
-    label[0] = '\0';
+    }
+    label[0] = p->row_label[0] = p->col_label[0] = '\0';
     for (size_t i = 0; i < n; i++)
         len += (size_t)sprintf(label + len, "%s%s", i ? ", " : "", text[idx[i]]);
+    /* Facet labels: the first sweep dimension, and the others. */
+    if (d->n_dims >= 2 && n >= 2 && order[idx[0]] == 0) {
+        strcpy(p->row_label, text[idx[0]]);
+        size_t cl = 0;
+        for (size_t i = 1; i < n; i++)
+            cl += (size_t)sprintf(p->col_label + cl, "%s%s", i > 1 ? ", " : "", text[idx[i]]);
+    }
+    p->dim_values = xcalloc(d->n_dims, sizeof *p->dim_values);
+    if (!p->dim_values) {
+        free(label);
+        goto done;
+    }
+    for (size_t j = 0; j < d->n_dims; j++) {
+        const char *v = "";
+        for (size_t i = 0; i < n; i++)
+            if (order[i] == j)
+                v = strstr(text[i], " = ") + 3;
+        if (!(p->dim_values[j] = strdup(v))) {
+            free(label);
+            goto done;
+        }
+    }
     p->label = label;
     p->numeric = n == 1 && n_numeric == 1;
     p->value = p->numeric ? value : NAN;
@@ -325,8 +366,113 @@ done:
     return rc;
 }
 
+typedef struct rank_key {
+    double acc;
+    size_t point;
+} rank_key;
+
+/* Best mean test accuracy first, points without one last, ties by index. */
+static int rank_key_cmp(const void *a, const void *b)
+{
+    const rank_key *x = a, *y = b;
+    int xn = isnan(x->acc), yn = isnan(y->acc);
+    if (xn != yn)
+        return xn ? 1 : -1;
+    if (!xn && x->acc != y->acc)
+        return x->acc > y->acc ? -1 : 1;
+    return x->point < y->point ? -1 : (x->point > y->point);
+}
+
+static int size_cmp(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : (x > y);
+}
+
+/* Index of s in list[0..n), or n when absent. */
+static size_t find_label(char *const *list, size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(list[i], s))
+            return i;
+    return n;
+}
+
+/* The points drawn as panels and, with two or more sweep dimensions, the
+ * small-multiples grid they go in (report.h). */
+static void select_shown(report_data *d)
+{
+    size_t n = 0;
+    if (d->n_points <= REPORT_MAX_PANELS) {
+        for (size_t i = 0; i < d->n_points; i++)
+            d->shown[n++] = i;
+    } else {
+        rank_key *k = xcalloc(d->n_points, sizeof *k);
+        for (size_t i = 0; i < d->n_points; i++) {
+            if (k) {
+                k[i].acc = d->points[i].mean_acc;
+                k[i].point = i;
+            }
+        }
+        if (k)
+            qsort(k, d->n_points, sizeof *k, rank_key_cmp);
+        for (size_t i = 0; i < REPORT_MAX_PANELS; i++)
+            d->shown[n++] = k ? k[i].point : i;
+        free(k);
+        qsort(d->shown, n, sizeof *d->shown, size_cmp);
+    }
+    d->n_shown = n;
+    d->facet = 0;
+    if (d->n_dims < 2 || n < 2)
+        return;
+    char *rows[REPORT_MAX_PANELS], *cols[REPORT_MAX_PANELS];
+    size_t nr = 0, nc = 0;
+    for (size_t i = 0; i < n; i++) {
+        const report_point *p = &d->points[d->shown[i]];
+        if (!*p->row_label || !*p->col_label)
+            return;
+        size_t r = find_label(rows, nr, p->row_label);
+        size_t c = find_label(cols, nc, p->col_label);
+        if (r == nr)
+            rows[nr++] = p->row_label;
+        if (c == nc)
+            cols[nc++] = p->col_label;
+        d->cell_row[i] = r;
+        d->cell_col[i] = c;
+    }
+    /* A grid mostly empty (the best points of a large sweep) or too wide to
+     * read is drawn as a plain grid of labelled panels instead. */
+    if (nc > 6 || nr > 8 || nr * nc > n + n / 2)
+        return;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < i; j++)
+            if (d->cell_row[i] == d->cell_row[j] && d->cell_col[i] == d->cell_col[j])
+                return;
+    d->facet = 1;
+    d->n_rows = nr;
+    d->n_cols = nc;
+}
+
 /* Classes (names, with the index for those the database does not name),
  * trials by sweep point then seed, and the median trial of each point. */
+
+/* Keeps the notes of the trials that are not done (the page lists them with
+ * their reasons), in plan order. */
+static void keep_not_done(store_trial_notes *n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n->n; i++) {
+        store_trial_note *t = &n->rows[i];
+        if (t->status != STORE_DONE) {
+            n->rows[k++] = *t;
+            continue;
+        }
+        free(t->error);
+        free(t->started_at);
+        free(t->finished_at);
+    }
+    n->n = k;
+}
 static int load_data(store *db, long long exp_id, long long trial_id, report_data *d,
                      report_error *err)
 {
@@ -421,12 +567,18 @@ static int load_data(store *db, long long exp_id, long long trial_id, report_dat
             t->grid = row->grid.classes;
         }
         t->row = row;
-        size_t *nt = realloc(p->trials, (p->n_trials + 1) * sizeof *nt);
-        if (!nt)
-            goto oom;
-        p->trials = nt;
-        p->trials[p->n_trials++] = d->n_trials;
+        p->n_trials++;
         d->n_trials++;
+    }
+    /* Each point's trials are consecutive in d->trials (rows come by
+     * point): one allocation per point, no regrowing. */
+    for (size_t i = 0, next = 0; i < d->n_points; i++) {
+        report_point *p = &d->points[i];
+        p->trials = xcalloc(p->n_trials, sizeof *p->trials);
+        if (!p->trials)
+            goto oom;
+        for (size_t j = 0; j < p->n_trials; j++)
+            p->trials[j] = next++;
     }
 
     for (size_t i = 0; i < d->n_points; i++) {
@@ -445,9 +597,26 @@ static int load_data(store *db, long long exp_id, long long trial_id, report_dat
             seeds[j] = d->trials[p->trials[j]].seed;
         }
         p->median = p->trials[report_median_index(acc, seeds, p->n_trials)];
+        double sum = 0;
+        size_t n = 0;
+        for (size_t j = 0; j < p->n_trials; j++)
+            if (isfinite(acc[j])) {
+                sum += acc[j];
+                n++;
+            }
+        p->mean_acc = n ? sum / (double)n : NAN;
         free(acc);
         free(seeds);
     }
+    for (size_t i = 0; i < d->n_points; i++)
+        if (d->points[i].n_trials == 0)
+            d->points[i].mean_acc = NAN;
+    if (!d->single_trial && store_trial_notes_read(db, exp_id, 0, &d->notes, &serr)) {
+        set_err(err, 1, "%s", serr.message);
+        return -1;
+    }
+    keep_not_done(&d->notes);
+    select_shown(d);
     return 0;
 oom:
     set_err(err, 0, "out of memory");
@@ -524,6 +693,12 @@ static char *safe_component(const char *s)
     return r;
 }
 
+static char *join_path(const char *dir, const char *file)
+{
+    size_t l = strlen(dir);
+    return xprintf("%s%s%s", dir, l && dir[l - 1] == '/' ? "" : "/", file);
+}
+
 /* ---- the page ------------------------------------------------------------- */
 
 typedef struct figure {
@@ -534,16 +709,80 @@ typedef struct figure {
 
 static void fmt_num(FILE *f, double v, int decimals)
 {
+    char b[64];
     if (isnan(v))
         fputs("&ndash;", f);
     else
-        fprintf(f, "%.*f", decimals, v);
+        fputs(report_fmt_round(b, sizeof b, v, decimals), f);
+}
+
+/* "1 trial", "2 trials". */
+static const char *plural(size_t n) { return n == 1 ? "" : "s"; }
+
+/* The cells naming a sweep point: one per sweep dimension, or its label. */
+static void html_point_cells(FILE *f, const report_data *d, const report_point *p)
+{
+    if (d->n_dims == 0) {
+        fputs("<td>", f);
+        html_text(f, *p->label ? p->label : "(no sweep)");
+        fputs("</td>", f);
+        return;
+    }
+    for (size_t j = 0; j < d->n_dims; j++) {
+        fputs(j ? "<td class=\"l\">" : "<td>", f);
+        html_text(f, p->dim_values[j]);
+        fputs("</td>", f);
+    }
+}
+
+static void html_point_heads(FILE *f, const report_data *d)
+{
+    if (d->n_dims == 0) {
+        fputs("<th>sweep point</th>", f);
+        return;
+    }
+    for (size_t j = 0; j < d->n_dims; j++) {
+        fputs("<th>", f);
+        html_text(f, d->dim_names[j]);
+        fputs("</th>", f);
+    }
+}
+
+/* The point with database index idx (points are sorted by it), or NULL. */
+static const report_point *point_by_index(const report_data *d, size_t idx)
+{
+    size_t lo = 0, hi = d->n_points;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (d->points[mid].index < idx)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < d->n_points && d->points[lo].index == idx ? &d->points[lo] : NULL;
+}
+
+static int is_shown(const report_data *d, size_t point)
+{
+    for (size_t i = 0; i < d->n_shown; i++)
+        if (d->shown[i] == point)
+            return 1;
+    return 0;
 }
 
 static int html_summary(FILE *f, store *db, const report_data *d, report_error *err)
 {
-    fputs("<h2 id=\"summary\">Summary per sweep point</h2>\n"
-          "<table>\n<tr><th>sweep point</th><th>trials done</th><th>not done</th>"
+    fputs("<h2 id=\"summary\">Summary per sweep point</h2>\n", f);
+    if (!d->single_trial && d->n_points > d->n_shown)
+        fprintf(f, "<p>The panels of the figures show the %zu sweep points with the best mean "
+                   "test accuracy (marked &#9733; here); the sweep figure shows all %zu.</p>\n",
+                d->n_shown, d->n_points);
+    int mark = !d->single_trial && d->n_points > d->n_shown;
+    fputs("<div class=\"wide\"><table>\n<tr>", f);
+    html_point_heads(f, d);
+    if (mark)
+        fputs("<th>panels</th>", f);
+    fputs("<th>trials done</th><th>not done</th>"
           "<th>test accuracy mean &plusmn; std</th><th>min &ndash; max</th>"
           "<th>test loss mean</th><th>val. accuracy mean</th><th>best epoch mean</th>"
           "<th>overfit gap mean</th></tr>\n", f);
@@ -551,9 +790,9 @@ static int html_summary(FILE *f, store *db, const report_data *d, report_error *
         const report_point *p = &d->points[0];
         if (d->n_trials) {
             const store_trial_row *t = d->trials[0].row;
-            fputs("<tr><td>", f);
-            html_text(f, *p->label ? p->label : "(no sweep)");
-            fprintf(f, "</td><td>%zu</td><td>%zu</td><td>", p->n_trials, p->n_other);
+            fputs("<tr>", f);
+            html_point_cells(f, d, p);
+            fprintf(f, "<td>%zu</td><td>%zu</td><td>", p->n_trials, p->n_other);
             fmt_num(f, t->test_accuracy, 4);
             fputs("</td><td>&ndash;</td><td>", f);
             fmt_num(f, t->test_loss, 4);
@@ -565,7 +804,7 @@ static int html_summary(FILE *f, store *db, const report_data *d, report_error *
             fmt_num(f, t->overfit_gap, 4);
             fputs("</td></tr>\n", f);
         }
-        fputs("</table>\n", f);
+        fputs("</table></div>\n", f);
         return 0;
     }
     store_summary sum;
@@ -574,15 +813,27 @@ static int html_summary(FILE *f, store *db, const report_data *d, report_error *
         set_err(err, 1, "%s", serr.message);
         return -1;
     }
-    for (size_t r = 0; r < sum.n; r++) {
-        const store_summary_row *row = &sum.rows[r];
-        const report_point *p = NULL;
-        for (size_t i = 0; i < d->n_points; i++)
-            if (d->points[i].index == row->point_index)
-                p = &d->points[i];
-        fputs("<tr><td>", f);
-        html_text(f, p && *p->label ? p->label : "(no sweep)");
-        fprintf(f, "</td><td>%zu</td><td>%zu</td><td>", row->n, p ? p->n_other : (size_t)0);
+    size_t r = 0;
+    /* In point order; a point where nothing finished has no sweep_summary row. */
+    for (size_t i = 0; i < d->n_points; i++) {
+        const report_point *p = &d->points[i];
+        while (r < sum.n && sum.rows[r].point_index < p->index)
+            r++;
+        const store_summary_row *row =
+            r < sum.n && sum.rows[r].point_index == p->index && p->n_trials ? &sum.rows[r]
+                                                                           : NULL;
+        fputs("<tr>", f);
+        html_point_cells(f, d, p);
+        if (mark && is_shown(d, i))
+            fputs("<td class=\"l\">&#9733;</td>", f);
+        else if (mark)
+            fputs("<td></td>", f);
+        if (!row) {
+            fprintf(f, "<td>0</td><td>%zu</td><td colspan=\"6\">no finished trial</td></tr>\n",
+                    p->n_other);
+            continue;
+        }
+        fprintf(f, "<td>%zu</td><td>%zu</td><td>", row->n, p->n_other);
         fmt_num(f, row->test_accuracy_mean, 4);
         fputs(" &plusmn; ", f);
         fmt_num(f, row->test_accuracy_std, 4);
@@ -601,18 +852,63 @@ static int html_summary(FILE *f, store *db, const report_data *d, report_error *
         fputs("</td></tr>\n", f);
     }
     store_summary_free(&sum);
-    /* Points where nothing finished do not appear in sweep_summary. */
-    for (size_t i = 0; i < d->n_points; i++) {
-        const report_point *p = &d->points[i];
-        if (p->n_trials)
-            continue;
-        fputs("<tr><td>", f);
-        html_text(f, *p->label ? p->label : "(no sweep)");
-        fprintf(f, "</td><td>0</td><td>%zu</td><td colspan=\"6\">no finished trial</td></tr>\n",
-                p->n_other);
-    }
-    fputs("</table>\n", f);
+    fputs("</table></div>\n", f);
     return 0;
+}
+
+/* Trials that did not finish, with the reason the database gives. */
+#define HTML_MAX_NOTES 100
+static void html_notes(FILE *f, const report_data *d)
+{
+    const store_trial_notes *n = &d->notes;
+    if (!n->n)
+        return;
+    fputs("<h2 id=\"not-done\">Trials that did not finish</h2>\n<div class=\"wide\"><table>\n<tr>"
+          "<th>trial</th>", f);
+    html_point_heads(f, d);
+    fputs("<th>seed</th><th>status</th><th class=\"l\">reason</th></tr>\n", f);
+    for (size_t i = 0; i < n->n && i < HTML_MAX_NOTES; i++) {
+        const store_trial_note *t = &n->rows[i];
+        const report_point *p = point_by_index(d, t->point_index);
+        fprintf(f, "<tr><td>%lld</td>", (long long)t->id);
+        if (p)
+            html_point_cells(f, d, p);
+        else
+            for (size_t j = 0; j < (d->n_dims ? d->n_dims : 1); j++)
+                fputs("<td></td>", f);
+        fprintf(f, "<td>%llu</td><td>%s</td><td class=\"l\">", (unsigned long long)t->seed,
+                store_status_name(t->status));
+        switch (t->status) {
+        case STORE_DIVERGED:
+            if (t->diverged_epoch)
+                fprintf(f, "diverged at epoch %zu (the loss was not finite)", t->diverged_epoch);
+            else
+                fputs("diverged (the loss was not finite)", f);
+            break;
+        case STORE_INTERRUPTED:
+            fprintf(f, "interrupted after %zu epoch%s", t->epochs_run, plural(t->epochs_run));
+            break;
+        case STORE_QUEUED:
+            fputs("not run yet (run the spec again to train it)", f);
+            break;
+        case STORE_RUNNING:
+            fputs("started but never finished (the run was killed)", f);
+            break;
+        default:
+            fputs("failed", f);
+            break;
+        }
+        if (t->error && *t->error) {
+            fputs(": ", f);
+            html_text(f, t->error);
+        }
+        fputs("</td></tr>\n", f);
+    }
+    fputs("</table></div>\n", f);
+    if (n->n > HTML_MAX_NOTES)
+        fprintf(f, "<p>&hellip; and %zu more (<code>SELECT * FROM trials WHERE experiment_id = "
+                   "%lld AND status &lt;&gt; 'done'</code>).</p>\n",
+                n->n - HTML_MAX_NOTES, d->experiment_id);
 }
 
 /* Per-class precision / recall / F1 / support on the test split, mean and
@@ -665,7 +961,8 @@ static int html_per_class(FILE *f, const report_data *d, report_error *err)
         return 0;
     if (np > SIZE_MAX / k / 4 / 3)
         goto oom;
-    /* acc[((p * k + c) * 4 + kind) * 3 + {n, sum, sumsq}] */
+    /* acc[((p * k + c) * 4 + kind) * 3 + {n, sum, sumsq}]: one pass over
+     * the trials' metrics, so the table is linear in trials. */
     double *acc = xcalloc(np * k * 4 * 3, sizeof *acc);
     /* Summed in trial id order, then metric name order. */
     trial_by_id *order = xcalloc(d->n_trials, sizeof *order);
@@ -693,18 +990,19 @@ static int html_per_class(FILE *f, const report_data *d, report_error *err)
         return 0;
     }
     fputs("<p>Mean &plusmn; standard deviation over the finished seeds of each sweep "
-          "point; support is the number of test rows of the class.</p>\n<table>\n<tr>", f);
+          "point; support is the number of test rows of the class.", f);
+    if (np > d->n_shown)
+        fprintf(f, " The %zu sweep points shown in the figures.", d->n_shown);
+    fputs("</p>\n<div class=\"wide\"><table>\n<tr>", f);
     if (np > 1)
-        fputs("<th>sweep point</th>", f);
+        html_point_heads(f, d);
     fputs("<th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>\n", f);
-    for (size_t p = 0; p < np; p++) {
+    for (size_t s = 0; s < d->n_shown; s++) {
+        size_t p = d->shown[s];
         for (size_t c = 0; c < k; c++) {
             fputs("<tr>", f);
-            if (np > 1) {
-                fputs("<td>", f);
-                html_text(f, d->points[p].label);
-                fputs("</td>", f);
-            }
+            if (np > 1)
+                html_point_cells(f, d, &d->points[p]);
             fputs("<td>", f);
             html_text(f, d->class_names[c]);
             fputs("</td>", f);
@@ -716,19 +1014,22 @@ static int html_per_class(FILE *f, const report_data *d, report_error *err)
                 } else {
                     double mean = a[1] / a[0];
                     double var = a[0] > 1 ? (a[2] - a[1] * a[1] / a[0]) / (a[0] - 1) : 0;
-                    if (kind == 3)
-                        fprintf(f, "%.1f", mean);
-                    else if (a[0] > 1)
-                        fprintf(f, "%.3f &plusmn; %.3f", mean, sqrt(var > 0 ? var : 0));
-                    else
-                        fprintf(f, "%.3f", mean);
+                    if (kind == 3) {
+                        fmt_num(f, mean, 1);
+                    } else {
+                        fmt_num(f, mean, 4);
+                        if (a[0] > 1) {
+                            fputs(" &plusmn; ", f);
+                            fmt_num(f, sqrt(var > 0 ? var : 0), 4);
+                        }
+                    }
                 }
                 fputs("</td>", f);
             }
             fputs("</tr>\n", f);
         }
     }
-    fputs("</table>\n", f);
+    fputs("</table></div>\n", f);
     free(acc);
     return 0;
 oom:
@@ -736,7 +1037,61 @@ oom:
     return -1;
 }
 
-static int write_html(const char *path, store *db, const report_data *d,
+/* The figure file at path as a data: URI in an src="..." attribute: PNG
+ * base64-encoded, SVG as its own text, percent-encoded where a URI or the
+ * attribute needs it. (Not inline <svg> elements: every cairo SVG names its
+ * glyphs glyph0-0, glyph0-1, ..., and ids repeated across one page would
+ * make one figure draw another's glyphs.) */
+static int html_embed(FILE *f, const char *path, report_format fmt, report_error *err)
+{
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    FILE *in = fopen(path, "rb");
+    if (!in) {
+        set_err(err, 0, "cannot read %s to embed it in index.html: %s", path, strerror(errno));
+        return -1;
+    }
+    unsigned char buf[3 * 1024];
+    size_t n;
+    if (fmt == REPORT_FORMAT_SVG) {
+        fputs("data:image/svg+xml,", f);
+        while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+            for (size_t i = 0; i < n; i++) {
+                unsigned c = buf[i];
+                if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    strchr("-_.~/:;=,!*()?@+$[]", (int)c))
+                    fputc((int)c, f);
+                else
+                    fprintf(f, "%%%02X", c);
+            }
+    } else {
+        fputs("data:image/png;base64,", f);
+        /* Blocks of a multiple of 3 bytes, so only the last one pads. */
+        while ((n = fread(buf, 1, sizeof buf, in)) > 0) {
+            for (size_t i = 0; i < n; i += 3) {
+                unsigned v = (unsigned)buf[i] << 16;
+                if (i + 1 < n)
+                    v |= (unsigned)buf[i + 1] << 8;
+                if (i + 2 < n)
+                    v |= buf[i + 2];
+                fputc(b64[(v >> 18) & 63], f);
+                fputc(b64[(v >> 12) & 63], f);
+                fputc(i + 1 < n ? b64[(v >> 6) & 63] : '=', f);
+                fputc(i + 2 < n ? b64[v & 63] : '=', f);
+            }
+            if (n < sizeof buf)
+                break;
+        }
+    }
+    int bad = ferror(in);
+    fclose(in);
+    if (bad) {
+        set_err(err, 0, "cannot read %s to embed it in index.html", path);
+        return -1;
+    }
+    return 0;
+}
+
+static int write_html(const char *path, const char *dir, store *db, const report_data *d,
                       const figure *figs, size_t n_figs, report_format fmt,
                       report_error *err)
 {
@@ -749,45 +1104,60 @@ static int write_html(const char *path, store *db, const report_data *d,
     html_text(f, d->name);
     fputs(" &ndash; runexp report</title>\n"
           "<style>\n"
-          "body{font-family:sans-serif;max-width:1060px;margin:1em auto;padding:0 1em;"
+          "body{font-family:sans-serif;max-width:1200px;margin:1em auto;padding:0 1em;"
           "color:#222;line-height:1.4}\n"
-          "table{border-collapse:collapse;margin:.5em 0 1.5em}\n"
-          "th,td{border:1px solid #bbb;padding:.25em .6em;text-align:right}td{white-space:nowrap}\n"
-          "th{background:#eee}td:first-child{text-align:left}\n"
+          ".wide{overflow-x:auto;margin:.5em 0 1.5em}\n"
+          "table{border-collapse:collapse}\n"
+          "th,td{border:1px solid #bbb;padding:.25em .45em;text-align:right}td{white-space:nowrap}\n"
+          "th{background:#eee}td:first-child,td.l,th.l{text-align:left}\n"
+          "td.l{white-space:normal}\n"
           "figure{margin:1.5em 0}img{max-width:100%;height:auto;border:1px solid #ddd}\n"
           "figcaption{font-size:.95em;color:#444}\n"
           "pre{background:#f6f6f6;border:1px solid #ddd;padding:.6em;overflow:auto}\n"
+          "p.desc{font-size:1.1em}\n"
           "</style>\n</head>\n<body>\n<h1>", f);
     html_text(f, d->name);
     if (d->single_trial && d->n_trials)
         fprintf(f, ", trial %lld", d->trials[0].id);
     else if (d->single_trial)
         fputs(", one trial", f);
-    fprintf(f, "</h1>\n<p>Experiment %lld, created ", d->experiment_id);
+    fputs("</h1>\n", f);
+    if (d->description && *d->description) {
+        fputs("<p class=\"desc\">", f);
+        html_text(f, d->description);
+        fputs("</p>\n", f);
+    }
+    fprintf(f, "<p>Experiment %lld, created ", d->experiment_id);
     html_text(f, d->created_at);
     if (*d->spec_file) {
         fputs(" from <code>", f);
         html_text(f, d->spec_file);
         fputs("</code>", f);
     }
-    size_t n_other = 0;
-    for (size_t i = 0; i < d->n_points; i++)
-        n_other += d->points[i].n_other;
-    fprintf(f, ". %zu sweep point%s, %zu finished trial%s", d->n_points,
-            d->n_points == 1 ? "" : "s", d->n_trials, d->n_trials == 1 ? "" : "s");
-    if (n_other)
-        fprintf(f, ", %zu not finished (failed, diverged, interrupted or queued)", n_other);
+    size_t by_status[STORE_INTERRUPTED + 1] = {0};
+    for (size_t i = 0; i < d->notes.n; i++)
+        if ((size_t)d->notes.rows[i].status <= STORE_INTERRUPTED)
+            by_status[d->notes.rows[i].status]++;
+    fprintf(f, ". %zu sweep point%s, %zu finished trial%s", d->n_points, plural(d->n_points),
+            d->n_trials, plural(d->n_trials));
+    for (int st = 0; st <= STORE_INTERRUPTED; st++)
+        if (st != STORE_DONE && by_status[st])
+            fprintf(f, ", %zu %s", by_status[st], store_status_name((store_status)st));
     fputs(".</p>\n", f);
 
     if (html_summary(f, db, d, err) || html_per_class(f, d, err)) {
         fclose(f);
         return -1;
     }
+    html_notes(f, d);
 
     fputs("<h2 id=\"figures\">Figures</h2>\n", f);
     for (size_t i = 0; i < n_figs; i++) {
         char *file = report_html_escape(figs[i].file);
-        if (!file) {
+        char *fpath = join_path(dir, figs[i].file);
+        if (!file || !fpath) {
+            free(file);
+            free(fpath);
             fclose(f);
             set_err(err, 0, "out of memory");
             return -1;
@@ -799,8 +1169,15 @@ static int write_html(const char *path, store *db, const report_data *d,
             html_text(f, figs[i].title);
             fprintf(f, " (%s)</a></p>\n", file);
         } else {
-            fprintf(f, "<img src=\"%s\" alt=\"", file);
+            fprintf(f, "<img data-file=\"%s\" alt=\"", file);
             html_text(f, figs[i].title);
+            fputs("\" src=\"", f);
+            if (html_embed(f, fpath, fmt, err)) {
+                free(file);
+                free(fpath);
+                fclose(f);
+                return -1;
+            }
             fputs("\">\n", f);
         }
         fputs("<figcaption><b>", f);
@@ -809,6 +1186,7 @@ static int write_html(const char *path, store *db, const report_data *d,
         html_text(f, figs[i].caption);
         fputs("</figcaption>\n</figure>\n", f);
         free(file);
+        free(fpath);
     }
 
     fputs("<h2 id=\"spec\">Spec</h2>\n<pre>", f);
@@ -824,7 +1202,7 @@ static int write_html(const char *path, store *db, const report_data *d,
           "  document.body.setAttribute('data-images', ok + '/' + im.length);\n"
           "});\n"
           "</script>\n</body>\n</html>\n", f);
-    if (fclose(f) != 0) {
+    if (ferror(f) | (fclose(f) != 0)) {
         set_err(err, 0, "cannot write %s: %s", path, strerror(errno));
         return -1;
     }
@@ -901,11 +1279,6 @@ static int add_figure(figure **figs, size_t *n, char *file, char *title,
     return 0;
 }
 
-static char *join_path(const char *dir, const char *file)
-{
-    size_t l = strlen(dir);
-    return xprintf("%s%s%s", dir, l && dir[l - 1] == '/' ? "" : "/", file);
-}
 
 int report_generate(const report_options *o, report_output *out,
                     report_error *err)
@@ -914,7 +1287,7 @@ int report_generate(const report_options *o, report_output *out,
     report_data d;
     figure *figs = NULL;
     size_t n_figs = 0;
-    char *dir = NULL, *path = NULL;
+    char *dir = NULL, *path = NULL, *shown_note = NULL;
     int rc = -1;
     memset(&d, 0, sizeof d);
     if (out)
@@ -981,8 +1354,15 @@ int report_generate(const report_options *o, report_output *out,
             n_seeds_max = d.points[i].n_trials;
     const char *band = d.single_trial || n_seeds_max < 2
                            ? "One trial: its own history."
-                           : "Line: mean over the finished seeds of each sweep point; "
-                             "shaded band: mean \xc2\xb1 1 standard deviation over those seeds.";
+                           : "Thin lines: each finished seed; thick line: their mean; "
+                             "shaded band: mean \xc2\xb1 1 standard deviation over the seeds.";
+    shown_note = d.n_points > d.n_shown
+                           ? xprintf(" The %zu sweep points with the best mean test accuracy "
+                                     "of %zu (the sweep figure shows all of them).",
+                                     d.n_shown, d.n_points)
+                           : strdup("");
+    if (!shown_note)
+        goto oom;
 
     for (int which = 0; which < 2; which++) {
         char *file = xprintf("curves_%s.%s", which ? "loss" : "accuracy", ext);
@@ -1003,8 +1383,9 @@ int report_generate(const report_options *o, report_output *out,
                        xprintf("Training curves: %s", which ? "loss" : "accuracy"),
                        xprintf("%s per epoch on the training rows (Keras's running "
                                "mean over the epoch's batches) and on the validation "
-                               "rows (after the epoch). %s",
-                               which ? "Categorical cross-entropy loss" : "Accuracy", band)))
+                               "rows (after the epoch). %s%s",
+                               which ? "Categorical cross-entropy loss" : "Accuracy", band,
+                               shown_note)))
             goto oom;
         if (r == 0)
             free(file);
@@ -1024,16 +1405,21 @@ int report_generate(const report_options *o, report_output *out,
         }
         if (r > 0 &&
             add_figure(&figs, &n_figs, file,
-                       strdup(d.n_dims ? "Sweep summary: test accuracy per sweep point"
-                                        : "Test accuracy across seeds"),
-                       strdup("Test accuracy of every finished seed (small dots, spread "
+                       strdup(!d.n_dims ? "Test accuracy across seeds"
+                              : d.n_points > d.n_shown
+                                  ? "Overview of every sweep point: test accuracy"
+                                  : "Sweep summary: test accuracy per sweep point"),
+                       xprintf("Test accuracy of every finished seed (small dots, spread "
                                "sideways so they do not hide each other) and their mean "
-                               "with a \xc2\xb1" "1 standard deviation error bar.")))
+                               "with a \xc2\xb1" "1 standard deviation error bar.%s",
+                               d.n_dims >= 2 ? " One colour per combination of the other "
+                                               "sweep dimensions." : "")))
             goto oom;
         if (r == 0)
             free(file);
     }
-    for (size_t i = 0; i < d.n_points; i++) {
+    for (size_t s = 0; s < d.n_shown; s++) {
+        size_t i = d.shown[s];
         const report_point *p = &d.points[i];
         char *file = xprintf("confusion_%zu.%s", p->index, ext);
         free(path);
@@ -1049,16 +1435,22 @@ int report_generate(const report_options *o, report_output *out,
         }
         if (r > 0) {
             const report_trial *t = &d.trials[p->median];
+            char acc[32];
+            report_fmt_round(acc, sizeof acc, t->test_accuracy, 4);
             if (add_figure(&figs, &n_figs, file,
                            *p->label ? xprintf("Confusion matrix, %s", p->label)
                                      : strdup("Confusion matrix"),
                            xprintf("Test split of trial %lld (seed %lld, test accuracy "
-                                   "%.4f)%s. Rows: true class, columns: predicted class; "
+                                   "%s)%s. Rows: true class, columns: predicted class; "
                                    "each row divided by its number of rows (recall on "
                                    "the diagonal); the count is below the fraction and "
-                                   "the row total on the right.",
-                                   t->id, t->seed, t->test_accuracy,
+                                   "the row total on the right.%s",
+                                   t->id, t->seed, acc,
                                    p->n_trials > 1 ? ", the median of the seeds by test accuracy"
+                                                   : "",
+                                   p->n_trials > 1 ? " Right: the counts of every seed of the "
+                                                     "point added up (each seed's own test "
+                                                     "split), coloured by row fraction."
                                                    : "")))
                 goto oom;
         } else {
@@ -1134,7 +1526,7 @@ int report_generate(const report_options *o, report_output *out,
     path = join_path(dir, "index.html");
     if (!path)
         goto oom;
-    if (write_html(path, db, &d, figs, n_figs, o->format, err))
+    if (write_html(path, dir, db, &d, figs, n_figs, o->format, err))
         goto done;
 
     if (out) {
@@ -1172,6 +1564,7 @@ done:
     free(figs);
     free(path);
     free(dir);
+    free(shown_note);
     data_free(&d);
     store_close(db);
     return rc;

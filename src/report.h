@@ -3,15 +3,25 @@
  * `runexp report` reads one experiment (or one trial) from the SQLite results
  * database (schemas/results.sql) and writes, into one directory:
  *   curves_accuracy.EXT, curves_loss.EXT  training curves, one panel per sweep
- *                                         point: mean over seeds + min-max band
- *   sweep.EXT                             test accuracy per sweep value
- *   confusion_P.EXT                       row-normalised test confusion matrix
- *                                         of the median trial of sweep point P
+ *                                         point shown: every seed thin, their
+ *                                         mean and a +-1 std band
+ *   sweep.EXT                             test accuracy of every sweep point
+ *                                         (the overview of a large sweep)
+ *   confusion_P.EXT                       test confusion matrix of sweep point
+ *                                         P: its median trial and the sum
+ *                                         over its seeds
  *   boundary.EXT                          predicted-class regions (2-D data)
  *   dataset.EXT                           the data: 2-D scatter or digit images
  *   index.html                            the page: spec, tables, every figure
+ *                                         embedded (data: URIs), so it is
+ *                                         complete on its own
+ * The panels show at most REPORT_MAX_PANELS sweep points: all of them when
+ * there are that few, else the best by mean test accuracy (report_data.shown).
+ * With two or more sweep dimensions the panels are small multiples: one row
+ * per value of the first dimension, one column per combination of the rest.
  * EXT is png (default), svg or pdf. Figures are drawn with PLplot's cairo
- * driver, one plstream per figure. Same database => same files (PNG and SVG;
+ * driver, one plstream per figure; an error PLplot reports while drawing
+ * makes report_generate fail with its message. Same database => same files (PNG and SVG;
  * cairo's PDF carries a creation date), from whatever directory the report
  * is run: the database is read through the store's reading API (store.h),
  * and the data figures rebuild the data from the stored spec text with the
@@ -26,11 +36,20 @@
 #include "data.h"
 #include "store.h"
 
+/* The most sweep points drawn as panels (curves, boundary, confusion). */
+#define REPORT_MAX_PANELS 16
+
 typedef enum {
     REPORT_FORMAT_PNG = 0,
     REPORT_FORMAT_SVG,
     REPORT_FORMAT_PDF
 } report_format;
+
+/* Figure settings handed to each drawing function. */
+typedef struct report_plot_cfg {
+    report_format format;
+    int width, height;
+} report_plot_cfg;
 
 /* Parses "png", "svg" or "pdf"; returns 0, or -1 for anything else. */
 int report_format_parse(const char *s, report_format *out);
@@ -87,6 +106,19 @@ size_t report_median_index(const double *acc, const long long *seed, size_t n);
  * memory. */
 char *report_html_escape(const char *s);
 
+/* text_fmt_round (text.h: SQLite's round(v, decimals), so 0.62625 gives
+ * "0.6263") into buf, returned for use inside a format call. Every number
+ * the report prints with a fixed number of decimals goes through it. */
+char *report_fmt_round(char *buf, size_t size, double v, int decimals);
+
+/* Draws one empty panel in the viewport x0..x1 (NDC) as given: the error
+ * path every figure shares, exposed so a test can make PLplot refuse an
+ * operation (x0 >= x1: "plvpor: Invalid limits", then the box has no
+ * window). Returns 1, or -1 with err naming path and PLplot's message (the
+ * last one when there are several). */
+int report_plot_probe(const report_plot_cfg *c, const char *path, double x0, double x1,
+                      report_error *err);
+
 /* ---- shared between report_*.c (not for other modules) ------------------ */
 
 /* One finished trial as the figures need it: values and pointers into its
@@ -118,6 +150,12 @@ typedef struct report_point {
     size_t *trials;         /* indices into report_data.trials */
     size_t median;          /* index into report_data.trials */
     size_t n_other;         /* failed / diverged / interrupted / not run */
+    double mean_acc;        /* mean test accuracy of its done trials; NaN */
+    char *row_label;        /* the first sweep dimension: "width = 2" */
+    char *col_label;        /* the others: "activation = relu, epochs = 50";
+                               both "" with fewer than two dimensions */
+    char **dim_values;      /* per sweep dimension (report_data.dim_names)
+                               its value as text, "" when the point has none */
     int has_test_rows;      /* the test rows of the median trial, rebuilt */
     data_set test_rows;     /* for the boundary panel (report_data.c) */
 } report_point;
@@ -146,16 +184,24 @@ typedef struct report_data {
     size_t n_trials;
     report_trial *trials;
     store_trial_list rows;  /* every trial of the report, whatever its status */
+    store_trial_notes notes; /* the trials not done, with why (not --trial) */
     int single_trial;       /* --trial */
     report_dataset dataset; /* of the first trial shown */
     char data_note[256];    /* why a dataset could not be rebuilt; "" if none */
+    char *description;      /* the spec's description, or NULL */
+    /* The points drawn as panels: every point when there are at most
+     * REPORT_MAX_PANELS, else the best by mean test accuracy (ties: the
+     * smaller point index), in point order. */
+    size_t n_shown;
+    size_t shown[REPORT_MAX_PANELS];
+    /* Small multiples: with facet set, shown point shown[i] goes in row
+     * cell_row[i] and column cell_col[i] of an n_rows x n_cols grid whose
+     * rows are labelled by row_label and columns by col_label. */
+    int facet;
+    size_t n_rows, n_cols;
+    size_t cell_row[REPORT_MAX_PANELS], cell_col[REPORT_MAX_PANELS];
 } report_data;
 
-/* Figure settings handed to each drawing function. */
-typedef struct report_plot_cfg {
-    report_format format;
-    int width, height;
-} report_plot_cfg;
 
 /* Each returns 1 when it wrote path, 0 when the figure does not apply
  * (nothing to draw), -1 on error (err filled). report_plot.c. */
@@ -166,6 +212,10 @@ int report_plot_sweep(const report_data *d, const report_plot_cfg *c,
 int report_plot_confusion(const report_data *d, size_t point,
                           const report_plot_cfg *c, const char *path,
                           report_error *err);
+/* The sweep figure draws series: x = the first sweep dimension, one series
+ * (colour) per combination of the others; returns their number, or 0 when
+ * it draws one position per sweep point instead. */
+size_t report_sweep_series(const report_data *d);
 int report_plot_boundary(const report_data *d, const report_plot_cfg *c,
                          const char *path, report_error *err);
 int report_plot_dataset(const report_data *d, const report_plot_cfg *c,
@@ -174,7 +224,8 @@ int report_plot_dataset(const report_data *d, const report_plot_cfg *c,
 /* Rebuilds, from the experiment's stored spec text and base directory, the
  * dataset of the first trial shown (d->dataset) and the test rows of each
  * boundary panel's trial (report_point.test_rows), parsing the spec and
- * reading each data source once (report_data.c). Never fails hard: what
+ * reading each data source once (report_data.c); also d->description.
+ * Never fails hard: what
  * cannot be rebuilt is left out and d->data_note says why. */
 void report_datasets_build(report_data *d);
 void report_dataset_free(report_dataset *ds);

@@ -185,10 +185,15 @@ void report_datasets_build(report_data *d)
         return;
     rebuild rb;
     rebuild_open(&rb, d->spec, d->spec_file, d->base_dir);
+    /* The description, as the spec gives it (the same for every point). */
+    const spec_experiment *base = rb.doc ? spec_document_base(rb.doc) : NULL;
+    if (base && !d->description && base->description && *base->description)
+        d->description = strdup(base->description);
     if (rebuild_dataset(&rb, t0->params_json, t0->seed, 1, &d->dataset))
         snprintf(d->data_note, sizeof d->data_note, "%s", d->dataset.note);
-    for (size_t i = 0; i < d->n_points; i++) {
-        report_point *p = &d->points[i];
+    /* Only the points drawn as boundary panels need their test rows. */
+    for (size_t s = 0; s < d->n_shown; s++) {
+        report_point *p = &d->points[d->shown[s]];
         if (!p->n_trials || !d->trials[p->median].has_grid)
             continue;
         const report_trial *t = &d->trials[p->median];

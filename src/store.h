@@ -453,6 +453,8 @@ void store_experiment_list_free(store_experiment_list *l);
  * cost. */
 typedef struct store_trial_note {
     int64_t id;
+    size_t point_index;
+    uint64_t seed;
     store_status status;
     size_t epochs_run;       /* 0 when NULL */
     size_t diverged_epoch;   /* 0 when NULL */

@@ -1094,7 +1094,7 @@ int store_trial_notes_read(store *s, int64_t experiment_id, int64_t trial_id,
     memset(out, 0, sizeof *out);
     if (prep(s,
              "SELECT id, status, epochs_run, diverged_epoch, n_params, wall_ms, error,"
-             " started_at, finished_at FROM trials WHERE experiment_id = ?1"
+             " started_at, finished_at, point_index, seed FROM trials WHERE experiment_id = ?1"
              " AND (?2 = 0 OR id = ?2) ORDER BY id",
              &st, err))
         return -1;
@@ -1120,6 +1120,8 @@ int store_trial_notes_read(store *s, int64_t experiment_id, int64_t trial_id,
         t->diverged_epoch = col_index(st, 3);
         t->n_params = col_index(st, 4);
         t->wall_ms = col_real(st, 5);
+        t->point_index = col_index(st, 9);
+        t->seed = (uint64_t)sqlite3_column_int64(st, 10);
         out->n++;
         if ((sqlite3_column_type(st, 6) != SQLITE_NULL && !(t->error = col_dup(st, 6))) ||
             !(t->started_at = col_dup(st, 7)) || !(t->finished_at = col_dup(st, 8)))

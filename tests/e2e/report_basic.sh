@@ -48,16 +48,39 @@ png_size() {
     echo "${w}x${h}"
 }
 # check_dir DIR EXT FILES...: DIR holds exactly FILES + index.html, every
-# figure is referenced exactly once by index.html and nothing else is.
+# figure is shown exactly once by index.html and nothing else is. PNG and
+# SVG figures are embedded (<img data-file="F" ... src="data:...">, the
+# PNG's base64 decoding to the file's bytes); no src is a relative path.
+# PDF figures are linked (href="F").
 check_dir() {
     local dir=$1 ext=$2; shift 2
-    local want got refs
+    local want got refs srcs
     want=$(printf '%s\n' "$@" index.html | sort | tr '\n' ' ')
     got=$(ls "$dir" | sort | tr '\n' ' ')
     expect_eq "$got" "$want" "files in $dir"
-    refs=$(grep -o -E '(src|href)="[^"]*"' "$dir/index.html" | sed -E 's/^[a-z]+="(.*)"$/\1/' | sort | tr '\n' ' ')
+    refs=$(grep -o -E '(data-file|href)="[^"]*"' "$dir/index.html" | sed -E 's/^[a-z-]+="(.*)"$/\1/' | sort | tr '\n' ' ')
     want=$(printf '%s\n' "$@" | sort | tr '\n' ' ')
-    expect_eq "$refs" "$want" "references of $dir/index.html"
+    expect_eq "$refs" "$want" "figures of $dir/index.html"
+    # every src= is a data: URI of the figure's type
+    srcs=$({ grep -o -E ' src="[^":]*' "$dir/index.html" || true; } | sort | uniq -c | tr -s ' ' | tr '\n' ';')
+    if [ "$ext" = pdf ]; then
+        expect_eq "$srcs" "" "src attributes of a PDF page"
+    else
+        local mime=png
+        [ "$ext" = svg ] && mime=svg+xml
+        expect_eq "$srcs" " $# src=\"data;" "src attributes of $dir/index.html"
+        local n_mime
+        n_mime=$({ grep -o -F " src=\"data:image/$mime" "$dir/index.html" || true; } | wc -l)
+        expect_eq "$n_mime" "$#" "data:image/$mime URIs in $dir/index.html"
+    fi
+    if [ "$ext" = png ]; then
+        local f b64
+        for f in "$@"; do
+            b64=$(sed -n -E "s/.*data-file=\"$f\"[^>]* src=\"data:image\/png;base64,([^\"]*)\".*/\1/p" "$dir/index.html")
+            printf '%s' "$b64" | base64 -d > "$WORK/decoded.bin" || fail "$f: embedded base64 does not decode"
+            cmp -s "$WORK/decoded.bin" "$dir/$f" || fail "$f: the embedded image is not the file"
+        done
+    fi
     local f
     for f in "$@"; do
         [ -s "$dir/$f" ] || fail "$dir/$f is empty"

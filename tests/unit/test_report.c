@@ -402,13 +402,49 @@ static void test_png_checker(void **state)
 
 /* ---- index.html checks -------------------------------------------------------- */
 
-/* Every value of src="..." and href="..." in the page, in order. */
+/* Decodes base64 up to the closing quote (RFC 4648 alphabet, '=' padding). */
+static unsigned char *b64_decode(const char *s, size_t *len)
+{
+    static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const char *e = strchr(s, '"');
+    if (!e || (e - s) % 4)
+        return NULL;
+    size_t n = (size_t)(e - s);
+    unsigned char *out = malloc(n / 4 * 3 + 1);
+    size_t o = 0;
+    for (size_t i = 0; out && i < n; i += 4) {
+        unsigned v = 0;
+        int pad = 0;
+        for (int j = 0; j < 4; j++) {
+            char c = s[i + (size_t)j];
+            const char *q = c == '=' ? NULL : strchr(al, c);
+            if (c == '=')
+                pad++;
+            else if (!q || !c) {
+                free(out);
+                return NULL;
+            }
+            v = v << 6 | (unsigned)(q ? q - al : 0);
+        }
+        out[o++] = (unsigned char)(v >> 16);
+        if (pad < 2)
+            out[o++] = (unsigned char)(v >> 8);
+        if (pad < 1)
+            out[o++] = (unsigned char)v;
+    }
+    *len = o;
+    return out;
+}
+
+/* The figures the page shows, in order: each <img> names its file in
+ * data-file="..." and carries it as a data: URI (the page is complete on
+ * its own: no src may be a relative path), each PDF is an href="...". */
 static size_t html_refs(const char *html, char refs[][128], size_t max)
 {
     size_t n = 0;
     const char *p = html;
     while (*p && n < max) {
-        const char *a = strstr(p, "src=\""), *b = strstr(p, "href=\"");
+        const char *a = strstr(p, "data-file=\""), *b = strstr(p, "href=\"");
         const char *q = !a ? b : !b ? a : a < b ? a : b;
         if (!q)
             break;
@@ -421,6 +457,12 @@ static size_t html_refs(const char *html, char refs[][128], size_t max)
         n++;
         p = e + 1;
     }
+    size_t n_src = 0;
+    for (p = html; (p = strstr(p, " src=\"")); p++, n_src++)
+        assert_true(!strncmp(p + 6, "data:image/png;base64,", 22) ||
+                    !strncmp(p + 6, "data:image/svg+xml,", 19));
+    assert_null(strstr(html, "<img src="));
+    (void)n_src;
     return n;
 }
 
@@ -442,8 +484,8 @@ static char *check_page(const report_output *out)
     assert_non_null(html);
     assert_non_null(strstr(html, "<!DOCTYPE html>"));
     /* no network: nothing fetched from elsewhere */
-    assert_null(strstr(html, "http://"));
-    assert_null(strstr(html, "https://"));
+    assert_null(strstr(html, "src=\"http"));
+    assert_null(strstr(html, "href=\"http"));
     static char refs[64][128];
     size_t n = html_refs(html, refs, 64);
     assert_int_equal(n, out->n_files - 1);
@@ -453,6 +495,28 @@ static char *check_page(const report_output *out)
             assert_string_not_equal(refs[i], refs[j]);
     }
     assert_string_equal(out->files[out->n_files - 1], "index.html");
+    /* each embedded PNG decodes to the bytes of its file */
+    for (size_t i = 0; i < n; i++) {
+        char key[300], fpath[2048];
+        snprintf(key, sizeof key, "data-file=\"%.128s\"", refs[i]);
+        const char *at = strstr(html, key);
+        if (!at || !strstr(refs[i], ".png"))
+            continue;
+        const char *b64 = strstr(at, " src=\"data:image/png;base64,");
+        assert_non_null(b64);
+        b64 += strlen(" src=\"data:image/png;base64,");
+        size_t flen;
+        snprintf(fpath, sizeof fpath, "%.1024s/%.128s", out->out_dir, refs[i]);
+        char *want = read_file(fpath, &flen);
+        assert_non_null(want);
+        size_t got_len;
+        unsigned char *got = b64_decode(b64, &got_len);
+        assert_non_null(got);
+        assert_int_equal(got_len, flen);
+        assert_memory_equal(got, want, flen);
+        free(got);
+        free(want);
+    }
     DIR *dir = opendir(out->out_dir);
     assert_non_null(dir);
     struct dirent *de;
@@ -616,16 +680,20 @@ static void test_xor_report(void **state)
     check_pngs(&out);
     char *html = check_page(&out);
     /* summary from sweep_summary: means and sample std computed by hand */
-    assert_non_null(strstr(html, "hidden = 1</td><td>3</td><td>0</td><td>0.6500 &plusmn; 0.0500"));
-    assert_non_null(strstr(html, "hidden = 2</td><td>3</td><td>0</td><td>0.8500 &plusmn; 0.0500"));
-    assert_non_null(strstr(html, "hidden = 4</td><td>3</td><td>1</td><td>0.9100 &plusmn; 0.0100"));
+    assert_non_null(strstr(html, "<tr><td>1</td><td>3</td><td>0</td><td>0.6500 &plusmn; 0.0500"));
+    assert_non_null(strstr(html, "<tr><td>2</td><td>3</td><td>0</td><td>0.8500 &plusmn; 0.0500"));
+    assert_non_null(strstr(html, "<tr><td>4</td><td>3</td><td>1</td><td>0.9100 &plusmn; 0.0100"));
     /* per-class: precision of class 0 at hidden = 1 is 0.6, 0.7, 0.8 */
-    assert_non_null(strstr(html, "<td>hidden = 1</td><td>0</td><td>0.700 &plusmn; 0.100</td>"));
+    assert_non_null(strstr(html, "<tr><td>1</td><td>0</td><td>0.7000 &plusmn; 0.1000</td>"));
     assert_non_null(strstr(html, "<td>80.0</td>"));
     /* the median trial of hidden = 1 is seed 2 (0.65), trial id 3 */
     assert_non_null(strstr(html, "Test split of trial 3 (seed 2, test accuracy 0.6500)"));
     /* the spec, escaped */
     assert_non_null(strstr(html, "path: model.layers[0].units"));
+    /* the description, and the failed trial with its reason */
+    assert_non_null(strstr(html, "<p class=\"desc\">Noisy XOR with one hidden layer.</p>"));
+    assert_non_null(strstr(html, "3 sweep points, 9 finished trials, 1 failed."));
+    assert_non_null(strstr(html, "<td>3</td><td>failed</td><td class=\"l\">failed: boom</td>"));
     free(html);
     report_output_free(&out);
 }
@@ -685,6 +753,8 @@ static void test_trial_report(void **state)
     check_pngs(&out);
     char *html = check_page(&out);
     assert_non_null(strstr(html, "trial 5"));
+    /* singular forms */
+    assert_non_null(strstr(html, "1 sweep point, 1 finished trial."));
     assert_non_null(strstr(html, "<td>0.9000</td>"));
     free(html);
     report_output_free(&out);
@@ -800,9 +870,100 @@ static void test_real_run(void **state)
         assert_true(in_list(want[i], out.files, out.n_files));
     check_pngs(&out);
     char *html = check_page(&out);
-    assert_non_null(strstr(html, "hidden = 3</td><td>2</td><td>0</td>"));
+    assert_non_null(strstr(html, "<tr><td>3</td><td>2</td><td>0</td>"));
     free(html);
     report_output_free(&out);
+}
+
+/* The rounding rule against SQLite itself: printf('%.4f', round(x, 4)) for
+ * values on and next to the half-way points of the fourth decimal, means
+ * of three accuracies, negatives and other decimal counts. */
+static void test_round(void **state)
+{
+    (void)state;
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT printf('%.*f', ?2, round(?1, ?2))", -1, &st,
+                                        NULL),
+                     SQLITE_OK);
+    size_t checked = 0, printf_differs = 0;
+    for (int k = -2000; k <= 24000; k++) {
+        double vals[3] = {k / 20000.0, k / 20000.0 + 1e-12, (k + (k % 3)) / 3.0 / 8000.0};
+        for (int v = 0; v < 3; v++)
+            for (int dec = 1; dec <= 4; dec += 3) {
+                char mine[64], c_printf[64];
+                report_fmt_round(mine, sizeof mine, vals[v], dec);
+                sqlite3_bind_double(st, 1, vals[v]);
+                sqlite3_bind_int(st, 2, dec);
+                assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+                const char *want = (const char *)sqlite3_column_text(st, 0);
+                /* SQLite prints -0.0000 for a negative that rounds to 0 */
+                if (want[0] == '-' && strspn(want + 1, "0.") == strlen(want + 1))
+                    want++;
+                if (strcmp(mine, want))
+                    fprintf(stderr, "%.17g at %d: %s, SQLite %s\n", vals[v], dec, mine, want);
+                assert_string_equal(mine, want);
+                snprintf(c_printf, sizeof c_printf, "%.*f", dec, vals[v]);
+                printf_differs += strcmp(c_printf, mine) != 0;
+                sqlite3_reset(st);
+                checked++;
+            }
+    }
+    /* the case that made the rule: printf says 0.6262 */
+    char b[64];
+    assert_string_equal(report_fmt_round(b, sizeof b, 0.62625, 4), "0.6263");
+    assert_string_equal(report_fmt_round(b, sizeof b, -0.62625, 4), "-0.6263");
+    assert_string_equal(report_fmt_round(b, sizeof b, 0.99995, 4), "1.0000");
+    assert_string_equal(report_fmt_round(b, sizeof b, 99.95, 1), "100.0");
+    assert_string_equal(report_fmt_round(b, sizeof b, 0.00004, 4), "0.0000");
+    assert_string_equal(report_fmt_round(b, sizeof b, 2.5, 0), "3");
+    assert_string_equal(report_fmt_round(b, sizeof b, NAN, 4), "NaN");
+    /* the comparison would be empty if printf and the rule always agreed */
+    assert_true(printf_differs > 100);
+    assert_true(checked > 100000);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+/* An error PLplot reports while drawing is an error with its message, and
+ * nothing reaches stderr (before, PLplot printed "*** PLPLOT ERROR ..."
+ * there and the report exited 0). */
+static void test_plot_error(void **state)
+{
+    env *e = *state;
+    char path[512], errpath[512];
+    snprintf(path, sizeof path, "%s/probe.png", e->dir);
+    snprintf(errpath, sizeof errpath, "%s/stderr.txt", e->dir);
+    report_plot_cfg c = {REPORT_FORMAT_PNG, 300, 200};
+    report_error err;
+    /* stderr into a file for the call */
+    fflush(stderr);
+    int saved = dup(2);
+    FILE *ef = fopen(errpath, "w");
+    assert_non_null(ef);
+    dup2(fileno(ef), 2);
+    int ok = report_plot_probe(&c, path, 0.1, 0.9, &err);
+    int bad = report_plot_probe(&c, path, 0.5, 0.5, &err);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    fclose(ef);
+    assert_int_equal(ok, 1);
+    assert_int_equal(bad, -1);
+    if (!strstr(err.message, "PLplot could not draw"))
+        fprintf(stderr, "message: %s\n", err.message);
+    assert_non_null(strstr(err.message, "PLplot could not draw"));
+    assert_non_null(strstr(err.message, "probe.png"));
+    /* PLplot's own words (its plabort suffix); with several, the last one */
+    assert_non_null(strstr(err.message, "aborting operation"));
+    size_t n;
+    char *printed = read_file(errpath, &n);
+    assert_non_null(printed);
+    if (n)
+        fprintf(stderr, "on stderr: %s\n", printed);
+    assert_int_equal(n, 0);
+    free(printed);
 }
 
 int main(void)
@@ -812,6 +973,8 @@ int main(void)
         cmocka_unit_test(test_escape),
         cmocka_unit_test(test_formats),
         cmocka_unit_test(test_png_checker),
+        cmocka_unit_test(test_round),
+        cmocka_unit_test_setup_teardown(test_plot_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_xor_report, setup, teardown),
         cmocka_unit_test_setup_teardown(test_digits_default_and_svg, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trial_report, setup, teardown),
