@@ -4,7 +4,9 @@
  * zip group varies several paths together; the seed list is always the
  * innermost dimension. Every sweep point is a fully resolved, re-validated
  * experiment. A trial key is the hex SHA-256 of the trial's canonical
- * resolved spec (see README, "Trial keys") followed by its seed.
+ * resolved spec (see README, "Trial keys") followed by its seed. The plan
+ * also holds the datasets its points train on, each distinct source once
+ * (a CSV read, hashed and parsed once; see spec.h, spec_input).
  */
 #ifndef RUNEXP_SWEEP_H
 #define RUNEXP_SWEEP_H
