@@ -593,33 +593,21 @@ static int cmp_label_str(const void *a, const void *b)
     return strcmp(x->text, y->text);
 }
 
-/* Reads the whole file; *len excludes the NUL appended. */
-static char *read_file(const char *path, size_t *len, data_error *err)
+char *data_file_slurp(FILE *f, const char *name, size_t *len, data_error *err)
 {
-    FILE *f;
-    struct stat pre, st;
+    struct stat st;
     char *buf = NULL, *nb;
     size_t cap = 1 << 16, used = 0, got;
-    /* A FIFO or device would block fopen itself (a FIFO until a writer
-     * comes): refuse anything that exists and is not a regular file first. */
-    if (stat(path, &pre) == 0 && !S_ISREG(pre.st_mode)) {
-        set_error(err, path, 0, 0, "%s",
-                  S_ISDIR(pre.st_mode) ? "is a directory, expected a CSV file"
-                                       : "not a regular file");
-        return NULL;
-    }
-    f = fopen(path, "rb");
-    if (!f) {
-        set_error(err, path, 0, 0, "cannot open: %s", strerror(errno));
-        return NULL;
-    }
     /* Only regular files: a path such as /dev/zero (a spec names its CSV)
-     * would otherwise be read until memory runs out; checked again on the
-     * open file in case the path changed since the stat above. */
+     * would otherwise be read until memory runs out. The size known from
+     * fstat sizes the buffer at once (one read for a large file), with
+     * room to notice the file growing meanwhile. */
     if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        set_error(err, path, 0, 0, "not a regular file");
-        goto fail;
+        set_error(err, name, 0, 0, "not a regular file");
+        return NULL;
     }
+    if (st.st_size > 0 && (unsigned long long)st.st_size < (size_t)-1 / 2)
+        cap = (size_t)st.st_size + 1;
     if (!(buf = malloc(cap + 1)))
         goto oom;
     while ((got = fread(buf + used, 1, cap - used, f)) > 0) {
@@ -634,38 +622,86 @@ static char *read_file(const char *path, size_t *len, data_error *err)
         }
     }
     if (ferror(f)) {
-        set_error(err, path, 0, 0, "read error: %s", strerror(errno));
+        set_error(err, name, 0, 0, "read error: %s", strerror(errno));
         goto fail;
     }
-    fclose(f);
     buf[used] = '\0';
     *len = used;
     return buf;
 oom:
-    set_error(err, path, 0, 0, "out of memory");
+    set_error(err, name, 0, 0, "out of memory");
 fail:
-    fclose(f);
     free(buf);
     return NULL;
 }
 
-/* Next physical line of text at *pos: NUL-terminates it in place at its
- * line end ("\n", "\r\n" or a lone "\r"), advances *pos past the end. NULL
- * at the end of the text. The text holds no NUL before text[len]. */
-static char *next_line(char *text, size_t len, size_t *pos)
+/* Reads the whole file; *len excludes the NUL appended. */
+static char *read_file(const char *path, size_t *len, data_error *err)
 {
-    char *s, *e;
+    FILE *f;
+    struct stat pre;
+    char *buf;
+    /* A FIFO or device would block fopen itself (a FIFO until a writer
+     * comes): refuse anything that exists and is not a regular file first
+     * (data_file_slurp checks the open file again, in case the path
+     * changed since). */
+    if (stat(path, &pre) == 0 && !S_ISREG(pre.st_mode)) {
+        set_error(err, path, 0, 0, "%s",
+                  S_ISDIR(pre.st_mode) ? "is a directory, expected a CSV file"
+                                       : "not a regular file");
+        return NULL;
+    }
+    f = fopen(path, "rb");
+    if (!f) {
+        set_error(err, path, 0, 0, "cannot open: %s", strerror(errno));
+        return NULL;
+    }
+    buf = data_file_slurp(f, path, len, err);
+    fclose(f);
+    return buf;
+}
+
+/* The line being parsed, copied out of the text: splitting and unquoting
+ * write into it, and the caller's text stays as given (it is the buffer
+ * its SHA-256 was computed from). Grows to the longest line. */
+typedef struct line_buf {
+    char *s;
+    size_t cap;
+} line_buf;
+
+/* Next physical line of text at *pos, copied into lb without its line end
+ * ("\n", "\r\n" or a lone "\r") and NUL-terminated; advances *pos past the
+ * end. NULL at the end of the text, or with *oom set when out of memory.
+ * The text holds no NUL before text[len]. */
+static char *next_line(const char *text, size_t len, size_t *pos, line_buf *lb, int *oom)
+{
+    const char *s, *e, *end = text + len;
+    size_t n;
     if (*pos >= len)
         return NULL;
     s = text + *pos;
-    e = s + strcspn(s, "\r\n");
-    if (e == text + len) {
+    for (e = s; e < end && *e != '\n' && *e != '\r'; e++)
+        ;
+    n = (size_t)(e - s);
+    if (e == end)
         *pos = len;
-    } else {
-        *pos = (size_t)(e - text) + (e[0] == '\r' && e[1] == '\n' ? 2 : 1);
-        *e = '\0';
+    else
+        *pos = (size_t)(e - text) + (e[0] == '\r' && e + 1 < end && e[1] == '\n' ? 2 : 1);
+    if (n + 1 > lb->cap) {
+        size_t nc = lb->cap ? lb->cap : 256;
+        char *ns;
+        while (nc < n + 1)
+            nc = nc > (size_t)-1 / 2 ? n + 1 : nc * 2;
+        if (!(ns = realloc(lb->s, nc))) {
+            *oom = 1;
+            return NULL;
+        }
+        lb->s = ns;
+        lb->cap = nc;
     }
-    return s;
+    memcpy(lb->s, s, n);
+    lb->s[n] = '\0';
+    return lb->s;
 }
 
 /* Line and 1-based byte column of text[off], counting line ends as
@@ -769,15 +805,12 @@ static int check_unique_names(char *const *header, size_t n, const csv_line *cel
     return -1;
 }
 
-/* The text of a CSV file (read_file) checked as text: *pos is set past a
+/* The checks of CSV text before it is split into lines: *pos is set past a
  * UTF-8 byte order mark; UTF-16 text and NUL bytes are errors. */
-static char *csv_text_read(const char *path, size_t *len_out, size_t *pos_out,
-                           data_error *err)
+static int csv_text_check(const char *text, size_t len, const char *path, size_t *pos_out,
+                          data_error *err)
 {
-    size_t len = 0, pos = 0;
-    char *text = read_file(path, &len, err);
-    if (!text)
-        return NULL;
+    size_t pos = 0;
     /* A UTF-8 byte order mark (Excel writes one) is not part of the first
      * header name. */
     if (len >= 3 && (unsigned char)text[0] == 0xEF &&
@@ -788,7 +821,7 @@ static char *csv_text_read(const char *path, size_t *len_out, size_t *pos_out,
     if (len >= 2 && (((unsigned char)text[0] == 0xFF && (unsigned char)text[1] == 0xFE) ||
                      ((unsigned char)text[0] == 0xFE && (unsigned char)text[1] == 0xFF))) {
         set_error(err, path, 1, 1, "UTF-16 text: save the file as UTF-8 CSV");
-        goto fail;
+        return -1;
     }
     /* A NUL byte: binary data (or UTF-16 text), never CSV; reported where it
      * is rather than as whatever the line splitting would make of it. */
@@ -799,19 +832,34 @@ static char *csv_text_read(const char *path, size_t *len_out, size_t *pos_out,
             text_position(text, pos, (size_t)(z - text), &zl, &zc);
             set_error(err, path, zl, zc,
                       "NUL byte: the file holds binary data, not CSV text");
-            goto fail;
+            return -1;
         }
     }
-    *len_out = len;
+
     *pos_out = pos;
-    return text;
-fail:
-    free(text);
-    return NULL;
+    return 0;
 }
 
 int data_source_csv(const char *path, const char *label_column, data_set *out,
                     data_error *err)
+{
+    size_t len = 0;
+    char *text;
+    int rc;
+    memset(out, 0, sizeof *out);
+    if (!path) {
+        set_error(err, "", 0, 0, "no CSV path given");
+        return -1;
+    }
+    if (!(text = read_file(path, &len, err)))
+        return -1;
+    rc = data_source_csv_buffer(text, len, path, label_column, out, err);
+    free(text);
+    return rc;
+}
+
+int data_source_csv_buffer(const char *text, size_t len, const char *path,
+                           const char *label_column, data_set *out, data_error *err)
 {
     data_set t;
     csv_line cells = {NULL, 0, 0};
@@ -819,24 +867,32 @@ int data_source_csv(const char *path, const char *label_column, data_set *out,
     csv_label *labels = NULL; /* one per row, then uniqued */
     size_t n_labels_cap = 0;
     char **header = NULL;
-    size_t n_cols = 0, label_idx = 0, pos = 0, len = 0, i, k;
+    size_t n_cols = 0, label_idx = 0, pos = 0, i, k;
     unsigned lineno = 0, header_line = 0, label_col_pos = 0;
-    char *text = NULL, *line;
-    int all_int = 1, all_num = 1;
+    line_buf lb = {NULL, 0};
+    char *line;
+    int all_int = 1, all_num = 1, oom = 0;
     memset(&t, 0, sizeof t);
-    if (!path) {
-        set_error(err, "", 0, 0, "no CSV path given");
+    memset(out, 0, sizeof *out);
+    if (!path)
+        path = "";
+    if (!text && len) {
+        set_error(err, path, 0, 0, "no CSV text given");
         return -1;
     }
-    if (!(text = csv_text_read(path, &len, &pos, err)))
-        return -1;
+    if (!text)
+        text = "";
+    if (csv_text_check(text, len, path, &pos, err) != 0)
+        goto fail;
 
     /* Header: the first non-blank line. */
-    while ((line = next_line(text, len, &pos)) != NULL) {
+    while ((line = next_line(text, len, &pos, &lb, &oom)) != NULL) {
         lineno++;
         if (!is_blank(line))
             break;
     }
+    if (oom)
+        goto oom;
     if (!line) {
         set_error(err, path, 1, 0,
                   "empty file: expected a header row and data rows");
@@ -893,7 +949,7 @@ int data_source_csv(const char *path, const char *label_column, data_set *out,
     rows.nf = n_cols - 1;
 
     /* Data rows. */
-    while ((line = next_line(text, len, &pos)) != NULL) {
+    while ((line = next_line(text, len, &pos, &lb, &oom)) != NULL) {
         size_t f = 0, line_end;
         float *xr;
         lineno++;
@@ -957,6 +1013,8 @@ int data_source_csv(const char *path, const char *label_column, data_set *out,
         }
         rows.n++;
     }
+    if (oom)
+        goto oom;
     if (rows.n == 0) {
         set_error(err, path, lineno + 1, 0, "no data rows after the header");
         goto fail;
@@ -1033,7 +1091,7 @@ int data_source_csv(const char *path, const char *label_column, data_set *out,
     free(labels);
     free_strings(header, n_cols);
     free(cells.cells);
-    free(text);
+    free(lb.s);
     *out = t;
     return 0;
 oom:
@@ -1049,7 +1107,7 @@ fail:
     free(rows.y);
     free_strings(header, n_cols);
     free(cells.cells);
-    free(text);
+    free(lb.s);
     data_set_free(&t);
     return -1;
 }
@@ -1081,6 +1139,8 @@ int data_features_csv(const char *path, char *const *features, size_t nf,
     size_t n_cols = 0, pos = 0, len = 0, i, j;
     unsigned lineno = 0;
     char *text = NULL, *line;
+    line_buf lb = {NULL, 0};
+    int oom = 0;
     memset(&t, 0, sizeof t);
     if (!path) {
         set_error(err, "", 0, 0, "no CSV path given");
@@ -1090,13 +1150,17 @@ int data_features_csv(const char *path, char *const *features, size_t nf,
         set_error(err, path, 0, 0, "no feature columns to read");
         return -1;
     }
-    if (!(text = csv_text_read(path, &len, &pos, err)))
+    if (!(text = read_file(path, &len, err)))
         return -1;
-    while ((line = next_line(text, len, &pos)) != NULL) {
+    if (csv_text_check(text, len, path, &pos, err) != 0)
+        goto fail;
+    while ((line = next_line(text, len, &pos, &lb, &oom)) != NULL) {
         lineno++;
         if (!is_blank(line))
             break;
     }
+    if (oom)
+        goto oom;
     if (!line) {
         set_error(err, path, 1, 0, "empty file: expected a header row and data rows");
         goto fail;
@@ -1152,7 +1216,7 @@ int data_features_csv(const char *path, char *const *features, size_t nf,
         }
     }
     rows.nf = nf;
-    while ((line = next_line(text, len, &pos)) != NULL) {
+    while ((line = next_line(text, len, &pos, &lb, &oom)) != NULL) {
         size_t line_end;
         float *xr;
         lineno++;
@@ -1185,6 +1249,8 @@ int data_features_csv(const char *path, char *const *features, size_t nf,
         }
         rows.n++;
     }
+    if (oom)
+        goto oom;
     if (rows.n == 0) {
         set_error(err, path, lineno + 1, 0, "no data rows after the header");
         goto fail;
@@ -1204,6 +1270,7 @@ int data_features_csv(const char *path, char *const *features, size_t nf,
     free(col_of);
     free(seen);
     free(cells.cells);
+    free(lb.s);
     free(text);
     *out = t;
     return 0;
@@ -1216,6 +1283,7 @@ fail:
     free(col_of);
     free(seen);
     free(cells.cells);
+    free(lb.s);
     free(text);
     data_set_free(&t);
     return -1;

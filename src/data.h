@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "rng.h"
 
@@ -67,6 +68,20 @@ char *data_digits_csv_text(size_t *len, data_error *err);
  * column, fewer than two classes; a directory or other non-regular file. */
 int data_source_csv(const char *path, const char *label_column, data_set *out,
                     data_error *err);
+
+/* The same parse of CSV text already in memory: text[0..len) as read from
+ * a file (not modified; it need not be NUL-terminated), name naming it in
+ * errors. data_source_csv opens the file (refusing a directory, FIFO or
+ * device before opening it), reads it with data_file_slurp, then parses
+ * it with this. */
+int data_source_csv_buffer(const char *text, size_t len, const char *name,
+                           const char *label_column, data_set *out, data_error *err);
+
+/* Reads the rest of the open file f into a new buffer with a NUL appended
+ * (not counted in *len); name names it in errors. f must be a regular file
+ * (checked: a device such as /dev/zero would never end). Returns NULL with
+ * err set on failure; the caller frees the result with free() and closes f. */
+char *data_file_slurp(FILE *f, const char *name, size_t *len, data_error *err);
 
 /* Feature rows of a CSV for prediction: the header must name every one of
  * features[0..nf) once, in any order; a column named ignore (may be NULL) is

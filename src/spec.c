@@ -48,6 +48,7 @@ struct spec_document {
     size_t n_seeds;
     spec_sweep_entry *sweep;
     size_t n_sweep;
+    spec_inputs *inputs; /* every data source read, each once */
 };
 
 #define N_DIGITS_ROWS 1797u
@@ -62,6 +63,7 @@ struct spec_conv {
     size_t *n_seeds;
     int have_shape;      /* data.source gave the dataset's shape ... */
     size_t base_rows;    /* ... and its rows before augmentation */
+    spec_inputs *inputs; /* where data.source is read (once per distinct source) */
 };
 typedef struct spec_conv cv;
 
@@ -636,43 +638,35 @@ static char *path_join(const char *dir, const char *path)
     return s;
 }
 
+/* The shape of a CSV source, from the document's input cache: the file is
+ * read, hashed and parsed once however many sweep points name it. */
 static int read_csv_shape(cv *c, const sn *at, const char *written, const char *resolved,
                           const char *label, spec_experiment *e, size_t *rows)
 {
-    /* Not a FIFO or device: fopen would block on one (data_source_csv
-     * refuses them too, but this open comes first). */
-    struct stat st;
-    if (stat(resolved, &st) == 0 && !S_ISREG(st.st_mode)) {
-        err(c, at, "cannot read CSV '%s': %s", written,
-            S_ISDIR(st.st_mode) ? "is a directory, expected a CSV file" : "not a regular file");
+    const spec_input_problem *pb;
+    const spec_input *in = spec_inputs_csv(c->inputs, resolved, label, &pb);
+    if (!in && !pb) {
+        err(c, at, "out of memory");
         return -1;
     }
-    FILE *f = fopen(resolved, "rb");
-    if (!f) {
-        err(c, at, "cannot read CSV '%s': %s", written, strerror(errno));
+    if (!in && !pb->inside) {
+        err(c, at, "cannot read CSV '%s': %s", written, pb->reason);
         return -1;
     }
-    fclose(f);
-    data_set ds;
-    memset(&ds, 0, sizeof ds);
-    data_error de;
-    memset(&de, 0, sizeof de);
-    if (data_source_csv(resolved, label, &ds, &de) < 0) {
+    if (!in) {
         /* The problem is inside the CSV: report it first in the CSV's own
          * coordinates (the resolved path, so it opens from the working
          * directory like the spec's own name),
          * then point at the spec's source entry. */
-        spec_diagnostics_add(c->d, resolved, de.line,
-                             de.line ? de.column : 0, "%s", de.message);
+        spec_diagnostics_add(c->d, resolved, pb->at.line,
+                             pb->at.line ? pb->at.column : 0, "%s", pb->at.message);
         err(c, at, "cannot read CSV '%s' (see above)", written);
-        data_set_free(&ds);
         return -1;
     }
-    e->data.n_features = ds.n_features;
-    e->data.n_classes = ds.n_classes;
-    e->data.csv_labels_numeric = ds.labels_numeric;
-    *rows = ds.n_rows;
-    data_set_free(&ds);
+    e->data.n_features = in->data.n_features;
+    e->data.n_classes = in->data.n_classes;
+    e->data.csv_labels_numeric = in->data.labels_numeric;
+    *rows = in->data.n_rows;
     return 0;
 }
 
@@ -692,7 +686,11 @@ void spec_set_source(cv *c, const spec_option *o, const sn *v, const char *disp,
             e->data.n_classes = k == 0 ? 2 : 10;
             e->data.n_features = k == 0 ? 2 : 64;
             c->base_rows = k == 0 ? 4 : N_DIGITS_ROWS;
-            c->have_shape = 1;
+            /* Known without loading it: loaded once per plan when trained on. */
+            if (!spec_inputs_builtin(c->inputs, e->data.source))
+                err(c, v, "out of memory");
+            else
+                c->have_shape = 1;
         }
     } else if (v->kind == SN_MAP) {
         sn tmp;
@@ -1284,18 +1282,24 @@ static char *default_name(const char *file)
 
 int spec_experiment_from_tree(const sn *root, const char *file, const char *base_dir,
                               spec_experiment *e, uint64_t **seeds, size_t *n_seeds,
-                              spec_diagnostics *d)
+                              spec_inputs *inputs, spec_diagnostics *d)
 {
     cv c = {.file = file, .base_dir = base_dir ? base_dir : "", .d = d, .seeds = seeds,
-            .n_seeds = n_seeds};
+            .n_seeds = n_seeds, .inputs = inputs};
+    spec_inputs *own = NULL;
     memset(e, 0, sizeof *e);
     if (seeds) {
         *seeds = NULL;
         *n_seeds = 0;
     }
+    if (!inputs && !(c.inputs = own = spec_inputs_new())) {
+        spec_diagnostics_add(d, file, 0, 0, "out of memory");
+        return -1;
+    }
     if (root->kind != SN_MAP) {
         err(&c, root, "the spec must be a mapping with data, model and training, got %s",
             sn_describe(root));
+        spec_inputs_free(own);
         return -1;
     }
     check_keys(&c, root, "", "", -1);
@@ -1346,6 +1350,7 @@ int spec_experiment_from_tree(const sn *root, const char *file, const char *base
     if (e->record.grid == -1)
         e->record.grid = 0;
 
+    spec_inputs_free(own);
     if (c.failed) {
         spec_experiment_free(e);
         if (seeds) {
@@ -1866,6 +1871,7 @@ void spec_document_free(spec_document *doc)
     spec_experiment_free(&doc->base);
     free(doc->seeds);
     sweep_free(doc->sweep, doc->n_sweep);
+    spec_inputs_free(doc->inputs);
     free(doc);
 }
 
@@ -2079,7 +2085,8 @@ spec_document *spec_document_parse(const char *text, size_t len, const char *fil
     doc->text = malloc(len + 1);
     doc->file = strdup(file);
     doc->base_dir = strdup(base_dir ? base_dir : "");
-    if (!doc->text || !doc->file || !doc->base_dir) {
+    doc->inputs = spec_inputs_new();
+    if (!doc->text || !doc->file || !doc->base_dir || !doc->inputs) {
         spec_diagnostics_add(diags, file, 0, 0, "out of memory");
         goto fail;
     }
@@ -2095,9 +2102,9 @@ spec_document *spec_document_parse(const char *text, size_t len, const char *fil
     doc->root = spec_tree_parse(text, len, file, diags);
     if (!doc->root)
         goto fail;
-    cv c = {.file = file, .base_dir = doc->base_dir, .d = diags};
+    cv c = {.file = file, .base_dir = doc->base_dir, .d = diags, .inputs = doc->inputs};
     if (spec_experiment_from_tree(doc->root, file, doc->base_dir, &doc->base, &doc->seeds,
-                                  &doc->n_seeds, diags) < 0)
+                                  &doc->n_seeds, doc->inputs, diags) < 0)
         c.failed = 1;
     const sn *sw = doc->root->kind == SN_MAP ? sn_map_get(doc->root, "sweep", NULL) : NULL;
     int base_failed = c.failed || diags->n > before;
@@ -2176,6 +2183,7 @@ const char *spec_document_file(const spec_document *doc) { return doc->file; }
 const spec_experiment *spec_document_base(const spec_document *doc) { return &doc->base; }
 const sn *spec_document_tree(const spec_document *doc) { return doc->root; }
 const char *spec_document_base_dir(const spec_document *doc) { return doc->base_dir; }
+spec_inputs *spec_document_inputs(const spec_document *doc) { return doc->inputs; }
 
 size_t spec_document_seeds(const spec_document *doc, const uint64_t **seeds)
 {

@@ -98,6 +98,25 @@ typedef struct spec_experiment {
     spec_record record;
 } spec_experiment;
 
+/* One distinct data source a spec reads: a built-in dataset, or a CSV file
+ * with its label column. A CSV file is read from disk once per document;
+ * its SHA-256 (the trial keys' csv_sha256) is computed from the same bytes
+ * its data is parsed from, and that data is what validation checked and
+ * what trials train on. Read-only once built; shared by the document that
+ * read it and every plan built from the document, each holding a
+ * reference (the last one released frees it; not from two threads at
+ * once). */
+typedef struct spec_input {
+    spec_source kind;
+    char *path;        /* CSV: the resolved path read; NULL for built-ins */
+    char *label;       /* CSV: the label column; NULL = the last column */
+    char sha256[65];   /* CSV: hex SHA-256 of the bytes parsed; "" for built-ins */
+    int loaded;        /* data is filled: a CSV always, a built-in once
+                          loaded (sweep_plan_load_sources) */
+    data_set data;
+    size_t refs;       /* holders; managed by the spec and sweep modules */
+} spec_input;
+
 /* A parsed spec file: the document tree plus its typed base experiment
  * (before sweeps). Opaque; see sweep.h for the trial plan. */
 typedef struct spec_document spec_document;

@@ -206,20 +206,64 @@ typedef struct spec_sweep_entry {
 int spec_sweep_apply(const char *file, spec_diagnostics *d, sn *root,
                      const spec_sweep_target *t, const sn *value);
 
-/* The parsed tree, the sweep block, and the csv shape cache of a document. */
+/* ---- data inputs, each read once (spec_input.c) ---------------------------- */
+
+/* The inputs a document's conversions have asked for, one entry per
+ * distinct source: a built-in kind, or a CSV's (resolved path, label). The
+ * cache holds one reference to each input. */
+typedef struct spec_inputs spec_inputs;
+
+/* Why a CSV source cannot be used. */
+typedef struct spec_input_problem {
+    int inside;       /* 0: the file cannot be opened (reason); 1: its bytes (at) */
+    char reason[256]; /* "No such file or directory", "is a directory, ..." */
+    data_error at;    /* inside: the file, 1-based line and column, message */
+} spec_input_problem;
+
+/* NULL when out of memory. Free with spec_inputs_free (drops the cache's
+ * references; inputs a plan holds live on). */
+spec_inputs *spec_inputs_new(void);
+void spec_inputs_free(spec_inputs *c);
+
+/* The CSV input of (path, label), label NULL = the last column: on the
+ * first request the file is opened and read once, hashed and parsed from
+ * that buffer; later requests return the same input, or the same problem,
+ * without touching the file. NULL with *problem set when the file cannot
+ * be used, NULL with *problem NULL when out of memory. */
+const spec_input *spec_inputs_csv(spec_inputs *c, const char *path, const char *label,
+                                  const spec_input_problem **problem);
+/* The input of a built-in source (its data not loaded); NULL when out of
+ * memory. */
+const spec_input *spec_inputs_builtin(spec_inputs *c, spec_source kind);
+/* The input of a converted experiment's data.source, or NULL when the
+ * cache has none (the source was never asked for, or failed). */
+spec_input *spec_inputs_find(const spec_inputs *c, const spec_experiment *e);
+/* Loads a built-in input's data when not loaded yet. Returns 0, or -1 with
+ * err set. */
+int spec_input_load(spec_input *in, data_error *err);
+/* One more holder / one fewer (the last frees the input; NULL is a no-op). */
+void spec_input_hold(spec_input *in);
+void spec_input_release(spec_input *in);
+
+/* The parsed tree, the sweep block, and the data inputs of a document. The
+ * input cache is the one part of a document that changes after it is
+ * parsed: building a plan converts every sweep point against it, which
+ * adds any source the base spec did not name. */
 const sn *spec_document_tree(const spec_document *doc);
 const char *spec_document_base_dir(const spec_document *doc);
 size_t spec_document_sweep(const spec_document *doc,
                            const spec_sweep_entry **entries);
+spec_inputs *spec_document_inputs(const spec_document *doc);
 
 /* Typed conversion and validation of a whole tree (the `sweep` block is
  * not looked at: spec_document_parse checks it). Fills *out (free with
  * spec_experiment_free) and, when seeds != NULL, the seed list (caller
- * frees). Returns 0, or -1 with diagnostics. */
+ * frees). The data source is read through inputs (NULL: a cache of this
+ * call only). Returns 0, or -1 with diagnostics. */
 int spec_experiment_from_tree(const sn *root, const char *file,
                               const char *base_dir, spec_experiment *out,
                               uint64_t **seeds, size_t *n_seeds,
-                              spec_diagnostics *d);
+                              spec_inputs *inputs, spec_diagnostics *d);
 
 /* Children option names of a generic path, for "did you mean" (at most
  * max names; returns how many). */

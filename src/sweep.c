@@ -149,7 +149,31 @@ void sweep_plan_free(sweep_plan *plan)
         free(plan->dim_names[i]);
     free(plan->dim_names);
     free(plan->dims_json);
+    for (size_t i = 0; i < plan->n_sources; i++)
+        spec_input_release(plan->sources[i]);
+    free(plan->sources);
     memset(plan, 0, sizeof *plan);
+}
+
+int sweep_plan_load_sources(sweep_plan *plan, spec_diagnostics *diags)
+{
+    for (size_t i = 0; i < plan->n_sources; i++) {
+        data_error de;
+        if (spec_input_load(plan->sources[i], &de) < 0) {
+            spec_diagnostics_add(diags, de.file[0] ? de.file : "<data>", de.line, de.column,
+                                 "cannot load the dataset: %s", de.message);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+const data_set *sweep_plan_dataset(const sweep_plan *plan, size_t point)
+{
+    if (point >= plan->n_points || plan->points[point].source >= plan->n_sources)
+        return NULL;
+    const spec_input *in = plan->sources[plan->points[point].source];
+    return in->loaded ? &in->data : NULL;
 }
 
 /* Closes an open_memstream stream and returns its text (the stream sets
@@ -357,10 +381,24 @@ static int check_duplicates(const spec_sweep_entry *es, size_t ne, const sweep_p
     return 0;
 }
 
-typedef struct csv_hash {
-    char *path;
-    char hex[65];
-} csv_hash;
+/* The index in plan->sources of the input point pt was converted with,
+ * added (and held) on first use; SIZE_MAX when out of memory. */
+static size_t plan_source(sweep_plan *plan, spec_inputs *inputs, const sweep_point *pt)
+{
+    spec_input *in = spec_inputs_find(inputs, &pt->spec);
+    if (!in) /* a converted point's source is in the cache */
+        return SIZE_MAX;
+    for (size_t i = 0; i < plan->n_sources; i++)
+        if (plan->sources[i] == in)
+            return i;
+    spec_input **ns = realloc(plan->sources, (plan->n_sources + 1) * sizeof *ns);
+    if (!ns)
+        return SIZE_MAX;
+    plan->sources = ns;
+    spec_input_hold(in);
+    ns[plan->n_sources] = in;
+    return plan->n_sources++;
+}
 
 int sweep_plan_build(const spec_document *doc, sweep_plan *plan, spec_diagnostics *diags)
 {
@@ -371,8 +409,7 @@ int sweep_plan_build(const spec_document *doc, sweep_plan *plan, spec_diagnostic
     size_t n_seeds = spec_document_seeds(doc, &seeds);
     const char *file = spec_document_file(doc);
     size_t before = diags->n;
-    csv_hash hashes[8];
-    size_t n_hashes = 0;
+    spec_inputs *inputs = spec_document_inputs(doc);
     sn *tree = NULL;
 
     size_t n_points = 1, n_dims = 0;
@@ -470,7 +507,7 @@ int sweep_plan_build(const spec_document *doc, sweep_plan *plan, spec_diagnostic
         if (!pt->params_json)
             goto oom;
         if (!bad && spec_experiment_from_tree(tree, file, spec_document_base_dir(doc), &pt->spec,
-                                              NULL, NULL, diags) < 0)
+                                              NULL, NULL, inputs, diags) < 0)
             bad = 1;
         sn_free(tree);
         tree = NULL;
@@ -481,39 +518,11 @@ int sweep_plan_build(const spec_document *doc, sweep_plan *plan, spec_diagnostic
         free(pt->spec.name);
         pt->spec.name = NULL;
 
-        /* canonical text */
-        const char *csv_sha = "";
-        if (pt->spec.data.source == SPEC_SOURCE_CSV) {
-            size_t h;
-            for (h = 0; h < n_hashes; h++)
-                if (!strcmp(hashes[h].path, pt->spec.data.csv_path))
-                    break;
-            if (h == n_hashes) {
-                char hex[65];
-                if (digest_file_sha256_hex(pt->spec.data.csv_path, hex) < 0) {
-                    spec_diagnostics_add(diags, file, 0, 0, "cannot read CSV '%s' to hash it",
-                                         pt->spec.data.csv_path);
-                    continue;
-                }
-                if (n_hashes < sizeof hashes / sizeof hashes[0]) {
-                    hashes[n_hashes].path = strdup(pt->spec.data.csv_path);
-                    if (!hashes[n_hashes].path)
-                        goto oom;
-                    memcpy(hashes[n_hashes].hex, hex, 65);
-                    n_hashes++;
-                } else {
-                    h = n_hashes - 1; /* overwrite the last slot: a tiny cache */
-                    free(hashes[h].path);
-                    hashes[h].path = strdup(pt->spec.data.csv_path);
-                    if (!hashes[h].path) {
-                        n_hashes--;
-                        goto oom;
-                    }
-                    memcpy(hashes[h].hex, hex, 65);
-                }
-            }
-            csv_sha = hashes[h].hex;
-        }
+        /* canonical text: a CSV source by the SHA-256 of the bytes its
+         * data was parsed from (read once for the whole plan) */
+        if ((pt->source = plan_source(plan, inputs, pt)) == SIZE_MAX)
+            goto oom;
+        const char *csv_sha = plan->sources[pt->source]->sha256;
         char *buf = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&buf, &len);
@@ -523,9 +532,6 @@ int sweep_plan_build(const spec_document *doc, sweep_plan *plan, spec_diagnostic
         if (!pt->canonical)
             goto oom;
     }
-    for (size_t h = 0; h < n_hashes; h++)
-        free(hashes[h].path);
-    n_hashes = 0;
     if (diags->n == before && check_duplicates(es, ne, plan, file, diags, before) < 0)
         goto oom;
     if (diags->n > before) {
@@ -554,8 +560,6 @@ int sweep_plan_build(const spec_document *doc, sweep_plan *plan, spec_diagnostic
     return 0;
 oom:
     sn_free(tree);
-    for (size_t h = 0; h < n_hashes; h++)
-        free(hashes[h].path);
     spec_diagnostics_add(diags, file, 0, 0, "out of memory while building the trial plan");
     sweep_plan_free(plan);
     return -1;

@@ -4,7 +4,9 @@
  * zip group varies several paths together; the seed list is always the
  * innermost dimension. Every sweep point is a fully resolved, re-validated
  * experiment. A trial key is the hex SHA-256 of the trial's canonical
- * resolved spec (see README, "Trial keys") followed by its seed.
+ * resolved spec (see README, "Trial keys") followed by its seed. The plan
+ * also holds the datasets its points train on, each distinct source once
+ * (a CSV read, hashed and parsed once; see spec.h, spec_input).
  */
 #ifndef RUNEXP_SWEEP_H
 #define RUNEXP_SWEEP_H
@@ -37,6 +39,7 @@ typedef struct sweep_point {
     sweep_value *values;
     char *params_json;   /* {"hidden": 4}; "{}" without sweeps */
     char *canonical;     /* canonical resolved spec text the keys hash */
+    size_t source;       /* its dataset: index into plan.sources */
 } sweep_point;
 
 typedef struct sweep_trial {
@@ -46,9 +49,15 @@ typedef struct sweep_trial {
     char key[65];        /* hex SHA-256 */
 } sweep_trial;
 
+/* The plan's data: each distinct input its points read (spec.h's
+ * spec_input: a built-in, or a CSV read, hashed and parsed once; the hash
+ * in each CSV point's key is the sha256 of the input its data came from).
+ * The plan holds one reference to each; sweep_plan_free releases them. */
 typedef struct sweep_plan {
     size_t n_points;
     sweep_point *points;
+    size_t n_sources;
+    spec_input **sources;
     size_t n_trials;
     sweep_trial *trials;
     size_t n_dims;       /* sweep entry names, in declaration order */
@@ -66,6 +75,18 @@ int sweep_plan_build(const spec_document *doc, sweep_plan *plan,
                      spec_diagnostics *diags);
 
 void sweep_plan_free(sweep_plan *plan);
+
+/* Loads what the plan's sources do not hold yet: a CSV source is loaded
+ * by sweep_plan_build (validation needs its data), a built-in one (xor,
+ * the embedded digits) here, once per plan. Needed before training, not
+ * for `runexp check`. Returns 0, or -1 with a diagnostic. */
+int sweep_plan_load_sources(sweep_plan *plan, spec_diagnostics *diags);
+
+/* The dataset of sweep point `point` (shared by every point with the same
+ * source; read-only, may be read from many threads), or NULL while its
+ * source is a built-in not yet loaded by sweep_plan_load_sources. Valid
+ * until sweep_plan_free. */
+const data_set *sweep_plan_dataset(const sweep_plan *plan, size_t point);
 
 /* Prints the plan as `runexp check` shows it: the trial count, then a table
  * of trial index, seed, sweep values and trial key. */

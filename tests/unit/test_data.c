@@ -581,6 +581,42 @@ static void test_features_csv(void **state)
     unlink(path);
 }
 
+/* The parse of text in memory: only text[0..len) is read (the bytes after
+ * it, and no NUL at its end, change nothing), the text is left as given
+ * (a caller hashes the same buffer), errors carry the name given, and a
+ * CR-only line end at the very end of the text is one line end. */
+static void test_csv_buffer(void **state)
+{
+    static const char text[] = "a, \"b\" ,label\r\n1,2,\"x\"\r\n3,4,y\rGARBAGE,,,";
+    size_t len = sizeof text - 1 - strlen("GARBAGE,,,");
+    char *copy = malloc(sizeof text);
+    data_set d;
+    data_error err;
+    (void)state;
+    memset(&err, 0, sizeof err);
+    assert_non_null(copy);
+    memcpy(copy, text, sizeof text);
+    assert_int_equal(data_source_csv_buffer(copy, len, "mem.csv", NULL, &d, &err), 0);
+    assert_memory_equal(copy, text, sizeof text);
+    assert_int_equal(d.n_rows, 2);
+    assert_int_equal(d.n_features, 2);
+    assert_string_equal(d.feature_names[1], "b");
+    assert_string_equal(d.class_names[0], "x");
+    assert_true(d.x[0] == 1.0f && d.x[3] == 4.0f);
+    assert_int_equal(d.y[1], 1);
+    data_set_free(&d);
+    /* the whole text: the garbage line is ragged, named by the name given */
+    assert_int_equal(data_source_csv_buffer(copy, sizeof text - 1, "mem.csv", NULL, &d, &err), -1);
+    assert_string_equal(err.file, "mem.csv");
+    assert_int_equal(err.line, 4);
+    assert_non_null(strstr(err.message, "ragged row: 4 fields"));
+    assert_memory_equal(copy, text, sizeof text);
+    free(copy);
+    /* empty text, even without a buffer */
+    assert_int_equal(data_source_csv_buffer(NULL, 0, "none.csv", NULL, &d, &err), -1);
+    assert_non_null(strstr(err.message, "empty file"));
+}
+
 static void test_csv_errors(void **state)
 {
     data_set d;
@@ -1041,6 +1077,7 @@ int main(void)
         cmocka_unit_test(test_split_indices_sklearn),
         cmocka_unit_test(test_split_noshuffle_and_stratify),
         cmocka_unit_test(test_csv_ok),
+        cmocka_unit_test(test_csv_buffer),
         cmocka_unit_test(test_csv_errors),
         cmocka_unit_test(test_csv_header_names),
         cmocka_unit_test(test_csv_nul_byte),

@@ -486,6 +486,105 @@ static void test_csv_label_rule_in_key(void **state)
     assert_int_equal(rmdir(dir), 0);
 }
 
+/* The plan holds each distinct data source once. A 3-point sweep over a
+ * CSV experiment: one source, whose sha256 is the file's (computed with
+ * Python: hashlib.sha256(text.encode()).hexdigest()), whose data every
+ * point shares, and which outlives the document (build frees it). */
+static void test_plan_csv_source_once(void **state)
+{
+    (void)state;
+    static const char csv[] = "a,b,cls\n0.5,1,x\n1.5,2,y\n2.5,3,x\n3.5,4,y\n";
+    static const char sha[] = "8dda4e5ee2bb096c020ad42e19c60d41be076eca7be2ec0f9c78be795a8a3207";
+    char dir[] = "/tmp/runexp_test_sweep_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[64], spec[512];
+    snprintf(path, sizeof path, "%s/d.csv", dir);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fputs(csv, f) >= 0, 1);
+    assert_int_equal(fclose(f), 0);
+    snprintf(spec, sizeof spec,
+             "data: {source: {csv: %s, label: cls}}\n"
+             "model: {layers: [{units: classes, activation: softmax}]}\n"
+             "training: {loss: categorical_crossentropy, epochs: 1}\n"
+             "seeds: 2\n"
+             "sweep: {e: {path: training.epochs, values: [1, 2, 3]}}\n",
+             path);
+    sweep_plan plan;
+    build(spec, &plan);
+    /* the file is no longer needed: the plan holds its data */
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(rmdir(dir), 0);
+    assert_int_equal(plan.n_points, 3);
+    assert_int_equal(plan.n_sources, 1);
+    const spec_input *in = plan.sources[0];
+    assert_int_equal(in->kind, SPEC_SOURCE_CSV);
+    assert_string_equal(in->sha256, sha);
+    assert_string_equal(in->path, path);
+    assert_string_equal(in->label, "cls");
+    assert_int_equal(in->loaded, 1);
+    assert_int_equal(in->data.n_rows, 4);
+    assert_int_equal(in->data.n_features, 2);
+    assert_int_equal(in->data.n_classes, 2);
+    assert_string_equal(in->data.class_names[1], "y");
+    assert_true(in->data.x[2] == 1.5f && in->data.y[3] == 1);
+    char want[128];
+    snprintf(want, sizeof want, "\"csv_sha256\":\"%s\"", sha);
+    for (size_t p = 0; p < 3; p++) {
+        assert_int_equal(plan.points[p].source, 0);
+        assert_ptr_equal(sweep_plan_dataset(&plan, p), &in->data);
+        assert_non_null(strstr(plan.points[p].canonical, want));
+    }
+    assert_null(sweep_plan_dataset(&plan, 3));
+    spec_diagnostics d;
+    spec_diagnostics_init(&d);
+    assert_int_equal(sweep_plan_load_sources(&plan, &d), 0); /* nothing left to load */
+    assert_int_equal(d.n, 0);
+    assert_ptr_equal(sweep_plan_dataset(&plan, 0), &in->data);
+    spec_diagnostics_free(&d);
+    sweep_plan_free(&plan);
+}
+
+/* Built-in sources: one per distinct kind, in the order the points first
+ * use them, loaded by sweep_plan_load_sources (not by the build). */
+static void test_plan_builtin_sources(void **state)
+{
+    (void)state;
+    sweep_plan plan;
+    build("data: {source: xor, split: {test: 1}}\n"
+          "model: {layers: [{units: classes, activation: softmax}]}\n"
+          "training: {loss: categorical_crossentropy, epochs: 1}\n"
+          "record: {grid: false}\n"
+          "sweep: {s: {path: data.source, values: [digits, xor]},\n"
+          "        e: {path: training.epochs, values: [1, 2]}}\n",
+          &plan);
+    assert_int_equal(plan.n_points, 4);
+    assert_int_equal(plan.n_sources, 2);
+    assert_int_equal(plan.sources[0]->kind, SPEC_SOURCE_DIGITS);
+    assert_int_equal(plan.sources[1]->kind, SPEC_SOURCE_XOR);
+    assert_string_equal(plan.sources[0]->sha256, "");
+    assert_int_equal(plan.points[0].source, 0);
+    assert_int_equal(plan.points[1].source, 0);
+    assert_int_equal(plan.points[2].source, 1);
+    assert_int_equal(plan.points[3].source, 1);
+    assert_null(sweep_plan_dataset(&plan, 0));
+    assert_null(sweep_plan_dataset(&plan, 2));
+    spec_diagnostics d;
+    spec_diagnostics_init(&d);
+    assert_int_equal(sweep_plan_load_sources(&plan, &d), 0);
+    spec_diagnostics_free(&d);
+    const data_set *a = sweep_plan_dataset(&plan, 0), *b = sweep_plan_dataset(&plan, 2);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_ptr_equal(sweep_plan_dataset(&plan, 1), a);
+    assert_ptr_equal(sweep_plan_dataset(&plan, 3), b);
+    assert_int_equal(a->n_rows, 1797);
+    assert_int_equal(a->n_features, 64);
+    assert_int_equal(b->n_rows, 4);
+    assert_int_equal(b->n_classes, 2);
+    sweep_plan_free(&plan);
+}
+
 /* Which options the trial key depends on: each value is written by a
  * one-value sweep at its path, and the canonical text of the two variants
  * must differ exactly for the options that change what is trained. The
@@ -633,6 +732,8 @@ int main(void)
         cmocka_unit_test(test_csv_label_rule_in_key),
         cmocka_unit_test(test_close_values_not_duplicates),
         cmocka_unit_test(test_key_options),
+        cmocka_unit_test(test_plan_csv_source_once),
+        cmocka_unit_test(test_plan_builtin_sources),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
