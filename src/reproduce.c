@@ -205,8 +205,6 @@ int runner_reproduce(const char *db_path_given, int64_t trial_id, FILE *out, FIL
     spec_document *doc = NULL;
     sweep_plan plan;
     int planned = 0;
-    data_set src;
-    memset(&src, 0, sizeof src);
     trial_result t;
     memset(&t, 0, sizeof t);
     store_trial_record rec;
@@ -255,9 +253,9 @@ int runner_reproduce(const char *db_path_given, int64_t trial_id, FILE *out, FIL
         goto out;
     }
     const spec_experiment *e = &plan.points[tr->point].spec;
-    if (run_source_load(e, &src, err))
+    if (run_plan_load_data(&plan, err))
         goto out;
-    if (trial_run(e, tr->seed, &src, NULL, &t)) {
+    if (trial_run(e, tr->seed, sweep_plan_dataset(&plan, tr->point), NULL, &t)) {
         fputs("runexp: out of memory\n", err);
         goto out;
     }
@@ -272,7 +270,6 @@ int runner_reproduce(const char *db_path_given, int64_t trial_id, FILE *out, FIL
     code = compare(&t, &rec, &plan, tr, trial_id, out);
 out:
     trial_result_free(&t);
-    data_set_free(&src);
     if (planned)
         sweep_plan_free(&plan);
     if (doc)

@@ -143,14 +143,14 @@ static void say_new_record(const plan_run *r, const store_experiment_outcome *oc
  * trial starts: trial ids follow the plan, not which thread finishes first.
  * What the database already holds decides which trials run. */
 static int plan_begin(plan_run *r, const runner_options *o, const spec_document *doc,
-                      const run_datasets *data, int threads, store *db, FILE *err)
+                      int threads, store *db, FILE *err)
 {
     size_t nt = r->p->n_trials ? r->p->n_trials : 1;
     r->ids = calloc(nt, sizeof *r->ids);
     r->act = calloc(nt, sizeof *r->act);
     r->pending = calloc(nt, sizeof *r->pending);
     if (!r->ids || !r->act || !r->pending ||
-        run_record_make(&r->rec, doc, r->p, &data->sets[0], threads) ||
+        run_record_make(&r->rec, doc, r->p, sweep_plan_dataset(r->p, 0), threads) ||
         !(r->shown = text_escape_dup(r->rec.info.name))) {
         fputs("runexp: out of memory\n", err);
         return RUNNER_EXIT_USAGE;
@@ -203,10 +203,10 @@ static int plan_pending(plan_run *r, const runner_options *o, int *jobs, FILE *e
 }
 
 /* Runs the pending trials and says how it went; the exit code of the loop. */
-static int plan_loop(const plan_run *r, const runner_options *o, const run_datasets *data,
-                     int jobs, store *db, FILE *err)
+static int plan_loop(const plan_run *r, const runner_options *o, int jobs, store *db,
+                     FILE *err)
 {
-    run_loop_job job = {r->p, data, r->pending, r->n_pending, r->ids, db, jobs, o->quiet,
+    run_loop_job job = {r->p, r->pending, r->n_pending, r->ids, db, jobs, o->quiet,
                         err, o->stop};
     run_counts c;
     if (run_loop(&job, &c)) {
@@ -230,8 +230,7 @@ static int plan_loop(const plan_run *r, const runner_options *o, const run_datas
 /* One planned spec against the open database: record, pending trials,
  * loop, summary. Returns an exit code. */
 static int run_plan(const runner_options *o, const spec_document *doc, const sweep_plan *p,
-                    const run_datasets *data, store *db, const char *db_path, FILE *out,
-                    FILE *err, run_timings *tm)
+                    store *db, const char *db_path, FILE *out, FILE *err, run_timings *tm)
 {
     plan_run r;
     memset(&r, 0, sizeof r);
@@ -239,14 +238,14 @@ static int run_plan(const runner_options *o, const spec_document *doc, const swe
     /* omp_get_max_threads() is OMP_NUM_THREADS when set, else the cores. */
     int jobs = o->jobs > 0 ? o->jobs : omp_get_max_threads();
     double t0 = run_mono_ms();
-    int code = plan_begin(&r, o, doc, data, jobs, db, err);
+    int code = plan_begin(&r, o, doc, jobs, db, err);
     if (code == RUNNER_EXIT_OK)
         code = plan_pending(&r, o, &jobs, err);
     double t1 = run_mono_ms();
     tm->ph[PH_RECORD] += t1 - t0;
     if (code == RUNNER_EXIT_USAGE)
         goto out;
-    code = worse(code, plan_loop(&r, o, data, jobs, db, err));
+    code = worse(code, plan_loop(&r, o, jobs, db, err));
     double t2 = run_mono_ms();
     tm->ph[PH_LOOP] += t2 - t1;
     run_summary_print(db, p, r.ids, r.exp, r.shown, db_path, out);
@@ -280,13 +279,12 @@ static int ensure_parent_dir(const char *path, FILE *err)
     return rc;
 }
 
-/* The specs of a run, parsed and planned, with their datasets. */
+/* The specs of a run, parsed and planned; each plan holds its datasets. */
 typedef struct run_specs {
     size_t n;
     spec_document **docs;
     sweep_plan *plans;
     int *planned;
-    run_datasets *data;
 } run_specs;
 
 static void run_specs_free(run_specs *s)
@@ -294,15 +292,12 @@ static void run_specs_free(run_specs *s)
     for (size_t i = 0; s->docs && i < s->n; i++) {
         if (s->planned && s->planned[i])
             sweep_plan_free(&s->plans[i]);
-        if (s->data)
-            run_datasets_free(&s->data[i]);
         if (s->docs[i])
             spec_document_free(s->docs[i]);
     }
     free(s->docs);
     free(s->plans);
     free(s->planned);
-    free(s->data);
 }
 
 /* Parses and plans every spec, reporting every problem of every spec.
@@ -313,8 +308,7 @@ static int specs_plan(run_specs *s, char *const *paths, FILE *err)
     s->docs = calloc(n, sizeof *s->docs);
     s->plans = calloc(n, sizeof *s->plans);
     s->planned = calloc(n, sizeof *s->planned);
-    s->data = calloc(n, sizeof *s->data);
-    if (!s->docs || !s->plans || !s->planned || !s->data) {
+    if (!s->docs || !s->plans || !s->planned) {
         fputs("runexp: out of memory\n", err);
         return -1;
     }
@@ -344,7 +338,7 @@ static int specs_load_data(run_specs *s, char *const *paths, FILE *err)
             fprintf(err, "%s: error: the spec has no trials\n", paths[i]);
             return -1;
         }
-        if (run_datasets_load(&s->plans[i], &s->data[i], err))
+        if (run_plan_load_data(&s->plans[i], err))
             return -1;
     }
     return 0;
@@ -398,7 +392,7 @@ int runner_run(const runner_options *o, size_t n_specs, char *const *spec_paths,
     tm.ph[PH_RECORD] = run_mono_ms() - t2;
     code = RUNNER_EXIT_OK;
     for (size_t i = 0; i < n_specs; i++) {
-        code = worse(code, run_plan(o, s.docs[i], &s.plans[i], &s.data[i], db, path, out, err,
+        code = worse(code, run_plan(o, s.docs[i], &s.plans[i], db, path, out, err,
                                     &tm));
         if (code == RUNNER_EXIT_USAGE || code == RUNNER_EXIT_INTERRUPTED)
             break;

@@ -47,20 +47,11 @@ store_status run_store_status(trial_status s);
 
 /* ---- datasets (run_data.c) --------------------------------------------- */
 
-/* The datasets of a plan: each distinct source loaded once. */
-typedef struct run_datasets {
-    size_t n;
-    data_set *sets;
-    size_t *of_point; /* index into sets for each sweep point */
-} run_datasets;
-
-/* Loads the source of experiment e into out (data_set_free frees it).
- * 0, or -1 with "file:line:col: error: ..." printed on err. */
-int run_source_load(const spec_experiment *e, data_set *out, FILE *err);
-/* Loads every distinct source of plan p. 0, or -1 with the error on err
- * (nothing left to free). */
-int run_datasets_load(const sweep_plan *p, run_datasets *ds, FILE *err);
-void run_datasets_free(run_datasets *ds);
+/* Loads what plan p still needs of its datasets (the plan already holds
+ * each CSV, read and hashed once while planning; the built-in sources are
+ * loaded here, once per plan): afterwards sweep_plan_dataset gives every
+ * point's. 0, or -1 with the diagnostic printed on err. */
+int run_plan_load_data(sweep_plan *p, FILE *err);
 
 /* ---- the record of a run (run_record.c) -------------------------------- */
 
@@ -94,8 +85,7 @@ int run_record_trial(store *db, int64_t id, const spec_experiment *e, const tria
 /* ---- the trial loop (run_loop.c) --------------------------------------- */
 
 typedef struct run_loop_job {
-    const sweep_plan *plan;
-    const run_datasets *data;
+    const sweep_plan *plan;  /* its datasets loaded (run_plan_load_data) */
     const size_t *pending;   /* plan trial indices, in the order to start them */
     size_t n_pending;
     const int64_t *ids;      /* trial id of each plan trial */

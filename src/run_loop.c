@@ -187,7 +187,7 @@ static void work(loop_shared *sh)
         double t0 = run_mono_ms();
         /* Out of memory is a failed trial, recorded like any other. */
         (void)trial_run(&j->plan->points[tr->point].spec, tr->seed,
-                        &j->data->sets[j->data->of_point[tr->point]], j->stop, &it.t);
+                        sweep_plan_dataset(j->plan, tr->point), j->stop, &it.t);
         it.wall_ms = run_mono_ms() - t0;
         it.finished = 1;
         enqueue(sh, &it);
