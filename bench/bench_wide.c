@@ -44,15 +44,23 @@ static double fma_peak(void)
         double t0 = now_s(), flops;
         float sum = 0.0f;
 #if defined(__AVX512F__)
-        __m512 a[24];
+        /* 24 named accumulators: an array invites GCC to interchange the
+         * loops and keep the chains in memory */
         const __m512 x = _mm512_set1_ps(0.999999f), y = _mm512_set1_ps(1e-7f);
-        for (int i = 0; i < 24; i++)
-            a[i] = _mm512_set1_ps((float)i);
-        for (long k = 0; k < iters; k++)
-            for (int i = 0; i < 24; i++)
-                a[i] = _mm512_fmadd_ps(a[i], x, y);
-        for (int i = 0; i < 24; i++)
-            sum += _mm512_reduce_add_ps(a[i]);
+#define ACC(i) __m512 a##i = _mm512_set1_ps((float)(i))
+#define STEP(i) a##i = _mm512_fmadd_ps(a##i, x, y)
+#define SUM(i) sum += _mm512_reduce_add_ps(a##i)
+#define ALL(F) F(0); F(1); F(2); F(3); F(4); F(5); F(6); F(7); F(8); F(9); F(10); F(11); \
+    F(12); F(13); F(14); F(15); F(16); F(17); F(18); F(19); F(20); F(21); F(22); F(23)
+        ALL(ACC);
+        for (long k = 0; k < iters; k++) {
+            ALL(STEP);
+        }
+        ALL(SUM);
+#undef ACC
+#undef STEP
+#undef SUM
+#undef ALL
         flops = (double)iters * 24 * 16 * 2;
 #else
         float a[24][8];
