@@ -2,9 +2,11 @@
  *
  * Files. nn.c: the public API (build, init, summary, the fit loop, evaluate
  * and predict), the general per-batch path (gather, forward, loss, backward)
- * and the optimizers. nn_kernels.c: the blocked matrix product. nn_fast.c:
- * the tiny and wide fast paths. nn_internal.h: the model struct and the
- * small element-wise kernels (exp, log, softmax, activations) all three share.
+ * and the optimizers. nn_kernels.c: the register-blocked matrix product and
+ * the choice of product; nn_gemm.c: the cache-blocked (packed) product for
+ * wide layers, same bits. nn_fast.c: the tiny and wide fast paths.
+ * nn_internal.h: the model struct and the small element-wise kernels (exp,
+ * log, softmax, activations) they share.
  *
  * Layout. Inside a step, activations and deltas are stored feature-major:
  * a (units x ld) matrix whose row u holds unit u for every row of the batch,
@@ -205,8 +207,17 @@ typedef struct arena_plan {
     size_t blocks[8 * NN_MAX_LAYERS + 48];
     size_t n;          /* blocks used */
     size_t wide_first; /* index of the first wide-path block */
+    size_t pack_at;    /* index of the blocked product's buffers, or n */
     size_t floats;     /* total, each block rounded up to NN_LANES floats */
 } arena_plan;
+
+/* Wide path: whether layer l's input delta (rows x in) = delta (rows x out)
+ * times the kernel's transpose reads the kernel in place through the
+ * blocked product (no transposed copy wt[l]; see nn_gemm_blocked_bt). */
+static int wide_dx_blocked(const nn_model *m, size_t l)
+{
+    return l > 0 && nn_gemm_use_blocked(m->ld_max, m->wld[l], m->dims[l + 1]);
+}
 
 /* Every size here is linear in the model: parameters (and copies of them
  * with padded columns) or one batch of activations of one layer. A scratch
@@ -285,7 +296,7 @@ static int arena_layout(nn_model *m, const nn_model_config *c, size_t max_batch,
             size_t in = m->dims[l], out = m->dims[l + 1], a = 0, b = 0;
             if (l + 1 < m->n_layers && out != m->wld[l + 1] && !checked_mul(in, m->wld[l + 1], &a))
                 return -1;
-            if (l > 0 && !checked_mul(out, m->wld[l], &b))
+            if (l > 0 && !wide_dx_blocked(m, l) && !checked_mul(out, m->wld[l], &b))
                 return -1;
             blocks[nb++] = a; /* wp[l] (0: none) */
             blocks[nb++] = b; /* wt[l] (0: none) */
@@ -312,6 +323,28 @@ static int arena_layout(nn_model *m, const nn_model_config *c, size_t max_batch,
         blocks[nb++] = (m->n_layers + 1) * TILE;         /* tact */
         for (int i = 0; i < 5; i++)
             blocks[nb++] = TILE;                         /* tlog, ty, tp, td0, td1 */
+    }
+    /* The blocked product's packing buffers, when one of the model's
+     * products is large enough to take it (nn_gemm_use_blocked is monotone
+     * in each size, so the largest batch decides): fixed-size blocks, a few
+     * hundred KB to 4.2 MB, not linear in anything. */
+    ap->pack_at = nb;
+    m->gpack.nc = 0;
+    if (m->path != NN_PATH_TINY) {
+        size_t maxn = m->ld_max, want = 0;
+        for (size_t l = 0; l < m->n_layers; l++) {
+            const size_t in = m->dims[l], out = round_up(m->dims[l + 1], NN_LANES);
+            const size_t inp = round_up(in, NN_LANES), b = m->ld_max;
+            maxn = inp > maxn ? inp : maxn;
+            maxn = out > maxn ? out : maxn;
+            want |= (size_t)(nn_gemm_use_blocked(b, out, in) || nn_gemm_use_blocked(in, out, b) ||
+                             nn_gemm_use_blocked(b, inp, out) || nn_gemm_use_blocked(out, b, in) ||
+                             nn_gemm_use_blocked(in, b, out));
+        }
+        if (want) {
+            blocks[nb++] = nn_gemm_pack_floats(maxn);
+            m->gpack.nc = maxn; /* nn_model_new points the buffers */
+        }
     }
     for (size_t i = 0; i < nb; i++) {
         if (blocks[i] > SIZE_MAX - NN_LANES)
@@ -403,7 +436,7 @@ nn_model *nn_model_new(const nn_model_config *c, size_t max_batch)
             m->wrow[l] = p, p += blocks[bi++];
         for (size_t l = 0; l < m->n_layers; l++) {
             int has_wp = l + 1 < m->n_layers && m->dims[l + 1] != m->wld[l + 1];
-            int has_wt = l > 0;
+            int has_wt = l > 0 && !wide_dx_blocked(m, l);
             m->wp[l] = has_wp ? p : NULL, p += blocks[bi++];
             m->wt[l] = has_wt ? p : NULL, p += blocks[bi++];
         }
@@ -414,6 +447,13 @@ nn_model *nn_model_new(const nn_model_config *c, size_t max_batch)
 #if defined(__AVX512F__)
         m->wdirect = m->n_layers == 1 && m->dims[0] % NN_LANES == 0;
 #endif
+    }
+    if (ap.pack_at < ap.n) {
+        float *q = m->arena;
+        for (size_t i = 0; i < ap.pack_at; i++)
+            q += blocks[i];
+        nn_gemm_pack_init(&m->gpack, q, m->gpack.nc);
+        m->pk = &m->gpack;
     }
     return m;
 fail:
@@ -853,12 +893,12 @@ static void forward(nn_model *m, size_t nb, size_t ld, int mode)
              * to 15 floats past its end are read (the bias, the next block
              * of the arena): they only reach columns >= out, never used. */
             size_t outp = round_up(out, NN_LANES);
-            nn_gemm(nb, outp, in, m->act[0], in, 1, w, out, m->dzt, outp, NULL);
+            nn_gemm(nb, outp, in, m->act[0], in, 1, w, out, m->dzt, outp, NULL, m->pk);
             for (size_t o = 0; o < out; o++)
                 for (size_t i = 0; i < nb; i++)
                     z[o * ld + i] = m->dzt[i * outp + o] + b[o];
         } else {
-            nn_gemm(out, ld, in, w, 1, out, m->xin[l], ld, z, ld, b);
+            nn_gemm(out, ld, in, w, 1, out, m->xin[l], ld, z, ld, b, m->pk);
         }
         activate(m, m->cfg.layers[l].activation, z, m->act[l + 1], out, ld);
     }
@@ -1099,15 +1139,15 @@ static void backward(nn_model *m, size_t nb, size_t ld, int mode)
         if (l == 0 && m->in_rows)
             ams = 1, aps = in;    /* input kept as rows */
         if (out == outp) {
-            nn_gemm(in, outp, nb, m->xin[l], ams, aps, dzt, outp, gw, out, NULL);
+            nn_gemm(in, outp, nb, m->xin[l], ams, aps, dzt, outp, gw, out, NULL, m->pk);
         } else {
-            nn_gemm(in, outp, nb, m->xin[l], ams, aps, dzt, outp, m->dwpad, outp, NULL);
+            nn_gemm(in, outp, nb, m->xin[l], ams, aps, dzt, outp, m->dwpad, outp, NULL, m->pk);
             for (size_t k = 0; k < in; k++)
                 memcpy(gw + k * out, m->dwpad + k * outp, out * sizeof *gw);
         }
         if (l > 0) {
             const float *w = m->params + m->koff[l];
-            nn_gemm(in, ld, out, w, out, 1, d, ld, dn, ld, NULL);
+            nn_gemm(in, ld, out, w, out, 1, d, ld, dn, ld, NULL, m->pk);
             if (m->op_n[l])
                 ops_backward(m, l, nb, ld, mode, dn);
             activation_backward(m->cfg.layers[l - 1].activation, m->act[l], dn, in, ld, m->tmp);
@@ -1116,7 +1156,7 @@ static void backward(nn_model *m, size_t nb, size_t ld, int mode)
             dn = t;
         } else if (m->bn0) { /* only batch normalization has parameters */
             const float *w = m->params + m->koff[0];
-            nn_gemm(in, ld, out, w, out, 1, d, ld, m->d0, ld, NULL);
+            nn_gemm(in, ld, out, w, out, 1, d, ld, m->d0, ld, NULL, m->pk);
             ops_backward(m, 0, nb, ld, mode, m->d0);
         }
     }

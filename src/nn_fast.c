@@ -521,36 +521,6 @@ int nn_wide_path_ok(const nn_model *m)
  * with the same fmaf as nn_gemm(), so the results are bit-identical to the
  * copying path. */
 
-/* The 16 x 16 block r (r[i] = row i) transposed in place, 64 shuffles:
- * pairs within 128-bit lanes, then quads, then the four lanes. */
-static inline void transpose16(__m512 r[16])
-{
-    __m512 a[16], b[16];
-    for (int i = 0; i < 8; i++) {
-        a[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        a[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    for (int i = 0; i < 4; i++) {
-        const __m512d a0 = _mm512_castps_pd(a[4 * i]), a1 = _mm512_castps_pd(a[4 * i + 1]);
-        const __m512d a2 = _mm512_castps_pd(a[4 * i + 2]), a3 = _mm512_castps_pd(a[4 * i + 3]);
-        b[4 * i + 0] = _mm512_castpd_ps(_mm512_unpacklo_pd(a0, a2));
-        b[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a0, a2));
-        b[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(a1, a3));
-        b[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(a1, a3));
-    }
-    /* b[4i + q], 128-bit lane L: rows 4i..4i+3 of column 4L + q */
-    for (int q = 0; q < 4; q++) {
-        const __m512 u = _mm512_shuffle_f32x4(b[q], b[4 + q], 0x44);
-        const __m512 v = _mm512_shuffle_f32x4(b[8 + q], b[12 + q], 0x44);
-        const __m512 u2 = _mm512_shuffle_f32x4(b[q], b[4 + q], 0xEE);
-        const __m512 v2 = _mm512_shuffle_f32x4(b[8 + q], b[12 + q], 0xEE);
-        r[q] = _mm512_shuffle_f32x4(u, v, 0x88);
-        r[4 + q] = _mm512_shuffle_f32x4(u, v, 0xDD);
-        r[8 + q] = _mm512_shuffle_f32x4(u2, v2, 0x88);
-        r[12 + q] = _mm512_shuffle_f32x4(u2, v2, 0xDD);
-    }
-}
-
 /* Logits of a single-layer model, feature-major: lg[o][i] = (sum_k x_i[k]
  * w[k][o]) + bias[o] for o < K <= 16 and rows i < nb, x_i = x + map[i] * ldx
  * (map NULL: i); columns nb..ld (ld = nb rounded up to 16) are zero. Rows
@@ -587,7 +557,7 @@ static void direct_forward(const float *x, size_t ldx, const uint32_t *map, size
             c[j] = lo[j];
             c[8 + j] = hi[j];
         }
-        transpose16(c);
+        nn_transpose16(c);
         const __mmask16 live = nb - i0 >= 16 ? (__mmask16)0xFFFF
                                              : (__mmask16)((1u << (nb - i0)) - 1u);
         for (size_t o = 0; o < K; o++)
@@ -723,7 +693,7 @@ static void wide_forward(nn_model *m, size_t nb, size_t ld)
             continue;
         }
 #endif
-        nn_gemm(nb, ldo, in, m->wrow[l], lda, 1, w, ldw, z, ldo, NULL);
+        nn_gemm(nb, ldo, in, m->wrow[l], lda, 1, w, ldw, z, ldo, NULL, m->pk);
         if (l + 1 < L) {
             for (size_t i = 0; i < nb; i++)
                 for (size_t o = 0; o < out; o++)
@@ -770,13 +740,17 @@ static void wide_backward(nn_model *m, size_t nb, size_t ld)
             direct_dwt(d, ld, K, m->win, in, m->win_map, nb, in, gwt, ldi);
         else
 #endif
-            nn_gemm(K, ldi, nb, d, ld, 1, m->wrow[l], ldi, gwt, ldi, NULL);
+            nn_gemm(K, ldi, nb, d, ld, 1, m->wrow[l], ldi, gwt, ldi, NULL, m->pk);
         for (size_t k = 0; k < in; k++)
             for (size_t o = 0; o < K; o++)
                 gw[k * K + o] = gwt[o * ldi + k];
         if (l > 0) {
             /* input delta (rows x ldi) = d^T W^T, then the activation's derivative */
-            nn_gemm(nb, ldi, K, d, 1, ld, m->wt[l], ldi, m->dh[0], ldi, NULL);
+            if (m->wt[l])
+                nn_gemm(nb, ldi, K, d, 1, ld, m->wt[l], ldi, m->dh[0], ldi, NULL, m->pk);
+            else /* the kernel read in place, transposed while packed */
+                nn_gemm_blocked_bt(nb, ldi, K, d, 1, ld, m->params + m->koff[l], K, in,
+                                   m->dh[0], ldi, m->pk);
             activation_backward(m->cfg.layers[l - 1].activation, m->wrow[l], m->dh[0], nb, ldi,
                                 m->tmp);
         }
@@ -800,15 +774,19 @@ static void wide_backward(nn_model *m, size_t nb, size_t ld)
         }
         /* dW[k][o] = sum_i a[i][k] d[i][o] */
         if (out == ldo) {
-            nn_gemm(in, ldo, nb, m->wrow[l], 1, ldi, d, ldo, gw, out, NULL);
+            nn_gemm(in, ldo, nb, m->wrow[l], 1, ldi, d, ldo, gw, out, NULL, m->pk);
         } else {
-            nn_gemm(in, ldo, nb, m->wrow[l], 1, ldi, d, ldo, m->gwt, ldo, NULL);
+            nn_gemm(in, ldo, nb, m->wrow[l], 1, ldi, d, ldo, m->gwt, ldo, NULL, m->pk);
             for (size_t k = 0; k < in; k++)
                 for (size_t o = 0; o < out; o++)
                     gw[k * out + o] = m->gwt[k * ldo + o];
         }
         if (l > 0) {
-            nn_gemm(nb, ldi, out, d, ldo, 1, m->wt[l], ldi, m->dh[1 - c], ldi, NULL);
+            if (m->wt[l])
+                nn_gemm(nb, ldi, out, d, ldo, 1, m->wt[l], ldi, m->dh[1 - c], ldi, NULL, m->pk);
+            else
+                nn_gemm_blocked_bt(nb, ldi, out, d, ldo, 1, m->params + m->koff[l], out, in,
+                                   m->dh[1 - c], ldi, m->pk);
             activation_backward(m->cfg.layers[l - 1].activation, m->wrow[l], m->dh[1 - c], nb,
                                 ldi, m->tmp);
             c = 1 - c;

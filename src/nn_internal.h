@@ -62,6 +62,14 @@ typedef struct nn_op {
                            * training forward (width each) */
 } nn_op;
 
+/* Packing buffers of the blocked product (nn_gemm.c): one A block and one B
+ * block, allocated with the model's arena (nn_gemm_pack_floats floats) when
+ * the model has a layer wide enough for the blocked product to pay. */
+typedef struct nn_gemm_pack {
+    float *a, *b;
+    size_t nc; /* columns of the B block */
+} nn_gemm_pack;
+
 struct nn_model {
     nn_model_config cfg; /* the dense layers only (what the fast paths see) */
     nn_model_config ucfg; /* the layers as configured */
@@ -105,6 +113,9 @@ struct nn_model {
     int tgather;     /* tiny path: row offsets (row * inputs) of the data being
                       * read fit in an int32 (for AVX-512 gathers) */
     size_t labels_cap;
+
+    nn_gemm_pack gpack;       /* blocked product's buffers (in the arena) */
+    const nn_gemm_pack *pk;   /* &gpack when the model has them, else NULL */
 
     uint32_t *order; /* epoch order, grown by nn_fit before its first step */
     size_t order_cap;
@@ -282,6 +293,38 @@ static inline __m512 nn_logf16(__m512 xin)
 }
 #endif
 
+#if defined(__AVX512F__)
+/* The 16 x 16 block r (r[i] = row i) transposed in place, 64 shuffles:
+ * pairs within 128-bit lanes, then quads, then the four lanes. */
+static inline void nn_transpose16(__m512 r[16])
+{
+    __m512 a[16], b[16];
+    for (int i = 0; i < 8; i++) {
+        a[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        a[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        const __m512d a0 = _mm512_castps_pd(a[4 * i]), a1 = _mm512_castps_pd(a[4 * i + 1]);
+        const __m512d a2 = _mm512_castps_pd(a[4 * i + 2]), a3 = _mm512_castps_pd(a[4 * i + 3]);
+        b[4 * i + 0] = _mm512_castpd_ps(_mm512_unpacklo_pd(a0, a2));
+        b[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a0, a2));
+        b[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(a1, a3));
+        b[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(a1, a3));
+    }
+    /* b[4i + q], 128-bit lane L: rows 4i..4i+3 of column 4L + q */
+    for (int q = 0; q < 4; q++) {
+        const __m512 u = _mm512_shuffle_f32x4(b[q], b[4 + q], 0x44);
+        const __m512 v = _mm512_shuffle_f32x4(b[8 + q], b[12 + q], 0x44);
+        const __m512 u2 = _mm512_shuffle_f32x4(b[q], b[4 + q], 0xEE);
+        const __m512 v2 = _mm512_shuffle_f32x4(b[8 + q], b[12 + q], 0xEE);
+        r[q] = _mm512_shuffle_f32x4(u, v, 0x88);
+        r[4 + q] = _mm512_shuffle_f32x4(u, v, 0xDD);
+        r[8 + q] = _mm512_shuffle_f32x4(u2, v2, 0x88);
+        r[12 + q] = _mm512_shuffle_f32x4(u2, v2, 0xDD);
+    }
+}
+#endif
+
 /* Column-wise softmax of z (units x ld) into p; leaves the column max in mx
  * and the sum of exponentials in sm (the loss needs both). */
 static inline void softmax_cols(const float *restrict z, float *restrict p,
@@ -399,13 +442,38 @@ static inline int fused_sigmoid_bce(const nn_model *m)
 }
 
 
-/* ---- nn_kernels.c ----------------------------------------------------------- */
+/* ---- nn_kernels.c, nn_gemm.c ------------------------------------------------ */
+
+/* Floats of the packing buffers for products up to max_n columns wide. */
+size_t nn_gemm_pack_floats(size_t max_n);
+/* Points pk into buf (nn_gemm_pack_floats(max_n) floats). */
+void nn_gemm_pack_init(nn_gemm_pack *pk, float *buf, size_t max_n);
 
 /* C[m][n] = bias[m] + sum_p A[m*ams + p*aps] * B[p][n] for m < M, n < N (a
- * multiple of NN_LANES); sums over p in order; bias may be NULL. */
+ * multiple of NN_LANES); sums over p in order; bias may be NULL. Runs the
+ * cache-blocked product (nn_gemm_blocked) when pk is not NULL and the shape
+ * is large enough for it to be faster, else the plain one (nn_gemm_plain);
+ * both give the same bits. */
 void nn_gemm(size_t M, size_t N, size_t P, const float *restrict A, size_t ams, size_t aps,
              const float *restrict B, size_t ldb, float *restrict C, size_t ldc,
-             const float *restrict bias);
+             const float *restrict bias, const nn_gemm_pack *pk);
+/* Whether nn_gemm takes the blocked product for this shape (given buffers). */
+int nn_gemm_use_blocked(size_t M, size_t N, size_t P);
+/* The two products nn_gemm chooses from (exposed for the unit tests). */
+void nn_gemm_plain(size_t M, size_t N, size_t P, const float *restrict A, size_t ams,
+                   size_t aps, const float *restrict B, size_t ldb, float *restrict C,
+                   size_t ldc, const float *restrict bias);
+void nn_gemm_blocked(size_t M, size_t N, size_t P, const float *restrict A, size_t ams,
+                     size_t aps, const float *restrict B, size_t ldb, float *restrict C,
+                     size_t ldc, const float *restrict bias, const nn_gemm_pack *pk);
+
+/* C[m][n] = sum_p a(m, p) * B[n*ldb + p] for n < N (a multiple of NN_LANES),
+ * where rows n >= b_rows of B count as zeros (not read): the product with a
+ * kernel's transpose, read in place. Always blocked; the bits of
+ * nn_gemm_plain on a transposed, zero-padded copy of B. */
+void nn_gemm_blocked_bt(size_t M, size_t N, size_t P, const float *restrict A, size_t ams,
+                        size_t aps, const float *restrict B, size_t ldb, size_t b_rows,
+                        float *restrict C, size_t ldc, const nn_gemm_pack *pk);
 
 /* ---- nn.c --------------------------------------------------------------------- */
 

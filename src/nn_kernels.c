@@ -1,4 +1,5 @@
-/* nn_kernels.c: the blocked matrix product of the nn module (see
+/* nn_kernels.c: the plain register-blocked matrix product of the nn module
+ * and the choice between it and the cache-blocked one of nn_gemm.c (see
  * nn_internal.h). Split from nn.c for readability; the element-wise kernels
  * (exp, log, softmax, activations) are static inline in nn_internal.h. */
 #include "nn_internal.h"
@@ -294,7 +295,7 @@ static inline void gemm_8x16(size_t m, size_t n, size_t P, const float *restrict
     }
 }
 
-void nn_gemm(size_t M, size_t N, size_t P, const float *restrict A,
+void nn_gemm_plain(size_t M, size_t N, size_t P, const float *restrict A,
                  size_t ams, size_t aps, const float *restrict B, size_t ldb,
                  float *restrict C, size_t ldc, const float *restrict bias)
 {
@@ -322,3 +323,22 @@ void nn_gemm(size_t M, size_t N, size_t P, const float *restrict A,
     }
 }
 
+
+/* The blocked product copies both operands once per block: it pays when
+ * there is enough arithmetic per copied value and the operands outgrow the
+ * caches the plain kernel relies on. Measured with bench/bench_wide (see
+ * README, "Speed"). */
+int nn_gemm_use_blocked(size_t M, size_t N, size_t P)
+{
+    return M >= 16 && N >= 64 && P >= 32 && M * N * P >= ((size_t)1 << 22);
+}
+
+void nn_gemm(size_t M, size_t N, size_t P, const float *restrict A, size_t ams, size_t aps,
+             const float *restrict B, size_t ldb, float *restrict C, size_t ldc,
+             const float *restrict bias, const nn_gemm_pack *pk)
+{
+    if (pk && nn_gemm_use_blocked(M, N, P))
+        nn_gemm_blocked(M, N, P, A, ams, aps, B, ldb, C, ldc, bias, pk);
+    else
+        nn_gemm_plain(M, N, P, A, ams, aps, B, ldb, C, ldc, bias);
+}

@@ -1,0 +1,275 @@
+/* nn_gemm.c: the cache-blocked matrix product of the nn module, for the
+ * products of wide layers (see nn_internal.h for when it runs).
+ *
+ * The loops are those of BLIS (Van Zee and van de Geijn, "BLIS: A Framework
+ * for Rapidly Instantiating BLAS Functionality", 2015): B is copied, KC rows
+ * by up to NC columns at a time, into column panels NR wide ("packed"), A in
+ * MC-row blocks of MR-row panels; a micro-kernel keeps an MR x NR tile of C
+ * in registers while it runs over the KC rows of one A panel and one B
+ * panel. The B panel (KC x NR) stays in L1 while every A panel of the block
+ * streams past it from L2; the packed B block is read from L3. Packing turns
+ * the strided walks of the plain kernel (one B row per page for a 4096-wide
+ * layer) into sequential reads, which is what keeps the speed once a weight
+ * matrix outgrows L2.
+ *
+ * Summation order. Every element of C is summed over p in order, from 0.0f,
+ * with the same multiply-add as nn_kernels.c (fmaf where the target has FMA):
+ * between KC blocks the running sum is stored in C as a float and loaded
+ * again, which changes no bit; the bias is added after the last block, as
+ * the plain kernel does. So the blocked product gives exactly the bits of
+ * the plain one, for every shape and blocking (tests/unit/test_nn_gemm.c
+ * compares them bit for bit), and switching between the two is a speed
+ * decision only. */
+#include "nn_internal.h"
+
+/* Zen 5 / Sapphire Rapids class cores (48 KB L1d, 1-2 MB L2): the B panel
+ * KC x NR is 32 KB, an A block MC x KC 144 KB, a B block KC x NC 4 MB. */
+#if defined(__AVX512F__)
+#define GEMM_MR 12 /* 12 x 32: 24 of the 32 vector registers accumulate */
+#else
+#define GEMM_MR 4 /* 16 vector registers (or fewer): 4 x 32 as nn_kernels.c */
+#endif
+#define GEMM_NR 32
+#define GEMM_KC 256
+#define GEMM_MC (12 * GEMM_MR)
+#define GEMM_NC 4096
+
+size_t nn_gemm_pack_floats(size_t max_n)
+{
+    size_t nc = max_n < GEMM_NC ? round_up(max_n, GEMM_NR) : GEMM_NC;
+    return (size_t)GEMM_MC * GEMM_KC + (size_t)GEMM_KC * nc;
+}
+
+void nn_gemm_pack_init(nn_gemm_pack *pk, float *buf, size_t max_n)
+{
+    pk->a = buf;
+    pk->b = buf + (size_t)GEMM_MC * GEMM_KC;
+    pk->nc = max_n < GEMM_NC ? round_up(max_n, GEMM_NR) : GEMM_NC;
+}
+
+/* A block: rows [0, mc) x columns [0, kc) of a(m, p) = A[m*ams + p*aps] into
+ * panels of GEMM_MR rows, panel r at ap + r*kc, ap[p*GEMM_MR + i]. The rows of
+ * a partial last panel past mc are not written (the kernel does not read
+ * them). */
+static void pack_a(size_t mc, size_t kc, const float *restrict A, size_t ams, size_t aps,
+                   float *restrict ap)
+{
+    for (size_t r = 0; r < mc; r += GEMM_MR) {
+        const size_t mr = mc - r < GEMM_MR ? mc - r : GEMM_MR;
+        float *restrict dst = ap + r * kc;
+        const float *src = A + r * ams;
+        if (ams == 1) { /* columns of A contiguous: one short copy per p */
+            for (size_t p = 0; p < kc; p++)
+                for (size_t i = 0; i < mr; i++)
+                    dst[p * GEMM_MR + i] = src[p * aps + i];
+        } else {
+            for (size_t i = 0; i < mr; i++)
+                for (size_t p = 0; p < kc; p++)
+                    dst[p * GEMM_MR + i] = src[i * ams + p * aps];
+        }
+    }
+}
+
+/* B block: rows [0, kc) x columns [0, nc) (nc a multiple of 16) of B (row
+ * stride ldb) into panels of GEMM_NR columns (the last may be 16 wide), the
+ * panel of column j at bp + j*kc, bp[p*w + jj] for its width w. */
+static void pack_b(size_t kc, size_t nc, const float *restrict B, size_t ldb,
+                   float *restrict bp)
+{
+    size_t j = 0;
+    for (; j + GEMM_NR <= nc; j += GEMM_NR) {
+        float *restrict dst = bp + j * kc;
+        for (size_t p = 0; p < kc; p++)
+            for (size_t jj = 0; jj < GEMM_NR; jj++)
+                dst[p * GEMM_NR + jj] = B[p * ldb + j + jj];
+    }
+    if (j < nc) {
+        float *restrict dst = bp + j * kc;
+        for (size_t p = 0; p < kc; p++)
+            for (size_t jj = 0; jj < 16; jj++)
+                dst[p * 16 + jj] = B[p * ldb + j + jj];
+    }
+}
+
+/* The same block from B transposed: b(p, n) = B[n*ldb + p] (the products
+ * with a kernel's transpose read the kernel in place instead of a copy). */
+static void pack_bt(size_t kc, size_t nc, const float *restrict B, size_t ldb, size_t rows,
+                    float *restrict bp)
+{
+    for (size_t j = 0; j < nc; j += GEMM_NR) {
+        const size_t w = nc - j >= GEMM_NR ? GEMM_NR : 16;
+        float *restrict dst = bp + j * kc;
+        size_t p = 0;
+        if (j + w > rows) { /* the zero rows of a padded transpose */
+            for (size_t jj = 0; jj < w; jj++)
+                for (size_t q = 0; q < kc; q++)
+                    dst[q * w + jj] = j + jj < rows ? B[(j + jj) * ldb + q] : 0.0f;
+            continue;
+        }
+#if defined(__AVX512F__)
+        for (; p + 16 <= kc; p += 16)
+            for (size_t h = 0; h < w; h += 16) {
+                __m512 r[16];
+                for (size_t i = 0; i < 16; i++)
+                    r[i] = _mm512_loadu_ps(B + (j + h + i) * ldb + p);
+                nn_transpose16(r);
+                for (size_t i = 0; i < 16; i++)
+                    _mm512_storeu_ps(dst + (p + i) * w + h, r[i]);
+            }
+#endif
+        for (size_t jj = 0; jj < w; jj++)
+            for (size_t q = p; q < kc; q++)
+                dst[q * w + jj] = B[(j + jj) * ldb + q];
+    }
+}
+
+/* The micro-kernel: C[i][j] (i < mr, j < nr, nr = 32 or 16) = (first ? 0 :
+ * C[i][j]) + sum_p ap[p*GEMM_MR + i] * bp[p*nr + j], in p order; then + bias[i]
+ * when bias is not NULL. Inlined with constant mr and nr. */
+#if defined(__AVX512F__)
+static NN_FORCE_INLINE void ukr(size_t mr, size_t nr, size_t kc, const float *restrict ap,
+                                const float *restrict bp, float *restrict C, size_t ldc,
+                                int first, const float *restrict bias)
+{
+    __m512 c0[GEMM_MR], c1[GEMM_MR];
+    const int two = nr == 32;
+    for (size_t i = 0; i < mr; i++) {
+        if (first) {
+            c0[i] = _mm512_setzero_ps();
+            c1[i] = _mm512_setzero_ps();
+        } else {
+            c0[i] = _mm512_loadu_ps(C + i * ldc);
+            if (two)
+                c1[i] = _mm512_loadu_ps(C + i * ldc + 16);
+        }
+    }
+    for (size_t p = 0; p < kc; p++) {
+        const __m512 b0 = _mm512_loadu_ps(bp + p * nr);
+        const __m512 b1 = two ? _mm512_loadu_ps(bp + p * nr + 16) : b0;
+        const float *a = ap + p * GEMM_MR;
+        for (size_t i = 0; i < mr; i++) {
+            const __m512 ai = _mm512_set1_ps(a[i]);
+            c0[i] = _mm512_fmadd_ps(ai, b0, c0[i]);
+            if (two)
+                c1[i] = _mm512_fmadd_ps(ai, b1, c1[i]);
+        }
+    }
+    for (size_t i = 0; i < mr; i++) {
+        if (bias) {
+            const __m512 bb = _mm512_set1_ps(bias[i]);
+            c0[i] = _mm512_add_ps(c0[i], bb);
+            if (two)
+                c1[i] = _mm512_add_ps(c1[i], bb);
+        }
+        _mm512_storeu_ps(C + i * ldc, c0[i]);
+        if (two)
+            _mm512_storeu_ps(C + i * ldc + 16, c1[i]);
+    }
+}
+#else
+static NN_FORCE_INLINE void ukr(size_t mr, size_t nr, size_t kc, const float *restrict ap,
+                                const float *restrict bp, float *restrict C, size_t ldc,
+                                int first, const float *restrict bias)
+{
+    float c[GEMM_MR][GEMM_NR];
+    for (size_t i = 0; i < mr; i++)
+        for (size_t j = 0; j < nr; j++)
+            c[i][j] = first ? 0.0f : C[i * ldc + j];
+    for (size_t p = 0; p < kc; p++) {
+        const float *b = bp + p * nr;
+        const float *a = ap + p * GEMM_MR;
+        for (size_t i = 0; i < mr; i++)
+            for (size_t j = 0; j < nr; j++)
+                c[i][j] = NN_MADD(a[i], b[j], c[i][j]);
+    }
+    for (size_t i = 0; i < mr; i++) {
+        const float bb = bias ? bias[i] : 0.0f;
+        for (size_t j = 0; j < nr; j++)
+            C[i * ldc + j] = bias ? c[i][j] + bb : c[i][j];
+    }
+}
+#endif
+
+/* One packed A block times one packed B block into C. */
+static void macro_kernel(size_t mc, size_t nc, size_t kc, const float *restrict ap,
+                         const float *restrict bp, float *restrict C, size_t ldc, int first,
+                         const float *restrict bias)
+{
+    for (size_t j = 0; j < nc; j += GEMM_NR) {
+        const size_t nr = nc - j >= GEMM_NR ? GEMM_NR : 16;
+        const float *bj = bp + j * kc;
+        for (size_t r = 0; r < mc; r += GEMM_MR) {
+            const size_t mr = mc - r < GEMM_MR ? mc - r : GEMM_MR;
+            const float *ar = ap + r * kc;
+            float *c = C + r * ldc + j;
+            const float *bb = bias ? bias + r : NULL;
+            /* constant shapes for the common cases, so the tile stays in
+             * registers; the rest through the same code with loop bounds */
+            if (nr == GEMM_NR && mr == GEMM_MR)
+                ukr(GEMM_MR, GEMM_NR, kc, ar, bj, c, ldc, first, bb);
+            else if (nr == GEMM_NR)
+                switch (mr) {
+#if GEMM_MR > 4
+                case 11: ukr(11, GEMM_NR, kc, ar, bj, c, ldc, first, bb); break;
+                case 10: ukr(10, GEMM_NR, kc, ar, bj, c, ldc, first, bb); break;
+                case 9: ukr(9, GEMM_NR, kc, ar, bj, c, ldc, first, bb); break;
+                case 8: ukr(8, GEMM_NR, kc, ar, bj, c, ldc, first, bb); break;
+                case 7: ukr(7, GEMM_NR, kc, ar, bj, c, ldc, first, bb); break;
+                case 6: ukr(6, GEMM_NR, kc, ar, bj, c, ldc, first, bb); break;
+                case 5: ukr(5, GEMM_NR, kc, ar, bj, c, ldc, first, bb); break;
+                case 4: ukr(4, GEMM_NR, kc, ar, bj, c, ldc, first, bb); break;
+#endif
+                case 3: ukr(3, GEMM_NR, kc, ar, bj, c, ldc, first, bb); break;
+                case 2: ukr(2, GEMM_NR, kc, ar, bj, c, ldc, first, bb); break;
+                default: ukr(1, GEMM_NR, kc, ar, bj, c, ldc, first, bb); break;
+                }
+            else
+                switch (mr) {
+                case GEMM_MR: ukr(GEMM_MR, 16, kc, ar, bj, c, ldc, first, bb); break;
+#if GEMM_MR > 4
+                case 8: ukr(8, 16, kc, ar, bj, c, ldc, first, bb); break;
+                case 4: ukr(4, 16, kc, ar, bj, c, ldc, first, bb); break;
+#endif
+                default: ukr(mr, 16, kc, ar, bj, c, ldc, first, bb); break;
+                }
+        }
+    }
+}
+
+static void gemm_blocked(size_t M, size_t N, size_t P, const float *restrict A, size_t ams,
+                         size_t aps, const float *restrict B, size_t ldb, int bt, size_t rows,
+                         float *restrict C, size_t ldc, const float *restrict bias,
+                         const nn_gemm_pack *pk)
+{
+    for (size_t jc = 0; jc < N; jc += pk->nc) {
+        const size_t nc = N - jc < pk->nc ? N - jc : pk->nc;
+        for (size_t pc = 0; pc < P; pc += GEMM_KC) {
+            const size_t kc = P - pc < GEMM_KC ? P - pc : GEMM_KC;
+            const int first = pc == 0, last = pc + kc == P;
+            if (bt)
+                pack_bt(kc, nc, B + jc * ldb + pc, ldb, rows > jc ? rows - jc : 0, pk->b);
+            else
+                pack_b(kc, nc, B + pc * ldb + jc, ldb, pk->b);
+            for (size_t ic = 0; ic < M; ic += GEMM_MC) {
+                const size_t mc = M - ic < GEMM_MC ? M - ic : GEMM_MC;
+                pack_a(mc, kc, A + ic * ams + pc * aps, ams, aps, pk->a);
+                macro_kernel(mc, nc, kc, pk->a, pk->b, C + ic * ldc + jc, ldc, first,
+                             last && bias ? bias + ic : NULL);
+            }
+        }
+    }
+}
+
+void nn_gemm_blocked(size_t M, size_t N, size_t P, const float *restrict A, size_t ams,
+                     size_t aps, const float *restrict B, size_t ldb, float *restrict C,
+                     size_t ldc, const float *restrict bias, const nn_gemm_pack *pk)
+{
+    gemm_blocked(M, N, P, A, ams, aps, B, ldb, 0, N, C, ldc, bias, pk);
+}
+
+void nn_gemm_blocked_bt(size_t M, size_t N, size_t P, const float *restrict A, size_t ams,
+                        size_t aps, const float *restrict B, size_t ldb, size_t b_rows,
+                        float *restrict C, size_t ldc, const nn_gemm_pack *pk)
+{
+    gemm_blocked(M, N, P, A, ams, aps, B, ldb, 1, b_rows, C, ldc, NULL, pk);
+}
