@@ -6,7 +6,7 @@
 --
 -- This file is always the current schema. runexp embeds it in the binary and
 -- runs it inside one transaction to create a new database; an older database
--- is brought up to date by the forward migrations in src/store.c (version 2:
+-- is brought up to date by the forward migrations in src/store/store.c (version 2:
 -- only non-zero confusion cells, the confusion_full view; version 3: the
 -- point_stats, point_comparisons and point_training tables and the
 -- smallest_sufficient_point view). Each connection
@@ -214,7 +214,7 @@ LEFT JOIN (SELECT trial_id, split, true_class, SUM(count) AS total
            FROM confusion GROUP BY trial_id, split, true_class) r
   ON r.trial_id = c.trial_id AND r.split = c.split AND r.true_class = c.true_class;
 
--- Statistics written at the end of a run (src/analysis.h; from version 3).
+-- Statistics written at the end of a run (src/analysis/analysis.h; from version 3).
 -- `runexp compare` computes the same figures afresh from the trials, so it
 -- works on databases written before. Each run replaces its experiment's rows.
 -- point_stats: per experiment, metric (test_accuracy, test_loss,

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The committed JSON Schema must be exactly what `runexp schema` prints.
-# Regenerate after changing the option table (src/spec_options.c):
+# Regenerate after changing the option table (src/spec/spec_options.c):
 #   runexp schema > schemas/experiment.schema.json
 set -euo pipefail
 : "${RUNEXP_BIN:?}" "${RUNEXP_SOURCE_DIR:?}"

@@ -1,4 +1,4 @@
-/* Unit tests for src/data.c and src/data_split.c.
+/* Unit tests for src/core/data.c and src/core/data_split.c.
  *
  * Independent references:
  *  - digits: sha256 of the decompressed text, shape and class counts from

@@ -1,5 +1,5 @@
-/* test_nn_gemm: the cache-blocked matrix product (src/nn_gemm.c) against the
- * plain one (src/nn_kernels.c) and against a double-precision reference.
+/* test_nn_gemm: the cache-blocked matrix product (src/core/nn_gemm.c) against the
+ * plain one (src/core/nn_kernels.c) and against a double-precision reference.
  * Includes the nn module's private header: these are its internal kernels. */
 #include <math.h>
 #include <setjmp.h>

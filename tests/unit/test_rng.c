@@ -1,4 +1,4 @@
-/* Unit tests for src/rng.c.
+/* Unit tests for src/core/rng.c.
  *
  * Reference numbers come from outside rng.c:
  *  - xoshiro256** from state {1,2,3,4} -> 11520, 0, 1509978240,

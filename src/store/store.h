@@ -530,7 +530,7 @@ int store_export(store *s, store_table t, int64_t experiment_id, size_t n_dims,
 
 /* ==== per-point statistics (store_read.c) ===============================
  *
- * What src/analysis.h computes at the end of a run, stored in the tables
+ * What src/analysis/analysis.h computes at the end of a run, stored in the tables
  * point_stats, point_comparisons and point_training (schemas/results.sql,
  * schema version 3). Doubles may be NaN (stored as NULL); strings are
  * copied. */
