@@ -21,11 +21,13 @@ int cmd_ls(int argc, char **argv);        /* runexp ls              (cmd_show.c)
 int cmd_show(int argc, char **argv);      /* runexp show [EXP]      (cmd_show.c) */
 int cmd_export(int argc, char **argv);    /* runexp export [EXP]    (cmd_export.c) */
 
-/* Shared by the commands that read the database (cmd_show.c). */
+/* Shared by the commands (cmd_common.c). */
 struct store;
 /* The value of `--opt VALUE` or `--opt=VALUE` at argv[*i] (advancing *i
  * past VALUE); "" when VALUE is missing; NULL when argv[*i] is not name. */
 const char *cmd_opt_value(int argc, char **argv, int *i, const char *name);
+/* A strictly positive decimal integer (an id, a count); 0 on any junk. */
+long cmd_parse_positive(const char *s);
 /* $RUNEXP_DB, else results/runexp.db. */
 const char *cmd_default_db(void);
 /* Opens an existing database read-only; NULL (with the message on stderr,

@@ -33,41 +33,7 @@ static void compare_usage(FILE *f)
           f);
 }
 
-/* The value of an option given as `--opt VALUE` or `--opt=VALUE`. */
-static const char *opt_value(int argc, char **argv, int *i, const char *name)
-{
-    size_t l = strlen(name);
-    const char *a = argv[*i];
-    if (strncmp(a, name, l))
-        return NULL;
-    if (a[l] == '=')
-        return a + l + 1;
-    if (a[l] != '\0')
-        return NULL;
-    if (*i + 1 >= argc)
-        return "";
-    return argv[++*i];
-}
-
 /* ---- output helpers -------------------------------------------------------- */
-
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p == '\n')
-            fputs("\\n", f);
-        else if (*p == '\t')
-            fputs("\\t", f);
-        else if (*p < 0x20 || *p == 0x7f)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
-}
 
 /* A double for JSON: null when not finite; %.17g round-trips. */
 static void json_num(FILE *f, double v)
@@ -90,14 +56,14 @@ static void json_params(FILE *f, const analysis_experiment *e, size_t p)
         const store_param_value *v = &t->params[k];
         if (k)
             fputs(", ", f);
-        json_str(f, v->name);
+        text_json_fputs(v->name, f);
         fputs(": ", f);
         if (v->type == 0)
             fprintf(f, "%lld", v->i);
         else if (v->type == 1)
             json_num(f, v->r);
         else
-            json_str(f, v->s);
+            text_json_fputs(v->s, f);
     }
     fputc('}', f);
 }
@@ -225,9 +191,9 @@ static void print_one_json(const analysis_experiment *e, analysis_metric m,
 {
     FILE *f = stdout;
     fputs("{\"experiment\": ", f);
-    json_str(f, e->name);
+    text_json_fputs(e->name, f);
     fprintf(f, ", \"experiment_id\": %lld, \"metric\": ", (long long)e->id);
-    json_str(f, analysis_metric_name(m));
+    text_json_fputs(analysis_metric_name(m), f);
     fprintf(f, ", \"higher_is_better\": %s, ", analysis_metric_higher_is_better(m) ? "true"
                                                                                    : "false");
     print_bootstrap_json(f, o);
@@ -259,7 +225,7 @@ static void print_one_json(const analysis_experiment *e, analysis_metric m,
         fprintf(f, "\"point_index\": %zu, \"params\": ", e->points[p].point_index);
         json_params(f, e, p);
         fputs(", \"label\": ", f);
-        json_str(f, e->points[p].label);
+        text_json_fputs(e->points[p].label, f);
         fprintf(f, ", \"rank\": %zu, ", pt->rank);
         json_summary(f, &pt->summary);
         fprintf(f, ", \"is_best\": %s, \"sufficient\": %s, \"vs_best\": ",
@@ -270,7 +236,7 @@ static void print_one_json(const analysis_experiment *e, analysis_metric m,
             fputs("null", f);
         fputs(", \"curve\": ", f);
         if (pt->curve_epochs)
-            json_str(f, pt->curve_is_val ? "val_loss" : "loss");
+            text_json_fputs(pt->curve_is_val ? "val_loss" : "loss", f);
         else
             fputs("null", f);
         fprintf(f, ", \"curve_epochs\": %zu, \"converged_epoch\": %zu, \"converged\": %s",
@@ -483,11 +449,11 @@ static int compare_two(const analysis_experiment *a, const analysis_experiment *
     if (json) {
         FILE *f = stdout;
         fputs("{\"a\": {\"experiment\": ", f);
-        json_str(f, a->name);
+        text_json_fputs(a->name, f);
         fprintf(f, ", \"experiment_id\": %lld}, \"b\": {\"experiment\": ", (long long)a->id);
-        json_str(f, b->name);
+        text_json_fputs(b->name, f);
         fprintf(f, ", \"experiment_id\": %lld}, \"metric\": ", (long long)b->id);
-        json_str(f, analysis_metric_name(m));
+        text_json_fputs(analysis_metric_name(m), f);
         fprintf(f, ", \"higher_is_better\": %s, ",
                 analysis_metric_higher_is_better(m) ? "true" : "false");
         print_bootstrap_json(f, o);
@@ -501,7 +467,7 @@ static int compare_two(const analysis_experiment *a, const analysis_experiment *
             fputs("\"params\": ", f);
             json_params(f, a, p);
             fputs(", \"label\": ", f);
-            json_str(f, a->points[p].label);
+            text_json_fputs(a->points[p].label, f);
             fprintf(f, ", \"point_index_a\": %zu, \"point_index_b\": %zu, \"n_a\": %zu, "
                        "\"mean_a\": ",
                     a->points[p].point_index, b->points[pb[p]].point_index,
@@ -622,13 +588,13 @@ int cmd_compare(int argc, char **argv)
         }
         if (!strcmp(a, "--json")) {
             json = 1;
-        } else if ((v = opt_value(argc, argv, &i, "--db"))) {
+        } else if ((v = cmd_opt_value(argc, argv, &i, "--db"))) {
             if (!*v) {
                 fputs("runexp compare: --db needs a file name\n", stderr);
                 return 2;
             }
             db = v;
-        } else if ((v = opt_value(argc, argv, &i, "--metric"))) {
+        } else if ((v = cmd_opt_value(argc, argv, &i, "--metric"))) {
             metric = analysis_metric_parse(v);
             if (metric < 0) {
                 fputs("runexp compare: unknown metric '", stderr);

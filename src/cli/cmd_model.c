@@ -376,18 +376,6 @@ static void model_usage(FILE *f)
           f);
 }
 
-static long parse_positive(const char *s)
-{
-    if (!s || !*s)
-        return 0;
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || v <= 0)
-        return 0;
-    return v;
-}
-
 typedef struct model_args {
     const char *db, *out, *format;
     const char *pos[2];
@@ -453,7 +441,7 @@ too_many:
 
 static int64_t trial_id_arg(const char *cmd, const char *s)
 {
-    long id = parse_positive(s);
+    long id = cmd_parse_positive(s);
     if (id <= 0) {
         fprintf(stderr, "runexp: %s needs a trial id (a positive integer), got '", cmd);
         text_fputs(s ? s : "", stderr);

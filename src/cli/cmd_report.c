@@ -27,22 +27,6 @@ static void report_usage(FILE *f)
           f);
 }
 
-/* The value of an option given as `--opt VALUE` or `--opt=VALUE`. */
-static const char *opt_value(int argc, char **argv, int *i, const char *name)
-{
-    size_t l = strlen(name);
-    const char *a = argv[*i];
-    if (strncmp(a, name, l))
-        return NULL;
-    if (a[l] == '=')
-        return a + l + 1;
-    if (a[l] != '\0')
-        return NULL;
-    if (*i + 1 >= argc)
-        return "";
-    return argv[++*i];
-}
-
 int cmd_report(int argc, char **argv)
 {
     report_options o;
@@ -55,24 +39,24 @@ int cmd_report(int argc, char **argv)
             report_usage(stdout);
             return 0;
         }
-        if ((v = opt_value(argc, argv, &i, "--db"))) {
+        if ((v = cmd_opt_value(argc, argv, &i, "--db"))) {
             if (!*v) {
                 fputs("runexp report: --db needs a file name\n", stderr);
                 return 2;
             }
             o.db_path = v;
-        } else if ((v = opt_value(argc, argv, &i, "--out"))) {
+        } else if ((v = cmd_opt_value(argc, argv, &i, "--out"))) {
             if (!*v) {
                 fputs("runexp report: --out needs a directory\n", stderr);
                 return 2;
             }
             o.out_dir = v;
-        } else if ((v = opt_value(argc, argv, &i, "--format"))) {
+        } else if ((v = cmd_opt_value(argc, argv, &i, "--format"))) {
             if (report_format_parse(v, &o.format)) {
                 fprintf(stderr, "runexp report: --format must be png, svg or pdf, got '%s'\n", v);
                 return 2;
             }
-        } else if ((v = opt_value(argc, argv, &i, "--trial"))) {
+        } else if ((v = cmd_opt_value(argc, argv, &i, "--trial"))) {
             char *end = NULL;
             errno = 0;
             long long id = strtoll(v, &end, 10);

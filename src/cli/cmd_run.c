@@ -44,19 +44,6 @@ static void run_usage(FILE *f)
           f);
 }
 
-/* Reads a strictly positive decimal integer; 0 on any junk. */
-static long parse_positive(const char *s)
-{
-    if (!s || !*s)
-        return 0;
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || v <= 0)
-        return 0;
-    return v;
-}
-
 int cmd_run(int argc, char **argv)
 {
     runner_options o;
@@ -89,7 +76,7 @@ int cmd_run(int argc, char **argv)
                 val = i + 1 < argc ? argv[++i] : NULL;
             else
                 val = a[1] == 'j' ? a + 2 : a + 7;
-            long j = parse_positive(val);
+            long j = cmd_parse_positive(val);
             if (j <= 0 || j > 4096) {
                 fprintf(stderr, "runexp: -j needs a number of threads between 1 and 4096,"
                                 " got '%s'\n", val ? val : "");
@@ -175,7 +162,7 @@ int cmd_reproduce(int argc, char **argv)
             id_text = a;
         }
     }
-    long id = parse_positive(id_text);
+    long id = cmd_parse_positive(id_text);
     if (id <= 0) {
         fprintf(stderr, "runexp: reproduce needs a trial id (a positive integer), got '%s'\n",
                 id_text ? id_text : "");
