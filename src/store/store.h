@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 #define STORE_BUSY_TIMEOUT_MS 5000
 
 typedef struct store_error {
@@ -164,7 +164,8 @@ typedef enum {
  * key not yet in experiment exp (so trial ids follow the plan), refreshes the
  * plan position of existing ones, and decides for each whether it runs. A
  * trial that will run again loses what an earlier attempt left (epochs,
- * metrics, confusion, weights, grid, result columns) and is queued.
+ * metrics, confusion, weights, grid, predictions, result columns) and is
+ * queued.
  * ids[i] and actions[i] are filled for plan[i]. */
 int store_trials_prepare(store *s, int64_t exp, size_t n,
                          const store_trial_plan *plan, int retry,
@@ -201,6 +202,18 @@ typedef struct store_grid {
     const uint8_t *classes; /* res*res */
 } store_grid;
 
+/* Per-row predictions of one split (table predictions): row i of the
+ * split came from source row source_row[i] (augmented-set row
+ * augmented_row[i]); its true and predicted class and k probabilities at
+ * probabilities + i * k. */
+typedef struct store_predictions {
+    const char *split; /* test */
+    size_t n, k;
+    const uint32_t *source_row, *augmented_row;
+    const int32_t *true_class, *predicted_class;
+    const float *probabilities;
+} store_predictions;
+
 /* NaN doubles are stored as NULL. */
 typedef struct store_trial_result {
     store_status status;
@@ -222,6 +235,7 @@ typedef struct store_trial_result {
     size_t n_weights;
     const store_weight *weights;
     const store_grid *grid;  /* NULL when none */
+    const store_predictions *predictions; /* NULL when none */
 } store_trial_result;
 
 /* Writes everything of one finished (or stopped) trial in one transaction,
