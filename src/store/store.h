@@ -498,6 +498,25 @@ const store_trial_note *store_trial_note_find(const store_trial_notes *n, int64_
 int store_trial_layer_shapes(store *s, int64_t trial_id, size_t max, size_t *n_layers,
                              size_t *inputs, size_t *units, store_error *err);
 
+/* One predictions row (schema version 4), without its probabilities. */
+typedef struct store_prediction_row {
+    size_t split_row, source_row, augmented_row;
+    size_t true_class, predicted_class;
+} store_prediction_row;
+
+typedef struct store_prediction_list {
+    size_t n;
+    store_prediction_row *rows;  /* by split_row */
+} store_prediction_list;
+
+/* The predictions rows of trial_id's split (NULL: "test"); misclassified:
+ * only those whose predicted class is not the true one. An empty list when
+ * the trial has none (record.predictions off, not done, or a database from
+ * before version 4). 0 or -1. */
+int store_predictions_read(store *s, int64_t trial_id, const char *split, int misclassified,
+                           store_prediction_list *out, store_error *err);
+void store_prediction_list_free(store_prediction_list *l);
+
 /* A value as SQLite holds it. */
 typedef enum { STORE_NULL = 0, STORE_INTEGER, STORE_REAL, STORE_TEXT } store_value_type;
 
