@@ -1,4 +1,4 @@
--- runexp results database, schema version 3 (PRAGMA user_version = 3).
+-- runexp results database, schema version 4 (PRAGMA user_version = 4).
 --
 -- The table and column names below are a contract: columns may be added by
 -- later versions (with a forward migration), never renamed or removed.
@@ -9,11 +9,12 @@
 -- is brought up to date by the forward migrations in src/store/store.c (version 2:
 -- only non-zero confusion cells, the confusion_full view; version 3: the
 -- point_stats, point_comparisons and point_training tables and the
--- smallest_sufficient_point view). Each connection
+-- smallest_sufficient_point view; version 4: see the blocks marked
+-- "version 4"). Each connection
 -- turns on foreign_keys, WAL and a busy timeout itself (those are
 -- per-connection or cannot change inside a transaction, so they do not
 -- belong here). `sqlite3 new.db < schemas/results.sql` also gives a valid
--- version-3 database.
+-- version-4 database.
 -- The many-small-rows tables are WITHOUT ROWID: stored once, in primary-key
 -- order, instead of as a rowid table plus an index holding the same key.
 
@@ -299,4 +300,31 @@ JOIN point_stats b ON b.experiment_id = c.experiment_id AND b.metric = c.metric
      AND b.is_best = 1
 WHERE c.k = 1;
 
-PRAGMA user_version = 3;
+-- ---- version 4: per-sample predictions (record.predictions) ----------------
+-- One row per row of a done trial's test split (split = 'test'), in split
+-- order (split_row 0, 1, ...): the row's index in the source data
+-- (source_row: the CSV's data row counting from 0 without the header, the
+-- digits' load_digits index, the XOR corner), its index in the augmented set
+-- (augmented_row: the source tiled data.augment.repeat times, so
+-- source_row = augmented_row % source rows; the same as source_row without
+-- repeat), the true and the predicted class (the argmax the confusion
+-- matrix counts) and the probabilities: a JSON array of the K float32
+-- class probabilities, each with 9 significant digits (enough to read back
+-- the same float32), e.g. json_extract(probabilities, '$[3]'). Derived data:
+-- not part of result_hash. The misclassified test rows of trial 7:
+--   SELECT source_row, true_class, predicted_class FROM predictions
+--   WHERE trial_id = 7 AND true_class <> predicted_class;
+CREATE TABLE IF NOT EXISTS predictions (
+    trial_id        INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
+    split           TEXT NOT NULL,
+    split_row       INTEGER NOT NULL,
+    source_row      INTEGER NOT NULL,
+    augmented_row   INTEGER NOT NULL,
+    true_class      INTEGER NOT NULL,
+    predicted_class INTEGER NOT NULL,
+    probabilities   TEXT NOT NULL,
+    PRIMARY KEY (trial_id, split, split_row)
+) WITHOUT ROWID;
+-- ---- end of version 4: per-sample predictions ------------------------------
+
+PRAGMA user_version = 4;

@@ -168,18 +168,31 @@ typedef struct data_pipeline_config {
     data_split_config validation;/* split 2: rest -> train / validation;
                                     validation.test.given = 0 -> no validation set */
     data_scale scale;            /* fitted on the final training rows only */
+    /* data.split.random_state: when has_random_state, both splits use
+     * random_state as their 32-bit seed (train_test_split(...,
+     * random_state=N) twice) instead of seeds drawn from data_seed. */
+    int has_random_state;
+    uint64_t random_state;       /* 0 .. 2^32 - 1 */
 } data_pipeline_config;
 
 typedef struct data_splits {
     data_set train, validation, test; /* validation.n_rows = 0 when none */
     float *y_train, *y_validation, *y_test; /* one-hot, n_rows x n_classes */
     data_scaler scaler;
+    /* Row provenance: rows_train[i] (likewise validation, test) is the
+     * index of split row i in the augmented set, the source tiled
+     * `repeat` times before noise; its source row is that index modulo
+     * n_source_rows (numpy.tile repeats the whole block). */
+    uint32_t *rows_train, *rows_validation, *rows_test;
+    size_t n_source_rows;
 } data_splits;
 
 /* Runs the pipeline on a copy of source. Streams, all from data_seed:
  * noise from rng_stream(data_seed, RNG_PURPOSE_DATA_NOISE); the split seeds
  * are the top 32 bits of the first (split 1) and second (split 2) rng_next of
- * rng_stream(data_seed, RNG_PURPOSE_SPLIT). Free with data_splits_free. */
+ * rng_stream(data_seed, RNG_PURPOSE_SPLIT), or both c->random_state when
+ * c->has_random_state. Fills the row provenance of every split. Free with
+ * data_splits_free. */
 int data_pipeline_build(const data_set *source, const data_pipeline_config *c,
                         uint64_t data_seed, data_splits *out, data_error *err);
 void data_splits_free(data_splits *s);

@@ -479,15 +479,19 @@ void data_class_counts(const data_set *d, size_t *counts)
 
 /* ---- pipeline ---------------------------------------------------------- */
 
-/* Splits src into a (train side) and b (test side). */
-static int split_into(const data_set *src, const data_split_config *c,
-                      uint32_t seed32, data_set *a, data_set *b,
+/* Splits src into a (train side) and b (test side). src_rows[i] is the
+ * augmented-set index of src's row i; *rows_a and *rows_b receive those of
+ * a's and b's rows (the caller frees them). */
+static int split_into(const data_set *src, const uint32_t *src_rows,
+                      const data_split_config *c, uint32_t seed32, data_set *a,
+                      uint32_t **rows_a, data_set *b, uint32_t **rows_b,
                       data_error *err)
 {
     uint32_t *ia = malloc(src->n_rows * sizeof *ia + 1);
     uint32_t *ib = malloc(src->n_rows * sizeof *ib + 1);
-    size_t na = 0, nb = 0;
+    size_t na = 0, nb = 0, i;
     int rc = -1;
+    *rows_a = *rows_b = NULL;
     if (!ia || !ib) {
         set_error(err, "out of memory");
         goto done;
@@ -504,6 +508,14 @@ static int split_into(const data_set *src, const data_split_config *c,
         set_error(err, "out of memory");
         goto done;
     }
+    /* The indices are the provenance once mapped through src_rows. */
+    for (i = 0; i < na; i++)
+        ia[i] = src_rows[ia[i]];
+    for (i = 0; i < nb; i++)
+        ib[i] = src_rows[ib[i]];
+    *rows_a = ia;
+    *rows_b = ib;
+    ia = ib = NULL;
     rc = 0;
 done:
     free(ia);
@@ -533,11 +545,13 @@ int data_pipeline_build(const data_set *source, const data_pipeline_config *c,
     data_set work, rest;
     data_splits s;
     rng_state r;
-    uint32_t seed1, seed2;
+    uint32_t seed1, seed2, *work_rows = NULL, *rest_rows = NULL;
+    size_t i;
     int ok;
     memset(&work, 0, sizeof work);
     memset(&rest, 0, sizeof rest);
     memset(&s, 0, sizeof s);
+    s.n_source_rows = source->n_rows;
     if (data_set_copy(&work, source) != 0)
         goto oom;
     if (c->repeat != 1 && data_augment_repeat(&work, c->repeat) != 0) {
@@ -554,20 +568,41 @@ int data_pipeline_build(const data_set *source, const data_pipeline_config *c,
     rng_stream(&r, data_seed, RNG_PURPOSE_SPLIT);
     seed1 = (uint32_t)(rng_next(&r) >> 32);
     seed2 = (uint32_t)(rng_next(&r) >> 32);
-    if (split_into(&work, &c->test, seed1, &rest, &s.test, err) != 0)
+    /* random_state: the notebook's train_test_split(..., random_state=N),
+     * both calls with the same N, whatever the data seed. */
+    if (c->has_random_state)
+        seed1 = seed2 = (uint32_t)c->random_state;
+    if (work.n_rows > UINT32_MAX) {
+        set_error(err, "%zu rows: splits support at most 2^32 - 1", work.n_rows);
+        goto fail;
+    }
+    work_rows = malloc(work.n_rows * sizeof *work_rows + 1);
+    if (!work_rows)
+        goto oom;
+    for (i = 0; i < work.n_rows; i++)
+        work_rows[i] = (uint32_t)i;
+    if (split_into(&work, work_rows, &c->test, seed1, &rest, &rest_rows, &s.test,
+                   &s.rows_test, err) != 0)
         goto fail;
     data_set_free(&work);
     if (c->validation.test.given) {
-        if (split_into(&rest, &c->validation, seed2, &s.train, &s.validation,
-                       err) != 0)
+        if (split_into(&rest, rest_rows, &c->validation, seed2, &s.train, &s.rows_train,
+                       &s.validation, &s.rows_validation, err) != 0)
             goto fail;
         data_set_free(&rest);
+        free(rest_rows);
+        rest_rows = NULL;
     } else {
         s.train = rest; /* ownership moves */
+        s.rows_train = rest_rows;
         memset(&rest, 0, sizeof rest);
-        if (data_set_take(&s.validation, &s.train, NULL, 0) != 0)
+        rest_rows = NULL;
+        if (data_set_take(&s.validation, &s.train, NULL, 0) != 0 ||
+            !(s.rows_validation = malloc(1)))
             goto oom;
     }
+    free(work_rows);
+    work_rows = NULL;
     if (data_scaler_fit(&s.scaler, c->scale, &s.train) != 0)
         goto oom;
     data_scaler_apply(&s.scaler, &s.train);
@@ -589,6 +624,8 @@ oom:
 fail:
     data_set_free(&work);
     data_set_free(&rest);
+    free(work_rows);
+    free(rest_rows);
     data_splits_free(&s);
     return -1;
 }
@@ -603,6 +640,9 @@ void data_splits_free(data_splits *s)
     free(s->y_train);
     free(s->y_validation);
     free(s->y_test);
+    free(s->rows_train);
+    free(s->rows_validation);
+    free(s->rows_test);
     data_scaler_free(&s->scaler);
     memset(s, 0, sizeof *s);
 }

@@ -1280,6 +1280,84 @@ static int add_figure(figure **figs, size_t *n, char *file, char *title,
 }
 
 
+/* misclassified.EXT: for image data, the test images the median trial of
+ * the best point (highest mean test accuracy; ties: the lower point index)
+ * got wrong, from its stored predictions, at most REPORT_MAX_MISCLASSIFIED
+ * in test-split order. 1 when added, 0 when it does not apply, -1 on
+ * error. */
+static int misclassified_figure(store *db, const report_data *d, const report_plot_cfg *cfg,
+                                const char *dir, const char *ext, figure **figs,
+                                size_t *n_figs, report_error *err)
+{
+    if (!d->dataset.ok || !d->dataset.source.image_w)
+        return 0;
+    const report_point *best = NULL;
+    for (size_t i = 0; i < d->n_points; i++) {
+        const report_point *p = &d->points[i];
+        if (p->n_trials && (!best || (!isnan(p->mean_acc) &&
+                                      (isnan(best->mean_acc) || p->mean_acc > best->mean_acc))))
+            best = p;
+    }
+    if (!best)
+        return 0;
+    const report_trial *t = &d->trials[best->median];
+    store_prediction_list all;
+    store_error serr;
+    if (store_predictions_read(db, t->id, "test", 0, &all, &serr)) {
+        set_err(err, 0, "%s", serr.message);
+        return -1;
+    }
+    store_prediction_row *wrong = xcalloc(all.n ? all.n : 1, sizeof *wrong);
+    size_t n_wrong = 0;
+    if (!wrong) {
+        store_prediction_list_free(&all);
+        set_err(err, 0, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < all.n; i++)
+        if (all.rows[i].true_class != all.rows[i].predicted_class)
+            wrong[n_wrong++] = all.rows[i];
+    size_t n_show = n_wrong < REPORT_MAX_MISCLASSIFIED ? n_wrong : REPORT_MAX_MISCLASSIFIED;
+    int rc = 0;
+    char *file = xprintf("misclassified.%s", ext);
+    char *path = file ? join_path(dir, file) : NULL;
+    if (!path) {
+        set_err(err, 0, "out of memory");
+        rc = -1;
+        goto out;
+    }
+    rc = report_plot_misclassified(d, t, wrong, n_show, n_wrong, all.n, cfg, path, err);
+    if (rc > 0) {
+        char acc[32];
+        report_fmt_round(acc, sizeof acc, t->test_accuracy, 4);
+        if (add_figure(figs, n_figs, file,
+                       *best->label ? xprintf("Misclassified test images, %s", best->label)
+                                    : strdup("Misclassified test images"),
+                       xprintf("The test rows trial %lld (seed %lld, test accuracy %s%s%s) "
+                               "predicts wrong: %zu of %zu%s. Each image is titled true "
+                               "\xe2\x86\x92 predicted class, with its row of the source "
+                               "data below. All of them: SELECT source_row, true_class, "
+                               "predicted_class FROM predictions WHERE trial_id = %lld AND "
+                               "true_class <> predicted_class.",
+                               t->id, t->seed, acc,
+                               best->n_trials > 1 ? ", the median of the seeds" : "",
+                               d->n_points > 1 ? " of the best sweep point" : "", n_wrong,
+                               all.n,
+                               n_show < n_wrong ? "; the first ones in test-split order" : "",
+                               t->id))) {
+            set_err(err, 0, "out of memory");
+            rc = -1;
+        }
+        file = NULL; /* add_figure took it, or freed it */
+    }
+out:
+    free(file);
+    free(path);
+    free(wrong);
+    store_prediction_list_free(&all);
+    return rc;
+}
+
 int report_generate(const report_options *o, report_output *out,
                     report_error *err)
 {
@@ -1512,6 +1590,8 @@ int report_generate(const report_options *o, report_output *out,
         if (r == 0)
             free(file);
     }
+    if (misclassified_figure(db, &d, &cfg, dir, ext, &figs, &n_figs, err) < 0)
+        goto done;
 
     if (o->format == REPORT_FORMAT_PDF) {
         for (size_t i = 0; i < n_figs; i++) {

@@ -12,6 +12,9 @@
  *                                         over its seeds
  *   boundary.EXT                          predicted-class regions (2-D data)
  *   dataset.EXT                           the data: 2-D scatter or digit images
+ *   misclassified.EXT                     image data: the misclassified test
+ *                                         images of the median trial of the
+ *                                         best point (its stored predictions)
  *   index.html                            the page: spec, tables, every figure
  *                                         embedded (data: URIs), so it is
  *                                         complete on its own
@@ -38,6 +41,8 @@
 
 /* The most sweep points drawn as panels (curves, boundary, confusion). */
 #define REPORT_MAX_PANELS 16
+/* The most misclassified test images drawn (misclassified.EXT). */
+#define REPORT_MAX_MISCLASSIFIED 30
 
 typedef enum {
     REPORT_FORMAT_PNG = 0,
@@ -220,6 +225,13 @@ int report_plot_boundary(const report_data *d, const report_plot_cfg *c,
                          const char *path, report_error *err);
 int report_plot_dataset(const report_data *d, const report_plot_cfg *c,
                         const char *path, report_error *err);
+/* The images (d->dataset.source, 8 x 8 digits) of the test rows rows[0..n)
+ * of trial t, each titled "true -> predicted" with its source row below, ten
+ * per row of panels; n_wrong of the trial's n_test test rows are wrong. */
+int report_plot_misclassified(const report_data *d, const report_trial *t,
+                              const store_prediction_row *rows, size_t n, size_t n_wrong,
+                              size_t n_test, const report_plot_cfg *c, const char *path,
+                              report_error *err);
 
 /* Rebuilds, from the experiment's stored spec text and base directory, the
  * dataset of the first trial shown (d->dataset) and the test rows of each

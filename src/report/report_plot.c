@@ -1652,6 +1652,21 @@ int report_plot_boundary(const report_data *d, const report_plot_cfg *c,
 
 /* ---- dataset preview ------------------------------------------------------- */
 
+/* Row `row` of the image data s in the current viewport, grey levels from
+ * 0 (white) to vmax (black); z is a w x h scratch grid. */
+static void draw_image(const data_set *s, size_t row, PLFLT **z, double vmax)
+{
+    size_t w = s->image_w, h = s->image_h;
+    plwind(0, (double)w, 0, (double)h);
+    for (size_t ix = 0; ix < w; ix++)
+        for (size_t iy = 0; iy < h; iy++)
+            z[ix][iy] = s->x[row * s->n_features + (h - 1 - iy) * w + ix];
+    plimage((const PLFLT *const *)z, (PLINT)w, (PLINT)h, 0, (double)w, 0, (double)h, 0, vmax, 0,
+            (double)w, 0, (double)h);
+    plcol0(COL_FG);
+    plbox("bc", 0, 0, "bc", 0, 0);
+}
+
 static int plot_images(const report_data *d, const report_plot_cfg *c,
                        const char *path, report_error *err)
 {
@@ -1695,14 +1710,7 @@ static int plot_images(const report_data *d, const report_plot_cfg *c,
         double vp[4];
         panel_viewport(&l, (int)(i / 5), (int)(i % 5), vp);
         plvpas(vp[0], vp[1], vp[2], vp[3], (double)h / (double)w);
-        plwind(0, (double)w, 0, (double)h);
-        for (size_t ix = 0; ix < w; ix++)
-            for (size_t iy = 0; iy < h; iy++)
-                z[ix][iy] = s->x[i * s->n_features + (h - 1 - iy) * w + ix];
-        plimage((const PLFLT *const *)z, (PLINT)w, (PLINT)h, 0, (double)w, 0, (double)h, 0,
-                vmax, 0, (double)w, 0, (double)h);
-        plcol0(COL_FG);
-        plbox("bc", 0, 0, "bc", 0, 0);
+        draw_image(s, i, z, vmax);
         char lab[128];
         snprintf(lab, sizeof lab, "label %s",
                  s->class_names && s->y[i] >= 0 && (size_t)s->y[i] < s->n_classes
@@ -1760,4 +1768,83 @@ int report_plot_dataset(const report_data *d, const report_plot_cfg *c,
     plmtex("b", 3.0, 0.5, 0.5, "x#d0#u");
     plmtex("l", 3.5, 0.5, 0.5, "x#d1#u");
     return fig_end(&g, err) ? -1 : 1;
+}
+
+/* ---- misclassified test images ---------------------------------------------- */
+
+int report_plot_misclassified(const report_data *d, const report_trial *t,
+                              const store_prediction_row *rows, size_t n, size_t n_wrong,
+                              size_t n_test, const report_plot_cfg *c, const char *path,
+                              report_error *err)
+{
+    const data_set *s = &d->dataset.source;
+    size_t w = s->image_w, h = s->image_h;
+    if (!d->dataset.ok || !n || !w || w * h != s->n_features)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (rows[i].source_row >= s->n_rows)
+            return 0; /* not this data: the rows name rows it does not have */
+    PLFLT **z = NULL;
+    plAlloc2dGrid(&z, (PLINT)w, (PLINT)h);
+    if (!z) {
+        set_err(err, "out of memory");
+        return -1;
+    }
+    layout l;
+    l.ncol = 10;
+    l.nrow = (int)((n + 9) / 10);
+    fig g;
+    int height = panels_height(c, l.nrow, 110, 150);
+    if (fig_begin(&g, c, height, path, err)) {
+        plFree2dGrid(z, (PLINT)w, (PLINT)h);
+        return -1;
+    }
+    char title[512], sub[512], tb[256], acc[32];
+    snprintf(title, sizeof title, "%s: misclassified test images of trial %lld", d->name, t->id);
+    snprintf(sub, sizeof sub, "seed %lld, test accuracy %s: %zu of %zu test rows wrong%s", t->seed,
+             report_fmt_round(acc, sizeof acc, t->test_accuracy, 4), n_wrong, n_test,
+             n < n_wrong ? "; the first ones in test-split order" : "");
+    fig_title(&g, title, sub);
+    double vmax = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < s->n_features; j++) {
+            double v = s->x[rows[i].source_row * s->n_features + j];
+            vmax = v > vmax ? v : vmax;
+        }
+    if (vmax <= 0)
+        vmax = 1;
+    PLFLT pos[2] = {0, 1}, one[2] = {1, 0};
+    plscmap1n(256);
+    plscmap1l(1, 2, pos, one, one, one, NULL);
+    l.top = 110.0 * (c->width / 1000.0) / height;
+    l.ml = 0.8;
+    l.mr = 0.8;
+    l.mb = 1.6;
+    l.mt = 2.0;
+    l.right = 0;
+    l.left = 0;
+    for (size_t i = 0; i < n; i++) {
+        const store_prediction_row *r = &rows[i];
+        double vp[4];
+        panel_viewport(&l, (int)(i / 10), (int)(i % 10), vp);
+        plvpas(vp[0], vp[1], vp[2], vp[3], (double)h / (double)w);
+        draw_image(s, r->source_row, z, vmax);
+        char lab[256];
+        const char *tn = r->true_class < d->n_classes && d->class_names[r->true_class]
+                             ? d->class_names[r->true_class] : "?";
+        const char *pn = r->predicted_class < d->n_classes && d->class_names[r->predicted_class]
+                             ? d->class_names[r->predicted_class] : "?";
+        snprintf(lab, sizeof lab, "%s \xe2\x86\x92 %s", tn, pn);
+        chr(1.1);
+        plmtex("t", 0.7, 0.5, 0.5, pl_text(tb, sizeof tb, lab));
+        snprintf(lab, sizeof lab, "row %zu", r->source_row);
+        chr(0.75);
+        plcol0(COL_DARK);
+        plmtex("b", 1.2, 0.5, 0.5, lab);
+        plcol0(COL_FG);
+        chr(1.0);
+    }
+    int rc = fig_end(&g, err);
+    plFree2dGrid(z, (PLINT)w, (PLINT)h);
+    return rc ? -1 : 1;
 }

@@ -220,6 +220,7 @@ int run_record_trial(store *db, int64_t id, const spec_experiment *e, const tria
     store_confusion cm[3];
     store_weight wt[2 * NN_MAX_LAYERS];
     store_grid g;
+    store_predictions pr;
     if (t->status == TRIAL_DONE) {
         r.n_metrics = trial_metrics(t, mt);
         r.metrics = mt;
@@ -235,6 +236,11 @@ int run_record_trial(store *db, int64_t id, const spec_experiment *e, const tria
             g = (store_grid){t->grid_x0[0], t->grid_x0[1], t->grid_x1[0], t->grid_x1[1],
                              t->grid_res, t->grid};
             r.grid = &g;
+        }
+        if (t->pred_rows) {
+            pr = (store_predictions){"test", t->n_predictions, K, t->pred_source_rows,
+                                     t->pred_rows, t->pred_true, t->pred_class, t->pred_prob};
+            r.predictions = &pr;
         }
     }
     rc = store_trial_finish(db, id, &r, err);

@@ -73,6 +73,7 @@ uint64_t plan_memory_trial(const spec_experiment *e)
     uint64_t repeat_peak = sadd(set_bytes(N, F, K), set_bytes(n, F, K));
     uint64_t split_peak = sadd(sadd(set_bytes(n, F, K), set_bytes(n_rest, F, K)),
                                sadd(set_bytes(n_test, F, K), smul(n, 16)));
+    split_peak = sadd(split_peak, smul(n, 4)); /* the working rows' provenance */
     uint64_t pipeline = sadd(history, smax(repeat_peak, split_peak));
 
     /* Phase 2, training and evaluation. */
@@ -80,6 +81,7 @@ uint64_t plan_memory_trial(const spec_experiment *e)
     uint64_t splits = sadd(set_bytes(n_split, F, K), smul(names, 2)); /* three sets */
     splits = sadd(splits, smul(smul(n_split, K), 4));                 /* one-hot targets */
     splits = sadd(splits, smul(F, 16));                               /* scaler */
+    splits = sadd(splits, smul(n_split, 4));                          /* row provenance */
 
     size_t bs = e->training.batch_size ? e->training.batch_size : 32;
     size_t max_batch = bs > 32 ? bs : 32; /* as runner_trial_exec */
@@ -104,6 +106,13 @@ uint64_t plan_memory_trial(const spec_experiment *e)
         if (rec[s] && rows[s])
             result = sadd(result, cm);
     result = sadd(result, smul(K, 3 * 8 + 4)); /* precision, recall, F1, support */
+    /* record.predictions: per test row two row indices, two classes and K
+     * probabilities; the writer's text buffer for one row's JSON. */
+    uint64_t pred_text = 0;
+    if (e->record.predictions && n_test) {
+        result = sadd(result, smul(n_test, sadd(16, smul(K, 4))));
+        pred_text = sadd(smul(K, 24), 3);
+    }
 
     uint64_t max_rows = smax(1, smax(n_train, smax(n_val, n_test)));
     uint64_t eval = sadd(smul(smul(max_rows, K), 4), cm); /* predictions, test matrix */
@@ -119,7 +128,7 @@ uint64_t plan_memory_trial(const spec_experiment *e)
     uint64_t train_eval = sadd(sadd(splits, model), sadd(result, sadd(eval, grid)));
     /* Phase 3: the result alone, and the weights blob the writer builds
      * from it. */
-    uint64_t store = sadd(result, smul(np, 4));
+    uint64_t store = sadd(sadd(result, smul(np, 4)), pred_text);
     return sadd(smax(pipeline, smax(train_eval, store)), PLAN_MEMORY_TRIAL_SLACK);
 }
 

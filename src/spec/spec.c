@@ -1069,6 +1069,10 @@ static void check_splits(cv *c, spec_experiment *e, const sn *root)
             return;
         }
     }
+    if (e->data.pipeline.has_random_state && !t->shuffle)
+        err(c, node_at(root, "data.split.random_state", &x),
+            "data.split.random_state has no effect with data.split.shuffle: false "
+            "(the rows are not shuffled); remove one of them");
     if (t->stratify) {
         size_t k = e->data.n_classes;
         if (n_test < k || n_rest < k || (v->test.given && (n_val < k || n_train < k)))

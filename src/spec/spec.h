@@ -66,6 +66,7 @@ typedef struct spec_record {
     double grid_x0[2];   /* default [-1, 2] */
     double grid_x1[2];   /* default [-1, 2] */
     size_t grid_resolution; /* default 100 */
+    int predictions;     /* per-row test predictions, default 1 */
 } spec_record;
 
 /* One fully resolved experiment: defaults filled, the dataset's shape known

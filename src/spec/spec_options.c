@@ -90,6 +90,12 @@ static int omit_disabled(const spec_option *o, const void *base)
     return !*(const int *)((const char *)base + o->off);
 }
 
+/* An optional value not given: left out, so keys from before it stay. */
+static int omit_unset(const spec_option *o, const void *base)
+{
+    return !*(const int *)((const char *)base + o->aux);
+}
+
 static void put_source(FILE *f, const spec_option *o, const spec_experiment *e, const void *base,
                        const char *csv_sha);
 static void put_baseline(FILE *f, const spec_option *o, const spec_experiment *e,
@@ -133,6 +139,9 @@ const spec_option spec_options[] = {
      .help = "Shuffle before splitting (train_test_split shuffle)."},
     {"data.split.stratify", OPT_BOOL, KEY, 0, 0, "false", E(INT, data.pipeline.test.stratify),
      .help = "Keep the class proportions in every split (StratifiedShuffleSplit)."},
+    {"data.split.random_state", OPT_INT, KEY, 0, 4294967295.0, NULL,
+     E(U64_OPT, data.pipeline.random_state), AUX(data.pipeline.has_random_state), .omit = omit_unset,
+     .help = "Split exactly as train_test_split(..., random_state=N) does, in both splits, whatever the seed (default: split seeds drawn from the data seed)."},
     {"data.scale", OPT_ENUM, KEY, 0, 0, "none", .names = spec_scale_names, E(INT, data.pipeline.scale),
      .help = "Feature scaling fitted on the training rows: none, standard (StandardScaler), minmax (MinMaxScaler)."},
     {"data.seed", OPT_INT, KEY, 0, BIG_INT, NULL, E(U64_OPT, data.seed), AUX(data.has_seed),
@@ -297,6 +306,8 @@ const spec_option spec_options[] = {
      .help = "Splits whose confusion matrix is stored (default: validation when there is one, and test)."},
     {"record.weights", OPT_BOOL, 0, 0, 0, "true", E(INT, record.weights),
      .help = "Store the final weights."},
+    {"record.predictions", OPT_BOOL, 0, 0, 0, "true", E(INT, record.predictions),
+     .help = "Store each test row's predicted class and class probabilities (table predictions; about 30 + 12 x classes bytes per test row and trial)."},
     {"record.grid", OPT_GRID, 0, 0, 0, NULL, .set = spec_set_grid,
      .help = "Prediction grid over the input plane for 2-feature data: false, true, or {range, resolution} (default: on for 2-feature data)."},
     {"record.grid.range", OPT_RANGE2, 0, 0, 0, "[[-1, 2], [-1, 2]]", E(RANGE, record.grid_x0),

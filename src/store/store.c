@@ -34,14 +34,15 @@ struct store {
      * trial's transaction to a few hundred microseconds. */
     sqlite3_stmt *ins_epoch, *ins_metric, *ins_confusion, *ins_weight, *ins_grid;
     sqlite3_stmt *upd_trial, *upd_running, *sel_figures;
-    sqlite3_stmt *clear[5];
+    sqlite3_stmt *clear[6];
+    sqlite3_stmt *ins_prediction;
 };
 
 /* What a trial owns besides its row, cleared before it is (re)written. */
-static const char *const clear_sql[5] = {
+static const char *const clear_sql[6] = {
     "DELETE FROM epochs WHERE trial_id = ?1", "DELETE FROM metrics WHERE trial_id = ?1",
     "DELETE FROM confusion WHERE trial_id = ?1", "DELETE FROM weights WHERE trial_id = ?1",
-    "DELETE FROM grids WHERE trial_id = ?1"};
+    "DELETE FROM grids WHERE trial_id = ?1", "DELETE FROM predictions WHERE trial_id = ?1"};
 
 static const char *const status_names[] = {"queued", "running", "done",
                                            "failed", "diverged", "interrupted"};
@@ -187,7 +188,7 @@ static int step_done(store *s, sqlite3_stmt *st, store_error *err)
 
 static int clear_trial_rows(store *s, int64_t id, store_error *err)
 {
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 6; i++) {
         if (prep_keep(s, clear_sql[i], &s->clear[i], err))
             return -1;
         sqlite3_bind_int64(s->clear[i], 1, id);
@@ -356,6 +357,21 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "JOIN point_stats b ON b.experiment_id = c.experiment_id AND b.metric = c.metric\n"
     "     AND b.is_best = 1\n"
     "WHERE c.k = 1;\n",
+    /* 3 -> 4. Each feature of version 4 adds its own block. */
+    /* per-sample predictions (record.predictions) */
+    "CREATE TABLE IF NOT EXISTS predictions (\n"
+    "    trial_id        INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,\n"
+    "    split           TEXT NOT NULL,\n"
+    "    split_row       INTEGER NOT NULL,\n"
+    "    source_row      INTEGER NOT NULL,\n"
+    "    augmented_row   INTEGER NOT NULL,\n"
+    "    true_class      INTEGER NOT NULL,\n"
+    "    predicted_class INTEGER NOT NULL,\n"
+    "    probabilities   TEXT NOT NULL,\n"
+    "    PRIMARY KEY (trial_id, split, split_row)\n"
+    ") WITHOUT ROWID;\n"
+    /* end of per-sample predictions */
+    "",
 };
 
 static int migrate(store *s, store_error *err)
@@ -749,8 +765,9 @@ void store_close(store *s)
     sqlite3_finalize(s->upd_trial);
     sqlite3_finalize(s->upd_running);
     sqlite3_finalize(s->sel_figures);
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 6; i++)
         sqlite3_finalize(s->clear[i]);
+    sqlite3_finalize(s->ins_prediction);
     if (s->db)
         sqlite3_close(s->db);
     free(s->path);
@@ -1109,6 +1126,64 @@ static void bind_failed(store *s, sqlite3_stmt *st, const char *what, store_erro
     sqlite3_clear_bindings(st);
 }
 
+/* The JSON array of k probabilities, 9 significant digits each (every
+ * float32 reads back as itself); a value that is not finite, which no
+ * done trial has, is null. buf holds 24 * k + 3 bytes. */
+static void probabilities_json(const float *p, size_t k, char *buf)
+{
+    size_t n = 0;
+    buf[n++] = '[';
+    for (size_t j = 0; j < k; j++) {
+        if (j)
+            buf[n++] = ',';
+        double v = (double)p[j];
+        n += (size_t)(isfinite(v) ? snprintf(buf + n, 24, "%.9g", v) : snprintf(buf + n, 24, "null"));
+    }
+    buf[n++] = ']';
+    buf[n] = '\0';
+}
+
+/* The predictions rows of one trial (inside store_trial_finish's
+ * transaction). */
+static int write_predictions(store *s, int64_t id, const store_predictions *p,
+                             store_error *err)
+{
+    size_t cap;
+    if (!checked_mul(p->k, 24, &cap) || !checked_add(cap, 3, &cap)) {
+        set_err(err, 0, "too many classes for the predictions");
+        return -1;
+    }
+    if (prep_keep(s, "INSERT INTO predictions(trial_id, split, split_row, source_row,"
+                     " augmented_row, true_class, predicted_class, probabilities)"
+                     " VALUES (?1,?2,?3,?4,?5,?6,?7,?8)", &s->ins_prediction, err))
+        return -1;
+    char *buf = malloc(cap);
+    if (!buf) {
+        set_err(err, 0, "out of memory");
+        return -1;
+    }
+    sqlite3_stmt *q = s->ins_prediction;
+    for (size_t i = 0; i < p->n; i++) {
+        probabilities_json(p->probabilities + i * p->k, p->k, buf);
+        if (b_i64(q, 1, id) || b_text(q, 2, p->split) || b_i64(q, 3, (sqlite3_int64)i) ||
+            b_i64(q, 4, (sqlite3_int64)p->source_row[i]) ||
+            b_i64(q, 5, (sqlite3_int64)p->augmented_row[i]) ||
+            b_i64(q, 6, (sqlite3_int64)p->true_class[i]) ||
+            b_i64(q, 7, (sqlite3_int64)p->predicted_class[i]) ||
+            sqlite3_bind_text(q, 8, buf, -1, SQLITE_STATIC)) {
+            bind_failed(s, q, "a prediction", err);
+            free(buf);
+            return -1;
+        }
+        if (step_done(s, q, err)) {
+            free(buf);
+            return -1;
+        }
+    }
+    free(buf);
+    return 0;
+}
+
 int store_trial_finish(store *s, int64_t id, const store_trial_result *r,
                        store_error *err)
 {
@@ -1252,6 +1327,8 @@ int store_trial_finish(store *s, int64_t id, const store_trial_result *r,
         goto fail;
     }
     if (step_done(s, st, err))
+        goto fail;
+    if (r->predictions && write_predictions(s, id, r->predictions, err))
         goto fail;
     if (tx_commit(s, err))
         goto fail;

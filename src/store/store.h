@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 #define STORE_BUSY_TIMEOUT_MS 5000
 
 typedef struct store_error {
@@ -164,7 +164,8 @@ typedef enum {
  * key not yet in experiment exp (so trial ids follow the plan), refreshes the
  * plan position of existing ones, and decides for each whether it runs. A
  * trial that will run again loses what an earlier attempt left (epochs,
- * metrics, confusion, weights, grid, result columns) and is queued.
+ * metrics, confusion, weights, grid, predictions, result columns) and is
+ * queued.
  * ids[i] and actions[i] are filled for plan[i]. */
 int store_trials_prepare(store *s, int64_t exp, size_t n,
                          const store_trial_plan *plan, int retry,
@@ -201,6 +202,18 @@ typedef struct store_grid {
     const uint8_t *classes; /* res*res */
 } store_grid;
 
+/* Per-row predictions of one split (table predictions): row i of the
+ * split came from source row source_row[i] (augmented-set row
+ * augmented_row[i]); its true and predicted class and k probabilities at
+ * probabilities + i * k. */
+typedef struct store_predictions {
+    const char *split; /* test */
+    size_t n, k;
+    const uint32_t *source_row, *augmented_row;
+    const int32_t *true_class, *predicted_class;
+    const float *probabilities;
+} store_predictions;
+
 /* NaN doubles are stored as NULL. */
 typedef struct store_trial_result {
     store_status status;
@@ -222,6 +235,7 @@ typedef struct store_trial_result {
     size_t n_weights;
     const store_weight *weights;
     const store_grid *grid;  /* NULL when none */
+    const store_predictions *predictions; /* NULL when none */
 } store_trial_result;
 
 /* Writes everything of one finished (or stopped) trial in one transaction,
@@ -483,6 +497,25 @@ const store_trial_note *store_trial_note_find(const store_trial_notes *n, int64_
  * a chain (each layer's inputs the previous one's units). */
 int store_trial_layer_shapes(store *s, int64_t trial_id, size_t max, size_t *n_layers,
                              size_t *inputs, size_t *units, store_error *err);
+
+/* One predictions row (schema version 4), without its probabilities. */
+typedef struct store_prediction_row {
+    size_t split_row, source_row, augmented_row;
+    size_t true_class, predicted_class;
+} store_prediction_row;
+
+typedef struct store_prediction_list {
+    size_t n;
+    store_prediction_row *rows;  /* by split_row */
+} store_prediction_list;
+
+/* The predictions rows of trial_id's split (NULL: "test"); misclassified:
+ * only those whose predicted class is not the true one. An empty list when
+ * the trial has none (record.predictions off, not done, or a database from
+ * before version 4). 0 or -1. */
+int store_predictions_read(store *s, int64_t trial_id, const char *split, int misclassified,
+                           store_prediction_list *out, store_error *err);
+void store_prediction_list_free(store_prediction_list *l);
 
 /* A value as SQLite holds it. */
 typedef enum { STORE_NULL = 0, STORE_INTEGER, STORE_REAL, STORE_TEXT } store_value_type;

@@ -1179,6 +1179,78 @@ int store_trial_layer_shapes(store *s, int64_t trial_id, size_t max, size_t *n_l
     return 0;
 }
 
+/* ---- per-row predictions ------------------------------------------------ */
+
+int store_predictions_read(store *s, int64_t trial_id, const char *split, int misclassified,
+                           store_prediction_list *out, store_error *err)
+{
+    memset(out, 0, sizeof *out);
+    /* A database from before version 4, opened read-only, has no
+     * predictions table: nothing was recorded. */
+    sqlite3_stmt *st = NULL;
+    if (prep(s, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'"
+                " AND name = 'predictions'", &st, err))
+        return -1;
+    int has = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
+    sqlite3_finalize(st);
+    if (!has)
+        return 0;
+    if (prep(s, misclassified
+                    ? "SELECT split_row, source_row, augmented_row, true_class, predicted_class"
+                      " FROM predictions WHERE trial_id = ?1 AND split = ?2"
+                      " AND true_class <> predicted_class ORDER BY split_row"
+                    : "SELECT split_row, source_row, augmented_row, true_class, predicted_class"
+                      " FROM predictions WHERE trial_id = ?1 AND split = ?2 ORDER BY split_row",
+             &st, err))
+        return -1;
+    sqlite3_bind_int64(st, 1, trial_id);
+    sqlite3_bind_text(st, 2, split ? split : "test", -1, SQLITE_STATIC);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        long long v[5];
+        int bad = 0;
+        for (int i = 0; i < 5; i++) {
+            v[i] = sqlite3_column_int64(st, i);
+            bad |= sqlite3_column_type(st, i) != SQLITE_INTEGER || v[i] < 0;
+        }
+        if (bad)
+            continue; /* a damaged row is left out, not trusted */
+        if (out->n == cap) {
+            size_t nc = cap ? 2 * cap : 64;
+            store_prediction_row *r = nc > (size_t)-1 / sizeof *r
+                                          ? NULL
+                                          : realloc(out->rows, nc * sizeof *r);
+            if (!r) {
+                sqlite3_finalize(st);
+                store_prediction_list_free(out);
+                set_err(err, 0, "out of memory");
+                return -1;
+            }
+            out->rows = r;
+            cap = nc;
+        }
+        out->rows[out->n++] = (store_prediction_row){(size_t)v[0], (size_t)v[1], (size_t)v[2],
+                                                     (size_t)v[3], (size_t)v[4]};
+    }
+    if (rc != SQLITE_DONE) {
+        db_err(s, err, rc, "reading predictions");
+        sqlite3_finalize(st);
+        store_prediction_list_free(out);
+        return -1;
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
+
+void store_prediction_list_free(store_prediction_list *l)
+{
+    if (!l)
+        return;
+    free(l->rows);
+    memset(l, 0, sizeof *l);
+}
+
 /* ---- exports ------------------------------------------------------------ */
 
 static const char *const table_names[] = {"trials",    "epochs",  "metrics",

@@ -48,6 +48,11 @@ void trial_result_free(trial_result *t)
     free(t->f1);
     free(t->support);
     free(t->grid);
+    free(t->pred_rows);
+    free(t->pred_source_rows);
+    free(t->pred_true);
+    free(t->pred_class);
+    free(t->pred_prob);
     memset(t, 0, sizeof *t);
 }
 
@@ -109,6 +114,35 @@ static int trial_grid(trial_result *t, const spec_experiment *e, nn_model *m,
     return 0;
 }
 
+/* Keeps the test split's predictions: prob holds its n x K probabilities
+ * as nn_predict gave them. 0, or -1 when out of memory. */
+static int trial_predictions(trial_result *t, const data_splits *sp, const float *prob)
+{
+    size_t n = sp->test.n_rows, K = t->n_classes, np;
+    if (!checked_mul(n, K, &np) || !checked_mul(np, sizeof *t->pred_prob, &np))
+        return -1;
+    t->pred_rows = malloc(n * sizeof *t->pred_rows + 1);
+    t->pred_source_rows = malloc(n * sizeof *t->pred_source_rows + 1);
+    t->pred_true = malloc(n * sizeof *t->pred_true + 1);
+    t->pred_class = malloc(n * sizeof *t->pred_class + 1);
+    t->pred_prob = malloc(np + 1);
+    if (!t->pred_rows || !t->pred_source_rows || !t->pred_true || !t->pred_class ||
+        !t->pred_prob)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t a = sp->rows_test[i];
+        t->pred_rows[i] = a;
+        t->pred_source_rows[i] =
+            sp->n_source_rows ? (uint32_t)(a % sp->n_source_rows) : a;
+        t->pred_true[i] = sp->test.y[i];
+        t->pred_class[i] = (int32_t)metrics_argmax(prob + i * K, K);
+    }
+    if (np)
+        memcpy(t->pred_prob, prob, np);
+    t->n_predictions = n;
+    return 0;
+}
+
 /* Loss and accuracy on each split, the confusion matrices asked for (the
  * test one always, for the per-class figures) and precision, recall, F1 and
  * support per class. 0; 1 when the buffers would be too large (t says
@@ -164,6 +198,10 @@ static int trial_evaluate(trial_result *t, const spec_experiment *e, nn_model *m
         metrics_confusion(prob, ds[s]->y, ds[s]->n_rows, K, cm);
         if (s == 2 && cm != cm_test)
             memcpy(cm_test, cm, cm_bytes);
+        if (s == 2 && e->record.predictions && trial_predictions(t, sp, prob)) {
+            rc = -1;
+            goto out;
+        }
     }
     if (sp->test.n_rows)
         metrics_per_class(cm_test, K, t->precision, t->recall, t->f1, t->support);

@@ -57,6 +57,16 @@ typedef struct trial_result {
     double grid_x0[2], grid_x1[2];
     uint8_t *grid;           /* res x res predicted classes, NULL when none */
     char hash[65];           /* result hash (trial_result_hash); "" unless done */
+    /* Per-row test predictions (record.predictions, done trials): test row
+     * i came from row pred_rows[i] of the augmented set, which is row
+     * pred_source_rows[i] of the source (pred_rows[i] mod the source's
+     * rows); its true class, predicted class (the argmax the confusion
+     * matrix counts) and n_classes probabilities at pred_prob + i * K.
+     * Derived data: not part of the result hash. */
+    size_t n_predictions;
+    uint32_t *pred_rows, *pred_source_rows;
+    int32_t *pred_true, *pred_class;
+    float *pred_prob;
 } trial_result;
 
 /* Runs one trial of experiment e with seed on the dataset source: data

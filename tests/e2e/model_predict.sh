@@ -1,8 +1,10 @@
 # `runexp predict` and `runexp export-model`: predictions on a trial's own
-# test rows reproduce its stored test accuracy and test confusion matrix
-# exactly (CSV data with standard scaling, the digits with min-max scaling,
-# XOR without noise), columns are matched by name, and every error exits 2
-# with a message, no partial file and the database unchanged.
+# test rows reproduce its stored test accuracy, test confusion matrix and
+# per-row test predictions (classes and printed probabilities) exactly (CSV
+# data with standard scaling, the digits with min-max scaling, unshuffled
+# and shuffled with random_state, XOR without noise), columns are matched
+# by name, and every error exits 2 with a message, no partial file and the
+# database unchanged.
 source "$(dirname "$0")/run_common.sh"
 
 # ---- a CSV dataset the test knows row by row: 3 classes, 3 features ------
@@ -69,15 +71,31 @@ model:
 training: {loss: categorical_crossentropy, optimizer: adam, epochs: 2}
 record: {weights: false}
 EOF
-for s in csv digits xor noweights; do
+# The digits shuffled as the notebook does (random_state 42): the test rows
+# are found through the stored predictions' source_row.
+cat > digits_rs.yaml <<'EOF'
+name: predict_digits_rs
+data:
+  source: digits
+  split: {test: 0.25, validation: 0.25, random_state: 42}
+  scale: minmax
+model:
+  layers:
+    - {units: 16, activation: relu}
+    - {units: classes, activation: softmax}
+training: {loss: categorical_crossentropy, optimizer: adam, epochs: 4, batch_size: 64}
+seeds: 1
+EOF
+for s in csv digits xor noweights digits_rs; do
     run --db "$DB" -q "$s.yaml"
     expect_rc 0 "run $s"
 done
 rm -f "$DB.lock"
-# trials: 1, 2 csv (seeds 0, 1); 3 digits; 4 xor; 5 no weights
+# trials: 1, 2 csv (seeds 0, 1); 3 digits; 4 xor; 5 no weights; 6 digits
+# shuffled with random_state
 expect_eq "$(q "SELECT group_concat(e.name || ':' || t.status, ' ') FROM trials t
                 JOIN experiments e ON e.id = t.experiment_id ORDER BY t.id")" \
-    "predict_csv:done predict_csv:done predict_digits:done predict_xor:done predict_noweights:done" \
+    "predict_csv:done predict_csv:done predict_digits:done predict_xor:done predict_noweights:done predict_digits_rs:done" \
     "trials"
 sum=$(sha256sum "$DB" | cut -d' ' -f1)
 
@@ -112,7 +130,18 @@ check_trial() {
        WHERE c.trial_id = $id AND c.split = 'test' ORDER BY 1" > stored$id.txt
     sort pairs$id.txt | uniq -c | awk '{ print $2 "|" $1 }' | sort > mine$id.txt
     diff stored$id.txt mine$id.txt >&2 || fail "trial $id: confusion of predict vs the stored one"
-    echo "trial $id: $ok of $n test rows right, as stored" >&2
+    # Row by row, the stored per-row predictions (table predictions): the
+    # same probabilities as text (both print each float32 with %.9g) and the
+    # same class, DATA being the test rows in split order.
+    q "SELECT p.split_row || ',' || substr(p.probabilities, 2, length(p.probabilities) - 2) || ',' || c.name
+       FROM predictions p JOIN trials t ON t.id = p.trial_id
+       JOIN classes c ON c.experiment_id = t.experiment_id AND c.class_index = p.predicted_class
+       WHERE p.trial_id = $id AND p.split = 'test' ORDER BY p.split_row" > rows$id.txt
+    expect_eq "$(wc -l < rows$id.txt)" "$n" "trial $id: stored prediction rows"
+    tail -n +2 "pred$id.csv" > predrows$id.txt
+    diff rows$id.txt predrows$id.txt > rowdiff$id.txt ||
+        { head -n 5 rowdiff$id.txt >&2; fail "trial $id: predict differs from the stored per-row predictions"; }
+    echo "trial $id: $ok of $n test rows right, as stored; every row's prediction as stored" >&2
 }
 
 # CSV: the last 30 rows, columns in another order, label column kept.
@@ -147,6 +176,21 @@ check_trial 3 test_digits.csv label
 # XOR: the last 40 of 200 tiled rows: corners 0..3 in turn.
 { echo "x0,x1,label"; for i in $(seq 0 9); do printf '0,0,0\n0,1,1\n1,0,1\n1,1,0\n'; done; } > test_xor.csv
 check_trial 4 test_xor.csv label
+
+# Digits shuffled with random_state: the test rows, in split order, are the
+# digits rows the stored predictions name (source_row, 0-based), which are
+# scikit-learn's train_test_split(..., random_state=42) test rows.
+q "SELECT source_row FROM predictions WHERE trial_id = 6 ORDER BY split_row" > src6.txt
+awk -v c="case lab_digits_split1 " 'index($0, c) == 1 { f = 1; next }
+     f && $1 == "test" { for (i = 3; i <= NF; i++) print $i; exit }' \
+    "$RUNEXP_SOURCE_DIR/tests/fixtures/split_cases.txt" > sk6.txt
+cmp -s src6.txt sk6.txt || fail "trial 6: test rows are not scikit-learn's random_state=42 rows"
+zcat "$RUNEXP_SOURCE_DIR/data/digits/digits.csv.gz" > all_digits.csv
+{
+    awk 'BEGIN { for (i = 0; i < 64; i++) printf "pixel_%d_%d,", int(i / 8), i % 8; print "label" }'
+    awk 'NR == FNR { line[FNR - 1] = $0; next } { print line[$1] }' all_digits.csv src6.txt
+} > test_digits_rs.csv
+check_trial 6 test_digits_rs.csv label
 
 # ---- model files ---------------------------------------------------------
 run export-model 4 --out m.onnx --db "$DB"

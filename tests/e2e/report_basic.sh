@@ -141,7 +141,22 @@ grep -q "trial $tid" out_trial/index.html || fail "trial page does not name tria
 RUNEXP_DB="$DB" run report
 expect_rc 0 "report with defaults"
 check_dir results/rep_digits png curves_accuracy.png curves_loss.png sweep.png \
-    confusion_0.png dataset.png
+    confusion_0.png dataset.png misclassified.png
+# The misclassified digits are the median trial's (the lower median of two
+# seeds by test accuracy): its id and count of wrong test rows, from SQL.
+mid=$(q "SELECT t.id FROM trials t JOIN experiments e ON e.id = t.experiment_id
+         WHERE e.name = 'rep_digits' ORDER BY t.test_accuracy, t.seed LIMIT 1")
+nw=$(q "SELECT COUNT(*) FROM predictions WHERE trial_id = $mid AND true_class <> predicted_class")
+grep -q "The test rows trial $mid (seed [0-9]*, test accuracy [0-9.]*, the median of the seeds) predicts wrong: $nw of 450; the first ones in test-split order" \
+    results/rep_digits/index.html || fail "misclassified caption does not name trial $mid and $nw of 450"
+# Without stored predictions there is nothing to show.
+sed -e 's/^name: rep_digits/name: rep_digits_nopred/' digits.yaml > nopred.yaml
+echo 'record: {predictions: false}' >> nopred.yaml
+run --db "$DB" -q nopred.yaml
+expect_rc 0 "digits run without predictions"
+run report rep_digits_nopred --db "$DB" --out out_nopred
+expect_rc 0 "report without predictions"
+[ ! -e out_nopred/misclassified.png ] || fail "a misclassified figure without predictions"
 
 # Errors: exit 2 with a message.
 run report --db "$WORK/missing.db"

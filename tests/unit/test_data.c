@@ -402,7 +402,7 @@ static void test_split_indices_sklearn(void **state)
     }
     free(line);
     fclose(f);
-    assert_int_equal(n_cases, 15);
+    assert_int_equal(n_cases, 18);
     assert_int_equal(n_strat, 6);
 }
 
@@ -1030,6 +1030,155 @@ static void test_pipeline_xor(void **state)
     data_set_free(&src);
 }
 
+/* The train and test indices of fixture case `name` (split_cases.txt). */
+static void fixture_case(const char *name, uint32_t **train, size_t *n_train, uint32_t **test,
+                         size_t *n_test)
+{
+    const char *dir = getenv("RUNEXP_FIXTURES");
+    char path[512], want[80];
+    char *line = NULL;
+    size_t cap = 0;
+    int found = 0;
+    snprintf(path, sizeof path, "%s/split_cases.txt", dir ? dir : RUNEXP_FIXTURES);
+    snprintf(want, sizeof want, "case %s ", name);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    while (!found && getline(&line, &cap, f) > 0) {
+        if (strncmp(line, want, strlen(want)))
+            continue;
+        assert_true(getline(&line, &cap, f) > 0);
+        *train = parse_list(line, "train", n_train);
+        assert_true(getline(&line, &cap, f) > 0);
+        *test = parse_list(line, "test", n_test);
+        found = 1;
+    }
+    free(line);
+    fclose(f);
+    if (!found)
+        print_error("no case %s in %s\n", name, path);
+    assert_true(found);
+}
+
+/* data.split.random_state = 42 gives the labs' notebook splits exactly:
+ * train_test_split(X, random_state=42) for the test rows, then
+ * train_test_split(rest, random_state=42) for validation, whatever the data
+ * seed; the provenance (rows_*) names each split row's row of the
+ * augmented set, and test/train/validation x are those rows. */
+static void check_lab_split(const data_set *src, data_pipeline_config *c, const char *case1,
+                            const char *case2)
+{
+    uint32_t *tr1, *te1, *tr2, *te2;
+    size_t ntr1, nte1, ntr2, nte2, i;
+    data_splits s, s2;
+    data_set aug;
+    data_error err;
+    fixture_case(case1, &tr1, &ntr1, &te1, &nte1);
+    fixture_case(case2, &tr2, &ntr2, &te2, &nte2);
+    c->has_random_state = 1;
+    c->random_state = 42;
+    assert_int_equal(data_pipeline_build(src, c, 7, &s, &err), 0);
+    assert_int_equal(s.n_source_rows, src->n_rows);
+    assert_int_equal(s.test.n_rows, nte1);
+    assert_int_equal(s.validation.n_rows, nte2);
+    assert_int_equal(s.train.n_rows, ntr2);
+    assert_int_equal(ntr1, ntr2 + nte2);
+    assert_memory_equal(s.rows_test, te1, nte1 * sizeof *te1);
+    for (i = 0; i < nte2; i++)
+        assert_int_equal(s.rows_validation[i], tr1[te2[i]]);
+    for (i = 0; i < ntr2; i++)
+        assert_int_equal(s.rows_train[i], tr1[tr2[i]]);
+    /* The rows themselves: labels of the tiled source at those indices. */
+    assert_int_equal(data_set_copy(&aug, src), 0);
+    assert_int_equal(data_augment_repeat(&aug, c->repeat), 0);
+    for (i = 0; i < nte1; i++) {
+        assert_int_equal(s.test.y[i], aug.y[te1[i]]);
+        assert_int_equal(s.test.y[i], src->y[te1[i] % src->n_rows]);
+    }
+    if (c->noise == 0)
+        for (i = 0; i < nte1; i++)
+            assert_memory_equal(&s.test.x[i * src->n_features], &aug.x[te1[i] * src->n_features],
+                                src->n_features * sizeof(float));
+    /* Another data seed: the same rows; noise, when there is any, differs. */
+    assert_int_equal(data_pipeline_build(src, c, 8, &s2, &err), 0);
+    assert_memory_equal(s2.rows_test, s.rows_test, nte1 * sizeof *te1);
+    assert_memory_equal(s2.rows_train, s.rows_train, ntr2 * sizeof *te1);
+    assert_memory_equal(s2.rows_validation, s.rows_validation, nte2 * sizeof *te1);
+    assert_true((memcmp(s2.test.x, s.test.x, nte1 * src->n_features * sizeof(float)) != 0) ==
+                (c->noise > 0));
+    data_splits_free(&s2);
+    /* Without random_state the split follows the data seed. */
+    c->has_random_state = 0;
+    assert_int_equal(data_pipeline_build(src, c, 7, &s2, &err), 0);
+    assert_true(memcmp(s2.rows_test, te1, nte1 * sizeof *te1) != 0);
+    data_splits_free(&s2);
+    data_set_free(&aug);
+    data_splits_free(&s);
+    free(tr1);
+    free(te1);
+    free(tr2);
+    free(te2);
+}
+
+static void test_pipeline_random_state_labs(void **state)
+{
+    (void)state;
+    data_set src;
+    data_error err;
+    data_pipeline_config c = xor_lab();
+    assert_int_equal(data_source_xor(&src), 0);
+    check_lab_split(&src, &c, "xor_split1", "lab_xor_split2");
+    data_set_free(&src);
+    memset(&c, 0, sizeof c);
+    c.repeat = 1;
+    c.test = split_cfg(sz_none(), sz_none());
+    c.validation = split_cfg(sz_float(0.25), sz_none());
+    assert_int_equal(data_source_digits(&src, &err), 0);
+    check_lab_split(&src, &c, "lab_digits_split1", "lab_digits_split2");
+    data_set_free(&src);
+}
+
+/* Provenance without random_state: every augmented row is in exactly one
+ * split, and each split row's features are those of its augmented row
+ * (no noise), its label that of source row index % n. */
+static void test_pipeline_provenance(void **state)
+{
+    (void)state;
+    data_set src, aug;
+    data_splits s;
+    data_error err;
+    data_pipeline_config c = xor_lab();
+    c.noise = 0;
+    assert_int_equal(data_source_xor(&src), 0);
+    assert_int_equal(data_pipeline_build(&src, &c, 3, &s, &err), 0);
+    assert_int_equal(data_set_copy(&aug, &src), 0);
+    assert_int_equal(data_augment_repeat(&aug, 200), 0);
+    char used[800] = {0};
+    const data_set *sets[3] = {&s.train, &s.validation, &s.test};
+    const uint32_t *rows[3] = {s.rows_train, s.rows_validation, s.rows_test};
+    for (int k = 0; k < 3; k++)
+        for (size_t i = 0; i < sets[k]->n_rows; i++) {
+            uint32_t a = rows[k][i];
+            assert_true(a < 800);
+            used[a]++;
+            assert_memory_equal(&sets[k]->x[2 * i], &aug.x[2 * a], 2 * sizeof(float));
+            assert_int_equal(sets[k]->y[i], src.y[a % 4]);
+        }
+    for (size_t i = 0; i < 800; i++)
+        assert_int_equal(used[i], 1);
+    data_splits_free(&s);
+    /* No validation split: still a provenance for every row. */
+    c.validation.test.given = 0;
+    assert_int_equal(data_pipeline_build(&src, &c, 3, &s, &err), 0);
+    assert_int_equal(s.train.n_rows, 640);
+    assert_non_null(s.rows_train);
+    assert_non_null(s.rows_validation);
+    for (size_t i = 0; i < 640; i++)
+        assert_int_equal(s.train.y[i], src.y[s.rows_train[i] % 4]);
+    data_splits_free(&s);
+    data_set_free(&aug);
+    data_set_free(&src);
+}
+
 static void test_pipeline_digits(void **state)
 {
     data_pipeline_config c;
@@ -1076,6 +1225,8 @@ int main(void)
         cmocka_unit_test(test_split_sizes),
         cmocka_unit_test(test_split_indices_sklearn),
         cmocka_unit_test(test_split_noshuffle_and_stratify),
+        cmocka_unit_test(test_pipeline_random_state_labs),
+        cmocka_unit_test(test_pipeline_provenance),
         cmocka_unit_test(test_csv_ok),
         cmocka_unit_test(test_csv_buffer),
         cmocka_unit_test(test_csv_errors),

@@ -61,11 +61,14 @@ static void test_trial_by_hand(void **state)
      * (epoch number + 5 doubles) = 240.
      *
      * Phase 1, the pipeline: the 40-row working set, the 30-row rest and
-     * the 10-row test side, 16 bytes of index arrays per working row:
-     *   (480 + 256) + (360 + 256) + (120 + 256) + 640 = 2368, + history 240
-     *   = 2608 (augmenting holds only (48 + 256) + (480 + 256) = 1040).
+     * the 10-row test side, 16 bytes of index arrays per working row and 4
+     * of provenance:
+     *   (480 + 256) + (360 + 256) + (120 + 256) + 640 + 160 = 2528, +
+     *   history 240 = 2768 (augmenting holds only (48 + 256) + (480 + 256)
+     *   = 1040).
      * Phase 2: the three splits (40 rows, three name copies) 480 + 768 =
-     * 1248, one-hot targets 40 x 2 x 4 = 320, scaler 2 x 16 = 32: 1600. The
+     * 1248, one-hot targets 40 x 2 x 4 = 320, scaler 2 x 16 = 32, the rows'
+     * provenance 40 x 4 = 160: 1760. The
      * model M (nn_model_bytes_for, counted by hand in test_nn) + epoch
      * order 20 x 4 + row classes 30 x 4 = M + 200. The result: 17
      * parameters (2*3 + 3 + 3*2 + 2) x 4 = 68, history 240, two confusion
@@ -73,13 +76,18 @@ static void test_trial_by_hand(void **state)
      * the grid 100 bytes: 496. Evaluation: predictions of the largest
      * split 20 x 2 x 4 = 160, a confusion matrix 16, validation losses 5 x
      * 8 = 40: 216. The grid's 100 points x (2 coordinates x 4 + class 4 +
-     * 2 scores x 4) = 2000. Sum: 1600 + M + 200 + 496 + 216 + 2000
-     * = M + 4512.
+     * 2 scores x 4) = 2000. Sum: 1760 + M + 200 + 496 + 216 + 2000
+     * = M + 4672.
      * Phase 3: the result 496 + a 68-byte blob = 564.
      * The peak is phase 2, plus 1 MiB of slack. */
     size_t M = nn_model_bytes_for(&e.model, 32);
     assert_true(M > 0);
-    assert_int_equal(plan_memory_trial(&e), (uint64_t)M + 4512 + 1048576);
+    assert_int_equal(plan_memory_trial(&e), (uint64_t)M + 4672 + 1048576);
+    /* record.predictions: the 10 test rows kept in the result, each two
+     * row indices and two classes (16 bytes) and 2 probabilities (8). */
+    e.record.predictions = 1;
+    assert_int_equal(plan_memory_trial(&e), (uint64_t)M + 4672 + 240 + 1048576);
+    e.record.predictions = 0;
     /* the shared source: 4 rows x 12 + 256 names */
     assert_int_equal(plan_memory_source(&e), 304);
 
@@ -87,12 +95,12 @@ static void test_trial_by_hand(void **state)
      * recording: 2000 + 100 + 32 fewer. */
     e.record.grid = 0;
     e.record.confusion_validation = e.record.confusion_test = 0;
-    assert_int_equal(plan_memory_trial(&e), (uint64_t)M + 4512 - 2132 + 1048576);
+    assert_int_equal(plan_memory_trial(&e), (uint64_t)M + 4672 - 2132 + 1048576);
 
     /* A larger batch builds the model for it. */
     e.training.batch_size = 100;
     assert_int_equal(plan_memory_trial(&e),
-                     (uint64_t)nn_model_bytes_for(&e.model, 100) + 4512 - 2132 + 1048576);
+                     (uint64_t)nn_model_bytes_for(&e.model, 100) + 4672 - 2132 + 1048576);
 }
 
 static void test_trial_huge(void **state)

@@ -793,8 +793,7 @@ static void test_migrate_v2(void **state)
     assert_non_null(s);
     assert_int_equal(store_version_found(s), 2);
     store_close(s);
-    assert_int_equal((int)query_num(dbpath, "PRAGMA user_version"), 3);
-    assert_int_equal(STORE_SCHEMA_VERSION, 3);
+    assert_int_equal((int)query_num(dbpath, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
     char *migrated = schema_text(dbpath);
     char fresh[320];
     snprintf(fresh, sizeof fresh, "%s/fresh.db", tmpdir);
@@ -1011,6 +1010,132 @@ static void test_finish_size_guards(void **state)
                      1);
 }
 
+/* A version-3 database (tests/fixtures/results_v3.sql, the schema as
+ * version 3 shipped it) is readable as it is (no predictions: an empty
+ * list) and migrates to exactly the schema of a new database, whose
+ * predictions table store_trial_finish then fills. */
+static void test_migrate_v3(void **state)
+{
+    (void)state;
+    size_t n;
+    char *v3 = read_file(RUNEXP_FIXTURES "/results_v3.sql", &n);
+    v3[n] = '\0';
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, v3, NULL, NULL, NULL), SQLITE_OK);
+    free(v3);
+    assert_int_equal(sqlite3_exec(db,
+        "INSERT INTO experiments(id, name, spec, spec_hash, created_at) VALUES"
+        " (1, 'old', 'name: old', 'h', 't');"
+        "INSERT INTO trials(id, experiment_id, trial_key, trial_index, point_index, seed,"
+        " params, status, test_accuracy) VALUES (1, 1, 'k', 0, 0, 0, '{}', 'done', 0.75)",
+        NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal((int)query_num(dbpath, "PRAGMA user_version"), 3);
+
+    store_error err;
+    store *s = store_open_readonly(dbpath, &err);
+    assert_non_null(s);
+    assert_int_equal(store_version_found(s), 3);
+    store_prediction_list pl;
+    assert_int_equal(store_predictions_read(s, 1, "test", 0, &pl, &err), 0);
+    assert_int_equal(pl.n, 0);
+    store_prediction_list_free(&pl);
+    store_close(s);
+    assert_int_equal((int)query_num(dbpath, "PRAGMA user_version"), 3);
+
+    s = store_open(dbpath, &err);
+    assert_non_null(s);
+    assert_int_equal(store_version_found(s), 3);
+    store_close(s);
+    assert_int_equal((int)query_num(dbpath, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+    char *migrated = schema_text(dbpath);
+    char fresh[320];
+    snprintf(fresh, sizeof fresh, "%s/fresh.db", tmpdir);
+    s = store_open(fresh, &err);
+    assert_non_null(s);
+    store_close(s);
+    char *created = schema_text(fresh);
+    assert_string_equal(migrated, created);
+    assert_non_null(strstr(created, "table predictions"));
+    free(migrated);
+    free(created);
+    const char *sfx[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        char p[340];
+        snprintf(p, sizeof p, "%s%s", fresh, sfx[i]);
+        unlink(p);
+    }
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM predictions"), 0);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM trials"), 1);
+}
+
+/* Predictions: one row per test row with its provenance, classes and the
+ * probabilities as a JSON array of 9-digit float32 values; the
+ * misclassified rows are one query away; a rewrite replaces them. */
+static void test_predictions_roundtrip(void **state)
+{
+    (void)state;
+    store_error err;
+    store *s = store_open(dbpath, &err);
+    assert_non_null(s);
+    int64_t exp = begin_experiment(s, "p", 0);
+    store_trial_plan plan = {.key = "k", .params_json = "{}"};
+    int64_t id;
+    store_plan_action act;
+    assert_int_equal(store_trials_prepare(s, exp, 1, &plan, 0, &id, &act, &err), 0);
+    uint32_t src[3] = {5, 0, 2}, aug[3] = {9, 4, 2};
+    int32_t tc[3] = {1, 0, 1}, pc[3] = {1, 1, 0};
+    /* 0.1f is 0x3dcccccd = 0.100000001490116..., 9 digits: 0.100000001. */
+    float prob[6] = {0.25f, 0.75f, 0.1f, 0.9f, 1.0f, 1e-10f};
+    store_predictions p = {"test", 3, 2, src, aug, tc, pc, prob};
+    store_trial_result r = {.status = STORE_DONE, .finished_at = "t", .predictions = &p};
+    assert_int_equal(store_trial_finish(s, id, &r, &err), 0);
+    store_close(s);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM predictions"), 3);
+    assert_int_equal((int)query_num(dbpath, "SELECT SUM(split = 'test') FROM predictions"), 3);
+    /* Row 1: source row 0 of augmented row 4, true 0, predicted 1. */
+    assert_int_equal((int)query_num(dbpath, "SELECT source_row * 100 + augmented_row * 10 +"
+                                            " true_class * 2 + predicted_class FROM predictions"
+                                            " WHERE split_row = 1"), 41);
+    assert_int_equal((int)query_num(dbpath, "SELECT probabilities = '[0.100000001,0.899999976]'"
+                                            " FROM predictions WHERE split_row = 1"), 1);
+    assert_int_equal((int)query_num(dbpath, "SELECT probabilities = '[1,1.00000001e-10]'"
+                                            " FROM predictions WHERE split_row = 2"), 1);
+    assert_double_equal(query_num(dbpath, "SELECT json_extract(probabilities, '$[1]')"
+                                          " FROM predictions WHERE split_row = 0"), 0.75, 0);
+    /* Which rows are misclassified: the cookbook's query. */
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) * 100 + SUM(source_row)"
+                                            " FROM predictions WHERE trial_id = 1"
+                                            " AND true_class <> predicted_class"), 202);
+    s = store_open_readonly(dbpath, &err);
+    assert_non_null(s);
+    store_prediction_list pl;
+    assert_int_equal(store_predictions_read(s, id, "test", 1, &pl, &err), 0);
+    assert_int_equal(pl.n, 2);
+    assert_int_equal(pl.rows[0].split_row, 1);
+    assert_int_equal(pl.rows[0].source_row, 0);
+    assert_int_equal(pl.rows[0].augmented_row, 4);
+    assert_int_equal(pl.rows[0].predicted_class, 1);
+    assert_int_equal(pl.rows[1].source_row, 2);
+    assert_int_equal(pl.rows[1].true_class, 1);
+    store_prediction_list_free(&pl);
+    assert_int_equal(store_predictions_read(s, id, NULL, 0, &pl, &err), 0);
+    assert_int_equal(pl.n, 3);
+    assert_int_equal(pl.rows[2].source_row, 2);
+    store_prediction_list_free(&pl);
+    assert_int_equal(store_predictions_read(s, id, "validation", 0, &pl, &err), 0);
+    assert_int_equal(pl.n, 0);
+    store_prediction_list_free(&pl);
+    store_close(s);
+    /* Rewritten without predictions: the old rows go. */
+    s = store_open(dbpath, &err);
+    r.predictions = NULL;
+    assert_int_equal(store_trial_finish(s, id, &r, &err), 0);
+    store_close(s);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM predictions"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1026,6 +1151,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_writer_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_v2, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_v3, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_predictions_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuses_foreign, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writer_lock_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_finish_size_guards, setup, teardown),

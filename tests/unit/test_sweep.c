@@ -603,6 +603,7 @@ static const struct key_case {
     {"data.split.validation", "adam", "2", "3", 1, NULL, 0},
     {"data.split.shuffle", "adam", "true", "false", 1, NULL, 0},
     {"data.split.stratify", "adam", "false", "true", 1, NULL, 0},
+    {"data.split.random_state", "adam", "1", "2", 1, NULL, 0},
     {"data.scale", "adam", "none", "standard", 1, NULL, 0},
     {"data.seed", "adam", "1", "2", 1, NULL, 0},
     {"model.layers[0].units", "adam", "4", "5", 1, NULL, 0},
@@ -650,6 +651,7 @@ static const struct key_case {
     {"record.history", "adam", "true", "true", 0, NULL, 0},
     {"record.confusion", "adam", "[test]", "[train, validation]", 0, NULL, 0},
     {"record.weights", "adam", "true", "false", 0, NULL, 0},
+    {"record.predictions", "adam", "true", "false", 0, NULL, 0},
     {"record.grid", "adam", "true", "false", 0, NULL, 0},
     {"record.grid.resolution", "adam", "10", "20", 0, NULL, 0},
     {"record.grid.range", "adam", "[[0, 1], [0, 1]]", "[[-5, 5], [-2, 3]]", 0, NULL, 0},
@@ -717,10 +719,43 @@ static void test_key_options(void **state)
     }
 }
 
+/* data.split.random_state: stored for the pipeline, in the key when given
+ * (a different value, a different key), left out of the canonical form when
+ * absent so the keys of specs without it stay as they were. */
+static void test_random_state_key(void **state)
+{
+    (void)state;
+    const char *extra[3] = {"", ", random_state: 42", ", random_state: 0"};
+    char *canon[3];
+    for (int i = 0; i < 3; i++) {
+        char text[512];
+        snprintf(text, sizeof text,
+                 "data:\n  source: digits\n  split: {test: 0.25, validation: 0.25%s}\n"
+                 "model:\n  layers:\n    - {units: classes, activation: softmax}\n"
+                 "training: {loss: categorical_crossentropy, epochs: 1}\n",
+                 extra[i]);
+        sweep_plan p;
+        build(text, &p);
+        const data_pipeline_config *c = &p.points[0].spec.data.pipeline;
+        assert_int_equal(c->has_random_state, i > 0);
+        assert_int_equal(c->random_state, i == 1 ? 42 : 0);
+        canon[i] = strdup(p.points[0].canonical);
+        assert_non_null(canon[i]);
+        sweep_plan_free(&p);
+    }
+    assert_null(strstr(canon[0], "random_state"));
+    assert_non_null(strstr(canon[1], "\"random_state\":42"));
+    assert_non_null(strstr(canon[2], "\"random_state\":0"));
+    assert_string_not_equal(canon[1], canon[2]);
+    for (int i = 0; i < 3; i++)
+        free(canon[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lab_xor_plan),
+        cmocka_unit_test(test_random_state_key),
         cmocka_unit_test(test_digits_keys),
         cmocka_unit_test(test_grid_order),
         cmocka_unit_test(test_ranges),

@@ -165,6 +165,53 @@ static void test_xor_trial(void **state)
     trial_result_free(&c);
 }
 
+/* The test split's predictions: one per test row, in split order, with the
+ * row's provenance; recomputed independently (the pipeline again, the
+ * final weights in a fresh model, nn_predict) they are the same bits; their
+ * counts are the test confusion matrix; and they are not in the hash. */
+static void test_xor_predictions(void **state)
+{
+    xor_fixture *f = *state;
+    spec_experiment e = f->plan.points[0].spec; /* shallow: only record changes */
+    trial_result a, b;
+    assert_int_equal(trial_run(&e, 0, &f->src, NULL, &a), 0);
+    assert_int_equal(a.status, TRIAL_DONE);
+    assert_int_equal(a.n_predictions, 160);
+    data_splits sp;
+    data_error derr;
+    assert_int_equal(data_pipeline_build(&f->src, &e.data.pipeline, 0, &sp, &derr), 0);
+    nn_model *m = nn_model_new(&e.model, 32);
+    assert_non_null(m);
+    assert_int_equal(nn_model_param_count(m), a.n_params);
+    memcpy(nn_model_params(m), a.params, a.n_params * sizeof(float));
+    float prob[160 * 2];
+    nn_predict(m, sp.test.x, 160, prob);
+    assert_memory_equal(a.pred_prob, prob, sizeof prob);
+    uint32_t cm[4] = {0, 0, 0, 0};
+    for (size_t i = 0; i < 160; i++) {
+        assert_int_equal(a.pred_rows[i], sp.rows_test[i]);
+        assert_true(a.pred_rows[i] < 800);
+        assert_int_equal(a.pred_source_rows[i], a.pred_rows[i] % 4);
+        /* XOR: the label of corner r is (r is 1 or 2) */
+        uint32_t r = a.pred_source_rows[i];
+        assert_int_equal(a.pred_true[i], r == 1 || r == 2);
+        assert_int_equal(a.pred_class[i], prob[2 * i + 1] > prob[2 * i] ? 1 : 0);
+        cm[2 * a.pred_true[i] + a.pred_class[i]]++;
+    }
+    assert_memory_equal(cm, a.confusion[2], sizeof cm);
+    nn_model_free(m);
+    data_splits_free(&sp);
+    /* record.predictions: false keeps none, and the hash stays. */
+    e.record.predictions = 0;
+    assert_int_equal(trial_run(&e, 0, &f->src, NULL, &b), 0);
+    assert_int_equal(b.n_predictions, 0);
+    assert_null(b.pred_rows);
+    assert_null(b.pred_prob);
+    assert_string_equal(a.hash, b.hash);
+    trial_result_free(&a);
+    trial_result_free(&b);
+}
+
 static void test_xor_interrupted(void **state)
 {
     xor_fixture *f = *state;
@@ -205,6 +252,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hash_layout),
         cmocka_unit_test_setup_teardown(test_xor_trial, xor_setup, xor_teardown),
+        cmocka_unit_test_setup_teardown(test_xor_predictions, xor_setup, xor_teardown),
         cmocka_unit_test_setup_teardown(test_xor_interrupted, xor_setup, xor_teardown),
         cmocka_unit_test_setup_teardown(test_xor_mismatch, xor_setup, xor_teardown),
     };
