@@ -4,8 +4,9 @@
 # equal the unsharded run trial by trial; merging again changes nothing; a
 # tampered shard (a result_hash, a weight) is refused with OUT unchanged;
 # --shard auto reads Slurm's array variables; bad K/N are usage errors.
-source "$(dirname "$0")/run_common.sh"
-source "$(dirname "$0")/cluster_common.sh"
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/run_common.sh"
+source "$HERE/cluster_common.sh"
 SPEC="$SPECS/xor_lab_short.yaml"
 N=24
 sum() { sha256sum "$1" | cut -d' ' -f1; }
