@@ -288,14 +288,16 @@ static int hand_out(lead *L, const run_loop_job *j, run_counts *c, slot *s, size
     size_t ti = j->pending[(*next)++];
     s->ti = ti;
     run_now_iso(s->started);
-    if (store_trial_start(j->db, j->ids[ti], s->started, &c->store_err)) {
-        c->store_failed = 1;
-        return -1;
-    }
+    /* The task first, its running mark after: the commit is then off the
+     * training thread's path. */
     if (lead_reply(L, s, REPLY_TASK, ti, j->plan->trials[ti].key))
         return -1;
     s->state = SLOT_BUSY;
     (*in_flight)++;
+    if (store_trial_start(j->db, j->ids[ti], s->started, &c->store_err)) {
+        c->store_failed = 1;
+        return -1;
+    }
     return 0;
 }
 
@@ -341,23 +343,28 @@ static int lead_loop(const run_loop_job *j, run_counts *c, void *ctx)
         slot *s = lead_receive(L, &t, &has, &wall_ms);
         if (!s)
             break;
-        if (has) {
+        /* The thread's next trial goes out before its result is
+         * committed, so that it trains while rank 0 writes. */
+        slot done = *s;
+        if (has)
             in_flight--;
+        if (s->state == SLOT_WAITING && next < j->n_pending && !stopping(j, c, L))
+            hand_out(L, j, c, s, &next, &in_flight);
+        if (has) {
             /* After a failed write nothing more is written (as run_loop). */
             if (!c->store_failed) {
-                int64_t id = j->ids[s->ti];
-                if (run_record_trial(j->db, id, &j->plan->points[j->plan->trials[s->ti].point].spec,
-                                     &t, s->started, wall_ms, &c->store_err))
+                int64_t id = j->ids[done.ti];
+                if (run_record_trial(j->db, id,
+                                     &j->plan->points[j->plan->trials[done.ti].point].spec, &t,
+                                     done.started, wall_ms, &c->store_err))
                     c->store_failed = 1;
                 else {
                     count(c, t.status);
-                    progress(j, c, s, id, &t, wall_ms);
+                    progress(j, c, &done, id, &t, wall_ms);
                 }
             }
             trial_result_free(&t);
         }
-        if (s->state == SLOT_WAITING && next < j->n_pending && !stopping(j, c, L))
-            hand_out(L, j, c, s, &next, &in_flight);
     }
     size_t active = 0;
     for (size_t i = 0; i < L->n_slots; i++)
