@@ -5,8 +5,10 @@
 #                  page opened in a browser), python3-jsonschema + PyYAML
 #                  (the JSON Schema checked by an independent validator) and
 #                  python3-onnx + numpy (exported ONNX / .npz models checked
-#                  by onnx.checker and a numpy forward pass); without them
-#                  those tests are reported as skipped (cmake says which)
+#                  by onnx.checker and a numpy forward pass) and OpenMPI
+#                  (openmpi-bin + libopenmpi-dev: CMake then builds
+#                  runexp-mpi, the MPI runner, and its test runs); without
+#                  them those tests are reported as skipped (cmake says which)
 # Packages already present are not reinstalled; apt-get runs only if needed.
 set -euo pipefail
 
@@ -22,6 +24,7 @@ pkgs=(
 )
 if [ "${1:-}" = "--test-extras" ]; then
   pkgs+=(chromium python3-jsonschema python3-yaml python3-onnx python3-numpy)
+  pkgs+=(openmpi-bin libopenmpi-dev)  # runexp-mpi and e2e.cluster_mpi
 fi
 
 missing=()

@@ -7,6 +7,9 @@
 #ifndef RUNEXP_CMD_H
 #define RUNEXP_CMD_H
 
+#include <signal.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 
 int cmd_check(int argc, char **argv);     /* runexp check SPEC...   (cmd_check.c) */
@@ -20,6 +23,7 @@ int cmd_compare(int argc, char **argv);   /* runexp compare EXP [B] (cmd_compare
 int cmd_ls(int argc, char **argv);        /* runexp ls              (cmd_show.c) */
 int cmd_show(int argc, char **argv);      /* runexp show [EXP]      (cmd_show.c) */
 int cmd_export(int argc, char **argv);    /* runexp export [EXP]    (cmd_export.c) */
+int cmd_merge(int argc, char **argv);     /* runexp merge --db OUT IN... (cmd_merge.c) */
 
 /* Shared by the commands (cmd_common.c). */
 struct store;
@@ -36,5 +40,22 @@ const char *cmd_default_db(void);
 struct store *cmd_open_db(const char *cmd, const char *path);
 /* Flushes f: 0, or 1 with a message when writing failed. */
 int cmd_output_done(const char *cmd, FILE *f);
+
+/* ---- what `runexp run` and `runexp-mpi` share (cmd_run.c) ---- */
+struct runner_options;
+/* Parses the run options and spec paths of argv[1..argc) into *o (zeroed
+ * by the caller) and specs (room for argc entries), *n_specs of them.
+ * 0; 1 after --help was printed; 2 after a usage error (message and usage
+ * on stderr). */
+int cmd_run_parse(int argc, char **argv, struct runner_options *o, char **specs,
+                  size_t *n_specs);
+
+/* SIGINT and SIGTERM set the stop flag returned (a second one kills the
+ * process); the previous handlers are kept in *saved for restore. */
+typedef struct cmd_signals {
+    struct sigaction old_int, old_term;
+} cmd_signals;
+const atomic_int *cmd_signals_catch(cmd_signals *saved);
+void cmd_signals_restore(const cmd_signals *saved);
 
 #endif

@@ -25,6 +25,7 @@ static void usage(FILE *f)
           "                                             one trial: metrics, history, confusion\n"
           "       runexp export [EXPERIMENT] [--format csv|json] [--table TABLE] [--out FILE]\n"
           "                     [--db FILE]             a table as CSV or JSON\n"
+          "       runexp merge --db OUT.db IN.db...     join shard databases by trial key\n"
           "       runexp schema                         print the spec's JSON Schema\n"
           "       runexp export-model TRIAL_ID --out FILE [--format onnx|npz] [--db FILE]\n"
           "                                             the trial's network as ONNX or .npz\n"
@@ -42,6 +43,8 @@ static void usage(FILE *f)
           "  --max-memory SIZE  memory budget (default: the memory available): a plan whose\n"
           "                   estimate exceeds it is refused before anything runs (exit 2);\n"
           "                   SIZE in bytes or with K, M, G, T (1024-based): 512M, 1.5G\n"
+          "  --shard K/N      only shard K of N of the plan (by expected cost), e.g. one task\n"
+          "                   of a job array; auto: K and N from Slurm's SLURM_ARRAY_TASK_*\n"
           "One runexp writes a database at a time: a second one on the same --db\n"
           "exits 2 at once (see DB.lock); an edited spec starts a new experiment record.\n"
           "\n"
@@ -109,6 +112,7 @@ static const command commands[] = {
     {"ls", cmd_ls},           {"show", cmd_show},
     {"export", cmd_export},   {"compare", cmd_compare},
     {"export-model", cmd_export_model}, {"predict", cmd_predict},
+    {"merge", cmd_merge},
     {"report", NULL},         {"help", NULL},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -155,6 +155,12 @@ static int plan_begin(plan_run *r, const runner_options *o, const spec_document 
         fputs("runexp: out of memory\n", err);
         return RUNNER_EXIT_USAGE;
     }
+    /* --shard: only this shard's trials are recorded and run. */
+    size_t *map = NULL;
+    if (o->shard_n && run_shard_filter(r->p, o->shard_k, o->shard_n, &r->rec, &map)) {
+        fputs("runexp: out of memory\n", err);
+        return RUNNER_EXIT_USAGE;
+    }
     store_error serr;
     store_experiment_outcome oc;
     memset(&oc, 0, sizeof oc);
@@ -162,8 +168,12 @@ static int plan_begin(plan_run *r, const runner_options *o, const spec_document 
         store_trials_prepare(db, r->exp, r->rec.n_trials, r->rec.trials, o->retry, r->ids,
                              r->act, &serr)) {
         run_say(err, "runexp: ", serr.message);
+        free(map);
         return RUNNER_EXIT_USAGE;
     }
+    if (map)
+        run_shard_scatter(map, r->rec.n_trials, r->p->n_trials, r->ids, r->act);
+    free(map);
     say_new_record(r, &oc, err);
     return RUNNER_EXIT_OK;
 }
@@ -175,6 +185,8 @@ static int plan_pending(plan_run *r, const runner_options *o, int *jobs, FILE *e
 {
     size_t nt = r->p->n_trials, skipped_done = 0, skipped_failed = 0;
     for (size_t i = 0; i < nt; i++) {
+        if (!r->ids[i])
+            continue; /* another shard's (--shard) */
         if (r->act[i] == STORE_PLAN_SKIP_DONE)
             skipped_done++;
         else if (r->act[i] == STORE_PLAN_SKIP_FAILED)
@@ -189,7 +201,13 @@ static int plan_pending(plan_run *r, const runner_options *o, int *jobs, FILE *e
     if (*jobs > (int)r->n_pending)
         *jobs = r->n_pending ? (int)r->n_pending : 1;
     if (!o->quiet) {
-        fprintf(err, "%s: %zu trials, %zu to run on %d thread%s", r->shown, nt, r->n_pending,
+        if (o->shard_n)
+            fprintf(err, "%s: shard %zu/%zu: %zu of the plan's", r->shown, o->shard_k,
+                    o->shard_n, r->rec.n_trials);
+        else
+            fputs(r->shown, err);
+        fprintf(err, "%s %zu trials, %zu to run on %d thread%s", o->shard_n ? "" : ":", nt,
+                r->n_pending,
                 *jobs, *jobs == 1 ? "" : "s");
         if (skipped_done)
             fprintf(err, "; skipped %zu trials already done", skipped_done);
@@ -209,7 +227,7 @@ static int plan_loop(const plan_run *r, const runner_options *o, int jobs, store
     run_loop_job job = {r->p, r->pending, r->n_pending, r->ids, db, jobs, o->quiet,
                         err, o->stop};
     run_counts c;
-    if (run_loop(&job, &c)) {
+    if (o->loop ? o->loop(&job, &c, o->loop_ctx) : run_loop(&job, &c)) {
         fputs("runexp: out of memory\n", err);
         return RUNNER_EXIT_USAGE;
     }

@@ -10,6 +10,7 @@
  *                  a trial_result handed to the store
  *   run_loop.c     the OpenMP workers calling trial_run, the single writer
  *   run_summary.c  the per-point table and the end-of-run lines
+ *   run_shard.c    --shard K/N: which trials of a plan are shard K's
  *   reproduce.c    `runexp reproduce`
  */
 #ifndef RUNEXP_RUN_INTERNAL_H
@@ -108,6 +109,30 @@ typedef struct run_counts {
 /* Reorders pending[0..n) of plan p, costliest first (see run_loop.c).
  * 0, or -1 when out of memory (order unchanged). */
 int run_order_by_cost(const sweep_plan *p, size_t *pending, size_t n);
+/* The expected cost of plan trial ti: epochs x multiply-adds per row. */
+double run_trial_cost(const sweep_plan *p, size_t ti);
+
+/* ---- shards (run_shard.c) ---------------------------------------------- */
+
+/* shard[ti] (0-based, < n_shards) for every trial of plan p: a greedy
+ * longest-processing-time-first split of the whole plan by run_trial_cost
+ * (costliest first, each to the least loaded shard, ties to the lower
+ * shard and the lower trial index). Depends on the plan only, never on a
+ * database: every shard of a job array computes the same split. 0, or -1
+ * when out of memory. */
+int run_shard_assign(const sweep_plan *p, size_t n_shards, size_t *shard);
+
+/* Keeps in r only the trials of shard k (1-based) of n_shards, in plan
+ * order; *map (the caller frees it) gets the plan index of each kept row.
+ * 0, or -1 when out of memory (r unchanged). */
+int run_shard_filter(const sweep_plan *p, size_t k, size_t n_shards, run_record *r,
+                     size_t **map);
+
+/* Spreads ids[0..n_kept) and act[0..n_kept), filled for the kept rows, to
+ * their plan positions map[i] in arrays of n_trials; the other trials get
+ * id 0 (not in this shard). */
+void run_shard_scatter(const size_t *map, size_t n_kept, size_t n_trials, int64_t *ids,
+                       store_plan_action *act);
 
 /* Trains job->pending on job->jobs threads and records each trial (its
  * running mark, then its result) through one writer. 0, or -1 when out of

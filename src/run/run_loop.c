@@ -247,19 +247,24 @@ static int cost_cmp(const void *a, const void *b)
  * other threads idle at the end. The estimate is epochs x multiply-adds
  * per row. Only the order of execution changes; trial ids and results do
  * not depend on it. */
+double run_trial_cost(const sweep_plan *p, size_t ti)
+{
+    const spec_experiment *e = &p->points[p->trials[ti].point].spec;
+    double macs = 0, in = (double)e->model.n_inputs;
+    for (size_t l = 0; l < e->model.n_layers; l++) {
+        macs += in * (double)e->model.layers[l].units;
+        in = (double)e->model.layers[l].units;
+    }
+    return (double)e->training.epochs * macs;
+}
+
 int run_order_by_cost(const sweep_plan *p, size_t *pending, size_t n)
 {
     cost_idx *c = calloc(n ? n : 1, sizeof *c);
     if (!c)
         return -1;
     for (size_t i = 0; i < n; i++) {
-        const spec_experiment *e = &p->points[p->trials[pending[i]].point].spec;
-        double macs = 0, in = (double)e->model.n_inputs;
-        for (size_t l = 0; l < e->model.n_layers; l++) {
-            macs += in * (double)e->model.layers[l].units;
-            in = (double)e->model.layers[l].units;
-        }
-        c[i].cost = (double)e->training.epochs * macs;
+        c[i].cost = run_trial_cost(p, pending[i]);
         c[i].idx = pending[i];
     }
     qsort(c, n, sizeof *c, cost_cmp);

@@ -31,6 +31,14 @@
 
 #define RUNNER_DEFAULT_DB "results/runexp.db"
 
+struct run_loop_job;
+struct run_counts;
+/* A trial loop: trains job's pending trials and records each through the
+ * job's store (run_internal.h); 0, or -1 when out of memory before any
+ * trial started. */
+typedef int (*runner_loop_fn)(const struct run_loop_job *job, struct run_counts *c,
+                              void *ctx);
+
 typedef struct runner_options {
     int jobs;          /* trials in parallel; 0 = OMP_NUM_THREADS or all cores */
     int fresh;         /* new experiment record instead of resuming */
@@ -45,6 +53,14 @@ typedef struct runner_options {
      * may store to it: C11 7.14.1.1) rather than volatile sig_atomic_t,
      * which is safe only within one thread. */
     const atomic_int *stop;
+    /* --shard K/N: run only shard K (1-based) of N of every plan (see
+     * run_shard.c); shard_n = 0 runs the whole plan. */
+    size_t shard_k, shard_n;
+    /* The trial loop; NULL = the OpenMP loop (run_loop). Another runner
+     * (the MPI one, run_mpi.c) plugs in here and reuses everything around
+     * it: planning, the writer lock, the plan's record, resume, summary. */
+    runner_loop_fn loop;
+    void *loop_ctx;
 } runner_options;
 
 /* `runexp run`: parses and plans every spec (any problem: diagnostics on

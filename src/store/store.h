@@ -613,4 +613,34 @@ typedef struct store_point_stats {
 int store_point_stats_write(store *s, int64_t experiment_id, const store_point_stats *ps,
                             store_error *err);
 
+/* ==== merging databases (store_merge.c) =================================
+ *
+ * `runexp merge`: every experiment and trial of the databases in_paths
+ * (opened read-only, never migrated or changed) into out (open for
+ * writing; the caller holds its writer lock). An input experiment goes to
+ * the output's newest experiment with the same name and spec_hash, else is
+ * copied (with its classes); the spec texts are copied. Trials are matched
+ * by trial key within the experiment: a key not in the output is copied
+ * with every row of every table keyed by trial_id (the tables and columns
+ * are read from the schemas, so tables added later are copied too; an
+ * older input gives the columns it has); a done trial replaces an
+ * unfinished one; anything else is left as it is, so merging twice or
+ * merging overlapping inputs changes nothing. The same key done in both
+ * with another result_hash, or with the same hash but other epochs,
+ * metrics, confusion, weights or grids rows, is a reproducibility
+ * violation. One transaction for the whole merge: on a violation or any
+ * error nothing is written; when nothing is new, nothing is written
+ * either. Returns 0, 1 on a violation (err names the trial and both
+ * files), -1 on errors (err filled). No transaction may be open on out. */
+typedef struct store_merge_counts {
+    size_t experiments_added, experiments_matched;
+    size_t trials_added;     /* new keys */
+    size_t trials_replaced;  /* an unfinished trial replaced by a done one */
+    size_t trials_same;      /* done in both, same results */
+    size_t trials_kept;      /* the output's kept (the input's did not finish) */
+} store_merge_counts;
+
+int store_merge(store *out, size_t n_in, const char *const *in_paths, store_merge_counts *c,
+                store_error *err);
+
 #endif
