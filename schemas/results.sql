@@ -1,4 +1,4 @@
--- runexp results database, schema version 3 (PRAGMA user_version = 3).
+-- runexp results database, schema version 4 (PRAGMA user_version = 4).
 --
 -- The table and column names below are a contract: columns may be added by
 -- later versions (with a forward migration), never renamed or removed.
@@ -9,11 +9,12 @@
 -- is brought up to date by the forward migrations in src/store/store.c (version 2:
 -- only non-zero confusion cells, the confusion_full view; version 3: the
 -- point_stats, point_comparisons and point_training tables and the
--- smallest_sufficient_point view). Each connection
+-- smallest_sufficient_point view; version 4: see the blocks marked
+-- "version 4"). Each connection
 -- turns on foreign_keys, WAL and a busy timeout itself (those are
 -- per-connection or cannot change inside a transaction, so they do not
 -- belong here). `sqlite3 new.db < schemas/results.sql` also gives a valid
--- version-3 database.
+-- version-4 database.
 -- The many-small-rows tables are WITHOUT ROWID: stored once, in primary-key
 -- order, instead of as a rowid table plus an index holding the same key.
 
@@ -55,7 +56,7 @@ CREATE TABLE IF NOT EXISTS trials (
     resolved_spec   TEXT,                   -- canonical resolved spec of the trial
     spec_hash       TEXT REFERENCES specs(spec_hash), -- the spec text it last ran from
     status          TEXT NOT NULL CHECK (status IN
-                      ('queued','running','done','failed','diverged','interrupted')),
+                      ('queued','running','done','failed','diverged','interrupted','pruned')),
     n_params        INTEGER,
     epochs_run      INTEGER,
     diverged_epoch  INTEGER,
@@ -72,6 +73,7 @@ CREATE TABLE IF NOT EXISTS trials (
     finished_at     TEXT,
     wall_ms         REAL,
     error           TEXT,
+    pruned_rung     INTEGER,                -- search: the rung (0-based) a pruned trial stopped at
     -- A trial key is unique within one experiment record, not across the
     -- database: `--fresh` starts a new experiment whose trials have the very
     -- same keys (same spec, same seeds). Resume looks keys up per experiment.
@@ -299,4 +301,41 @@ JOIN point_stats b ON b.experiment_id = c.experiment_id AND b.metric = c.metric
      AND b.is_best = 1
 WHERE c.k = 1;
 
-PRAGMA user_version = 3;
+-- ---- version 4, search (pruning): rungs and decisions --------------------
+-- A pruned trial (status 'pruned', pruned_rung) keeps its history and
+-- weights up to its rung's epoch; it has no test figures (see README,
+-- "Search").
+-- trial_rungs: the metric of a trial at each rung it was trained to before
+-- the last (rung k, 0-based, at `epoch` epochs; the value at that epoch, or
+-- at its last epoch when early stopping ended it sooner; NULL when it has
+-- none: diverged or failed before).
+CREATE TABLE IF NOT EXISTS trial_rungs (
+    trial_id        INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
+    rung            INTEGER NOT NULL,
+    epoch           INTEGER NOT NULL,
+    metric          TEXT NOT NULL,
+    value           REAL,
+    PRIMARY KEY (trial_id, rung)
+) WITHOUT ROWID;
+-- prune_decisions: per experiment, bracket (0 for successive halving),
+-- rung and sweep point: n seeds with a value, their mean of the metric at
+-- the rung's epoch (NULL when a seed has none), the point's place among
+-- the bracket's points at that rung (1 = best) and whether it went on.
+-- Each run of the experiment replaces its rows.
+CREATE TABLE IF NOT EXISTS prune_decisions (
+    experiment_id   INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+    bracket         INTEGER NOT NULL,
+    rung            INTEGER NOT NULL,
+    epoch           INTEGER NOT NULL,
+    point_index     INTEGER NOT NULL,
+    params          TEXT NOT NULL,
+    metric          TEXT NOT NULL,
+    n               INTEGER NOT NULL,
+    value           REAL,
+    place           INTEGER NOT NULL,
+    promoted        INTEGER NOT NULL,
+    PRIMARY KEY (experiment_id, bracket, rung, point_index)
+) WITHOUT ROWID;
+-- ---- end of version 4, search -----------------------------------------------
+
+PRAGMA user_version = 4;

@@ -58,6 +58,7 @@ store_status run_store_status(trial_status s)
     case TRIAL_DONE: return STORE_DONE;
     case TRIAL_DIVERGED: return STORE_DIVERGED;
     case TRIAL_INTERRUPTED: return STORE_INTERRUPTED;
+    case TRIAL_PRUNED: return STORE_PRUNED;
     default: return STORE_FAILED;
     }
 }
@@ -207,7 +208,7 @@ static int plan_loop(const plan_run *r, const runner_options *o, int jobs, store
                      FILE *err)
 {
     run_loop_job job = {r->p, r->pending, r->n_pending, r->ids, db, jobs, o->quiet,
-                        err, o->stop};
+                        err, o->stop, 0, NULL, NULL};
     run_counts c;
     if (run_loop(&job, &c)) {
         fputs("runexp: out of memory\n", err);
@@ -239,6 +240,20 @@ static int run_plan(const runner_options *o, const spec_document *doc, const swe
     int jobs = o->jobs > 0 ? o->jobs : omp_get_max_threads();
     double t0 = run_mono_ms();
     int code = plan_begin(&r, o, doc, jobs, db, err);
+    if (code == RUNNER_EXIT_OK && p->search.prune.enabled) {
+        /* a pruned search: rung by rung (run_search.c) */
+        if (jobs > (int)p->n_trials)
+            jobs = p->n_trials ? (int)p->n_trials : 1;
+        tm->ph[PH_RECORD] += run_mono_ms() - t0;
+        double ts = run_mono_ms();
+        code = run_search(p, r.ids, r.act, r.exp, r.shown, o, jobs, db, err);
+        double t2 = run_mono_ms();
+        tm->ph[PH_LOOP] += t2 - ts;
+        if (code != RUNNER_EXIT_USAGE)
+            run_summary_print(db, p, r.ids, r.exp, r.shown, db_path, out);
+        tm->ph[PH_SUMMARY] += run_mono_ms() - t2;
+        goto out;
+    }
     if (code == RUNNER_EXIT_OK)
         code = plan_pending(&r, o, &jobs, err);
     double t1 = run_mono_ms();

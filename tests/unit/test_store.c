@@ -763,6 +763,8 @@ static void test_migrate_v1(void **state)
  * 2 shipped it) is readable as it is and migrates to exactly the schema of a
  * new database, with empty statistics tables that store_point_stats_write
  * fills and the smallest_sufficient_point view reads. */
+static void test_migrate_v3(void **state);
+
 static void test_migrate_v2(void **state)
 {
     (void)state;
@@ -793,8 +795,7 @@ static void test_migrate_v2(void **state)
     assert_non_null(s);
     assert_int_equal(store_version_found(s), 2);
     store_close(s);
-    assert_int_equal((int)query_num(dbpath, "PRAGMA user_version"), 3);
-    assert_int_equal(STORE_SCHEMA_VERSION, 3);
+    assert_int_equal((int)query_num(dbpath, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
     char *migrated = schema_text(dbpath);
     char fresh[320];
     snprintf(fresh, sizeof fresh, "%s/fresh.db", tmpdir);
@@ -1011,6 +1012,97 @@ static void test_finish_size_guards(void **state)
                      1);
 }
 
+/* A version-3 database (tests/fixtures/results_v3.sql, as version 3 shipped
+ * it) migrates to exactly the schema of a new one. Version 4 rebuilds the
+ * trials table (its status CHECK gains 'pruned'): every row of it and of the
+ * tables that reference it survives (with foreign keys on, dropping the old
+ * table would have deleted them), ids and all, and foreign keys are on again
+ * afterwards. */
+static void test_migrate_v3(void **state)
+{
+    (void)state;
+    size_t n;
+    char *v3 = read_file(RUNEXP_FIXTURES "/results_v3.sql", &n);
+    v3[n] = '\0';
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, v3, NULL, NULL, NULL), SQLITE_OK);
+    free(v3);
+    assert_int_equal(sqlite3_exec(db,
+        "INSERT INTO experiments(id, name, spec, spec_hash, created_at) VALUES"
+        " (1, 'old', 'name: old', 'h', 't');"
+        "INSERT INTO trials(id, experiment_id, trial_key, trial_index, point_index, seed,"
+        " params, status, test_accuracy, result_hash) VALUES"
+        " (7, 1, 'k7', 0, 0, 0, '{}', 'done', 0.75, 'abc'),"
+        " (9, 1, 'k9', 1, 0, 1, '{}', 'interrupted', NULL, NULL);"
+        "INSERT INTO trial_params VALUES (7, 'hidden', 3);"
+        "INSERT INTO epochs VALUES (7, 1, 0.5, 0.6, 0.7, 0.8), (7, 2, 0.4, 0.7, 0.6, 0.9),"
+        " (9, 1, 0.9, 0.5, NULL, NULL);"
+        "INSERT INTO metrics VALUES (7, 'test', 'loss', 0.3);"
+        "INSERT INTO weights VALUES (7, 0, 'bias', 1, 1, x'0000803f')",
+        NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal((int)query_num(dbpath, "PRAGMA user_version"), 3);
+
+    store_error err;
+    store *s = store_open(dbpath, &err);
+    assert_non_null(s);
+    assert_int_equal(store_version_found(s), 3);
+    /* foreign keys are on again: a row of a missing trial is refused */
+    assert_int_not_equal(store_exec(s, "INSERT INTO epochs VALUES (99, 1, 0, 0, 0, 0)", &err), 0);
+    store_close(s);
+    assert_int_equal((int)query_num(dbpath, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+    char *migrated = schema_text(dbpath);
+    char fresh[320];
+    snprintf(fresh, sizeof fresh, "%s/fresh.db", tmpdir);
+    s = store_open(fresh, &err);
+    assert_non_null(s);
+    store_close(s);
+    char *created = schema_text(fresh);
+    assert_string_equal(migrated, created);
+    assert_non_null(strstr(created, "'pruned'"));
+    assert_non_null(strstr(created, "table prune_decisions"));
+    free(migrated);
+    free(created);
+    const char *sfx[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        char p[340];
+        snprintf(p, sizeof p, "%s%s", fresh, sfx[i]);
+        unlink(p);
+    }
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM trials"), 2);
+    assert_int_equal((int)query_num(dbpath, "SELECT SUM(id) FROM trials"), 16);
+    assert_double_equal(query_num(dbpath, "SELECT test_accuracy FROM trials WHERE id = 7"), 0.75, 0);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM epochs"), 3);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM metrics"), 1);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM weights"), 1);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM trial_params"), 1);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM trial_summary"), 2);
+    assert_int_equal((int)query_num(dbpath, "SELECT n FROM sweep_summary"), 1);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM pragma_foreign_key_check"), 0);
+    /* the new status and the search tables take rows */
+    s = store_open(dbpath, &err);
+    assert_non_null(s);
+    assert_int_equal(store_exec(s, "UPDATE trials SET status = 'pruned' WHERE id = 9", &err), 0);
+    store_rung_row row = {9, 0, 1, 0.9, 1};
+    store_prune_decision d = {0, 0, 1, 0, "{}", 1, 0.9, 2, 0};
+    assert_int_equal(store_prune_write(s, 1, "loss", 1, &row, 1, &d, &err), 0);
+    double v;
+    int known;
+    store_status final;
+    assert_int_equal(store_rung_value(s, 9, 0, 1, "loss", &v, &known, &final, &err), 0);
+    assert_int_equal(known, 1);
+    assert_int_equal(final, STORE_PRUNED);
+    assert_double_equal(v, 0.9, 0);
+    assert_int_equal(store_rung_value(s, 7, 1, 2, "val_loss", &v, &known, &final, &err), 0);
+    assert_int_equal(known, 1); /* done: its history at epoch 2 */
+    assert_int_equal(final, STORE_DONE);
+    assert_double_equal(v, 0.6, 0);
+    store_close(s);
+    assert_int_equal((int)query_num(dbpath, "SELECT pruned_rung FROM trials WHERE id = 9"), 0);
+    assert_int_equal((int)query_num(dbpath, "SELECT place FROM prune_decisions"), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1026,6 +1118,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_writer_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_v2, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_v3, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuses_foreign, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writer_lock_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_finish_size_guards, setup, teardown),
