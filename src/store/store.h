@@ -41,6 +41,7 @@ typedef enum {
     STORE_INTERRUPTED,
     STORE_PRUNED      /* stopped at a search rung (trials.pruned_rung) */
 } store_status;
+#define STORE_N_STATUSES 7
 
 /* "queued", "running", ... */
 const char *store_status_name(store_status s);
@@ -273,6 +274,18 @@ int store_prune_write(store *s, int64_t exp, const char *metric, size_t n_rows,
 int store_rung_value(store *s, int64_t id, size_t rung, size_t epoch, const char *metric,
                      double *value, int *known, store_status *status, store_error *err);
 
+/* The decisions of experiment exp as stored, by bracket, rung and place
+ * (store_read.c; params owned by the list, metric too). */
+typedef struct store_prune_list {
+    size_t n;
+    store_prune_decision *rows;
+    char *metric;   /* NULL when there are none */
+    char **owned;   /* the rows' params */
+} store_prune_list;
+
+int store_prune_read(store *s, int64_t exp, store_prune_list *out, store_error *err);
+void store_prune_list_free(store_prune_list *l);
+
 /* Figures of one trial for the end-of-run summary. */
 typedef struct store_trial_figures {
     store_status status;
@@ -477,7 +490,7 @@ typedef struct store_experiment_row {
     int64_t id;
     char *name, *created_at, *spec_file; /* "" when NULL */
     size_t n_trials;
-    size_t status_counts[6];   /* trials per store_status */
+    size_t status_counts[STORE_N_STATUSES]; /* trials per store_status */
     char *best_params;         /* the sweep point with the highest mean test
                                   accuracy over its done trials (ties: the
                                   lower point index); NULL when none is done */
