@@ -19,7 +19,8 @@
  * ties to the lower point index) and the first max(1, ceil(n / eta)) of
  * the bracket's n points at that rung go on; the other points' trials are
  * stored as pruned (status 'pruned', pruned_rung, history and weights up
- * to r_k). Every decision depends on the completed rung alone, never on
+ * to r_k). A bracket down to one point decides nothing more: that point
+ * goes straight to the last rung (no training to the rungs between). Every decision depends on the completed rung alone, never on
  * which trial finished first, so it is the same for any -j. At rung K the
  * survivors' trials run in full, exactly as a plain run would run them.
  *
@@ -27,8 +28,8 @@
  * rung's epochs: a trial is a pure function of (spec, seed), and stopping
  * at an epoch does not change the epochs before it, so the survivors end
  * with the very bits of a plain run. The cost: a survivor trains r_0 + r_1
- * + ... + r_K epochs instead of r_K, at most eta / (eta - 1) times as many
- * (1.5x for eta 3), and nothing (weights, optimizer moments, RNG streams)
+ * + ... + r_K epochs instead of r_K (at most), at most eta / (eta - 1)
+ * times as many (1.5x for eta 3), and nothing (weights, optimizer moments, RNG streams)
  * is held between rungs. The summary line counts every epoch trained.
  *
  * Resume: what the database knows is not trained again: a trial's
@@ -375,10 +376,15 @@ int run_search(const sweep_plan *p, const int64_t *ids, const store_plan_action 
     for (size_t k = 0; k < K; k++) {
         /* Every trial of a point still in a bracket started by rung k:
          * what the database knows, and the rest trained to r_k. */
+        /* A bracket down to one point has nothing left to decide: its
+         * point goes straight to the last rung. */
+        size_t alive[SWEEP_MAX_RUNGS] = {0};
+        for (size_t pi = 0; pi < p->n_points; pi++)
+            alive[s.bracket[pi]] += s.in[pi];
         size_t n = 0;
         for (size_t ti = 0; ti < p->n_trials; ti++) {
             size_t pi = p->trials[ti].point;
-            if (!s.in[pi] || s.bracket[pi] > k)
+            if (!s.in[pi] || s.bracket[pi] > k || alive[s.bracket[pi]] < 2)
                 continue;
             if (look_up(&s, db, ti, k))
                 goto end;
@@ -406,7 +412,7 @@ int run_search(const sweep_plan *p, const int64_t *ids, const store_plan_action 
         }
         /* Each bracket started by rung k decides. */
         for (size_t b = 0; b <= k && b < n_brackets; b++)
-            if (decide(&s, b, k, exp, db))
+            if (alive[b] >= 2 && decide(&s, b, k, exp, db))
                 goto end;
         size_t m = 0;
         for (size_t ti = 0; ti < p->n_trials; ti++)
