@@ -56,7 +56,7 @@ CREATE TABLE IF NOT EXISTS trials (
     resolved_spec   TEXT,                   -- canonical resolved spec of the trial
     spec_hash       TEXT REFERENCES specs(spec_hash), -- the spec text it last ran from
     status          TEXT NOT NULL CHECK (status IN
-                      ('queued','running','done','failed','diverged','interrupted')),
+                      ('queued','running','done','failed','diverged','interrupted','pruned')),
     n_params        INTEGER,
     epochs_run      INTEGER,
     diverged_epoch  INTEGER,
@@ -73,6 +73,7 @@ CREATE TABLE IF NOT EXISTS trials (
     finished_at     TEXT,
     wall_ms         REAL,
     error           TEXT,
+    pruned_rung     INTEGER,                -- search: the rung (0-based) a pruned trial stopped at
     -- A trial key is unique within one experiment record, not across the
     -- database: `--fresh` starts a new experiment whose trials have the very
     -- same keys (same spec, same seeds). Resume looks keys up per experiment.
@@ -326,5 +327,41 @@ CREATE TABLE IF NOT EXISTS predictions (
     PRIMARY KEY (trial_id, split, split_row)
 ) WITHOUT ROWID;
 -- ---- end of version 4: per-sample predictions ------------------------------
+-- ---- version 4, search (pruning): rungs and decisions --------------------
+-- A pruned trial (status 'pruned', pruned_rung) keeps its history and
+-- weights up to its rung's epoch; it has no test figures (see README,
+-- "Search").
+-- trial_rungs: the metric of a trial at each rung it was trained to before
+-- the last (rung k, 0-based, at `epoch` epochs; the value at that epoch, or
+-- at its last epoch when early stopping ended it sooner; NULL when it has
+-- none: diverged or failed before).
+CREATE TABLE IF NOT EXISTS trial_rungs (
+    trial_id        INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
+    rung            INTEGER NOT NULL,
+    epoch           INTEGER NOT NULL,
+    metric          TEXT NOT NULL,
+    value           REAL,
+    PRIMARY KEY (trial_id, rung)
+) WITHOUT ROWID;
+-- prune_decisions: per experiment, bracket (0 for successive halving),
+-- rung and sweep point: n seeds with a value, their mean of the metric at
+-- the rung's epoch (NULL when a seed has none), the point's place among
+-- the bracket's points at that rung (1 = best) and whether it went on.
+-- Each run of the experiment replaces its rows.
+CREATE TABLE IF NOT EXISTS prune_decisions (
+    experiment_id   INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+    bracket         INTEGER NOT NULL,
+    rung            INTEGER NOT NULL,
+    epoch           INTEGER NOT NULL,
+    point_index     INTEGER NOT NULL,
+    params          TEXT NOT NULL,
+    metric          TEXT NOT NULL,
+    n               INTEGER NOT NULL,
+    value           REAL,
+    place           INTEGER NOT NULL,
+    promoted        INTEGER NOT NULL,
+    PRIMARY KEY (experiment_id, bracket, rung, point_index)
+) WITHOUT ROWID;
+-- ---- end of version 4, search -----------------------------------------------
 
 PRAGMA user_version = 4;

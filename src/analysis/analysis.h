@@ -225,4 +225,12 @@ int analysis_experiment_run(const analysis_experiment *e, analysis_metric m,
  * on errors (err filled). */
 int analysis_store_write(store *s, int64_t experiment_id, store_error *err);
 
+/* The same for the metrics whose bit (1u << analysis_metric) is set in
+ * `metrics` only (the curves and gaps come with the first of them): what
+ * `runexp run` writes, test_accuracy and test_loss (ANALYSIS_RUN_METRICS);
+ * `runexp compare --metric` computes any other one when asked. */
+#define ANALYSIS_RUN_METRICS ((1u << ANALYSIS_TEST_ACCURACY) | (1u << ANALYSIS_TEST_LOSS))
+int analysis_store_write_metrics(store *s, int64_t experiment_id, unsigned metrics,
+                                 store_error *err);
+
 #endif

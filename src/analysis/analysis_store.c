@@ -302,6 +302,12 @@ int analysis_experiment_run(const analysis_experiment *e, analysis_metric m,
 
 int analysis_store_write(store *s, int64_t experiment_id, store_error *err)
 {
+    return analysis_store_write_metrics(s, experiment_id, (1u << ANALYSIS_N_METRICS) - 1, err);
+}
+
+int analysis_store_write_metrics(store *s, int64_t experiment_id, unsigned metrics,
+                                 store_error *err)
+{
     analysis_experiment e;
     analysis_result res[ANALYSIS_N_METRICS];
     memset(res, 0, sizeof res);
@@ -320,9 +326,13 @@ int analysis_store_write(store *s, int64_t experiment_id, store_error *err)
     if (!st || !cm || !tr)
         goto oom;
     store_point_stats ps = {0, st, 0, cm, 0, tr};
+    int first = -1; /* the first metric computed: its run has the curves */
     for (int m = 0; m < ANALYSIS_N_METRICS; m++) {
+        if (!(metrics & (1u << m)))
+            continue;
         if (analysis_experiment_run(&e, (analysis_metric)m, NULL, &res[m]))
             goto oom;
+        first = first < 0 ? m : first;
         const analysis_result *r = &res[m];
         if (r->best == ANALYSIS_NONE)
             continue; /* the metric has no value at all (no validation split) */
@@ -343,8 +353,8 @@ int analysis_store_write(store *s, int64_t experiment_id, store_error *err)
         }
     }
     /* The curves and gaps do not depend on the metric. */
-    for (size_t p = 0; p < np; p++) {
-        const analysis_point *pt = &res[0].points[p];
+    for (size_t p = 0; first >= 0 && p < np; p++) {
+        const analysis_point *pt = &res[first].points[p];
         tr[ps.n_training++] = (store_point_training){
             e.points[p].point_index, e.points[p].params,
             pt->curve_epochs ? (pt->curve_is_val ? "val_loss" : "loss") : NULL,

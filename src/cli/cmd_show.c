@@ -258,13 +258,14 @@ static void ls_usage(FILE *f)
 }
 
 /* "4 done, 1 diverged" for the counts of one experiment. */
-static void status_counts_text(char *buf, size_t size, const size_t counts[6])
+static void status_counts_text(char *buf, size_t size, const size_t counts[STORE_N_STATUSES])
 {
-    static const store_status order[6] = {STORE_DONE,        STORE_FAILED, STORE_DIVERGED,
-                                          STORE_INTERRUPTED, STORE_RUNNING, STORE_QUEUED};
+    static const store_status order[STORE_N_STATUSES] = {
+        STORE_DONE,    STORE_PRUNED, STORE_FAILED, STORE_DIVERGED, STORE_INTERRUPTED,
+        STORE_RUNNING, STORE_QUEUED};
     size_t n = 0;
     buf[0] = '\0';
-    for (int k = 0; k < 6; k++) {
+    for (int k = 0; k < STORE_N_STATUSES; k++) {
         size_t c = counts[order[k]];
         if (c && n < size)
             n += (size_t)snprintf(buf + n, size - n, "%s%zu %s", n ? ", " : "", c,
@@ -323,7 +324,7 @@ int cmd_ls(int argc, char **argv)
             fputs(", \"spec_file\": ", out);
             text_json_fputs(r->spec_file, out);
             fprintf(out, ", \"trials\": %zu", r->n_trials);
-            for (int k = 0; k < 6; k++)
+            for (int k = 0; k < STORE_N_STATUSES; k++)
                 fprintf(out, ", \"%s\": %zu", store_status_name((store_status)k),
                         r->status_counts[k]);
             fputs(", \"best\": ", out);
@@ -567,6 +568,52 @@ static void json_reason(FILE *f, const store_trial_note *nt)
 
 #define SHOW_MAX_PROBLEMS 20
 
+/* The pruning decisions of experiment exp (search.prune): per bracket and
+ * rung, each point's mean of the metric, its place and whether it went on.
+ * Nothing when there are none. 0, or -1 with err. */
+static int show_decisions(store *s, int64_t exp, size_t n_pruned, FILE *out, store_error *err)
+{
+    store_prune_list l;
+    if (store_prune_read(s, exp, &l, err))
+        return -1;
+    if (!l.n) {
+        store_prune_list_free(&l);
+        return 0;
+    }
+    size_t n_brackets = l.rows[l.n - 1].bracket + 1;
+    fprintf(out, "\nsearch: %zu %s pruned; decisions by the mean over the seeds of %s at each rung\n",
+            n_pruned, plural(n_pruned, "trial", "trials"), l.metric ? l.metric : "?");
+    table t;
+    table_init(&t, n_brackets > 1 ? 8 : 7, n_brackets > 1 ? "rrrrlrrl" : "rrrlrrl");
+    if (n_brackets > 1)
+        table_add_text(&t, "bracket");
+    table_add_text(&t, "rung");
+    table_add_text(&t, "epoch");
+    table_add_text(&t, "point");
+    table_add_text(&t, "params");
+    table_add_text(&t, "seeds");
+    table_add(&t, "mean %s", l.metric ? l.metric : "");
+    table_add_text(&t, "decision");
+    for (size_t i = 0; i < l.n; i++) {
+        const store_prune_decision *d = &l.rows[i];
+        char a[64];
+        if (n_brackets > 1)
+            table_add(&t, "%zu", d->bracket);
+        table_add(&t, "%zu", d->rung);
+        table_add(&t, "%zu", d->epoch);
+        table_add(&t, "%zu", d->point_index);
+        table_add_text(&t, d->params);
+        table_add(&t, "%zu", d->n);
+        table_add(&t, "%s", fig(a, d->value));
+        table_add(&t, "%zu. %s", d->place, d->promoted ? "went on" : "pruned");
+    }
+    if (!t.oom)
+        table_print(&t, out, "  ");
+    table_free(&t);
+    store_prune_list_free(&l);
+    return 0;
+}
+
 static int show_experiment(store *s, int64_t exp, int json, FILE *out)
 {
     store_experiment_record e;
@@ -599,7 +646,7 @@ static int show_experiment(store *s, int64_t exp, int json, FILE *out)
     pts = calloc(tl.n ? tl.n : 1, sizeof *pts);
     if (!pts)
         goto oom;
-    size_t n_pts = 0, counts[6] = {0};
+    size_t n_pts = 0, counts[STORE_N_STATUSES] = {0};
     for (size_t i = 0; i < tl.n; i++) {
         const store_trial_row *t = &tl.rows[i];
         counts[t->status]++;
@@ -648,7 +695,7 @@ static int show_experiment(store *s, int64_t exp, int json, FILE *out)
             text_json_fputs(e.dims[d], out);
         }
         fprintf(out, "]},\n \"trials\": {\"total\": %zu", tl.n);
-        for (int k = 0; k < 6; k++)
+        for (int k = 0; k < STORE_N_STATUSES; k++)
             fprintf(out, ", \"%s\": %zu", store_status_name((store_status)k), counts[k]);
         fputs("},\n \"points\": [", out);
         for (size_t k = 0; k < n_pts; k++) {
@@ -703,7 +750,7 @@ static int show_experiment(store *s, int64_t exp, int json, FILE *out)
         for (size_t i = 0; i < tl.n; i++) {
             const store_trial_row *t = &tl.rows[i];
             const store_trial_note *nt = store_trial_note_find(&notes, t->id);
-            if (t->status == STORE_DONE || !nt)
+            if (t->status == STORE_DONE || t->status == STORE_PRUNED || !nt)
                 continue;
             fprintf(out, "%s\n  {\"trial_id\": %lld, \"point_index\": %zu, \"seed\": %llu, "
                          "\"params\": ",
@@ -819,8 +866,12 @@ static int show_experiment(store *s, int64_t exp, int json, FILE *out)
               "standard deviation; val acc, best epoch and overfit gap are means)\n", out);
     }
 
-    /* The trials that are not done, with why. */
-    size_t n_problems = tl.n - counts[STORE_DONE];
+    /* A search's decisions, rung by rung. */
+    if (show_decisions(s, exp, counts[STORE_PRUNED], out, &err) < 0)
+        goto fail;
+
+    /* The trials that are not done (nor pruned), with why. */
+    size_t n_problems = tl.n - counts[STORE_DONE] - counts[STORE_PRUNED];
     if (n_problems) {
         fprintf(out, "\n%zu %s not done:\n", n_problems,
                 plural(n_problems, "trial", "trials"));

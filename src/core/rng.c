@@ -21,6 +21,14 @@
  *     (seed 1 purpose 2 vs seed 2 purpose 1 etc.); the odd multiplier makes
  *     purpose -> key injective for every fixed seed.
  *
+ *   rng_substream(seed, purpose, index):
+ *                       k  = seed ^ (purpose * 0x9E3779B97F4A7C15)
+ *                       sm = k; b = splitmix64(sm)        (rng_stream's key)
+ *                       j  = b ^ (index * 0xD1B54A32D192ED03)
+ *                       sm = j; rng_seed(splitmix64(sm))
+ *     The odd multiplier makes index -> j injective for every (seed,
+ *     purpose); the SplitMix64 round decorrelates neighbouring indices.
+ *
  *   rng_uniform:        (rng_next >> 11) * 2^-53, in [0, 1).
  *
  *   rng_normal:         Box-Muller on u1 = 1 - uniform (in (0, 1], so the log
@@ -71,6 +79,13 @@ void rng_stream(rng_state *r, uint64_t seed, rng_purpose purpose)
 {
     uint64_t k = seed ^ ((uint64_t)purpose * RNG_GOLDEN);
     rng_seed(r, splitmix64_next(&k));
+}
+
+void rng_substream(rng_state *r, uint64_t seed, rng_purpose purpose, uint64_t index)
+{
+    uint64_t k = seed ^ ((uint64_t)purpose * RNG_GOLDEN);
+    uint64_t j = splitmix64_next(&k) ^ (index * UINT64_C(0xD1B54A32D192ED03));
+    rng_seed(r, splitmix64_next(&j));
 }
 
 uint64_t rng_next(rng_state *r)

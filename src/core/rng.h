@@ -27,7 +27,8 @@ typedef enum {
     RNG_PURPOSE_INIT = 3,       /* weight initialisation */
     RNG_PURPOSE_SHUFFLE = 4,    /* per-epoch shuffling in fit */
     RNG_PURPOSE_BOOTSTRAP = 5,  /* resamples of stats' bootstrap CIs */
-    RNG_PURPOSE_DROPOUT = 6     /* dropout masks in fit (nn_fit_config.dropout_rng) */
+    RNG_PURPOSE_DROPOUT = 6,    /* dropout masks in fit (nn_fit_config.dropout_rng) */
+    RNG_PURPOSE_SEARCH = 7      /* random search draws (rng_substream(search.seed, ., i)) */
 } rng_purpose;
 
 typedef struct rng_state {
@@ -41,6 +42,10 @@ void rng_seed(rng_state *r, uint64_t seed);
 
 /* Seeds r as the stream for (seed, purpose). */
 void rng_stream(rng_state *r, uint64_t seed, rng_purpose purpose);
+
+/* Seeds r as substream `index` of (seed, purpose): one stream per index,
+ * so draw i does not depend on how many draws came before or after it. */
+void rng_substream(rng_state *r, uint64_t seed, rng_purpose purpose, uint64_t index);
 
 /* Next 64 raw bits. */
 uint64_t rng_next(rng_state *r);

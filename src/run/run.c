@@ -13,6 +13,7 @@
 
 #include <omp.h>
 
+#include "analysis.h"
 #include "plan_memory.h"
 #include "text.h"
 
@@ -58,6 +59,7 @@ store_status run_store_status(trial_status s)
     case TRIAL_DONE: return STORE_DONE;
     case TRIAL_DIVERGED: return STORE_DIVERGED;
     case TRIAL_INTERRUPTED: return STORE_INTERRUPTED;
+    case TRIAL_PRUNED: return STORE_PRUNED;
     default: return STORE_FAILED;
     }
 }
@@ -78,9 +80,10 @@ static int worse(int a, int b)
 
 /* ---- --timings: a few counters, taken around the phases ----------------- */
 
-enum { PH_PARSE, PH_DATA, PH_RECORD, PH_LOOP, PH_SUMMARY, PH_N };
+enum { PH_PARSE, PH_DATA, PH_RECORD, PH_LOOP, PH_STATS, PH_SUMMARY, PH_N };
 static const char *const phase_names[PH_N] = {
-    "parse + plan", "data load", "database open + plan insert", "trials", "summary + close"};
+    "parse + plan", "data load", "database open + plan insert", "trials", "statistics",
+    "summary + close"};
 
 typedef struct run_timings {
     double t0;
@@ -225,7 +228,7 @@ static int plan_loop(const plan_run *r, const runner_options *o, int jobs, store
                      FILE *err)
 {
     run_loop_job job = {r->p, r->pending, r->n_pending, r->ids, db, jobs, o->quiet,
-                        err, o->stop};
+                        err, o->stop, 0, NULL, NULL};
     run_counts c;
     if (o->loop ? o->loop(&job, &c, o->loop_ctx) : run_loop(&job, &c)) {
         fputs("runexp: out of memory\n", err);
@@ -245,8 +248,25 @@ static int plan_loop(const plan_run *r, const runner_options *o, int jobs, store
     return code;
 }
 
+/* The per-point statistics of experiment exp (analysis.h), after the
+ * plan's last commit: only ANALYSIS_RUN_METRICS (test accuracy and loss;
+ * each metric costs about as much as the rest of the summary), `runexp
+ * compare --metric` computes the others. An exit code. */
+static int plan_stats(int64_t exp, store *db, FILE *err, run_timings *tm)
+{
+    double t0 = run_mono_ms();
+    store_error serr;
+    int rc = analysis_store_write_metrics(db, exp, ANALYSIS_RUN_METRICS, &serr);
+    tm->ph[PH_STATS] += run_mono_ms() - t0;
+    if (rc < 0) {
+        run_say(err, "runexp: the statistics were not written: ", serr.message);
+        return RUNNER_EXIT_USAGE;
+    }
+    return RUNNER_EXIT_OK;
+}
+
 /* One planned spec against the open database: record, pending trials,
- * loop, summary. Returns an exit code. */
+ * loop, statistics, summary. Returns an exit code. */
 static int run_plan(const runner_options *o, const spec_document *doc, const sweep_plan *p,
                     store *db, const char *db_path, FILE *out, FILE *err, run_timings *tm)
 {
@@ -257,6 +277,22 @@ static int run_plan(const runner_options *o, const spec_document *doc, const swe
     int jobs = o->jobs > 0 ? o->jobs : omp_get_max_threads();
     double t0 = run_mono_ms();
     int code = plan_begin(&r, o, doc, jobs, db, err);
+    if (code == RUNNER_EXIT_OK && p->search.prune.enabled) {
+        /* a pruned search: rung by rung (run_search.c) */
+        if (jobs > (int)p->n_trials)
+            jobs = p->n_trials ? (int)p->n_trials : 1;
+        tm->ph[PH_RECORD] += run_mono_ms() - t0;
+        double ts = run_mono_ms();
+        code = run_search(p, r.ids, r.act, r.exp, r.shown, o, jobs, db, err);
+        tm->ph[PH_LOOP] += run_mono_ms() - ts;
+        if (code != RUNNER_EXIT_USAGE)
+            code = worse(code, plan_stats(r.exp, db, err, tm));
+        double t2 = run_mono_ms();
+        if (code != RUNNER_EXIT_USAGE)
+            run_summary_print(db, p, r.ids, r.exp, r.shown, db_path, out);
+        tm->ph[PH_SUMMARY] += run_mono_ms() - t2;
+        goto out;
+    }
     if (code == RUNNER_EXIT_OK)
         code = plan_pending(&r, o, &jobs, err);
     double t1 = run_mono_ms();
@@ -264,8 +300,10 @@ static int run_plan(const runner_options *o, const spec_document *doc, const swe
     if (code == RUNNER_EXIT_USAGE)
         goto out;
     code = worse(code, plan_loop(&r, o, jobs, db, err));
+    tm->ph[PH_LOOP] += run_mono_ms() - t1;
+    if (code != RUNNER_EXIT_USAGE)
+        code = worse(code, plan_stats(r.exp, db, err, tm));
     double t2 = run_mono_ms();
-    tm->ph[PH_LOOP] += t2 - t1;
     run_summary_print(db, p, r.ids, r.exp, r.shown, db_path, out);
     tm->ph[PH_SUMMARY] += run_mono_ms() - t2;
 out:

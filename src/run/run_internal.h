@@ -9,6 +9,7 @@
  *   run_record.c   the experiment record (provenance) and the plan rows;
  *                  a trial_result handed to the store
  *   run_loop.c     the OpenMP workers calling trial_run, the single writer
+ *   run_search.c   a pruned search: rung by rung, decisions, then the survivors
  *   run_summary.c  the per-point table and the end-of-run lines
  *   run_shard.c    --shard K/N: which trials of a plan are shard K's
  *   reproduce.c    `runexp reproduce`
@@ -95,12 +96,21 @@ typedef struct run_loop_job {
     int quiet;
     FILE *err;               /* progress */
     const atomic_int *stop;  /* may be NULL */
+    /* A search rung (run_search.c): train each trial for at most `until`
+     * epochs (0: all) and hand each result that stopped there (status
+     * TRIAL_PRUNED) to rung_result, called by the writer, which takes it
+     * over, instead of recording it; every other result is recorded. */
+    size_t until;
+    void (*rung_result)(void *user, size_t trial, trial_result *t, const char *started_at,
+                        double wall_ms);
+    void *rung_user;
 } run_loop_job;
 
 /* What the loop did: only trials committed to the database are counted. */
 typedef struct run_counts {
     size_t total;            /* trials it was given */
     size_t finished, n_done, n_failed, n_diverged, n_interrupted;
+    size_t epochs;           /* epochs trained by the trials it ran */
     double seconds;          /* wall time of the loop */
     int store_failed;        /* a write failed: no more trials were started */
     store_error store_err;
@@ -138,6 +148,17 @@ void run_shard_scatter(const size_t *map, size_t n_kept, size_t n_trials, int64_
  * running mark, then its result) through one writer. 0, or -1 when out of
  * memory before any trial started. */
 int run_loop(const run_loop_job *job, run_counts *c);
+
+/* ---- a pruned search (run_search.c) ------------------------------------ */
+
+/* Runs plan p's search (p->search.prune): the rungs, each a run_loop of the
+ * trials that reached it, then the decisions, then the survivors' full
+ * trials; see run_search.c and README "Search". act are store_trials_prepare's
+ * actions, ids the trial ids of experiment exp. Says what it did on err and
+ * returns an exit code (RUNNER_EXIT_*). */
+int run_search(const sweep_plan *p, const int64_t *ids, const store_plan_action *act,
+               int64_t exp, const char *shown, const runner_options *o, int jobs, store *db,
+               FILE *err);
 
 /* ---- the summary (run_summary.c) --------------------------------------- */
 

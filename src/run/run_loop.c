@@ -65,8 +65,10 @@ static void progress(loop_shared *sh, const sweep_trial *tr, int64_t id, const q
         fprintf(err, "trial %zu/%zu (id %lld, ", c->finished, c->total, (long long)id);
         text_fputs(j->plan->points[tr->point].params_json, err);
         fprintf(err, " seed %llu): %s", (unsigned long long)tr->seed,
-                trial_status_name(t->status));
-        if (t->status == TRIAL_DONE) {
+                t->status == TRIAL_PRUNED ? "reached its rung" : trial_status_name(t->status));
+        if (t->status == TRIAL_PRUNED) {
+            fprintf(err, ", epoch %zu", t->epochs_run);
+        } else if (t->status == TRIAL_DONE) {
             fprintf(err, ", test accuracy %.4f", t->accuracy[2]);
         } else if (t->error[0]) {
             fputs(": ", err);
@@ -96,6 +98,14 @@ static void write_item(loop_shared *sh, queue_item *it)
     run_counts *c = sh->c;
     const sweep_trial *tr = &j->plan->trials[it->ti];
     int64_t id = j->ids[it->ti];
+    if (it->finished)
+        c->epochs += it->t.epochs_run;
+    if (!c->store_failed && it->finished && it->t.status == TRIAL_PRUNED && j->rung_result) {
+        c->finished++;
+        progress(sh, tr, id, it);
+        j->rung_result(j->rung_user, it->ti, &it->t, it->started, it->wall_ms);
+        return; /* the result is the search's now */
+    }
     if (!c->store_failed) {
         int rc = it->finished
                      ? run_record_trial(j->db, id, &j->plan->points[tr->point].spec, &it->t,
@@ -186,8 +196,8 @@ static void work(loop_shared *sh)
         drain(sh, 0);
         double t0 = run_mono_ms();
         /* Out of memory is a failed trial, recorded like any other. */
-        (void)trial_run(&j->plan->points[tr->point].spec, tr->seed,
-                        sweep_plan_dataset(j->plan, tr->point), j->stop, &it.t);
+        (void)trial_run_until(&j->plan->points[tr->point].spec, tr->seed,
+                              sweep_plan_dataset(j->plan, tr->point), j->stop, j->until, &it.t);
         it.wall_ms = run_mono_ms() - t0;
         it.finished = 1;
         enqueue(sh, &it);

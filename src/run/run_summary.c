@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "checked.h"
+#include "stats.h"
 #include "text.h"
 
 void runner_stats(const double *v, size_t n, size_t *count, double *mean, double *std,
@@ -60,12 +61,37 @@ static size_t params_width(const sweep_plan *p)
     return w;
 }
 
-/* One row of the table: the done trials of point pi, figures read back
- * from the database; buf has room for 4 x the plan's trials. */
-static void summary_row(store *db, const sweep_plan *p, const int64_t *ids, size_t pi,
-                        size_t w, double *buf, FILE *out)
+typedef struct seed_value {
+    uint64_t seed;
+    double v;
+} seed_value;
+
+static int cmp_seed(const void *a, const void *b)
 {
-    size_t nt = p->n_trials, n = 0, total = 0;
+    const seed_value *x = a, *y = b;
+    return (x->seed > y->seed) - (x->seed < y->seed);
+}
+
+/* x rounded to d places by the one rule (text_fmt_round), right-aligned in
+ * width w; "-" for NaN. */
+static void put_num(FILE *out, double x, int d, int w)
+{
+    char b[64];
+    if (isnan(x))
+        snprintf(b, sizeof b, "-");
+    else
+        text_fmt_round(b, sizeof b, x, d);
+    fprintf(out, "%*s", w, b);
+}
+
+/* One row of the table: the done trials of point pi, figures read back
+ * from the database; buf has room for 4 x the plan's trials. The median
+ * and the CI are those of point_stats (analysis.h: the values in seed
+ * order, the stats defaults: 10000 bootstrap resamples, seed 0). */
+static void summary_row(store *db, const sweep_plan *p, const int64_t *ids, size_t pi,
+                        size_t w, double *buf, seed_value *sv, FILE *out)
+{
+    size_t nt = p->n_trials, n = 0, total = 0, pruned = 0;
     double *acc = buf, *val = buf + nt, *best = buf + 2 * nt, *gap = buf + 3 * nt;
     for (size_t i = 0; i < nt; i++) {
         if (p->trials[i].point != pi)
@@ -73,38 +99,62 @@ static void summary_row(store *db, const sweep_plan *p, const int64_t *ids, size
         total++;
         store_trial_figures f;
         store_error err;
-        if (store_trial_figures_get(db, ids[i], &f, &err) || f.status != STORE_DONE)
+        if (store_trial_figures_get(db, ids[i], &f, &err) || f.status != STORE_DONE) {
+            pruned += f.status == STORE_PRUNED;
             continue;
-        acc[n] = f.test_accuracy;
+        }
+        sv[n].seed = p->trials[i].seed;
+        sv[n].v = f.test_accuracy;
         val[n] = f.val_accuracy;
         best[n] = f.best_epoch;
         gap[n] = f.overfit_gap;
         n++;
     }
+    qsort(sv, n, sizeof *sv, cmp_seed);
+    for (size_t i = 0; i < n; i++)
+        acc[i] = sv[i].v;
     size_t c;
     double am, as, amin, amax, vm, bm, gm, d1, d2, d3;
     runner_stats(acc, n, &c, &am, &as, &amin, &amax);
     runner_stats(val, n, &c, &vm, &d1, &d2, &d3);
     runner_stats(best, n, &c, &bm, &d1, &d2, &d3);
     runner_stats(gap, n, &c, &gm, &d1, &d2, &d3);
+    stats_summary su;
+    if (stats_summary_compute(acc, n, NULL, NULL, &su))
+        su.median = su.ci_lo = su.ci_hi = NAN;
     char seeds[32];
     snprintf(seeds, sizeof seeds, n == total ? "%zu" : "%zu/%zu", n, total);
     char *params = text_escape_dup(p->points[pi].params_json);
     fprintf(out, "%5zu  %-*s  %5s  ", pi, (int)w, params ? params : "?", seeds);
     free(params);
     if (n == 0) {
-        fprintf(out, "(no finished trial)\n");
+        fprintf(out, pruned == total ? "(pruned by the search)\n" : "(no finished trial)\n");
         return;
     }
-    if (isnan(as))
-        fprintf(out, "%.4f           ", am);
-    else
-        fprintf(out, "%.4f ± %.4f", am, as);
-    fprintf(out, "  %.4f – %.4f  ", amin, amax);
-    if (isnan(vm))
-        fprintf(out, "%7s  %8s  %11s\n", "-", "-", "-");
-    else
-        fprintf(out, "%7.4f  %8.1f  %11.4f\n", vm, bm, gm);
+    put_num(out, am, 4, 6);
+    if (isnan(as)) {
+        fputs("         ", out);
+    } else {
+        fputs(" ± ", out);
+        put_num(out, as, 4, 6);
+    }
+    fputs("  ", out);
+    put_num(out, su.median, 4, 6);
+    fputs("  ", out);
+    put_num(out, su.ci_lo, 4, 6);
+    fputs(" – ", out);
+    put_num(out, su.ci_hi, 4, 6);
+    fputs("  ", out);
+    put_num(out, amin, 4, 6);
+    fputs(" – ", out);
+    put_num(out, amax, 4, 6);
+    fputs("  ", out);
+    put_num(out, vm, 4, 7);
+    fputs("  ", out);
+    put_num(out, bm, 1, 8);
+    fputs("  ", out);
+    put_num(out, gm, 4, 11);
+    fputc('\n', out);
 }
 
 void run_summary_print(store *db, const sweep_plan *p, const int64_t *ids, int64_t exp,
@@ -113,16 +163,20 @@ void run_summary_print(store *db, const sweep_plan *p, const int64_t *ids, int64
     size_t na;
     double *buf = checked_mul(p->n_trials ? p->n_trials : 1, 4, &na) ? calloc(na, sizeof *buf)
                                                                       : NULL;
-    if (!buf)
+    seed_value *sv = buf ? calloc(p->n_trials ? p->n_trials : 1, sizeof *sv) : NULL;
+    if (!sv) {
+        free(buf);
         return;
+    }
     size_t w = params_width(p);
     /* The ± and – take two or three bytes but one column: the headers are
      * padded by hand. */
-    fprintf(out, "\n%s\n%5s  %-*s  %5s  %s  %s  %7s  %8s  %11s\n", shown, "point", (int)w,
-            "params", "seeds", "test acc ± std ", "acc min – max  ", "val acc", "best ep.",
-            "overfit gap");
+    fprintf(out, "\n%s\n%5s  %-*s  %5s  %s  %s  %s  %s  %7s  %8s  %11s\n", shown, "point",
+            (int)w, "params", "seeds", "test acc ± std ", "median", "95% CI of mean ",
+            "acc min – max  ", "val acc", "best ep.", "overfit gap");
     for (size_t pi = 0; pi < p->n_points; pi++)
-        summary_row(db, p, ids, pi, w, buf, out);
+        summary_row(db, p, ids, pi, w, buf, sv, out);
+    free(sv);
     fprintf(out, "\nresults: %s (experiment %lld)\n", db_path, (long long)exp);
     fprintf(out,
             "  sqlite3 %s \"SELECT params, n, round(test_accuracy_mean, 4) AS acc_mean,"

@@ -35,6 +35,7 @@
 #include <sys/stat.h>
 
 #include "spec_internal.h"
+#include "rng.h"
 #include "text.h"
 
 struct spec_document {
@@ -1160,6 +1161,33 @@ static void check_callbacks(cv *c, spec_experiment *e, const sn *root)
     }
 }
 
+/* The search block against itself and the training: trials belong to a
+ * random search (and it needs them), the first rung must come before the
+ * last epoch, a val_* metric needs a validation set. */
+static void check_search(cv *c, spec_experiment *e, const sn *root)
+{
+    int x;
+    const spec_search *s = &e->search;
+    if (s->method == SPEC_SEARCH_GRID && s->trials)
+        err(c, node_at(root, "search.trials", &x),
+            "search.trials is for method random; a grid search runs every sweep point");
+    if (s->method == SPEC_SEARCH_RANDOM && !s->trials)
+        err(c, node_at(root, "search", &x),
+            "missing required key 'trials' in search (method random draws that many points)");
+    if (!s->prune.enabled)
+        return;
+    if (s->prune.min_epochs >= e->training.epochs)
+        err(c, node_at(root, "search.prune.min_epochs", &x),
+            "search.prune.min_epochs must be less than training.epochs (%zu), got %zu",
+            e->training.epochs, s->prune.min_epochs);
+    if (!e->data.pipeline.validation.test.given &&
+        (s->prune.metric == NN_MONITOR_VAL_LOSS || s->prune.metric == NN_MONITOR_VAL_ACCURACY))
+        err(c, node_at(root, "search.prune", &x),
+            "search.prune compares %s, but data.split has no validation set; add "
+            "data.split.validation or set metric to loss or accuracy",
+            s->prune.metric == NN_MONITOR_VAL_LOSS ? "val_loss" : "val_accuracy");
+}
+
 /* What record asks for against the data: a validation confusion matrix
  * needs a validation set (the default asks only when there is one), and the
  * grid needs 2-feature data (on by default for it). */
@@ -1351,6 +1379,8 @@ int spec_experiment_from_tree(const sn *root, const char *file, const char *base
         check_record(&c, e, root);
     if (data_ok && training_ok)
         check_callbacks(&c, e, root);
+    if (data_ok && training_ok && !c.failed)
+        check_search(&c, e, root);
     if (e->record.grid == -1)
         e->record.grid = 0;
 
@@ -1433,14 +1463,19 @@ static void target_free(spec_sweep_target *t)
     free(t->values);
 }
 
+static void sweep_free_entry(spec_sweep_entry *e)
+{
+    for (size_t j = 0; j < e->n_targets; j++)
+        target_free(&e->targets[j]);
+    free(e->targets);
+    free(e->name);
+    memset(e, 0, sizeof *e);
+}
+
 static void sweep_free(spec_sweep_entry *s, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        for (size_t j = 0; j < s[i].n_targets; j++)
-            target_free(&s[i].targets[j]);
-        free(s[i].targets);
-        free(s[i].name);
-    }
+    for (size_t i = 0; i < n; i++)
+        sweep_free_entry(&s[i]);
     free(s);
 }
 
@@ -1614,18 +1649,17 @@ static int parse_values(cv *c, const sn *vn, const char *disp, spec_sweep_target
     return 0;
 }
 
-static int parse_target(cv *c, const sn *m, const char *entry, const char *disp,
-                        const char *name, spec_sweep_target *t)
+/* The path (and value name) of a sweep target; 0, or -1 reported. */
+static int parse_path(cv *c, const sn *m, const char *entry, const char *disp,
+                      const char *name, spec_sweep_target *t)
 {
     sn tmp;
     int ok = 1;
     const sn *pn = member(c, m, "path", disp, opt("sweep.*.zip[].path"), &tmp, NULL);
-    const sn *vn = member(c, m, "values", disp, opt("sweep.*.zip[].values"), &tmp, NULL);
-    if (!pn || !vn)
+    if (!pn)
         return -1;
-    char dp[256], dv[256];
+    char dp[256];
     snprintf(dp, sizeof dp, "%s.path", disp);
-    snprintf(dv, sizeof dv, "%s.values", disp);
     const char *p;
     if (get_str(c, pn, dp, &p) < 0) {
         ok = 0;
@@ -1633,8 +1667,8 @@ static int parse_target(cv *c, const sn *m, const char *entry, const char *disp,
         err(c, pn, "%s '%s' is not a path like model.layers[0].units", dp, p);
         ok = 0;
     } else {
-        const char *top[] = {"name", "description", "seeds", "sweep"};
-        for (size_t i = 0; i < 4; i++) {
+        const char *top[] = {"name", "description", "seeds", "sweep", "search"};
+        for (size_t i = 0; i < 5; i++) {
             size_t l = strlen(top[i]);
             if (!strncmp(p, top[i], l) && (p[l] == '\0' || p[l] == '.' || p[l] == '[')) {
                 err(c, pn, "%s '%s' cannot be swept%s", dp, p,
@@ -1663,9 +1697,282 @@ static int parse_target(cv *c, const sn *m, const char *entry, const char *disp,
             ok = 0;
         }
     }
+    return ok ? 0 : -1;
+}
+
+static int parse_target(cv *c, const sn *m, const char *entry, const char *disp,
+                        const char *name, spec_sweep_target *t)
+{
+    sn tmp;
+    int ok = parse_path(c, m, entry, disp, name, t) == 0;
+    const sn *vn = member(c, m, "values", disp, opt("sweep.*.zip[].values"), &tmp, NULL);
+    if (!vn)
+        return -1;
+    char dv[256];
+    snprintf(dv, sizeof dv, "%s.values", disp);
     if (parse_values(c, vn, dv, t) < 0)
         ok = 0;
     return ok ? 0 : -1;
+}
+
+/* ---- random search: distributions ---------------------------------------- */
+
+typedef enum { DIST_UNIFORM = 0, DIST_LOG_UNIFORM, DIST_INT_UNIFORM, DIST_CHOICE } dist_kind;
+static const char *const dist_keys[] = {"uniform", "log_uniform", "int_uniform", "choice"};
+
+typedef struct dist {
+    size_t entry;    /* the sweep entry it was written as */
+    dist_kind kind;
+    double a, b;     /* uniform, log_uniform */
+    long long ia, ib; /* int_uniform */
+    const sn *node;  /* the distribution's list (mark; choice's items) */
+} dist;
+
+/* Which distribution key entry m has (-1: none); more than one, or one with
+ * values, is an error (-2). */
+static int dist_key(cv *c, const sn *m, const char *disp)
+{
+    int found = -1;
+    for (int k = 0; k < 4; k++) {
+        size_t i;
+        if (!sn_map_get(m, dist_keys[k], &i))
+            continue;
+        if (found >= 0 || sn_map_get(m, "values", NULL) || sn_map_get(m, "zip", NULL)) {
+            err(c, m->keys[i], "%s: give one of values, zip, uniform, log_uniform, int_uniform "
+                "or choice", disp);
+            return -2;
+        }
+        found = k;
+    }
+    return found;
+}
+
+/* What a distribution may be drawn for: the option at t's path (generic:
+ * indices dropped) takes the values that distribution gives. Paths the
+ * table does not know, or structured options, are left to each point's
+ * full check. */
+static void check_dist_target(cv *c, const dist *d, const spec_sweep_target *t, const char *disp)
+{
+    char gpath[256];
+    size_t g = 0;
+    for (const char *p = t->path; *p && g + 3 < sizeof gpath; p++) {
+        gpath[g++] = *p;
+        if (*p == '[')
+            while (p[1] && p[1] != ']')
+                p++;
+    }
+    gpath[g] = '\0';
+    const spec_option *o = spec_option_find(gpath);
+    if (!o || d->kind == DIST_CHOICE)
+        return;
+    int reals = d->kind != DIST_INT_UNIFORM;
+    const char *takes = NULL;
+    switch (o->type) {
+    case OPT_REAL:
+    case OPT_SIZE:
+        return;
+    case OPT_INT:
+    case OPT_UNITS:
+        if (!reals)
+            return;
+        takes = "an integer (use int_uniform or choice)";
+        break;
+    case OPT_BOOL: takes = "true or false (use choice)"; break;
+    case OPT_ENUM:
+    case OPT_STR: takes = "a name (use choice)"; break;
+    default: return;
+    }
+    err(c, d->node, "%s.%s draws %s, but %s takes %s", disp, dist_keys[d->kind],
+        reals ? "real numbers" : "integers", t->path, takes);
+}
+
+/* The distribution's list: two numbers a < b (reals; log_uniform a > 0), two
+ * integers a <= b, or a choice of 1.. values. 0, or -1 reported. */
+static int parse_dist(cv *c, const sn *v, dist_kind kind, const char *disp, dist *d)
+{
+    char dd[256];
+    snprintf(dd, sizeof dd, "%s.%s", disp, dist_keys[kind]);
+    char path[64];
+    snprintf(path, sizeof path, "sweep.*.%s", dist_keys[kind]);
+    const spec_option *o = opt(path);
+    d->kind = kind;
+    d->node = v;
+    if (v->kind != SN_SEQ) {
+        type_error(c, v, dd, kind == DIST_CHOICE ? "a list of values" : "a list [a, b]");
+        return -1;
+    }
+    if (kind == DIST_CHOICE) {
+        if (v->n < 1 || v->n > (size_t)o->max) {
+            err(c, v, "%s must list between 1 and %.0f values, got %zu", dd, o->max, v->n);
+            return -1;
+        }
+        return 0;
+    }
+    if (v->n != 2) {
+        err(c, v, "%s must be a list [a, b] of two numbers, got %zu item%s", dd, v->n,
+            v->n == 1 ? "" : "s");
+        return -1;
+    }
+    spec_option any = {.path = path, .type = OPT_REAL};
+    char da[300], db[300];
+    snprintf(da, sizeof da, "%s[0]", dd);
+    snprintf(db, sizeof db, "%s[1]", dd);
+    if (kind == DIST_INT_UNIFORM) {
+        any.type = OPT_INT;
+        if (get_int(c, v->items[0], da, &any, &d->ia) < 0 ||
+            get_int(c, v->items[1], db, &any, &d->ib) < 0)
+            return -1;
+        if (d->ia > d->ib) {
+            err(c, v, "%s: a must be at most b, got [%lld, %lld]", dd, d->ia, d->ib);
+            return -1;
+        }
+        return 0;
+    }
+    if (get_real(c, v->items[0], da, &any, &d->a) < 0 ||
+        get_real(c, v->items[1], db, &any, &d->b) < 0)
+        return -1;
+    if (!(d->a < d->b)) {
+        err(c, v, "%s: a must be less than b, got [%s, %s]", dd, v->items[0]->text,
+            v->items[1]->text);
+        return -1;
+    }
+    if (kind == DIST_LOG_UNIFORM && !(d->a > 0)) {
+        err(c, v, "%s: a log-uniform range needs a > 0, got %s", dd, v->items[0]->text);
+        return -1;
+    }
+    return 0;
+}
+
+/* Draw i of distribution d from r, as a scalar (or choice's item) marked at
+ * the distribution. uniform: a + (b - a) u; log_uniform: exp(log a + (log b
+ * - log a) u), both kept in [a, b] against rounding; int_uniform: a +
+ * rng_below(b - a + 1); choice: item rng_below(n). */
+static sn *dist_draw(const dist *d, rng_state *r)
+{
+    const sn *at = d->node;
+    char buf[64];
+    if (d->kind == DIST_CHOICE)
+        return sn_copy(at->items[rng_below(r, at->n)]);
+    if (d->kind == DIST_INT_UNIFORM) {
+        uint64_t span = (uint64_t)d->ib - (uint64_t)d->ia;
+        uint64_t k = span == UINT64_MAX ? rng_next(r) : rng_below(r, span + 1);
+        snprintf(buf, sizeof buf, "%lld", (long long)((uint64_t)d->ia + k));
+        return sn_new_scalar(buf, strlen(buf), 0, at->line, at->col);
+    }
+    double u = rng_uniform(r), x;
+    if (d->kind == DIST_UNIFORM) {
+        x = d->a + (d->b - d->a) * u;
+    } else {
+        double la = log(d->a), lb = log(d->b);
+        x = exp(la + (lb - la) * u);
+    }
+    x = x < d->a ? d->a : x > d->b ? d->b : x;
+    spec_format_real(buf, sizeof buf - 2, x);
+    if (!strpbrk(buf, ".eEni"))
+        strcat(buf, ".0"); /* stays a real when read back */
+    return sn_new_scalar(buf, strlen(buf), 0, at->line, at->col);
+}
+
+typedef struct draw_ref {
+    const char *key;
+    size_t index;
+} draw_ref;
+
+static int cmp_draw(const void *a, const void *b)
+{
+    const draw_ref *x = a, *y = b;
+    int r = strcmp(x->key, y->key);
+    return r ? r : (x->index > y->index) - (x->index < y->index);
+}
+
+/* A drawn value as text, for finding repeated draws: a scalar's text, else
+ * its items' (a choice may hold lists), with separators no text contains. */
+static void draw_text(FILE *f, const sn *n)
+{
+    if (n->kind == SN_SCALAR) {
+        fputs(n->text, f);
+        return;
+    }
+    fputc(n->kind == SN_MAP ? '{' : '[', f);
+    for (size_t i = 0; i < n->n; i++) {
+        if (n->kind == SN_MAP) {
+            fputs(n->keys[i]->text, f);
+            fputc('\x01', f);
+        }
+        draw_text(f, n->items[i]);
+        fputc('\x02', f);
+    }
+}
+
+/* The random search's points: `trials` draws, draw i of every distribution
+ * (in sweep order) from rng_substream(seed, RNG_PURPOSE_SEARCH, i), so a
+ * draw never depends on the number of draws; a draw whose values all equal
+ * an earlier draw's is dropped. The kept draws become the targets' value
+ * lists (one dimension, like a zip). 0, or -1 reported / out of memory. */
+static int draw_points(cv *c, const spec_search *search, const dist *ds, size_t nd,
+                       spec_sweep_target *ts)
+{
+    size_t n = search->trials;
+    sn **v = calloc(n * nd > 0 ? n * nd : 1, sizeof *v);
+    char **keys = calloc(n ? n : 1, sizeof *keys);
+    draw_ref *refs = calloc(n ? n : 1, sizeof *refs);
+    unsigned char *dup = calloc(n ? n : 1, 1);
+    int rc = -1;
+    if (!v || !keys || !refs || !dup)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        rng_state r;
+        rng_substream(&r, (uint64_t)search->seed, RNG_PURPOSE_SEARCH, (uint64_t)i);
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        if (!f)
+            goto out;
+        for (size_t j = 0; j < nd; j++) {
+            sn *x = dist_draw(&ds[j], &r);
+            v[i * nd + j] = x;
+            if (x)
+                draw_text(f, x);
+            fputc('\x03', f);
+        }
+        if (fclose(f) != 0) {
+            free(buf);
+            goto out;
+        }
+        keys[i] = buf;
+        for (size_t j = 0; j < nd; j++)
+            if (!v[i * nd + j])
+                goto out;
+        refs[i] = (draw_ref){buf, i};
+    }
+    qsort(refs, n, sizeof *refs, cmp_draw);
+    for (size_t k = 1; k < n; k++)
+        if (!strcmp(refs[k].key, refs[k - 1].key))
+            dup[refs[k].index] = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (dup[i])
+            continue;
+        for (size_t j = 0; j < nd; j++) {
+            if (push_value(&ts[j], v[i * nd + j]) < 0) {
+                v[i * nd + j] = NULL; /* push_value freed it */
+                goto out;
+            }
+            v[i * nd + j] = NULL;
+        }
+    }
+    rc = 0;
+out:
+    if (rc)
+        err(c, NULL, "out of memory");
+    for (size_t i = 0; v && i < n * nd; i++)
+        sn_free(v[i]);
+    for (size_t i = 0; keys && i < n; i++)
+        free(keys[i]);
+    free(v);
+    free(keys);
+    free(refs);
+    free(dup);
+    return rc;
 }
 
 typedef struct target_ref {
@@ -1744,16 +2051,81 @@ static int check_sweep_unique(cv *c, const spec_sweep_entry *es, size_t ne)
     return bad ? -1 : 0;
 }
 
-static int parse_sweep(cv *c, const sn *sw, spec_sweep_entry **out, size_t *n_out)
+/* The distribution entries ds[0..nd) of es[0..*ne) as one dimension: the
+ * random search's draws (draw_points), at the place of the first of them;
+ * the other distribution entries are removed. search NULL (the base spec has
+ * errors): nothing is drawn and the distribution entries are removed. */
+static int sweep_draw(cv *c, const spec_search *search, spec_sweep_entry *es, size_t *ne,
+                      const dist *ds, size_t nd)
+{
+    int ok = 1;
+    spec_sweep_entry all;
+    memset(&all, 0, sizeof all);
+    if (search && search->method != SPEC_SEARCH_RANDOM) {
+        err(c, ds[0].node, "sweep.%s.%s: a distribution needs search: {method: random, trials: N}",
+            es[ds[0].entry].name, dist_keys[ds[0].kind]);
+        ok = 0;
+    }
+    for (size_t j = 0; ok && search && j < nd; j++) {
+        char disp[160];
+        snprintf(disp, sizeof disp, "sweep.%s", es[ds[j].entry].name);
+        if (take_values(c, ds[j].node, disp, search->trials) < 0)
+            ok = 0;
+    }
+    if (ok && search) {
+        all.name = strdup("search");
+        all.targets = calloc(nd, sizeof *all.targets);
+        if (!all.name || !all.targets) {
+            err(c, NULL, "out of memory");
+            ok = 0;
+        }
+    }
+    if (ok && search) {
+        for (size_t j = 0; j < nd; j++) {
+            all.targets[j] = es[ds[j].entry].targets[0];
+            memset(&es[ds[j].entry].targets[0], 0, sizeof all.targets[j]);
+        }
+        all.n_targets = nd;
+        if (draw_points(c, search, ds, nd, all.targets) < 0)
+            ok = 0;
+        all.n_values = all.targets[0].n_values;
+    }
+    /* Rebuild the entry list: the draws where the first distribution was. */
+    size_t w = 0;
+    for (size_t i = 0, j = 0; i < *ne; i++) {
+        int is_dist = j < nd && ds[j].entry == i;
+        if (!is_dist) {
+            es[w++] = es[i];
+            continue;
+        }
+        int first = j == 0;
+        j++;
+        sweep_free_entry(&es[i]);
+        if (first && ok && search)
+            es[w++] = all;
+    }
+    if (!(ok && search))
+        sweep_free_entry(&all);
+    *ne = w;
+    return ok ? 0 : -1;
+}
+
+static int parse_sweep(cv *c, const sn *sw, const spec_search *search, spec_sweep_entry **out,
+                       size_t *n_out, size_t *n_dist)
 {
     *out = NULL;
     *n_out = 0;
+    *n_dist = 0;
     if (sw->kind != SN_MAP) {
         type_error(c, sw, "sweep", "a mapping of sweep names to {path, values} or {zip: [...]}");
         return -1;
     }
     spec_sweep_entry *es = calloc(sw->n ? sw->n : 1, sizeof *es);
-    if (!es) {
+    dist *ds = calloc(sw->n ? sw->n : 1, sizeof *ds);
+    size_t nd = 0;
+    if (!es || !ds) {
+        free(es);
+        free(ds);
         err(c, sw, "out of memory");
         return -1;
     }
@@ -1794,6 +2166,25 @@ static int parse_sweep(cv *c, const sn *sw, spec_sweep_entry **out, size_t *n_ou
                 continue;
             }
             e->n_targets = 1;
+            int dk = dist_key(c, m, disp);
+            if (dk == -2) {
+                ok = 0;
+                continue;
+            }
+            if (dk >= 0) {
+                ds[nd].entry = ne - 1;
+                size_t d0 = c->d->n;
+                if (parse_path(c, m, name, disp, name, &e->targets[0]) < 0 ||
+                    parse_dist(c, sn_map_get(m, dist_keys[dk], NULL), (dist_kind)dk, disp,
+                               &ds[nd]) < 0)
+                    ok = 0;
+                else
+                    check_dist_target(c, &ds[nd], &e->targets[0], disp);
+                if (c->d->n > d0)
+                    ok = 0;
+                nd++;
+                continue;
+            }
             if (parse_target(c, m, name, disp, name, &e->targets[0]) < 0)
                 ok = 0;
             e->n_values = e->targets[0].n_values;
@@ -1857,6 +2248,10 @@ static int parse_sweep(cv *c, const sn *sw, spec_sweep_entry **out, size_t *n_ou
      * file may hold thousands of sweep entries. */
     if (ok && check_sweep_unique(c, es, ne) < 0)
         ok = 0;
+    *n_dist = nd;
+    if (nd && sweep_draw(c, ok ? search : NULL, es, &ne, ds, nd) < 0)
+        ok = 0;
+    free(ds);
     *out = es;
     *n_out = ne;
     return ok ? 0 : -1;
@@ -2018,7 +2413,7 @@ static void check_swept_value(cv *c, const sn *v, const char *disp, const spec_o
  * and would report the same problems a second time. */
 static void precheck_sweep(cv *c, const sn *root, const spec_sweep_entry *es, size_t ne)
 {
-    static const char *const skip[] = {"seeds", "sweep", "name", "description"};
+    static const char *const skip[] = {"seeds", "sweep", "search", "name", "description"};
     size_t before = c->d->n;
     sn *copy;
     /* Without the parts no path may reach: copying a large seed list or
@@ -2112,10 +2507,18 @@ spec_document *spec_document_parse(const char *text, size_t len, const char *fil
         c.failed = 1;
     const sn *sw = doc->root->kind == SN_MAP ? sn_map_get(doc->root, "sweep", NULL) : NULL;
     int base_failed = c.failed || diags->n > before;
-    if (sw && parse_sweep(&c, sw, &doc->sweep, &doc->n_sweep) < 0)
+    size_t n_dist = 0;
+    if (sw && parse_sweep(&c, sw, base_failed ? NULL : &doc->base.search, &doc->sweep,
+                          &doc->n_sweep, &n_dist) < 0)
         c.failed = 1;
     else if (base_failed && doc->n_sweep)
         precheck_sweep(&c, doc->root, doc->sweep, doc->n_sweep);
+    if (!base_failed && !c.failed && doc->base.search.method == SPEC_SEARCH_RANDOM && !n_dist) {
+        int x;
+        err(&c, node_at(doc->root, "search.method", &x),
+            "search.method random needs a distribution in sweep, e.g. {path: "
+            "training.optimizer.learning_rate, log_uniform: [0.0001, 0.1]}");
+    }
     if (c.failed || diags->n > before)
         goto fail;
     return doc;

@@ -69,6 +69,24 @@ typedef struct spec_record {
     int predictions;     /* per-row test predictions, default 1 */
 } spec_record;
 
+/* The `search` block (see README, "Search"): how the sweep's points are
+ * chosen and whether they are pruned. Not part of the trial keys: a trial is
+ * the same trial whether a search picked it or a grid did. */
+typedef enum { SPEC_SEARCH_GRID = 0, SPEC_SEARCH_RANDOM } spec_search_method;
+typedef enum { SPEC_PRUNE_SUCCESSIVE_HALVING = 0, SPEC_PRUNE_HYPERBAND } spec_prune_method;
+
+typedef struct spec_search {
+    int method;         /* spec_search_method, default grid */
+    size_t trials;      /* random: the number of draws (0 = not given) */
+    size_t seed;        /* random: draw i from rng_substream(seed, RNG_PURPOSE_SEARCH, i) */
+    struct {
+        int enabled;    /* search.prune given */
+        int method;     /* spec_prune_method */
+        int metric;     /* nn_monitor: val_loss (default), loss, accuracy, val_accuracy */
+        size_t min_epochs, eta; /* rungs at min_epochs * eta^k epochs; eta default 3 */
+    } prune;
+} spec_search;
+
 /* One fully resolved experiment: defaults filled, the dataset's shape known
  * (validation reads a CSV source once), `units: classes` resolved. */
 typedef struct spec_experiment {
@@ -97,6 +115,7 @@ typedef struct spec_experiment {
         nn_reduce_lr reduce_lr;           /* enabled when given */
     } training;
     spec_record record;
+    spec_search search;     /* the document's; zero (grid, no pruning) in sweep points */
 } spec_experiment;
 
 /* One distinct data source a spec reads: a built-in dataset, or a CSV file

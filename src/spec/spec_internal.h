@@ -83,7 +83,8 @@ typedef enum {
     OPT_RANGE2,    /* [[x0 lo, x0 hi], [x1 lo, x1 hi]] */
     OPT_SWEEP,     /* name -> sweep entry (parsed in spec.c, applied in sweep.c) */
     OPT_VALUES,    /* a list, or a range mapping of the children */
-    OPT_ZIP        /* a list of mappings of the children */
+    OPT_ZIP,       /* a list of mappings of the children */
+    OPT_LIST       /* a list of min..max values (a sweep entry's distribution) */
 } opt_type;
 
 #define OPT_REQUIRED 1u

@@ -35,6 +35,8 @@ static const char *const monitor_names[] = {"val_loss", "loss", "accuracy", "val
 static const char *const mode_names[] = {"auto", "min", "max", NULL};
 static const char *const metric_names[] = {"accuracy", NULL};
 static const char *const split_names[] = {"train", "validation", "test", NULL};
+static const char *const search_names[] = {"grid", "random", NULL};
+static const char *const prune_names[] = {"successive_halving", "hyperband", NULL};
 
 #define ADAM (1u << NN_OPT_ADAM)
 #define SGD (1u << NN_OPT_SGD)
@@ -289,6 +291,14 @@ const spec_option spec_options[] = {
      .help = "Number of real values, evenly spaced (numpy.linspace)."},
     {"sweep.*.values.log", OPT_BOOL, 0, 0, 0, "false",
      .help = "Space the num values evenly on a log scale (numpy.geomspace); from and to must be > 0."},
+    {"sweep.*.uniform", OPT_LIST, 0, 2, 2, NULL,
+     .help = "Random search: [a, b], a < b: real values drawn uniformly from [a, b)."},
+    {"sweep.*.log_uniform", OPT_LIST, 0, 2, 2, NULL,
+     .help = "Random search: [a, b], 0 < a < b: exp of a value drawn uniformly from [log a, log b)."},
+    {"sweep.*.int_uniform", OPT_LIST, 0, 2, 2, NULL,
+     .help = "Random search: [a, b] integers, a <= b: each integer of a..b (inclusive) equally likely."},
+    {"sweep.*.choice", OPT_LIST, 0, 1, 100000, NULL,
+     .help = "Random search: a list of values, each equally likely."},
     {"sweep.*.zip", OPT_ZIP, 0, 1, 16, NULL,
      .help = "Several paths varied together: a list of {path, values, name}; all value lists have the same length."},
     {"sweep.*.zip[].path", OPT_STR, REQ, 0, 0, NULL,
@@ -297,6 +307,25 @@ const spec_option spec_options[] = {
      .help = "A list of values or a range."},
     {"sweep.*.zip[].name", OPT_STR, 0, 0, 0, NULL,
      .help = "Name of this value in the database (default: ENTRY.LASTKEY, e.g. arch.units)."},
+    {"search", OPT_MAP, 0, 0, 0, NULL,
+     .help = "How the sweep's points are chosen and trained: method grid (every combination of the sweep's values) or random (`trials` draws from the sweep's distributions, times the grid of its value lists), and prune: successive halving or Hyperband. Not part of the trial keys."},
+    {"search.method", OPT_ENUM, 0, 0, 0, "grid", .names = search_names, E(INT, search.method),
+     .help = "grid, or random (needs trials and at least one distribution in sweep)."},
+    {"search.trials", OPT_INT, 0, 1, 100000, NULL, E(SIZE, search.trials),
+     .help = "Random search: the number of draws; a draw equal to an earlier one is dropped. Raising it keeps the earlier draws."},
+    {"search.seed", OPT_INT, 0, 0, BIG_INT, "0", E(SIZE, search.seed),
+     .help = "Random search: draw i comes from its own stream of (seed, i), not from the trial seeds."},
+    {"search.prune", OPT_MAP, 0, 0, 0, NULL, E(INT, search.prune.enabled), .set = spec_set_callback,
+     .help = "Train all points to min_epochs, keep the best ceil(n / eta) by the mean over their seeds of metric at that epoch, train those to min_epochs * eta, and so on up to training.epochs; the others are stored as pruned."},
+    {"search.prune.method", OPT_ENUM, REQ, 0, 0, NULL, .names = prune_names, E(INT, search.prune.method),
+     .help = "successive_halving (one bracket) or hyperband (brackets starting at every rung)."},
+    {"search.prune.metric", OPT_ENUM, 0, 0, 0, "val_loss", .names = monitor_names,
+     E(INT, search.prune.metric),
+     .help = "The history entry the rungs compare: losses lower is better, accuracies higher (val_* need a validation split)."},
+    {"search.prune.min_epochs", OPT_INT, REQ, 1, 1000000, NULL, E(SIZE, search.prune.min_epochs),
+     .help = "Epochs of the first rung; less than training.epochs."},
+    {"search.prune.eta", OPT_INT, 0, 2, 100, "3", E(SIZE, search.prune.eta),
+     .help = "Rung growth and reduction factor."},
     {"record", OPT_MAP, 0, 0, 0, NULL,
      .help = "What to keep per trial besides the history."},
     {"record.history", OPT_BOOL, 0, 0, 0, "true", .set = spec_set_history,
@@ -496,6 +525,7 @@ static const char *type_text(const spec_option *o)
     case OPT_SWEEP: return "mapping of name -> entry";
     case OPT_VALUES: return "list or range";
     case OPT_ZIP: return "list of mappings";
+    case OPT_LIST: return "list";
     }
     return "?";
 }
@@ -1043,7 +1073,9 @@ static void emit_option(FILE *f, const spec_option *o, int d)
         ind(f, d);
         fputs("\"additionalProperties\": {\n", f);
         ind(f, d + 1);
-        fputs("\"oneOf\": [{\"required\": [\"path\", \"values\"]}, {\"required\": [\"zip\"]}],\n",
+        fputs("\"oneOf\": [{\"required\": [\"path\", \"values\"]}, {\"required\": [\"zip\"]},"
+              " {\"required\": [\"path\", \"uniform\"]}, {\"required\": [\"path\", \"log_uniform\"]},"
+              " {\"required\": [\"path\", \"int_uniform\"]}, {\"required\": [\"path\", \"choice\"]}],\n",
               f);
         emit_object(f, "sweep.*", d + 1);
         fputc('\n', f);
@@ -1053,6 +1085,17 @@ static void emit_option(FILE *f, const spec_option *o, int d)
     case OPT_VALUES:
         ind(f, d);
         fputs("\"$ref\": \"#/$defs/values\"", f);
+        break;
+    case OPT_LIST:
+        ind(f, d);
+        fputs("\"type\": \"array\",\n", f);
+        ind(f, d);
+        fputs("\"minItems\": ", f);
+        print_number(f, o->min);
+        fputs(",\n", f);
+        ind(f, d);
+        fputs("\"maxItems\": ", f);
+        print_number(f, o->max);
         break;
     }
 }

@@ -104,7 +104,7 @@ static int apply(const applier *a, sn *root, const spec_sweep_target *t, const s
  * description, copied once per point. */
 static sn *point_tree(const sn *root)
 {
-    static const char *const skip[] = {"seeds", "sweep", "name", "description"};
+    static const char *const skip[] = {"seeds", "sweep", "search", "name", "description"};
     if (root->kind != SN_MAP)
         return sn_copy(root);
     sn *c = sn_new(SN_MAP, root->line, root->col);
@@ -557,6 +557,7 @@ int sweep_plan_build(const spec_document *doc, sweep_plan *plan, spec_diagnostic
         free(text);
     }
     plan->n_trials = n_points * n_seeds;
+    plan->search = spec_document_base(doc)->search;
     return 0;
 oom:
     sn_free(tree);
@@ -577,12 +578,43 @@ static void value_text(char *b, size_t size, const sweep_value *v)
         text_escape(b, size, v->s);
 }
 
+size_t sweep_plan_rungs(const sweep_plan *plan, size_t epochs[SWEEP_MAX_RUNGS])
+{
+    const spec_search *s = &plan->search;
+    if (!s->prune.enabled || plan->n_points == 0)
+        return 0;
+    size_t total = plan->points[0].spec.training.epochs, n = 0;
+    for (size_t r = s->prune.min_epochs; r < total && n + 1 < SWEEP_MAX_RUNGS;) {
+        epochs[n++] = r;
+        if (r > total / s->prune.eta)
+            break;
+        r *= s->prune.eta;
+    }
+    epochs[n++] = total;
+    return n;
+}
+
 void sweep_plan_print(const sweep_plan *plan, FILE *f)
 {
     size_t n_seeds = plan->n_points ? plan->n_trials / plan->n_points : 0;
     fprintf(f, "%zu trial%s (%zu sweep point%s x %zu seed%s)\n", plan->n_trials,
             plan->n_trials == 1 ? "" : "s", plan->n_points, plan->n_points == 1 ? "" : "s",
             n_seeds, n_seeds == 1 ? "" : "s");
+    const spec_search *s = &plan->search;
+    if (s->method == SPEC_SEARCH_RANDOM)
+        fprintf(f, "random search: %zu draw%s (search seed %zu)\n", s->trials,
+                s->trials == 1 ? "" : "s", s->seed);
+    size_t rungs[SWEEP_MAX_RUNGS], nr = sweep_plan_rungs(plan, rungs);
+    if (nr) {
+        fprintf(f, "pruning: %s on %s, eta %zu, rungs at",
+                s->prune.method == SPEC_PRUNE_HYPERBAND ? "hyperband" : "successive halving",
+                (const char *const[]){"val_loss", "loss", "accuracy", "val_accuracy"}
+                    [s->prune.metric & 3],
+                s->prune.eta);
+        for (size_t k = 0; k < nr; k++)
+            fprintf(f, "%s %zu", k ? "," : "", rungs[k]);
+        fputs(" epochs\n", f);
+    }
     /* column widths */
     size_t wt = strlen("trial"), ws = strlen("seed");
     size_t *wd = calloc(plan->n_dims ? plan->n_dims : 1, sizeof *wd);

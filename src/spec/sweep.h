@@ -63,6 +63,7 @@ typedef struct sweep_plan {
     size_t n_dims;       /* sweep entry names, in declaration order */
     char **dim_names;
     char *dims_json;     /* the same as a JSON array, ["hidden"]; "[]" without sweeps */
+    spec_search search;  /* the document's search block (spec.h): random draws, pruning */
 } sweep_plan;
 
 /* Expands doc into plan. Problems (a path that does not exist, a value of
@@ -88,8 +89,18 @@ int sweep_plan_load_sources(sweep_plan *plan, spec_diagnostics *diags);
  * until sweep_plan_free. */
 const data_set *sweep_plan_dataset(const sweep_plan *plan, size_t point);
 
-/* Prints the plan as `runexp check` shows it: the trial count, then a table
- * of trial index, seed, sweep values and trial key. */
+/* Prints the plan as `runexp check` shows it: the trial count, what the
+ * search does (random draws, pruning rungs), then a table of trial index,
+ * seed, sweep values and trial key. */
 void sweep_plan_print(const sweep_plan *plan, FILE *f);
+
+/* ---- pruning rungs (search.prune) ---------------------------------------- */
+
+#define SWEEP_MAX_RUNGS 64
+
+/* The rungs of a pruned plan: epochs[k] = min_epochs * eta^k while below
+ * training.epochs, then training.epochs itself (the last rung, where the
+ * survivors finish). Returns the number of rungs (0 without pruning). */
+size_t sweep_plan_rungs(const sweep_plan *plan, size_t epochs[SWEEP_MAX_RUNGS]);
 
 #endif

@@ -45,7 +45,7 @@ static const char *const clear_sql[6] = {
     "DELETE FROM grids WHERE trial_id = ?1", "DELETE FROM predictions WHERE trial_id = ?1"};
 
 static const char *const status_names[] = {"queued", "running", "done",
-                                           "failed", "diverged", "interrupted"};
+                                           "failed", "diverged", "interrupted", "pruned"};
 
 const char *store_status_name(store_status s)
 {
@@ -374,6 +374,150 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "",
 };
 
+/* Migrations given as several statements (a literal may hold at most
+ * 4095 bytes in ISO C): run in order after migrations[v]; a block of a
+ * version appends its own strings. */
+static const char *const migration_4[] = {
+    /* 3 -> 4. Block "search (pruning)": the 'pruned' status and
+     * trials.pruned_rung, the trial_rungs and prune_decisions tables. The
+     * statuses are a CHECK constraint, so trials is rebuilt as SQLite's
+     * ALTER TABLE page says ("Making Other Kinds Of Table Schema Changes"):
+     * migrate() turns foreign_keys off around it (a DROP would otherwise
+     * delete every trial's rows in the other tables) and checks them before
+     * the commit; legacy_alter_table keeps the rename from rewriting the
+     * other tables' REFERENCES trials(id); the views that read trials are
+     * dropped first and made again. The rebuild copies the version-3
+     * columns by name: other blocks that ADD COLUMN to trials go after it. */
+    "DROP VIEW IF EXISTS confusion_normalized;\n"
+    "DROP VIEW IF EXISTS confusion_full;\n"
+    "DROP VIEW IF EXISTS sweep_summary;\n"
+    "DROP VIEW IF EXISTS trial_summary;\n"
+    "PRAGMA legacy_alter_table = ON;\n"
+    "ALTER TABLE trials RENAME TO trials_v3;\n"
+    "CREATE TABLE IF NOT EXISTS trials (\n"
+    "    id              INTEGER PRIMARY KEY,\n"
+    "    experiment_id   INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,\n"
+    "    trial_key       TEXT NOT NULL,          -- hex SHA-256 of canonical spec + seed\n"
+    "    trial_index     INTEGER NOT NULL,       -- position in the plan\n"
+    "    point_index     INTEGER NOT NULL,       -- sweep point\n"
+    "    seed            INTEGER NOT NULL,\n"
+    "    params          TEXT NOT NULL,          -- JSON object of sweep values by name\n"
+    "    resolved_spec   TEXT,                   -- canonical resolved spec of the trial\n"
+    "    spec_hash       TEXT REFERENCES specs(spec_hash), -- the spec text it last ran from\n"
+    "    status          TEXT NOT NULL CHECK (status IN\n"
+    "                      ('queued','running','done','failed','diverged','interrupted','pruned')),\n"
+    "    n_params        INTEGER,\n"
+    "    epochs_run      INTEGER,\n"
+    "    diverged_epoch  INTEGER,\n"
+    "    best_epoch      INTEGER,                -- epoch of minimum val_loss (1-based)\n"
+    "    overfit_gap     REAL,                   -- final val_loss - minimum val_loss\n"
+    "    train_loss      REAL,\n"
+    "    train_accuracy  REAL,\n"
+    "    val_loss        REAL,\n"
+    "    val_accuracy    REAL,\n"
+    "    test_loss       REAL,\n"
+    "    test_accuracy   REAL,\n"
+    "    result_hash     TEXT,                   -- hex SHA-256 of final weights + metrics bits\n"
+    "    started_at      TEXT,\n"
+    "    finished_at     TEXT,\n"
+    "    wall_ms         REAL,\n"
+    "    error           TEXT,\n"
+    "    pruned_rung     INTEGER,                -- search: the rung (0-based) a pruned trial stopped at\n"
+    "    -- A trial key is unique within one experiment record, not across the\n"
+    "    -- database: `--fresh` starts a new experiment whose trials have the very\n"
+    "    -- same keys (same spec, same seeds). Resume looks keys up per experiment.\n"
+    "    UNIQUE (experiment_id, trial_key)\n"
+    ");\n"
+    "INSERT INTO trials (id, experiment_id, trial_key, trial_index, point_index, seed, params, resolved_spec, spec_hash, status, n_params, epochs_run, diverged_epoch, best_epoch, overfit_gap, train_loss, train_accuracy, val_loss, val_accuracy, test_loss, test_accuracy, result_hash, started_at, finished_at, wall_ms, error)\n"
+    "  SELECT id, experiment_id, trial_key, trial_index, point_index, seed, params, resolved_spec, spec_hash, status, n_params, epochs_run, diverged_epoch, best_epoch, overfit_gap, train_loss, train_accuracy, val_loss, val_accuracy, test_loss, test_accuracy, result_hash, started_at, finished_at, wall_ms, error FROM trials_v3;\n"
+    "DROP TABLE trials_v3;\n",
+    "PRAGMA legacy_alter_table = OFF;\n"
+    "CREATE INDEX IF NOT EXISTS trials_experiment ON trials(experiment_id, point_index, seed);\n"
+    "CREATE VIEW IF NOT EXISTS trial_summary AS\n"
+    "SELECT t.id AS trial_id, e.id AS experiment_id, e.name AS experiment,\n"
+    "       t.point_index, t.params, t.seed, t.status, t.n_params, t.epochs_run,\n"
+    "       t.diverged_epoch, t.best_epoch, t.overfit_gap, t.train_loss, t.train_accuracy,\n"
+    "       t.val_loss, t.val_accuracy, t.test_loss, t.test_accuracy, t.wall_ms,\n"
+    "       t.result_hash, t.trial_key, t.error\n"
+    "FROM trials t JOIN experiments e ON e.id = t.experiment_id;\n"
+    "CREATE VIEW IF NOT EXISTS sweep_summary AS\n"
+    "WITH d AS (\n"
+    "  SELECT t.*,\n"
+    "         AVG(t.test_accuracy) OVER w AS acc_avg,\n"
+    "         AVG(t.test_loss) OVER w AS loss_avg\n"
+    "  FROM trials t\n"
+    "  WHERE t.status = 'done'\n"
+    "  WINDOW w AS (PARTITION BY t.experiment_id, t.params)\n"
+    ")\n"
+    "SELECT e.id AS experiment_id, e.name AS experiment,\n"
+    "       MIN(d.point_index) AS point_index, d.params,\n"
+    "       COUNT(*) AS n,\n"
+    "       AVG(d.test_accuracy) AS test_accuracy_mean,\n"
+    "       CASE WHEN COUNT(*) > 1 THEN\n"
+    "         sqrt(SUM((d.test_accuracy - d.acc_avg) * (d.test_accuracy - d.acc_avg))\n"
+    "              / (COUNT(*) - 1))\n"
+    "       END AS test_accuracy_std,\n"
+    "       MIN(d.test_accuracy) AS test_accuracy_min,\n"
+    "       MAX(d.test_accuracy) AS test_accuracy_max,\n"
+    "       AVG(d.test_loss) AS test_loss_mean,\n"
+    "       CASE WHEN COUNT(*) > 1 THEN\n"
+    "         sqrt(SUM((d.test_loss - d.loss_avg) * (d.test_loss - d.loss_avg))\n"
+    "              / (COUNT(*) - 1))\n"
+    "       END AS test_loss_std,\n"
+    "       MIN(d.test_loss) AS test_loss_min,\n"
+    "       MAX(d.test_loss) AS test_loss_max,\n"
+    "       AVG(d.val_accuracy) AS val_accuracy_mean,\n"
+    "       AVG(d.best_epoch) AS best_epoch_mean,\n"
+    "       AVG(d.overfit_gap) AS overfit_gap_mean\n"
+    "FROM d JOIN experiments e ON e.id = d.experiment_id\n"
+    "GROUP BY e.id, d.params;\n"
+    "CREATE VIEW IF NOT EXISTS confusion_full AS\n"
+    "SELECT s.trial_id, s.split, a.class_index AS true_class, b.class_index AS predicted_class,\n"
+    "       COALESCE(c.count, 0) AS count\n"
+    "FROM (SELECT DISTINCT trial_id, split FROM confusion) s\n"
+    "JOIN trials t ON t.id = s.trial_id\n"
+    "JOIN classes a ON a.experiment_id = t.experiment_id\n"
+    "JOIN classes b ON b.experiment_id = t.experiment_id\n"
+    "LEFT JOIN confusion c ON c.trial_id = s.trial_id AND c.split = s.split\n"
+    "     AND c.true_class = a.class_index AND c.predicted_class = b.class_index;\n",
+    "CREATE VIEW IF NOT EXISTS confusion_normalized AS\n"
+    "SELECT c.trial_id, c.split, c.true_class, c.predicted_class, c.count,\n"
+    "       CASE WHEN r.total > 0 THEN CAST(c.count AS REAL) / r.total ELSE 0.0 END AS fraction\n"
+    "FROM confusion_full c\n"
+    "LEFT JOIN (SELECT trial_id, split, true_class, SUM(count) AS total\n"
+    "           FROM confusion GROUP BY trial_id, split, true_class) r\n"
+    "  ON r.trial_id = c.trial_id AND r.split = c.split AND r.true_class = c.true_class;\n"
+    "CREATE TABLE IF NOT EXISTS trial_rungs (\n"
+    "    trial_id        INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,\n"
+    "    rung            INTEGER NOT NULL,\n"
+    "    epoch           INTEGER NOT NULL,\n"
+    "    metric          TEXT NOT NULL,\n"
+    "    value           REAL,\n"
+    "    PRIMARY KEY (trial_id, rung)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TABLE IF NOT EXISTS prune_decisions (\n"
+    "    experiment_id   INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,\n"
+    "    bracket         INTEGER NOT NULL,\n"
+    "    rung            INTEGER NOT NULL,\n"
+    "    epoch           INTEGER NOT NULL,\n"
+    "    point_index     INTEGER NOT NULL,\n"
+    "    params          TEXT NOT NULL,\n"
+    "    metric          TEXT NOT NULL,\n"
+    "    n               INTEGER NOT NULL,\n"
+    "    value           REAL,\n"
+    "    place           INTEGER NOT NULL,\n"
+    "    promoted        INTEGER NOT NULL,\n"
+    "    PRIMARY KEY (experiment_id, bracket, rung, point_index)\n"
+    ") WITHOUT ROWID;\n",
+    NULL,
+};
+
+static const char *const *const migration_parts[STORE_SCHEMA_VERSION] = {
+    NULL, NULL, NULL, migration_4,
+};
+
+static int migrate_tx(store *s, store_error *err);
+
 static int migrate(store *s, store_error *err)
 {
     int v;
@@ -381,6 +525,22 @@ static int migrate(store *s, store_error *err)
         return -1;
     if (v >= STORE_SCHEMA_VERSION)
         return 0;
+    /* A migration that rebuilds a table (3 -> 4) needs foreign keys off,
+     * which cannot change inside a transaction: off for every migration, on
+     * again after it, whatever happened. */
+    if (store_exec(s, "PRAGMA foreign_keys = OFF", err))
+        return -1;
+    int rc = migrate_tx(s, err);
+    store_error e2;
+    if (store_exec(s, "PRAGMA foreign_keys = ON", rc ? &e2 : err))
+        rc = -1;
+    return rc;
+}
+
+/* migrate's transaction (foreign keys off). */
+static int migrate_tx(store *s, store_error *err)
+{
+    int v;
     if (tx_begin(s, err))
         return -1;
     /* Read again under the write lock: another runexp may have migrated. */
@@ -397,9 +557,22 @@ static int migrate(store *s, store_error *err)
         if (r)
             goto fail;
     } else {
-        for (; v < STORE_SCHEMA_VERSION; v++)
-            if (store_exec(s, migrations[v], err))
+        for (; v < STORE_SCHEMA_VERSION; v++) {
+            if (migrations[v] && store_exec(s, migrations[v], err))
                 goto fail;
+            for (const char *const *m = migration_parts[v]; m && *m; m++)
+                if (store_exec(s, *m, err))
+                    goto fail;
+        }
+        /* What the rebuild did must leave every reference whole. */
+        int broken;
+        if (pragma_int(s, "SELECT COUNT(*) FROM pragma_foreign_key_check", &broken, err))
+            goto fail;
+        if (broken) {
+            set_err(err, 0, "%s: the migration would break %d foreign key%s; nothing changed",
+                    s->path, broken, broken == 1 ? "" : "s");
+            goto fail;
+        }
     }
     char pragma[64];
     snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
@@ -988,7 +1161,8 @@ int store_trials_prepare(store *s, int64_t exp, size_t n, const store_trial_plan
                 " started_at=NULL, finished_at=NULL, wall_ms=NULL, error=NULL, n_params=NULL,"
                 " epochs_run=NULL, diverged_epoch=NULL, best_epoch=NULL, overfit_gap=NULL,"
                 " train_loss=NULL, train_accuracy=NULL, val_loss=NULL, val_accuracy=NULL,"
-                " test_loss=NULL, test_accuracy=NULL, result_hash=NULL WHERE id=?1",
+                " test_loss=NULL, test_accuracy=NULL, result_hash=NULL, pruned_rung=NULL"
+                " WHERE id=?1",
              &sh, err))
         goto fail;
     for (size_t i = 0; i < n; i++) {
@@ -1027,6 +1201,9 @@ int store_trials_prepare(store *s, int64_t exp, size_t n, const store_trial_plan
         case STORE_DIVERGED:
         case STORE_INTERRUPTED:
             actions[i] = retry ? STORE_PLAN_RETRY : STORE_PLAN_SKIP_FAILED;
+            break;
+        case STORE_PRUNED:
+            actions[i] = STORE_PLAN_SKIP_PRUNED;
             break;
         default: /* queued or running: new, or left behind by a killed run */
             actions[i] = STORE_PLAN_RUN;
@@ -1184,6 +1361,140 @@ static int write_predictions(store *s, int64_t id, const store_predictions *p,
     return 0;
 }
 
+/* ---- search rungs and decisions ------------------------------------------ */
+
+int store_prune_clear(store *s, int64_t exp, store_error *err)
+{
+    sqlite3_stmt *st;
+    if (prep(s, "DELETE FROM prune_decisions WHERE experiment_id = ?1", &st, err))
+        return -1;
+    sqlite3_bind_int64(st, 1, exp);
+    int rc = step_done(s, st, err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int store_prune_write(store *s, int64_t exp, const char *metric, size_t n_rows,
+                      const store_rung_row *rows, size_t n_decisions,
+                      const store_prune_decision *d, store_error *err)
+{
+    sqlite3_stmt *r = NULL, *p = NULL, *dec = NULL;
+    if (tx_begin(s, err))
+        return -1;
+    if (prep(s, "INSERT OR REPLACE INTO trial_rungs(trial_id, rung, epoch, metric, value)"
+                " VALUES (?1,?2,?3,?4,?5)", &r, err) ||
+        prep(s, "UPDATE trials SET pruned_rung = ?2 WHERE id = ?1 AND status = 'pruned'", &p,
+             err) ||
+        prep(s, "INSERT OR REPLACE INTO prune_decisions(experiment_id, bracket, rung, epoch,"
+                " point_index, params, metric, n, value, place, promoted)"
+                " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)", &dec, err))
+        goto fail;
+    for (size_t i = 0; i < n_rows; i++) {
+        const store_rung_row *w = &rows[i];
+        if (b_i64(r, 1, w->trial_id) || b_i64(r, 2, (sqlite3_int64)w->rung) ||
+            b_i64(r, 3, (sqlite3_int64)w->epoch) || b_text(r, 4, metric) ||
+            b_real(r, 5, w->value)) {
+            bind_failed(s, r, "a rung", err);
+            goto fail;
+        }
+        if (step_done(s, r, err))
+            goto fail;
+        if (!w->pruned)
+            continue;
+        if (b_i64(p, 1, w->trial_id) || b_i64(p, 2, (sqlite3_int64)w->rung)) {
+            bind_failed(s, p, "a pruned trial", err);
+            goto fail;
+        }
+        if (step_done(s, p, err))
+            goto fail;
+    }
+    for (size_t i = 0; i < n_decisions; i++) {
+        if (b_i64(dec, 1, exp) || b_i64(dec, 2, (sqlite3_int64)d[i].bracket) ||
+            b_i64(dec, 3, (sqlite3_int64)d[i].rung) || b_i64(dec, 4, (sqlite3_int64)d[i].epoch) ||
+            b_i64(dec, 5, (sqlite3_int64)d[i].point_index) || b_text(dec, 6, d[i].params) ||
+            b_text(dec, 7, metric) || b_i64(dec, 8, (sqlite3_int64)d[i].n) ||
+            b_real(dec, 9, d[i].value) || b_i64(dec, 10, (sqlite3_int64)d[i].place) ||
+            b_i64(dec, 11, d[i].promoted ? 1 : 0)) {
+            bind_failed(s, dec, "a decision", err);
+            goto fail;
+        }
+        if (step_done(s, dec, err))
+            goto fail;
+    }
+    sqlite3_finalize(r);
+    sqlite3_finalize(p);
+    sqlite3_finalize(dec);
+    return tx_commit(s, err) ? (tx_rollback(s), -1) : 0;
+fail:
+    sqlite3_finalize(r);
+    sqlite3_finalize(p);
+    sqlite3_finalize(dec);
+    tx_rollback(s);
+    return -1;
+}
+
+int store_rung_value(store *s, int64_t id, size_t rung, size_t epoch, const char *metric,
+                     double *value, int *known, store_status *status_out, store_error *err)
+{
+    static const char *const cols[] = {"loss", "accuracy", "val_loss", "val_accuracy"};
+    size_t c = 0;
+    while (c < 4 && strcmp(cols[c], metric) != 0)
+        c++;
+    if (c == 4) {
+        set_err(err, 0, "unknown rung metric '%s'", metric);
+        return -1;
+    }
+    *value = NAN;
+    *known = 0;
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT t.status,"
+             " (SELECT value FROM trial_rungs WHERE trial_id = t.id AND rung = ?2"
+             "  AND epoch = ?3 AND metric = ?4),"
+             " EXISTS (SELECT 1 FROM trial_rungs WHERE trial_id = t.id AND rung = ?2"
+             "  AND epoch = ?3 AND metric = ?4),"
+             " (SELECT %s FROM epochs WHERE trial_id = t.id AND epoch <= ?3"
+             "  ORDER BY epoch DESC LIMIT 1),"
+             " (SELECT MAX(epoch) FROM epochs WHERE trial_id = t.id)"
+             " FROM trials t WHERE t.id = ?1",
+             cols[c]);
+    sqlite3_stmt *st;
+    if (prep(s, sql, &st, err))
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)rung);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)epoch);
+    sqlite3_bind_text(st, 4, metric, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        if (rc == SQLITE_DONE)
+            set_err(err, 0, "%s: no trial %lld", s->path, (long long)id);
+        else
+            db_err(s, err, rc, "reading a rung");
+        sqlite3_finalize(st);
+        return -1;
+    }
+    int status = store_status_parse((const char *)sqlite3_column_text(st, 0));
+    double at = sqlite3_column_type(st, 3) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 3);
+    sqlite3_int64 last = sqlite3_column_int64(st, 4); /* 0 when none */
+    *status_out = status < 0 ? STORE_QUEUED : (store_status)status;
+    if (sqlite3_column_int(st, 2)) {
+        *known = 1;
+        *value = sqlite3_column_type(st, 1) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 1);
+    } else if (status == STORE_DONE) {
+        *known = 1;
+        *value = at;
+    } else if (status == STORE_DIVERGED || status == STORE_FAILED) {
+        *known = 1;
+        *value = last >= (sqlite3_int64)epoch ? at : NAN;
+    } else if (status == STORE_PRUNED && last >= (sqlite3_int64)epoch) {
+        *known = 1;
+        *value = at;
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
+
 int store_trial_finish(store *s, int64_t id, const store_trial_result *r,
                        store_error *err)
 {
@@ -1204,7 +1515,7 @@ int store_trial_finish(store *s, int64_t id, const store_trial_result *r,
                   " best_epoch=?6, overfit_gap=?7, train_loss=?8, train_accuracy=?9,"
                   " val_loss=?10, val_accuracy=?11, test_loss=?12, test_accuracy=?13,"
                   " result_hash=?14, error=?15, finished_at=?16, wall_ms=?17,"
-                  " started_at=COALESCE(?18, started_at) WHERE id=?1",
+                  " started_at=COALESCE(?18, started_at), pruned_rung=NULL WHERE id=?1",
                   &s->upd_trial, err))
         return -1;
     if (tx_begin(s, err))

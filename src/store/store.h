@@ -38,8 +38,10 @@ typedef enum {
     STORE_DONE,
     STORE_FAILED,
     STORE_DIVERGED,
-    STORE_INTERRUPTED
+    STORE_INTERRUPTED,
+    STORE_PRUNED      /* stopped at a search rung (trials.pruned_rung) */
 } store_status;
+#define STORE_N_STATUSES 7
 
 /* "queued", "running", ... */
 const char *store_status_name(store_status s);
@@ -157,7 +159,9 @@ typedef enum {
     STORE_PLAN_RUN = 0,     /* new, or left queued/running by an earlier run */
     STORE_PLAN_RETRY,       /* failed/diverged/interrupted and retry was asked */
     STORE_PLAN_SKIP_DONE,   /* already done */
-    STORE_PLAN_SKIP_FAILED  /* failed/diverged/interrupted, retry not asked */
+    STORE_PLAN_SKIP_FAILED, /* failed/diverged/interrupted, retry not asked */
+    STORE_PLAN_SKIP_PRUNED  /* pruned by a search: kept as it is (a run
+                               without pruning runs it in full) */
 } store_plan_action;
 
 /* In one transaction and in plan order: inserts a queued row for each trial
@@ -242,6 +246,59 @@ typedef struct store_trial_result {
  * replacing any rows the trial already had. */
 int store_trial_finish(store *s, int64_t id, const store_trial_result *r,
                        store_error *err);
+
+/* ---- search rungs and pruning decisions (search.prune) ------------------ */
+
+/* A trial's metric at a rung (trial_rungs). */
+typedef struct store_rung_row {
+    int64_t trial_id;
+    size_t rung, epoch;
+    double value;   /* NaN is stored as NULL */
+    int pruned;     /* the trial stops here: trials.pruned_rung = rung */
+} store_rung_row;
+
+/* One sweep point's decision at a rung (prune_decisions). */
+typedef struct store_prune_decision {
+    size_t bracket, rung, epoch, point_index;
+    const char *params;
+    size_t n;       /* seeds with a value */
+    double value;   /* their mean; NaN when a seed has none */
+    size_t place;   /* 1 = best of the bracket's points at the rung */
+    int promoted;
+} store_prune_decision;
+
+/* Deletes experiment exp's decisions (a search run writes them afresh). */
+int store_prune_clear(store *s, int64_t exp, store_error *err);
+
+/* In one transaction: the rung rows (replacing a trial's row of the same
+ * rung; a pruned one also sets trials.pruned_rung) and the decisions of exp
+ * (replacing the same bracket, rung and point). metric names the epochs
+ * column compared: loss, accuracy, val_loss or val_accuracy. */
+int store_prune_write(store *s, int64_t exp, const char *metric, size_t n_rows,
+                      const store_rung_row *rows, size_t n_decisions,
+                      const store_prune_decision *decisions, store_error *err);
+
+/* Trial id's value of metric at rung `rung` (trained to `epoch` epochs),
+ * when the database already knows it: its trial_rungs row of that rung,
+ * epoch and metric; else, for a trial whose training is over (done,
+ * diverged, failed) or pruned at or after that epoch, its epochs row at
+ * `epoch` (a done trial that stopped sooner: its last epoch; a diverged or
+ * failed one that did not reach it: NaN). *known = 0 when the trial must be
+ * trained to find it out. *status: the trial's stored status. */
+int store_rung_value(store *s, int64_t id, size_t rung, size_t epoch, const char *metric,
+                     double *value, int *known, store_status *status, store_error *err);
+
+/* The decisions of experiment exp as stored, by bracket, rung and place
+ * (store_read.c; params owned by the list, metric too). */
+typedef struct store_prune_list {
+    size_t n;
+    store_prune_decision *rows;
+    char *metric;   /* NULL when there are none */
+    char **owned;   /* the rows' params */
+} store_prune_list;
+
+int store_prune_read(store *s, int64_t exp, store_prune_list *out, store_error *err);
+void store_prune_list_free(store_prune_list *l);
 
 /* Figures of one trial for the end-of-run summary. */
 typedef struct store_trial_figures {
@@ -447,7 +504,7 @@ typedef struct store_experiment_row {
     int64_t id;
     char *name, *created_at, *spec_file; /* "" when NULL */
     size_t n_trials;
-    size_t status_counts[6];   /* trials per store_status */
+    size_t status_counts[STORE_N_STATUSES]; /* trials per store_status */
     char *best_params;         /* the sweep point with the highest mean test
                                   accuracy over its done trials (ties: the
                                   lower point index); NULL when none is done */

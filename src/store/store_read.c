@@ -1510,3 +1510,64 @@ done:
     free(q.p);
     return result;
 }
+
+/* ---- search decisions -------------------------------------------------- */
+
+void store_prune_list_free(store_prune_list *l)
+{
+    for (size_t i = 0; l->owned && i < l->n; i++)
+        free(l->owned[i]);
+    free(l->owned);
+    free(l->rows);
+    free(l->metric);
+    memset(l, 0, sizeof *l);
+}
+
+int store_prune_read(store *s, int64_t exp, store_prune_list *out, store_error *err)
+{
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *st;
+    if (prep(s, "SELECT bracket, rung, epoch, point_index, params, metric, n, value, place,"
+                " promoted FROM prune_decisions WHERE experiment_id = ?1"
+                " ORDER BY bracket, rung, place, point_index", &st, err))
+        return -1;
+    sqlite3_bind_int64(st, 1, exp);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (out->n == cap) {
+            size_t nc = cap ? 2 * cap : 16;
+            store_prune_decision *r = realloc(out->rows, nc * sizeof *r);
+            char **o = r ? realloc(out->owned, nc * sizeof *o) : NULL;
+            if (r)
+                out->rows = r;
+            if (!o)
+                goto oom;
+            out->owned = o;
+            cap = nc;
+        }
+        char *params = col_dup(st, 4);
+        if (!params)
+            goto oom;
+        if (!out->metric && !(out->metric = col_dup(st, 5))) {
+            free(params);
+            goto oom;
+        }
+        out->owned[out->n] = params;
+        out->rows[out->n++] = (store_prune_decision){
+            col_index(st, 0), col_index(st, 1), col_index(st, 2), col_index(st, 3), params,
+            col_index(st, 6), col_real(st, 7), col_index(st, 8), sqlite3_column_int(st, 9)};
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        db_err(s, err, rc, "reading the search decisions");
+        store_prune_list_free(out);
+        return -1;
+    }
+    return 0;
+oom:
+    sqlite3_finalize(st);
+    store_prune_list_free(out);
+    set_err(err, 0, "out of memory");
+    return -1;
+}

@@ -15,7 +15,7 @@ const char *const trial_split_names[3] = {"train", "validation", "test"};
 
 const char *trial_status_name(trial_status s)
 {
-    static const char *const names[] = {"done", "failed", "diverged", "interrupted"};
+    static const char *const names[] = {"done", "failed", "diverged", "interrupted", "pruned"};
     return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
 }
 
@@ -23,16 +23,18 @@ typedef struct hook_ctx {
     trial_result *t;
     size_t cap;
     const atomic_int *stop;
+    size_t until; /* stop after this many epochs (0: never) */
 } hook_ctx;
 
 /* Copies each epoch's log into the buffer allocated for all epochs before
- * training started, and stops training once a signal asked to. */
+ * training started, and stops training once a signal asked to, or at the
+ * epoch a search rung trains to. */
 static int on_epoch(void *user, const nn_epoch_log *log)
 {
     hook_ctx *c = user;
     if (c->t->n_history < c->cap)
         c->t->history[c->t->n_history++] = *log;
-    return c->stop && atomic_load(c->stop);
+    return (c->stop && atomic_load(c->stop)) || (c->until && c->t->n_history >= c->until);
 }
 
 void trial_result_free(trial_result *t)
@@ -219,6 +221,12 @@ out:
 int trial_run(const spec_experiment *e, uint64_t seed, const data_set *source,
               const atomic_int *stop, trial_result *t)
 {
+    return trial_run_until(e, seed, source, stop, 0, t);
+}
+
+int trial_run_until(const spec_experiment *e, uint64_t seed, const data_set *source,
+                    const atomic_int *stop, size_t until, trial_result *t)
+{
     data_splits sp;
     data_error derr;
     nn_model *m = NULL;
@@ -278,7 +286,7 @@ int trial_run(const spec_experiment *e, uint64_t seed, const data_set *source,
     rng_stream(&r_shuffle, seed, RNG_PURPOSE_SHUFFLE);
     nn_model_init(m, &r_init);
 
-    hook_ctx hc = {t, epochs, stop};
+    hook_ctx hc = {t, epochs, stop, until < epochs ? until : 0};
     nn_fit_config fc;
     memset(&fc, 0, sizeof fc);
     fc.epochs = epochs;
@@ -301,6 +309,10 @@ int trial_run(const spec_experiment *e, uint64_t seed, const data_set *source,
     if (fr.status == NN_FIT_DIVERGED) {
         t->diverged_epoch = fr.diverged_epoch;
         set_error(t, TRIAL_DIVERGED, "loss became NaN or Inf in epoch %zu", fr.diverged_epoch);
+        goto done;
+    }
+    if (fr.status == NN_FIT_STOPPED && hc.until && fr.epochs_run == hc.until) {
+        t->status = TRIAL_PRUNED; /* the rung's epoch reached: no error */
         goto done;
     }
     if (fr.status == NN_FIT_STOPPED) {

@@ -24,10 +24,12 @@ typedef enum {
     TRIAL_DONE = 0,
     TRIAL_FAILED,      /* bad data or model, out of memory; see error */
     TRIAL_DIVERGED,    /* the loss became NaN or Inf; see diverged_epoch */
-    TRIAL_INTERRUPTED  /* the stop flag was set; history up to that epoch */
+    TRIAL_INTERRUPTED, /* the stop flag was set; history up to that epoch */
+    TRIAL_PRUNED       /* stopped at trial_run_until's epoch (a search rung):
+                          history and parameters up to it, not evaluated */
 } trial_status;
 
-/* "done", "failed", "diverged", "interrupted" (the store's names too). */
+/* "done", "failed", "diverged", "interrupted", "pruned" (the store's names too). */
 const char *trial_status_name(trial_status s);
 
 /* The splits, in the order of the arrays below: "train", "validation", "test". */
@@ -79,6 +81,15 @@ typedef struct trial_result {
  * TRIAL_FAILED). The caller frees out with trial_result_free. */
 int trial_run(const spec_experiment *e, uint64_t seed, const data_set *source,
               const atomic_int *stop, trial_result *out);
+
+/* trial_run, trained for at most `until` epochs (0 or >= training.epochs:
+ * all of them, trial_run itself). Stopped there, the result has status
+ * TRIAL_PRUNED, its history and parameters after epoch `until`, and no
+ * evaluation or hash; the epochs before are the very ones of a full run
+ * (the same training, stopped), so a search rung sees what the full trial
+ * would have seen at that epoch. */
+int trial_run_until(const spec_experiment *e, uint64_t seed, const data_set *source,
+                    const atomic_int *stop, size_t until, trial_result *out);
 
 /* Frees what r owns and zeroes it; NULL and a zeroed result are fine. */
 void trial_result_free(trial_result *r);

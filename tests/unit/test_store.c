@@ -763,6 +763,8 @@ static void test_migrate_v1(void **state)
  * 2 shipped it) is readable as it is and migrates to exactly the schema of a
  * new database, with empty statistics tables that store_point_stats_write
  * fills and the smallest_sufficient_point view reads. */
+static void test_migrate_v3(void **state);
+
 static void test_migrate_v2(void **state)
 {
     (void)state;
@@ -1010,10 +1012,12 @@ static void test_finish_size_guards(void **state)
                      1);
 }
 
-/* A version-3 database (tests/fixtures/results_v3.sql, the schema as
- * version 3 shipped it) is readable as it is (no predictions: an empty
- * list) and migrates to exactly the schema of a new database, whose
- * predictions table store_trial_finish then fills. */
+/* A version-3 database (tests/fixtures/results_v3.sql, as version 3 shipped
+ * it) migrates to exactly the schema of a new one. Version 4 rebuilds the
+ * trials table (its status CHECK gains 'pruned'): every row of it and of the
+ * tables that reference it survives (with foreign keys on, dropping the old
+ * table would have deleted them), ids and all, and foreign keys are on again
+ * afterwards; it is readable as it is before (no predictions: an empty list). */
 static void test_migrate_v3(void **state)
 {
     (void)state;
@@ -1028,7 +1032,14 @@ static void test_migrate_v3(void **state)
         "INSERT INTO experiments(id, name, spec, spec_hash, created_at) VALUES"
         " (1, 'old', 'name: old', 'h', 't');"
         "INSERT INTO trials(id, experiment_id, trial_key, trial_index, point_index, seed,"
-        " params, status, test_accuracy) VALUES (1, 1, 'k', 0, 0, 0, '{}', 'done', 0.75)",
+        " params, status, test_accuracy, result_hash) VALUES"
+        " (7, 1, 'k7', 0, 0, 0, '{}', 'done', 0.75, 'abc'),"
+        " (9, 1, 'k9', 1, 0, 1, '{}', 'interrupted', NULL, NULL);"
+        "INSERT INTO trial_params VALUES (7, 'hidden', 3);"
+        "INSERT INTO epochs VALUES (7, 1, 0.5, 0.6, 0.7, 0.8), (7, 2, 0.4, 0.7, 0.6, 0.9),"
+        " (9, 1, 0.9, 0.5, NULL, NULL);"
+        "INSERT INTO metrics VALUES (7, 'test', 'loss', 0.3);"
+        "INSERT INTO weights VALUES (7, 0, 'bias', 1, 1, x'0000803f')",
         NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     assert_int_equal((int)query_num(dbpath, "PRAGMA user_version"), 3);
@@ -1038,7 +1049,7 @@ static void test_migrate_v3(void **state)
     assert_non_null(s);
     assert_int_equal(store_version_found(s), 3);
     store_prediction_list pl;
-    assert_int_equal(store_predictions_read(s, 1, "test", 0, &pl, &err), 0);
+    assert_int_equal(store_predictions_read(s, 7, "test", 0, &pl, &err), 0);
     assert_int_equal(pl.n, 0);
     store_prediction_list_free(&pl);
     store_close(s);
@@ -1047,6 +1058,8 @@ static void test_migrate_v3(void **state)
     s = store_open(dbpath, &err);
     assert_non_null(s);
     assert_int_equal(store_version_found(s), 3);
+    /* foreign keys are on again: a row of a missing trial is refused */
+    assert_int_not_equal(store_exec(s, "INSERT INTO epochs VALUES (99, 1, 0, 0, 0, 0)", &err), 0);
     store_close(s);
     assert_int_equal((int)query_num(dbpath, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
     char *migrated = schema_text(dbpath);
@@ -1058,6 +1071,8 @@ static void test_migrate_v3(void **state)
     char *created = schema_text(fresh);
     assert_string_equal(migrated, created);
     assert_non_null(strstr(created, "table predictions"));
+    assert_non_null(strstr(created, "'pruned'"));
+    assert_non_null(strstr(created, "table prune_decisions"));
     free(migrated);
     free(created);
     const char *sfx[] = {"", "-wal", "-shm"};
@@ -1066,8 +1081,38 @@ static void test_migrate_v3(void **state)
         snprintf(p, sizeof p, "%s%s", fresh, sfx[i]);
         unlink(p);
     }
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM trials"), 2);
+    assert_int_equal((int)query_num(dbpath, "SELECT SUM(id) FROM trials"), 16);
+    assert_double_equal(query_num(dbpath, "SELECT test_accuracy FROM trials WHERE id = 7"), 0.75, 0);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM epochs"), 3);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM metrics"), 1);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM weights"), 1);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM trial_params"), 1);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM trial_summary"), 2);
+    assert_int_equal((int)query_num(dbpath, "SELECT n FROM sweep_summary"), 1);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM pragma_foreign_key_check"), 0);
+    /* the new status and the search tables take rows */
+    s = store_open(dbpath, &err);
+    assert_non_null(s);
+    assert_int_equal(store_exec(s, "UPDATE trials SET status = 'pruned' WHERE id = 9", &err), 0);
+    store_rung_row row = {9, 0, 1, 0.9, 1};
+    store_prune_decision d = {0, 0, 1, 0, "{}", 1, 0.9, 2, 0};
+    assert_int_equal(store_prune_write(s, 1, "loss", 1, &row, 1, &d, &err), 0);
+    double v;
+    int known;
+    store_status final;
+    assert_int_equal(store_rung_value(s, 9, 0, 1, "loss", &v, &known, &final, &err), 0);
+    assert_int_equal(known, 1);
+    assert_int_equal(final, STORE_PRUNED);
+    assert_double_equal(v, 0.9, 0);
+    assert_int_equal(store_rung_value(s, 7, 1, 2, "val_loss", &v, &known, &final, &err), 0);
+    assert_int_equal(known, 1); /* done: its history at epoch 2 */
+    assert_int_equal(final, STORE_DONE);
+    assert_double_equal(v, 0.6, 0);
+    store_close(s);
+    assert_int_equal((int)query_num(dbpath, "SELECT pruned_rung FROM trials WHERE id = 9"), 0);
+    assert_int_equal((int)query_num(dbpath, "SELECT place FROM prune_decisions"), 2);
     assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM predictions"), 0);
-    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM trials"), 1);
 }
 
 /* Predictions: one row per test row with its provenance, classes and the

@@ -751,6 +751,188 @@ static void test_random_state_key(void **state)
         free(canon[i]);
 }
 
+/* ---- random search ------------------------------------------------------ */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Kolmogorov-Smirnov statistic of x[0..n) (sorted here) against the
+ * uniform distribution on [0, 1]: max over i of |i/n - x| and |(i+1)/n - x|. */
+static double ks_uniform(double *x, size_t n)
+{
+    qsort(x, n, sizeof *x, cmp_double);
+    double d = 0;
+    for (size_t i = 0; i < n; i++) {
+        double lo = x[i] - (double)i / (double)n, hi = (double)(i + 1) / (double)n - x[i];
+        d = lo > d ? lo : d;
+        d = hi > d ? hi : d;
+    }
+    return d;
+}
+
+/* log_uniform draws: within [a, b], and uniform in log space by the
+ * Kolmogorov-Smirnov test: with n = 4000 draws of a fixed search seed the
+ * statistic must stay below the 0.1 % critical value sqrt(ln(2 / 0.001) / 2)
+ * / sqrt(n) = 0.0308 (the asymptotic Kolmogorov distribution); the same
+ * draws are far from uniform in linear space (so the test can fail). */
+static void test_random_log_uniform(void **state)
+{
+    (void)state;
+    char *t = with_tail(XOR_HEAD, "search: {method: random, trials: 4000, seed: 7}\n"
+                                  "sweep:\n  lr:\n    path: training.optimizer.learning_rate\n"
+                                  "    log_uniform: [0.0001, 0.1]\n");
+    sweep_plan p;
+    build(t, &p);
+    free(t);
+    size_t n = p.n_points;
+    assert_int_equal(n, 4000);
+    double *y = malloc(n * sizeof *y), *z = malloc(n * sizeof *z);
+    assert_non_null(y);
+    assert_non_null(z);
+    const double la = log(1e-4), lb = log(0.1);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(p.points[i].values[0].type, SWEEP_REAL);
+        double x = p.points[i].values[0].r;
+        assert_true(x >= 1e-4 && x <= 0.1);
+        /* the value the point trains with is the drawn one */
+        assert_true(p.points[i].spec.model.optimizer.learning_rate == x);
+        y[i] = (log(x) - la) / (lb - la);
+        z[i] = (x - 1e-4) / (0.1 - 1e-4);
+    }
+    double crit = sqrt(log(2.0 / 0.001) / 2.0) / sqrt((double)n);
+    double d_log = ks_uniform(y, n), d_lin = ks_uniform(z, n);
+    assert_true(d_log < crit);
+    assert_true(d_lin > 0.5);
+    free(y);
+    free(z);
+    sweep_plan_free(&p);
+}
+
+/* int_uniform and uniform stay in their bounds, every integer of a small
+ * range is drawn, and a draw equal to an earlier one is dropped. */
+static void test_random_bounds(void **state)
+{
+    (void)state;
+    char *t = with_tail(XOR_HEAD, "seeds: 2\nsearch: {method: random, trials: 300}\n"
+                                  "sweep:\n  hidden:\n    path: model.layers[0].units\n"
+                                  "    int_uniform: [2, 5]\n"
+                                  "  act:\n    path: model.layers[0].activation\n"
+                                  "    choice: [relu, tanh]\n");
+    sweep_plan p;
+    build(t, &p);
+    free(t);
+    /* 4 x 2 possible draws: each drawn (300 tries), each once */
+    assert_int_equal(p.n_points, 8);
+    assert_int_equal(p.n_trials, 16);
+    int seen[4][2] = {{0}};
+    for (size_t i = 0; i < p.n_points; i++) {
+        long long h = p.points[i].values[0].i;
+        assert_true(h >= 2 && h <= 5);
+        int a = !strcmp(p.points[i].values[1].s, "tanh");
+        assert_int_equal(seen[h - 2][a], 0);
+        seen[h - 2][a] = 1;
+    }
+    sweep_plan_free(&p);
+    t = with_tail(XOR_HEAD, "search: {method: random, trials: 500, seed: 3}\n"
+                            "sweep:\n  lr:\n    path: training.optimizer.learning_rate\n"
+                            "    uniform: [0.25, 0.5]\n");
+    build(t, &p);
+    free(t);
+    double lo = 1, hi = 0;
+    for (size_t i = 0; i < p.n_points; i++) {
+        double x = p.points[i].values[0].r;
+        assert_true(x >= 0.25 && x <= 0.5);
+        lo = x < lo ? x : lo;
+        hi = x > hi ? x : hi;
+    }
+    assert_true(lo < 0.26 && hi > 0.49);
+    sweep_plan_free(&p);
+}
+
+/* The draws are a function of the spec: the same text gives the same keys,
+ * raising trials keeps every earlier point (and key) in front, another
+ * search seed gives other draws, the trial seeds do not change them. */
+static void test_random_prefix(void **state)
+{
+    (void)state;
+#define RANDOM_FMT                                                                                 \
+    "seeds: %s\nsearch: {method: random, trials: %d, seed: %d}\n"                                   \
+    "sweep:\n  lr:\n    path: training.optimizer.learning_rate\n"                                   \
+    "    log_uniform: [0.0001, 0.1]\n"                                                              \
+    "  hidden:\n    path: model.layers[0].units\n    int_uniform: [1, 64]\n"
+    char tail[512];
+    sweep_plan a, a2, b, c, d;
+    snprintf(tail, sizeof tail, RANDOM_FMT, "2", 30, 0);
+    char *t = with_tail(XOR_HEAD, tail);
+    build(t, &a);
+    build(t, &a2);
+    free(t);
+    snprintf(tail, sizeof tail, RANDOM_FMT, "2", 60, 0);
+    t = with_tail(XOR_HEAD, tail);
+    build(t, &b);
+    free(t);
+    snprintf(tail, sizeof tail, RANDOM_FMT, "2", 30, 1);
+    t = with_tail(XOR_HEAD, tail);
+    build(t, &c);
+    free(t);
+    snprintf(tail, sizeof tail, RANDOM_FMT, "[5, 9]", 30, 0);
+    t = with_tail(XOR_HEAD, tail);
+    build(t, &d);
+    free(t);
+    assert_true(a.n_points >= 29 && a.n_points <= 30);
+    assert_true(b.n_points > a.n_points);
+    size_t same_c = 0;
+    for (size_t i = 0; i < a.n_points; i++) {
+        assert_string_equal(a.points[i].params_json, a2.points[i].params_json);
+        assert_string_equal(a.points[i].params_json, b.points[i].params_json);
+        assert_string_equal(a.points[i].params_json, d.points[i].params_json);
+        assert_string_equal(a.points[i].canonical, b.points[i].canonical);
+        same_c += i < c.n_points && !strcmp(a.points[i].params_json, c.points[i].params_json);
+    }
+    for (size_t i = 0; i < a.n_trials; i++)
+        assert_string_equal(a.trials[i].key, b.trials[i].key);
+    assert_int_equal(same_c, 0);
+    sweep_plan_free(&a);
+    sweep_plan_free(&a2);
+    sweep_plan_free(&b);
+    sweep_plan_free(&c);
+    sweep_plan_free(&d);
+}
+
+/* Random draws times a grid entry: every draw with every grid value, the
+ * draws where the first distribution is written; rungs of a pruned plan. */
+static void test_random_grid_and_rungs(void **state)
+{
+    (void)state;
+    char *t = with_tail(XOR_HEAD,
+                        "search:\n  method: random\n  trials: 3\n"
+                        "  prune: {method: successive_halving, min_epochs: 10, eta: 3}\n"
+                        "sweep:\n  bs:\n    path: training.batch_size\n    values: [16, 32]\n"
+                        "  lr:\n    path: training.optimizer.learning_rate\n"
+                        "    uniform: [0.001, 0.01]\n");
+    sweep_plan p;
+    build(t, &p);
+    free(t);
+    assert_int_equal(p.n_points, 6);
+    assert_int_equal(p.n_dims, 2);
+    assert_string_equal(p.dim_names[0], "bs");
+    assert_string_equal(p.dim_names[1], "lr");
+    for (size_t i = 0; i < 6; i++) {
+        assert_int_equal(p.points[i].values[0].i, i < 3 ? 16 : 32);
+        assert_true(p.points[i].values[1].r == p.points[i % 3].values[1].r);
+    }
+    size_t r[SWEEP_MAX_RUNGS];
+    assert_int_equal(sweep_plan_rungs(&p, r), 4);
+    assert_int_equal(r[0], 10);
+    assert_int_equal(r[1], 30);
+    assert_int_equal(r[2], 90);
+    assert_int_equal(r[3], 200);
+    sweep_plan_free(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -769,6 +951,10 @@ int main(void)
         cmocka_unit_test(test_key_options),
         cmocka_unit_test(test_plan_csv_source_once),
         cmocka_unit_test(test_plan_builtin_sources),
+        cmocka_unit_test(test_random_log_uniform),
+        cmocka_unit_test(test_random_bounds),
+        cmocka_unit_test(test_random_prefix),
+        cmocka_unit_test(test_random_grid_and_rungs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
