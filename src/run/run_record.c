@@ -168,16 +168,18 @@ static size_t trial_metrics(const trial_result *t, store_metric *mt)
     return nm;
 }
 
-/* Kernel and bias of every layer, pointing into t->params. */
+/* The parameter tensors of every layer (a dense kernel and bias, a batch
+ * normalization's gamma, beta and moving statistics), pointing into
+ * t->params; wt has room for 4 per layer. */
 static size_t trial_weights(const trial_result *t, store_weight *wt)
 {
-    size_t nw = 0, off = 0;
+    size_t nw = 0;
     for (size_t l = 0; l < t->n_layers; l++) {
-        size_t in = t->layer_in[l], outn = t->layer_out[l];
-        wt[nw++] = (store_weight){l, "kernel", in, outn, t->params + off};
-        off += in * outn;
-        wt[nw++] = (store_weight){l, "bias", 1, outn, t->params + off};
-        off += outn;
+        trial_tensor tt[4];
+        size_t n = trial_layer_tensors(t, l, tt);
+        for (size_t j = 0; j < n; j++)
+            wt[nw++] = (store_weight){l, tt[j].kind, tt[j].rows, tt[j].cols,
+                                      t->params + tt[j].offset};
     }
     return nw;
 }
@@ -218,7 +220,7 @@ int run_record_trial(store *db, int64_t id, const spec_experiment *e, const tria
         .finished_at = fin, .wall_ms = wall_ms, .n_epochs = E, .loss = h,
         .accuracy = h + E, .val_loss_h = h + 2 * E, .val_accuracy_h = h + 3 * E};
     store_confusion cm[3];
-    store_weight wt[2 * NN_MAX_LAYERS];
+    store_weight wt[4 * NN_MAX_LAYERS];
     store_grid g;
     if (t->status == TRIAL_DONE) {
         r.n_metrics = trial_metrics(t, mt);

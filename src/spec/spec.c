@@ -1371,7 +1371,10 @@ void spec_experiment_free(spec_experiment *e)
     free(e->description);
     free(e->data.csv_path);
     free(e->data.csv_label);
+    free(e->training.class_weight);
     e->name = e->description = e->data.csv_path = e->data.csv_label = NULL;
+    e->training.class_weight = NULL;
+    e->training.n_class_weight = 0;
 }
 
 /* ---- the sweep block -------------------------------------------------------- */
