@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 #define STORE_BUSY_TIMEOUT_MS 5000
 
 typedef struct store_error {
@@ -202,6 +202,14 @@ typedef struct store_grid {
 } store_grid;
 
 /* NaN doubles are stored as NULL. */
+/* One row of a trial's layer table (model.summary()). */
+typedef struct store_layer {
+    const char *name;         /* dense, dense_1, dropout, ... */
+    const char *type;         /* Dense, Dropout, BatchNormalization */
+    const char *output_shape; /* "(None, 64)" */
+    size_t params, trainable_params;
+} store_layer;
+
 typedef struct store_trial_result {
     store_status status;
     size_t n_params, epochs_run, diverged_epoch, best_epoch;
@@ -222,6 +230,13 @@ typedef struct store_trial_result {
     size_t n_weights;
     const store_weight *weights;
     const store_grid *grid;  /* NULL when none */
+    const double *learning_rate_h; /* per epoch, NULL = none stored */
+    size_t stopped_epoch;    /* early stopping fired after it; 0 = NULL */
+    int restore_asked;       /* restore_best_weights was on; else restored_best is NULL */
+    int restored_best;       /* 0 / 1 */
+    size_t early_stopping_best_epoch; /* 0 = NULL */
+    size_t n_layers;         /* the layer table */
+    const store_layer *layers;
 } store_trial_result;
 
 /* Writes everything of one finished (or stopped) trial in one transaction,
@@ -483,6 +498,29 @@ const store_trial_note *store_trial_note_find(const store_trial_notes *n, int64_
  * a chain (each layer's inputs the previous one's units). */
 int store_trial_layer_shapes(store *s, int64_t trial_id, size_t max, size_t *n_layers,
                              size_t *inputs, size_t *units, store_error *err);
+
+/* One trial's Keras training extras (schema version 4; a database of an
+ * older version reads as none of them): early stopping's stopped epoch
+ * (0 = NULL), its best epoch (0 = NULL), restored_best (1, 0, -1 = NULL),
+ * the learning rate of every epoch (n_epochs, NaN where NULL) and the
+ * layer table. Free with store_trial_extras_free. */
+typedef struct store_layer_row {
+    char name[48], type[32], output_shape[32];
+    size_t params, trainable_params;
+} store_layer_row;
+
+typedef struct store_trial_extras {
+    size_t stopped_epoch, early_stopping_best_epoch;
+    int restored_best;
+    size_t n_epochs;
+    double *learning_rate;
+    size_t n_layers;
+    store_layer_row *layers;
+} store_trial_extras;
+
+int store_trial_extras_read(store *s, int64_t trial_id, store_trial_extras *out,
+                            store_error *err);
+void store_trial_extras_free(store_trial_extras *x);
 
 /* A value as SQLite holds it. */
 typedef enum { STORE_NULL = 0, STORE_INTEGER, STORE_REAL, STORE_TEXT } store_value_type;

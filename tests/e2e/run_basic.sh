@@ -9,7 +9,7 @@ grep -q "results: $DB" out.txt || { show; fail "summary does not name the databa
 grep -q 'sqlite3 ' out.txt || fail "summary has no example query"
 grep -q '{"hidden": 2}' out.txt || { show; fail "summary lacks the point hidden=2"; }
 
-expect_eq "$(q 'PRAGMA user_version')" 3 "schema version"
+expect_eq "$(q 'PRAGMA user_version')" 4 "schema version"
 expect_eq "$(q 'PRAGMA journal_mode')" wal "journal mode"
 expect_eq "$(q 'SELECT COUNT(*) FROM experiments')" 1 "experiments"
 expect_eq "$(q "SELECT COUNT(*) FROM experiments WHERE name='e2e_xor' AND spec_hash IS NOT NULL
