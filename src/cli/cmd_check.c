@@ -111,6 +111,11 @@ int cmd_check(int argc, char **argv)
         if (ok) {
             printf("%s: ", specs[i]);
             sweep_plan_print(&plan, stdout);
+            sweep_models models;
+            if (sweep_plan_models(&plan, &models) == 0) {
+                sweep_models_print(&plan, &models, stdout);
+                sweep_models_free(&models);
+            }
             plan_memory pm;
             if (plan_memory_estimate(&plan, at_once, &pm) == 0) {
                 plan_memory_print(&pm, stdout);
