@@ -111,11 +111,6 @@ int cmd_check(int argc, char **argv)
         if (ok) {
             printf("%s: ", specs[i]);
             sweep_plan_print(&plan, stdout);
-            sweep_models models;
-            if (sweep_plan_models(&plan, &models) == 0) {
-                sweep_models_print(&plan, &models, stdout);
-                sweep_models_free(&models);
-            }
             plan_memory pm;
             if (plan_memory_estimate(&plan, at_once, &pm) == 0) {
                 plan_memory_print(&pm, stdout);
@@ -128,6 +123,12 @@ int cmd_check(int argc, char **argv)
                     printf("  %s: %s (%s)%s\n", max_memory ? "budget" : "memory available", b,
                            src, pm.total > budget ? "; run would refuse this plan" : "");
                 }
+            }
+            /* After the plan and the estimate, which scripts read by line. */
+            sweep_models models;
+            if (sweep_plan_models(&plan, &models) == 0) {
+                sweep_models_print(&plan, &models, stdout);
+                sweep_models_free(&models);
             }
             sweep_plan_free(&plan);
         } else {
