@@ -40,8 +40,23 @@ grep -q '^Total params: 5,066$' out.txt || { show; fail "total"; }
 grep -q '^Trainable params: 4,938$' out.txt || { show; fail "trainable"; }
 grep -q '^Non-trainable params: 128$' out.txt || { show; fail "non-trainable"; }
 
+# One summary per distinct model: the XOR lab's six widths.
+run check "$RUNEXP_SOURCE_DIR/experiments/xor_sweep.yaml"
+expect_rc 0 "check xor_sweep"
+expect_eq "$(grep -c '^model of point [0-5] {"hidden": [1-6]}:$' out.txt)" 6 "six model headers"
+expect_eq "$(grep -c '^Total params: ' out.txt)" 6 "six summaries"
+# hidden 4: 2 * 4 + 4 = 12, then 4 * 2 + 2 = 10
+grep -q '^Total params: 22$' out.txt || { show; fail "hidden 4: 22 params"; }
+
 run run net.yaml --db "$DB"
 expect_rc 0 "run net.yaml"
+# The report page shows the summary, HTML-escaped.
+run report --db "$DB" --out rep
+if [ "$rc" = 0 ]; then
+    grep -q '<h2 id="model">Model</h2>' rep/index.html || fail "no Model section in the report"
+    grep -q '<pre>Model: &quot;sequential&quot;$' rep/index.html || fail "summary not escaped"
+    grep -q '^Total params: 5,066$' rep/index.html || fail "summary total in the report"
+fi
 expect_eq "$(q "SELECT status FROM trials")" done "net trial"
 expect_eq "$(q "SELECT group_concat(name || ':' || type || ':' || output_shape || ':' || params || ':' || trainable_params, ' ')
                 FROM (SELECT * FROM layers ORDER BY layer_index)")" \
