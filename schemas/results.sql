@@ -74,12 +74,26 @@ CREATE TABLE IF NOT EXISTS trials (
     wall_ms         REAL,
     error           TEXT,
     pruned_rung     INTEGER,                -- search: the rung (0-based) a pruned trial stopped at
+    stopped_epoch   INTEGER,                -- early stopping fired after this epoch
+    restored_best   INTEGER,                -- 1: best weights restored (restore_best_weights)
+    early_stopping_best_epoch INTEGER,      -- early stopping's best epoch (1-based)
     -- A trial key is unique within one experiment record, not across the
     -- database: `--fresh` starts a new experiment whose trials have the very
     -- same keys (same spec, same seeds). Resume looks keys up per experiment.
     UNIQUE (experiment_id, trial_key)
 );
 CREATE INDEX IF NOT EXISTS trials_experiment ON trials(experiment_id, point_index, seed);
+
+-- Keras training extras (version 4; epochs.learning_rate is added by ALTER
+-- TABLE, hence on one line below, the trials columns by the rebuild of
+-- trials for the 'pruned' status): trials.stopped_epoch is the 1-based epoch after which
+-- early stopping ended training (NULL when it did not fire or was off);
+-- trials.restored_best is 1 when restore_best_weights put the weights of
+-- early stopping's best epoch back at the end (the test metrics are then
+-- those weights'), 0 when it asked to but had none, NULL without it;
+-- trials.early_stopping_best_epoch is that best epoch (NULL without early
+-- stopping). epochs.learning_rate is the rate of the epoch's last update.
+-- The layers table below is each trial's model.summary().
 
 CREATE TABLE IF NOT EXISTS trial_params (
     trial_id        INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
@@ -94,7 +108,7 @@ CREATE TABLE IF NOT EXISTS epochs (
     loss            REAL,
     accuracy        REAL,
     val_loss        REAL,
-    val_accuracy    REAL,
+    val_accuracy    REAL, learning_rate REAL,
     PRIMARY KEY (trial_id, epoch)
 ) WITHOUT ROWID;
 
@@ -127,6 +141,22 @@ CREATE TABLE IF NOT EXISTS weights (
     data            BLOB NOT NULL,          -- rows*cols float32, little-endian, row-major
     PRIMARY KEY (trial_id, layer, kind)
 );
+
+-- Keras training extras (version 4): each trial's layer table, the rows of
+-- model.summary(): name as Keras numbers them (dense, dense_1, dropout, ...),
+-- type (Dense, Dropout, BatchNormalization), output_shape ("(None, 64)"),
+-- params and, of those, trainable_params (batch normalization's moving
+-- statistics are not trainable).
+CREATE TABLE IF NOT EXISTS layers (
+    trial_id        INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
+    layer_index     INTEGER NOT NULL,       -- 0-based, input side first
+    name            TEXT NOT NULL,
+    type            TEXT NOT NULL,
+    output_shape    TEXT NOT NULL,
+    params          INTEGER NOT NULL,
+    trainable_params INTEGER NOT NULL,
+    PRIMARY KEY (trial_id, layer_index)
+) WITHOUT ROWID;
 
 -- Dataset facts needed by reports: class names and, for 2-D data, the grid.
 CREATE TABLE IF NOT EXISTS classes (

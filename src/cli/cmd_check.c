@@ -124,6 +124,12 @@ int cmd_check(int argc, char **argv)
                            src, pm.total > budget ? "; run would refuse this plan" : "");
                 }
             }
+            /* After the plan and the estimate, which scripts read by line. */
+            sweep_models models;
+            if (sweep_plan_models(&plan, &models) == 0) {
+                sweep_models_print(&plan, &models, stdout);
+                sweep_models_free(&models);
+            }
             sweep_plan_free(&plan);
         } else {
             spec_diagnostics_print(&d, stderr);

@@ -261,6 +261,14 @@ static int trial_model_load(const char *db_path, int64_t id, trial_model *t, FIL
     md->seed = t->seed;
     md->params_json = t->rec.params;
     md->producer_version = RUNEXP_VERSION;
+    for (size_t l = 0; l < mc->n_layers && l < NN_MAX_LAYERS; l++)
+        if (mc->layers[l].kind != NN_LAYER_DENSE) {
+            fprintf(err, "runexp: trial %lld has a %s layer (model.layers[%zu]); predict and"
+                         " export handle dense layers only\n", (long long)id,
+                    mc->layers[l].kind == NN_LAYER_DROPOUT ? "dropout" : "batch_normalization",
+                    l);
+            goto out;
+        }
     size_t in = mc->n_inputs;
     for (size_t l = 0; l < mc->n_layers && l < NN_MAX_LAYERS; l++) {
         size_t out = mc->layers[l].units;

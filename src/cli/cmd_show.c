@@ -451,7 +451,8 @@ static int same_arch(const nn_model_config *a, const nn_model_config *b)
     if (a->n_inputs != b->n_inputs || a->n_layers != b->n_layers)
         return 0;
     for (size_t l = 0; l < a->n_layers; l++)
-        if (a->layers[l].units != b->layers[l].units)
+        if (a->layers[l].units != b->layers[l].units || a->layers[l].kind != b->layers[l].kind ||
+            a->layers[l].center != b->layers[l].center || a->layers[l].scale != b->layers[l].scale)
             return 0;
     return 1;
 }
@@ -737,12 +738,18 @@ static int show_experiment(store *s, int64_t exp, int json, FILE *out)
                 fprintf(out, "%s%zu", j ? ", " : "", pts[archs[a].points[j]].first->point_index);
             fprintf(out, "], \"inputs\": %zu, \"layers\": [", c->n_inputs);
             size_t in = c->n_inputs, total = 0;
+            static const char *const kinds[] = {"dense", "dropout", "batch_normalization"};
+            nn_model *mm = nn_model_new(c, 1);
             for (size_t l = 0; l < c->n_layers; l++) {
-                size_t u = c->layers[l].units, np = in * u + u;
-                fprintf(out, "%s{\"units\": %zu, \"params\": %zu}", l ? ", " : "", u, np);
+                size_t u = c->layers[l].units;
+                size_t np = mm ? nn_model_layer_params(mm, l) : in * u + u;
+                unsigned kd = (unsigned)c->layers[l].kind < 3 ? (unsigned)c->layers[l].kind : 0;
+                fprintf(out, "%s{\"type\": \"%s\", \"units\": %zu, \"params\": %zu}",
+                        l ? ", " : "", kinds[kd], u, np);
                 total += np;
                 in = u;
             }
+            nn_model_free(mm);
             fprintf(out, "], \"total_params\": %zu}", total);
         }
         fputs(n_arch ? "\n ],\n \"not_done\": [" : "],\n \"not_done\": [", out);

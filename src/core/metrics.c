@@ -155,7 +155,7 @@ void metrics_predict_classes(nn_model *m, const float *x, size_t n, int32_t *cls
         float *o = prob ? prob + s * k : out;
         nn_predict(m, x + s * width, nb, o);
         for (size_t i = 0; i < nb; i++)
-            cls[s + i] = (int32_t)metrics_argmax(o + i * k, k);
+            cls[s + i] = (int32_t)nn_output_class(o + i * k, k); /* p > 0.5 for one unit */
     }
     if (!prob && out != local)
         free(out);

@@ -59,7 +59,8 @@ void metrics_grid_predict(nn_model *m, double x0lo, double x0hi, double x1lo,
 void metrics_grid_points(double x0lo, double x0hi, double x1lo, double x1hi,
                          size_t res, float *xy);
 
-/* cls[i] = argmax (ties: lowest) of the model's output for row i of x
+/* cls[i] = argmax (ties: lowest) of the model's output for row i of x, or
+ * for one sigmoid unit output > 0.5 (nn_output_class)
  * (n rows of the model's input width). prob (n x k) may be NULL; without
  * it the rows are predicted in small chunks (a k > 512 output allocates one
  * row of scratch; if that fails every cls is -1). */

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "spec.h"
+#include "sweep.h"
 #include "text.h"
 
 #define REPORT_DEFAULT_WIDTH 1000
@@ -770,6 +771,43 @@ static int is_shown(const report_data *d, size_t point)
     return 0;
 }
 
+/* model.summary() of each distinct model of the stored spec's plan (as
+ * `runexp check` prints it); nothing when the spec no longer builds. */
+static void html_models(FILE *f, const report_data *d)
+{
+    spec_diagnostics diags;
+    spec_diagnostics_init(&diags);
+    const char *file = d->spec_file && *d->spec_file ? d->spec_file : "spec.yaml";
+    spec_document *doc = spec_document_parse(d->spec, strlen(d->spec), file,
+                                             d->base_dir && *d->base_dir ? d->base_dir : ".",
+                                             &diags);
+    sweep_plan plan;
+    sweep_models models;
+    if (doc && sweep_plan_build(doc, &plan, &diags) == 0) {
+        if (sweep_plan_models(&plan, &models) == 0) {
+            fputs("<h2 id=\"model\">Model</h2>\n", f);
+            for (size_t k = 0; k < models.n; k++) {
+                if (models.n > 1) {
+                    fputs("<p>Points", f);
+                    for (size_t i = 0; i < plan.n_points; i++)
+                        if (models.model_of[i] == k) {
+                            fprintf(f, " %zu ", i);
+                            html_text(f, plan.points[i].params_json);
+                        }
+                    fputs(":</p>\n", f);
+                }
+                fputs("<pre>", f);
+                html_text(f, models.summary[k]);
+                fputs("</pre>\n", f);
+            }
+            sweep_models_free(&models);
+        }
+        sweep_plan_free(&plan);
+    }
+    spec_document_free(doc);
+    spec_diagnostics_free(&diags);
+}
+
 static int html_summary(FILE *f, store *db, const report_data *d, report_error *err)
 {
     fputs("<h2 id=\"summary\">Summary per sweep point</h2>\n", f);
@@ -1192,6 +1230,7 @@ static int write_html(const char *path, const char *dir, store *db, const report
     fputs("<h2 id=\"spec\">Spec</h2>\n<pre>", f);
     html_text(f, d->spec);
     fputs("</pre>\n", f);
+    html_models(f, d);
     /* The inline check the headless-browser test reads: how many images
      * decoded once the page finished loading. No network, no external JS. */
     fputs("<script>\n"

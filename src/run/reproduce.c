@@ -34,11 +34,12 @@ static void diff_print(FILE *out, const char *fmt, ...)
 
 static int first_difference(const trial_result *t, const store_trial_record *r, FILE *out)
 {
-    size_t off = 0;
-    for (size_t l = 0; l < t->n_layers; l++)
-        for (int kb = 0; kb < 2; kb++) {
-            const char *kind = kb ? "bias" : "kernel";
-            size_t n = kb ? t->layer_out[l] : t->layer_in[l] * t->layer_out[l];
+    for (size_t l = 0; l < t->n_layers; l++) {
+        trial_tensor tt[4];
+        size_t ntt = trial_layer_tensors(t, l, tt);
+        for (size_t kb = 0; kb < ntt; kb++) {
+            const char *kind = tt[kb].kind;
+            size_t n = tt[kb].rows * tt[kb].cols, off = tt[kb].offset;
             const store_weight_row *w = NULL;
             for (size_t i = 0; i < r->n_weights; i++)
                 if (r->weights[i].layer == l && !strcmp(r->weights[i].kind, kind))
@@ -65,8 +66,8 @@ static int first_difference(const trial_result *t, const store_trial_record *r, 
                     }
                 }
             }
-            off += n;
         }
+    }
     for (size_t i = 0; i < r->n_metrics; i++) {
         const store_metric_row *m = &r->metrics[i];
         int s;

@@ -168,16 +168,18 @@ static size_t trial_metrics(const trial_result *t, store_metric *mt)
     return nm;
 }
 
-/* Kernel and bias of every layer, pointing into t->params. */
+/* The parameter tensors of every layer (a dense kernel and bias, a batch
+ * normalization's gamma, beta and moving statistics), pointing into
+ * t->params; wt has room for 4 per layer. */
 static size_t trial_weights(const trial_result *t, store_weight *wt)
 {
-    size_t nw = 0, off = 0;
+    size_t nw = 0;
     for (size_t l = 0; l < t->n_layers; l++) {
-        size_t in = t->layer_in[l], outn = t->layer_out[l];
-        wt[nw++] = (store_weight){l, "kernel", in, outn, t->params + off};
-        off += in * outn;
-        wt[nw++] = (store_weight){l, "bias", 1, outn, t->params + off};
-        off += outn;
+        trial_tensor tt[4];
+        size_t n = trial_layer_tensors(t, l, tt);
+        for (size_t j = 0; j < n; j++)
+            wt[nw++] = (store_weight){l, tt[j].kind, tt[j].rows, tt[j].cols,
+                                      t->params + tt[j].offset};
     }
     return nw;
 }
@@ -189,8 +191,8 @@ int run_record_trial(store *db, int64_t id, const spec_experiment *e, const tria
     double *h = NULL;
     store_metric *mt = NULL;
     int rc = -1;
-    /* 4 history columns; 6 split figures + 4 per class. */
-    if (checked_mul(E ? E : 1, 4, &nh) && checked_mul(K, 4, &nmt) && checked_add(nmt, 6, &nmt)) {
+    /* 5 history columns; 6 split figures + 4 per class. */
+    if (checked_mul(E ? E : 1, 5, &nh) && checked_mul(K, 4, &nmt) && checked_add(nmt, 6, &nmt)) {
         h = calloc(nh, sizeof *h);
         mt = calloc(nmt, sizeof *mt);
     }
@@ -203,6 +205,16 @@ int run_record_trial(store *db, int64_t id, const spec_experiment *e, const tria
         h[E + i] = t->history[i].accuracy;
         h[2 * E + i] = t->history[i].val_loss;
         h[3 * E + i] = t->history[i].val_accuracy;
+        h[4 * E + i] = t->history[i].learning_rate;
+    }
+    /* The layer table, as model.summary() shows it. */
+    char lnames[NN_MAX_LAYERS][48], lshapes[NN_MAX_LAYERS][32];
+    store_layer ly[NN_MAX_LAYERS];
+    for (size_t l = 0; l < t->n_layers && l < NN_MAX_LAYERS; l++) {
+        trial_layer_name(t, l, lnames[l], sizeof lnames[l]);
+        snprintf(lshapes[l], sizeof lshapes[l], "(None, %zu)", t->layer_out[l]);
+        ly[l] = (store_layer){lnames[l], trial_layer_type(t, l), lshapes[l], t->layer_params[l],
+                              t->layer_trainable[l]};
     }
     char fin[RUN_ISO_LEN];
     run_now_iso(fin);
@@ -216,9 +228,13 @@ int run_record_trial(store *db, int64_t id, const spec_experiment *e, const tria
         .result_hash = t->status == TRIAL_DONE ? t->hash : NULL,
         .error = t->error[0] ? t->error : NULL, .started_at = started_at,
         .finished_at = fin, .wall_ms = wall_ms, .n_epochs = E, .loss = h,
-        .accuracy = h + E, .val_loss_h = h + 2 * E, .val_accuracy_h = h + 3 * E};
+        .accuracy = h + E, .val_loss_h = h + 2 * E, .val_accuracy_h = h + 3 * E,
+        .learning_rate_h = h + 4 * E, .stopped_epoch = t->stopped_epoch,
+        .restore_asked = t->restored_best >= 0, .restored_best = t->restored_best == 1,
+        .early_stopping_best_epoch = t->es_best_epoch,
+        .n_layers = t->n_layers <= NN_MAX_LAYERS ? t->n_layers : 0, .layers = ly};
     store_confusion cm[3];
-    store_weight wt[2 * NN_MAX_LAYERS];
+    store_weight wt[4 * NN_MAX_LAYERS];
     store_grid g;
     store_predictions pr;
     if (t->status == TRIAL_DONE) {

@@ -65,6 +65,7 @@ struct spec_conv {
     int have_shape;      /* data.source gave the dataset's shape ... */
     size_t base_rows;    /* ... and its rows before augmentation */
     spec_inputs *inputs; /* where data.source is read (once per distinct source) */
+    char *const *class_names; /* a CSV source's class names (NULL: "0".."k-1") */
 };
 typedef struct spec_conv cv;
 
@@ -511,6 +512,10 @@ static void conv_leaf(cv *c, const spec_option *o, const sn *v, const char *disp
     case OPT_RANGE2:
         get_range2(c, v, disp, to, to ? field_at(base, o->aux) : NULL);
         return;
+    case OPT_RATE: /* a number here; a schedule is checked by its setter */
+        if (v->kind == SN_SCALAR && get_real(c, v, disp, o, &r) == 0 && to)
+            *(double *)to = r;
+        return;
     default: /* structured: the option's setter does it */
         return;
     }
@@ -667,6 +672,7 @@ static int read_csv_shape(cv *c, const sn *at, const char *written, const char *
     e->data.n_features = in->data.n_features;
     e->data.n_classes = in->data.n_classes;
     e->data.csv_labels_numeric = in->data.labels_numeric;
+    c->class_names = in->data.class_names;
     *rows = in->data.n_rows;
     return 0;
 }
@@ -770,6 +776,224 @@ void spec_set_callback(cv *c, const spec_option *o, const sn *v, const char *dis
             e->training.early_stopping.baseline = x;
         }
     }
+}
+
+/* A list of numbers of o's length bounds, each checked against item's
+ * bounds (min, max, exclusive flags). Returns the count, or -1. */
+static int get_real_list(cv *c, const sn *v, const char *disp, const spec_option *o,
+                         const spec_option *item, double *out)
+{
+    if (v->kind != SN_SEQ) {
+        type_error(c, v, disp, "a list of numbers");
+        return -1;
+    }
+    if (v->n < (size_t)o->min || v->n > (size_t)o->max) {
+        err(c, v, "%s must have between %.0f and %.0f numbers, got %zu", disp, o->min, o->max,
+            v->n);
+        return -1;
+    }
+    int ok = 0;
+    for (size_t i = 0; i < v->n; i++) {
+        char d[340];
+        snprintf(d, sizeof d, "%s[%zu]", disp, i);
+        ok |= get_real(c, v->items[i], d, item, &out[i]);
+    }
+    return ok ? -1 : (int)v->n;
+}
+
+/* training.optimizer.learning_rate: a number (the table's checks), or a
+ * schedule mapping whose `schedule` picks the parameters it takes and
+ * needs. */
+void spec_set_learning_rate(cv *c, const spec_option *o, const sn *v, const char *disp,
+                            void *base)
+{
+    spec_experiment *e = base;
+    nn_lr_schedule *sc = &e->model.optimizer.schedule;
+    memset(sc, 0, sizeof *sc);
+    if (!v)
+        return;
+    if (v->kind == SN_SCALAR) {
+        conv_leaf(c, o, v, disp, "", base);
+        return;
+    }
+    if (v->kind != SN_MAP) {
+        type_error(c, v, disp,
+                   "a number or a schedule mapping {schedule: exponential_decay, ...}");
+        return;
+    }
+    check_keys(c, v, o->path, disp, -1);
+    char sp[200], sd[300];
+    snprintf(sp, sizeof sp, "%s.schedule", o->path);
+    snprintf(sd, sizeof sd, "%s.schedule", disp);
+    const spec_option *so = opt(sp);
+    sn tmp;
+    int k;
+    const sn *sv_ = member(c, v, "schedule", disp, so, &tmp, NULL);
+    if (!sv_ || lookup_name(c, sv_, sd, disp, so, &k) < 0)
+        return;
+    nn_lr_schedule_kind kind = (nn_lr_schedule_kind)(k + 1);
+    const char *kname = spec_schedule_names[k];
+    size_t first, end, n_values = 0;
+    spec_option_block(o, &first, &end);
+    int ok = 1;
+    for (size_t i = first; i < end; i++) {
+        const spec_option *p = &spec_options[i];
+        const char *key = last_key(p->path);
+        if (p == so)
+            continue;
+        char pd[300];
+        snprintf(pd, sizeof pd, "%s.%s", disp, key);
+        const sn *pv = sn_map_get(v, key, NULL);
+        if (!(p->schedules & (1u << kind))) {
+            if (pv) {
+                char own[200] = "";
+                for (size_t j = first; j < end; j++)
+                    if (&spec_options[j] != so && (spec_options[j].schedules & (1u << kind))) {
+                        size_t l = strlen(own);
+                        snprintf(own + l, sizeof own - l, "%s%s", l ? ", " : "",
+                                 last_key(spec_options[j].path));
+                    }
+                size_t ki = 0;
+                sn_map_get(v, key, &ki);
+                err(c, v->keys[ki], "'%s' is not a parameter of %s; %s takes %s", key, kname,
+                    kname, own);
+                ok = 0;
+            }
+            continue;
+        }
+        if (!pv && (p->schedules_required & (1u << kind))) {
+            err(c, v, "missing required key '%s' in %s (%s)", key, disp, kname);
+            ok = 0;
+            continue;
+        }
+        if (p->type == OPT_REAL_LIST) {
+            int bnd = !strcmp(key, "boundaries");
+            spec_option item = {.min = 0, .max = bnd ? 1e15 : 10,
+                                .flags = bnd ? 0u : OPT_EXCL_MIN};
+            int n = get_real_list(c, pv, pd, p, &item, bnd ? sc->boundaries : sc->values);
+            if (n < 0) {
+                ok = 0;
+                continue;
+            }
+            if (bnd) {
+                sc->n_boundaries = (size_t)n;
+                for (int j = 1; j < n; j++)
+                    if (!(sc->boundaries[j] > sc->boundaries[j - 1])) {
+                        err(c, pv->items[j], "%s must be increasing, but item %d (%g) is not "
+                            "greater than item %d (%g)", pd, j, sc->boundaries[j], j - 1,
+                            sc->boundaries[j - 1]);
+                        ok = 0;
+                        break;
+                    }
+            } else {
+                n_values = (size_t)n;
+            }
+            continue;
+        }
+        sn t2;
+        const sn *val = pv ? pv : member(c, NULL, key, disp, p, &t2, p->def);
+        if (val) {
+            int before = c->failed;
+            c->failed = 0;
+            conv_leaf(c, p, val, pd, disp, base);
+            ok = ok && !c->failed;
+            c->failed = c->failed || before;
+        }
+    }
+    if (!ok || c->failed)
+        return;
+    if (kind == NN_LR_PIECEWISE_CONSTANT) {
+        size_t nv = n_values;
+        if (nv != sc->n_boundaries + 1) {
+            const sn *vn = sn_map_get(v, "values", NULL);
+            err(c, vn, "%s.values must have one more number than %s.boundaries (%zu), got %zu",
+                disp, disp, sc->n_boundaries + 1, nv);
+            return;
+        }
+        e->model.optimizer.learning_rate = sc->values[0];
+    } else {
+        e->model.optimizer.learning_rate = sc->initial_learning_rate;
+    }
+    sc->kind = kind;
+}
+
+/* training.class_weight: `balanced`, or a mapping of the dataset's class
+ * names to weights, resolved to one weight per class. */
+void spec_set_class_weight(cv *c, const spec_option *o, const sn *v, const char *disp,
+                           void *base)
+{
+    spec_experiment *e = base;
+    if (!v)
+        return;
+    if (v->kind == SN_SCALAR && sn_value(v).type == SV_STR && !strcmp(v->text, "balanced")) {
+        e->training.class_weight_balanced = 1;
+        return;
+    }
+    if (v->kind == SN_SCALAR && sn_value(v).type == SV_STR) {
+        static const char *const words[] = {"balanced"};
+        if (spec_suggest(v->text, words, 1)) {
+            err(c, v, "%s must be balanced or a mapping class -> weight, got '%s'; did you "
+                "mean 'balanced'?", disp, v->text);
+            return;
+        }
+    }
+    if (v->kind != SN_MAP || v->n == 0) {
+        type_error(c, v, disp, "balanced or a mapping class -> weight");
+        return;
+    }
+    size_t k = e->data.n_classes;
+    if (!c->have_shape || k == 0)
+        return; /* the data source has its own error */
+    double *w = malloc(k * sizeof *w);
+    if (!w) {
+        err(c, v, "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < k; i++)
+        w[i] = 1.0;
+    int ok = 1;
+    for (size_t j = 0; j < v->n; j++) {
+        const char *name = v->keys[j]->text ? v->keys[j]->text : "";
+        size_t cls = k;
+        char num[32];
+        for (size_t i = 0; i < k && cls == k; i++) {
+            const char *cn = c->class_names ? c->class_names[i] : num;
+            if (!c->class_names)
+                snprintf(num, sizeof num, "%zu", i);
+            if (!strcmp(name, cn))
+                cls = i;
+        }
+        if (cls == k) {
+            char valid[400] = "";
+            for (size_t i = 0; i < k; i++) {
+                size_t l = strlen(valid);
+                if (l + 40 >= sizeof valid) {
+                    snprintf(valid + l, sizeof valid - l, ", ...");
+                    break;
+                }
+                if (c->class_names)
+                    snprintf(valid + l, sizeof valid - l, "%s%s", i ? ", " : "",
+                             c->class_names[i]);
+                else
+                    snprintf(valid + l, sizeof valid - l, "%s%zu", i ? ", " : "", i);
+            }
+            err(c, v->keys[j], "%s names class '%s', but the dataset has no such class; its "
+                "classes are %s", disp, name, valid);
+            ok = 0;
+            continue;
+        }
+        char d[300];
+        snprintf(d, sizeof d, "%s.%s", disp, name);
+        if (get_real(c, v->items[j], d, o, &w[cls]) < 0)
+            ok = 0;
+    }
+    if (!ok) {
+        free(w);
+        return;
+    }
+    free(e->training.class_weight);
+    e->training.class_weight = w;
+    e->training.n_class_weight = k;
 }
 
 void spec_set_layers(cv *c, const spec_option *o, const sn *v, const char *disp, void *base)
@@ -1147,6 +1371,11 @@ static void check_callbacks(cv *c, spec_experiment *e, const sn *root)
         {e->training.reduce_lr.enabled, e->training.reduce_lr.monitor,
          "training.reduce_lr_on_plateau"},
     };
+    if (e->training.reduce_lr.enabled &&
+        e->model.optimizer.schedule.kind != NN_LR_CONSTANT)
+        err(c, node_at(root, "training.reduce_lr_on_plateau", &x),
+            "training.reduce_lr_on_plateau cannot change a learning-rate schedule; give "
+            "training.optimizer.learning_rate as a number or drop reduce_lr_on_plateau");
     static const char *const mon[] = {"val_loss", "loss", "accuracy", "val_accuracy"};
     for (int i = 0; i < 2; i++) {
         if (!cb[i].on || has_val ||
@@ -1405,7 +1634,10 @@ void spec_experiment_free(spec_experiment *e)
     free(e->description);
     free(e->data.csv_path);
     free(e->data.csv_label);
+    free(e->training.class_weight);
     e->name = e->description = e->data.csv_path = e->data.csv_label = NULL;
+    e->training.class_weight = NULL;
+    e->training.n_class_weight = 0;
 }
 
 /* ---- the sweep block -------------------------------------------------------- */

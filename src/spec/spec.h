@@ -113,6 +113,12 @@ typedef struct spec_experiment {
         int shuffle;        /* default 1 */
         nn_early_stopping early_stopping; /* enabled when given */
         nn_reduce_lr reduce_lr;           /* enabled when given */
+        /* training.class_weight: `balanced`, or a mapping class name ->
+         * weight resolved to one weight per class of the dataset (1 for a
+         * class not listed; owned); neither when absent */
+        int class_weight_balanced;
+        size_t n_class_weight;            /* = data.n_classes when given */
+        double *class_weight;
     } training;
     spec_record record;
     spec_search search;     /* the document's; zero (grid, no pruning) in sweep points */

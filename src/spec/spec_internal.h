@@ -84,7 +84,10 @@ typedef enum {
     OPT_SWEEP,     /* name -> sweep entry (parsed in spec.c, applied in sweep.c) */
     OPT_VALUES,    /* a list, or a range mapping of the children */
     OPT_ZIP,       /* a list of mappings of the children */
-    OPT_LIST       /* a list of min..max values (a sweep entry's distribution) */
+    OPT_LIST,      /* a list of min..max values (a sweep entry's distribution) */
+    OPT_RATE,      /* a number, or a schedule mapping of the children */
+    OPT_REAL_LIST, /* a list of numbers (list lengths in min, max) */
+    OPT_CLASS_WEIGHT /* `balanced`, or a mapping class name -> weight */
 } opt_type;
 
 #define OPT_REQUIRED 1u
@@ -139,6 +142,9 @@ struct spec_option {
      * form when this says the value reproduces the old behaviour (base: the
      * struct the offsets refer to), so old keys stay what they were */
     int (*omit)(const spec_option *o, const void *base);
+    /* learning-rate schedule options: bit (1 << nn_lr_schedule_kind) of the
+     * schedules it is a parameter of, and of those where it is required */
+    unsigned schedules, schedules_required;
 };
 
 extern const spec_option spec_options[];
@@ -170,6 +176,10 @@ void spec_set_grid(spec_conv *c, const spec_option *o, const sn *v, const char *
                    void *base);
 void spec_set_callback(spec_conv *c, const spec_option *o, const sn *v, const char *disp,
                        void *base);
+void spec_set_learning_rate(spec_conv *c, const spec_option *o, const sn *v, const char *disp,
+                            void *base);
+void spec_set_class_weight(spec_conv *c, const spec_option *o, const sn *v, const char *disp,
+                           void *base);
 
 extern const char *const spec_activation_names[];  /* indexed by nn_activation */
 extern const char *const spec_init_names[];        /* nn_init */
@@ -177,6 +187,7 @@ extern const char *const spec_loss_names[];        /* nn_loss */
 extern const char *const spec_optimizer_names[];   /* nn_optimizer_kind */
 extern const char *const spec_scale_names[];       /* data_scale */
 extern const char *const spec_layer_type_names[];  /* nn_layer_kind */
+extern const char *const spec_schedule_names[];    /* nn_lr_schedule_kind - 1 */
 
 /* Levenshtein distance (for "did you mean"). */
 size_t spec_edit_distance(const char *a, const char *b);

@@ -31,6 +31,8 @@ const char *const spec_optimizer_names[] = {"adam", "sgd", "rmsprop", NULL};
 const char *const spec_scale_names[] = {"none", "standard", "minmax", NULL};
 static const char *const source_names[] = {"xor", "digits", NULL};
 const char *const spec_layer_type_names[] = {"dense", "dropout", "batch_normalization", NULL};
+const char *const spec_schedule_names[] = {"exponential_decay", "piecewise_constant",
+                                           "cosine_decay", NULL};
 static const char *const monitor_names[] = {"val_loss", "loss", "accuracy", "val_accuracy", NULL};
 static const char *const mode_names[] = {"auto", "min", "max", NULL};
 static const char *const metric_names[] = {"accuracy", NULL};
@@ -64,6 +66,9 @@ static const char *const prune_names[] = {"successive_halving", "hyperband", NUL
 #define DENSE_ONLY .layer_types = 1u << NN_LAYER_DENSE
 #define DROPOUT_ONLY .layer_types = 1u << NN_LAYER_DROPOUT
 #define BN_ONLY .layer_types = 1u << NN_LAYER_BATCH_NORM
+#define SCH_EXP (1u << NN_LR_EXPONENTIAL_DECAY)
+#define SCH_PW (1u << NN_LR_PIECEWISE_CONSTANT)
+#define SCH_COS (1u << NN_LR_COSINE_DECAY)
 
 /* Canonical-form omissions (see spec_internal.h): each returns 1 when the
  * value is the one every spec had before the option existed. */
@@ -98,12 +103,23 @@ static int omit_unset(const spec_option *o, const void *base)
     return !*(const int *)((const char *)base + o->aux);
 }
 
+static int omit_class_weight(const spec_option *o, const void *base)
+{
+    (void)o;
+    const spec_experiment *e = base;
+    return !e->training.class_weight_balanced && !e->training.class_weight;
+}
+
 static void put_source(FILE *f, const spec_option *o, const spec_experiment *e, const void *base,
                        const char *csv_sha);
 static void put_baseline(FILE *f, const spec_option *o, const spec_experiment *e,
                          const void *base, const char *csv_sha);
 static void put_layers(FILE *f, const spec_option *o, const spec_experiment *e, const void *base,
                        const char *csv_sha);
+static void put_learning_rate(FILE *f, const spec_option *o, const spec_experiment *e,
+                              const void *base, const char *csv_sha);
+static void put_class_weight(FILE *f, const spec_option *o, const spec_experiment *e,
+                             const void *base, const char *csv_sha);
 
 /* The table. Row order is the order of the help text, the schema's
  * properties and the conversion (so of the diagnostics); canonical JSON
@@ -202,10 +218,37 @@ const spec_option spec_options[] = {
     {"training.optimizer.name", OPT_ENUM, REQ | KEY, 0, 0, NULL, .names = spec_optimizer_names,
      E(INT, model.optimizer.kind),
      .help = "Optimizer."},
-    {"training.optimizer.learning_rate", OPT_REAL, OPT_EXCL_MIN | KEY, 0, 10, NULL,
+    {"training.optimizer.learning_rate", OPT_RATE, OPT_EXCL_MIN | KEY, 0, 10, NULL,
      .optimizers = ADAM | SGD | RMSPROP, .def_by_opt = {"0.001", "0.01", "0.001"},
-     E(DOUBLE, model.optimizer.learning_rate),
-     .help = "Learning rate (adam 0.001, sgd 0.01, rmsprop 0.001)."},
+     E(DOUBLE, model.optimizer.learning_rate), .set = spec_set_learning_rate, .put = put_learning_rate,
+     .help = "Learning rate (adam 0.001, sgd 0.01, rmsprop 0.001), or a Keras LearningRateSchedule evaluated at every optimizer step (0 for the first batch): {schedule: exponential_decay, initial_learning_rate, decay_steps, decay_rate, staircase}, {schedule: piecewise_constant, boundaries, values} or {schedule: cosine_decay, initial_learning_rate, decay_steps, alpha}."},
+    {"training.optimizer.learning_rate.schedule", OPT_ENUM, REQ | KEY, 0, 0, NULL, .names = spec_schedule_names,
+     .schedules = SCH_EXP | SCH_PW | SCH_COS,
+     .help = "exponential_decay: initial * decay_rate^(step / decay_steps); piecewise_constant: values[i] while step <= boundaries[i]; cosine_decay: initial * ((1 - alpha) * 0.5 * (1 + cos(pi * min(step, decay_steps) / decay_steps)) + alpha)."},
+    {"training.optimizer.learning_rate.initial_learning_rate", OPT_REAL, OPT_EXCL_MIN | KEY, 0, 10, NULL,
+     E(DOUBLE, model.optimizer.schedule.initial_learning_rate),
+     .schedules = SCH_EXP | SCH_COS, .schedules_required = SCH_EXP | SCH_COS,
+     .help = "The rate at step 0 (exponential_decay, cosine_decay; required)."},
+    {"training.optimizer.learning_rate.decay_steps", OPT_REAL, OPT_EXCL_MIN | KEY, 0, 1e12, NULL,
+     E(DOUBLE, model.optimizer.schedule.decay_steps),
+     .schedules = SCH_EXP | SCH_COS, .schedules_required = SCH_EXP | SCH_COS,
+     .help = "Steps over which the rate decays, > 0 (exponential_decay, cosine_decay; required). An epoch is ceil(training rows / batch_size) steps."},
+    {"training.optimizer.learning_rate.decay_rate", OPT_REAL, OPT_EXCL_MIN | KEY, 0, 1000, NULL,
+     E(DOUBLE, model.optimizer.schedule.decay_rate),
+     .schedules = SCH_EXP, .schedules_required = SCH_EXP,
+     .help = "Factor per decay_steps steps (exponential_decay; required)."},
+    {"training.optimizer.learning_rate.staircase", OPT_BOOL, KEY, 0, 0, "false",
+     E(INT, model.optimizer.schedule.staircase), .schedules = SCH_EXP,
+     .help = "Decay in steps: floor(step / decay_steps) (exponential_decay)."},
+    {"training.optimizer.learning_rate.alpha", OPT_REAL, KEY, 0, 1, "0",
+     E(DOUBLE, model.optimizer.schedule.alpha), .schedules = SCH_COS,
+     .help = "The final rate as a fraction of the initial one (cosine_decay)."},
+    {"training.optimizer.learning_rate.boundaries", OPT_REAL_LIST, KEY, 1, NN_MAX_BOUNDARIES, NULL,
+     .schedules = SCH_PW, .schedules_required = SCH_PW,
+     .help = "Increasing step numbers >= 0 (piecewise_constant; required)."},
+    {"training.optimizer.learning_rate.values", OPT_REAL_LIST, KEY, 2, NN_MAX_BOUNDARIES + 1, NULL,
+     .schedules = SCH_PW, .schedules_required = SCH_PW,
+     .help = "The rates, one more than boundaries, each in (0, 10] (piecewise_constant; required)."},
     {"training.optimizer.beta_1", OPT_REAL, OPT_EXCL_MAX | KEY, 0, 1, "0.9", .optimizers = ADAM,
      E(DOUBLE, model.optimizer.beta_1),
      .help = "Adam: decay of the first moment."},
@@ -271,6 +314,9 @@ const spec_option spec_options[] = {
      .help = "Epochs after a reduction during which waiting does not count."},
     {"training.reduce_lr_on_plateau.min_lr", OPT_REAL, KEY, 0, 10, "0", E(DOUBLE, training.reduce_lr.min_lr),
      .help = "Lower bound of the learning rate."},
+    {"training.class_weight", OPT_CLASS_WEIGHT, KEY, 0, 1e6, NULL, .set = spec_set_class_weight,
+     .put = put_class_weight, .omit = omit_class_weight,
+     .help = "Keras fit class_weight: a mapping class -> weight (class names as the dataset names them: 0 and 1 for xor, 0 to 9 for digits, the label texts of a CSV; a class not listed weighs 1; weights in [0, 1000000]), or balanced (scikit-learn: n_samples / (n_classes * count) over the training rows). Each training row's loss is multiplied by its class's weight, the batch loss divided by the batch size; validation and test are unweighted."},
     {"training.metrics", OPT_ENUM_LIST, 0, 0, 1, "accuracy", .names = metric_names, .set = spec_set_metrics,
      .help = "Metrics besides the loss (only accuracy is supported)."},
     {"seeds", OPT_SEEDS, 0, 1, 100000, "1", .set = spec_set_seeds,
@@ -526,6 +572,9 @@ static const char *type_text(const spec_option *o)
     case OPT_VALUES: return "list or range";
     case OPT_ZIP: return "list of mappings";
     case OPT_LIST: return "list";
+    case OPT_RATE: return "number or schedule mapping";
+    case OPT_REAL_LIST: return "list of numbers";
+    case OPT_CLASS_WEIGHT: return "`balanced` or mapping class -> weight";
     }
     return "?";
 }
@@ -536,7 +585,8 @@ void spec_help_print(FILE *f)
     for (size_t i = 0; i < spec_n_options; i++) {
         const spec_option *o = &spec_options[i];
         fprintf(f, "%s%s  (%s", o->path, (o->flags & OPT_REQUIRED) ? " *" : "", type_text(o));
-        if (o->type == OPT_INT || o->type == OPT_REAL || o->type == OPT_UNITS) {
+        if (o->type == OPT_INT || o->type == OPT_REAL || o->type == OPT_UNITS ||
+            o->type == OPT_RATE || o->type == OPT_CLASS_WEIGHT) {
             if (o->min != 0 || o->max != 0) {
                 fputs(", ", f);
                 fputs((o->flags & OPT_EXCL_MIN) ? "(" : "[", f);
@@ -556,6 +606,13 @@ void spec_help_print(FILE *f)
             for (int k = 0; k < 3; k++)
                 if (o->optimizers & (1u << k))
                     fprintf(f, " %s", spec_optimizer_names[k]);
+        }
+        if (o->schedules && o->schedules != (SCH_EXP | SCH_PW | SCH_COS)) {
+            fputs(", for", f);
+            for (int k = 1; k <= 3; k++)
+                if (o->schedules & (1u << k))
+                    fprintf(f, " %s%s", spec_schedule_names[k - 1],
+                            (o->schedules_required & (1u << k)) ? " (required)" : "");
         }
         fputs(")\n", f);
         if (o->names) {
@@ -788,6 +845,74 @@ static void put_layers(FILE *f, const spec_option *o, const spec_experiment *e, 
         if (i)
             fputc(',', f);
         canon_map(f, o, items, e, &e->layers[i], csv_sha, -1);
+    }
+    fputc(']', f);
+}
+
+/* A number as before schedules existed (so constant rates keep their
+ * keys), or the schedule's own parameters, keys sorted. */
+static void put_learning_rate(FILE *f, const spec_option *o, const spec_experiment *e,
+                              const void *base, const char *csv_sha)
+{
+    (void)base;
+    (void)csv_sha;
+    const nn_optimizer_config *oc = &e->model.optimizer;
+    const nn_lr_schedule *sc = &oc->schedule;
+    if (sc->kind == NN_LR_CONSTANT) {
+        print_number(f, oc->learning_rate);
+        return;
+    }
+    const spec_option *rows[16];
+    size_t n = 0, first, end;
+    spec_option_block(o, &first, &end);
+    for (size_t i = first; i < end && n < 16; i++)
+        if (spec_options[i].schedules & (1u << sc->kind))
+            rows[n++] = &spec_options[i];
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && strcmp(last_key(rows[j - 1]->path), last_key(rows[j]->path)) > 0;
+             j--) {
+            const spec_option *t = rows[j];
+            rows[j] = rows[j - 1];
+            rows[j - 1] = t;
+        }
+    for (size_t i = 0; i < n; i++) {
+        const char *k = last_key(rows[i]->path);
+        fprintf(f, "%c\"%s\":", i ? ',' : '{', k);
+        if (!strcmp(k, "schedule")) {
+            spec_json_string(f, spec_schedule_names[sc->kind - 1]);
+        } else if (rows[i]->type == OPT_REAL_LIST) {
+            int bnd = !strcmp(k, "boundaries");
+            size_t m = bnd ? sc->n_boundaries : sc->n_boundaries + 1;
+            fputc('[', f);
+            for (size_t j = 0; j < m; j++) {
+                if (j)
+                    fputc(',', f);
+                print_number(f, bnd ? sc->boundaries[j] : sc->values[j]);
+            }
+            fputc(']', f);
+        } else {
+            canon_value(f, rows[i], e, e, csv_sha);
+        }
+    }
+    fputc('}', f);
+}
+
+/* "balanced", or the weight of every class in class order. */
+static void put_class_weight(FILE *f, const spec_option *o, const spec_experiment *e,
+                             const void *base, const char *csv_sha)
+{
+    (void)o;
+    (void)base;
+    (void)csv_sha;
+    if (e->training.class_weight_balanced) {
+        fputs("\"balanced\"", f);
+        return;
+    }
+    fputc('[', f);
+    for (size_t k = 0; k < e->training.n_class_weight; k++) {
+        if (k)
+            fputc(',', f);
+        print_number(f, e->training.class_weight[k]);
     }
     fputc(']', f);
 }
@@ -1086,7 +1211,26 @@ static void emit_option(FILE *f, const spec_option *o, int d)
         ind(f, d);
         fputs("\"$ref\": \"#/$defs/values\"", f);
         break;
+    case OPT_RATE:
+        ind(f, d);
+        fputs("\"oneOf\": [\n", f);
+        ind(f, d + 1);
+        fputs("{\"type\": \"number\", \"exclusiveMinimum\": ", f);
+        print_number(f, o->min);
+        fputs(", \"maximum\": ", f);
+        print_number(f, o->max);
+        fputs("},\n", f);
+        ind(f, d + 1);
+        fputs("{\n", f);
+        emit_object(f, o->path, d + 2);
+        fputc('\n', f);
+        ind(f, d + 1);
+        fputs("}\n", f);
+        ind(f, d);
+        fputc(']', f);
+        break;
     case OPT_LIST:
+    case OPT_REAL_LIST:
         ind(f, d);
         fputs("\"type\": \"array\",\n", f);
         ind(f, d);
@@ -1096,6 +1240,26 @@ static void emit_option(FILE *f, const spec_option *o, int d)
         ind(f, d);
         fputs("\"maxItems\": ", f);
         print_number(f, o->max);
+        if (o->type == OPT_REAL_LIST) {
+            fputs(",\n", f);
+            ind(f, d);
+            fputs("\"items\": {\"type\": \"number\"}", f);
+        }
+        break;
+    case OPT_CLASS_WEIGHT:
+        ind(f, d);
+        fputs("\"oneOf\": [\n", f);
+        ind(f, d + 1);
+        fputs("{\"const\": \"balanced\"},\n", f);
+        ind(f, d + 1);
+        fputs("{\"type\": \"object\", \"minProperties\": 1, \"additionalProperties\": "
+              "{\"type\": \"number\", \"minimum\": ", f);
+        print_number(f, o->min);
+        fputs(", \"maximum\": ", f);
+        print_number(f, o->max);
+        fputs("}}\n", f);
+        ind(f, d);
+        fputc(']', f);
         break;
     }
 }

@@ -652,3 +652,71 @@ void sweep_plan_print(const sweep_plan *plan, FILE *f)
     }
     free(wd);
 }
+
+void sweep_models_free(sweep_models *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < m->n; i++)
+        free(m->summary[i]);
+    free(m->summary);
+    free(m->model_of);
+    memset(m, 0, sizeof *m);
+}
+
+int sweep_plan_models(const sweep_plan *plan, sweep_models *out)
+{
+    memset(out, 0, sizeof *out);
+    size_t np = plan->n_points;
+    out->summary = calloc(np ? np : 1, sizeof *out->summary);
+    out->model_of = calloc(np ? np : 1, sizeof *out->model_of);
+    if (!out->summary || !out->model_of)
+        goto oom;
+    for (size_t i = 0; i < np; i++) {
+        /* a model of one row: the summary does not depend on the batch */
+        nn_model *m = nn_model_new(&plan->points[i].spec.model, 1);
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = m ? open_memstream(&buf, &len) : NULL;
+        if (f) {
+            nn_model_summary(m, f);
+            if (fclose(f)) {
+                free(buf);
+                buf = NULL;
+            }
+        }
+        nn_model_free(m);
+        if (!buf)
+            goto oom;
+        size_t k = 0;
+        while (k < out->n && strcmp(out->summary[k], buf))
+            k++;
+        if (k < out->n)
+            free(buf);
+        else
+            out->summary[out->n++] = buf;
+        out->model_of[i] = k;
+    }
+    return 0;
+oom:
+    sweep_models_free(out);
+    return -1;
+}
+
+void sweep_models_print(const sweep_plan *plan, const sweep_models *m, FILE *f)
+{
+    for (size_t k = 0; k < m->n; k++) {
+        fputs("model", f);
+        if (m->n > 1) {
+            fputs(" of", f);
+            int first = 1;
+            for (size_t i = 0; i < plan->n_points; i++)
+                if (m->model_of[i] == k) {
+                    fprintf(f, "%s point %zu %s", first ? "" : ";", i, plan->points[i].params_json);
+                    first = 0;
+                }
+        }
+        fputs(":\n", f);
+        fputs(m->summary[k], f);
+    }
+}

@@ -102,5 +102,22 @@ void sweep_plan_print(const sweep_plan *plan, FILE *f);
  * training.epochs, then training.epochs itself (the last rung, where the
  * survivors finish). Returns the number of rungs (0 without pruning). */
 size_t sweep_plan_rungs(const sweep_plan *plan, size_t epochs[SWEEP_MAX_RUNGS]);
+/* The distinct models of a plan: model.summary() (nn_model_summary, Keras
+ * 2.x layout) of each point's network, each different text once, in the
+ * order of the first point that has it; model_of[i] is point i's. */
+typedef struct sweep_models {
+    size_t n;
+    char **summary;
+    size_t *model_of; /* n_points entries */
+} sweep_models;
+
+/* Returns 0, or -1 when out of memory (out is then empty). Free with
+ * sweep_models_free. */
+int sweep_plan_models(const sweep_plan *plan, sweep_models *out);
+void sweep_models_free(sweep_models *m);
+
+/* Writes each distinct model: "model:\n" and its summary for one, else
+ * "model of POINT PARAMS; ...:\n" per model (the points' params JSON). */
+void sweep_models_print(const sweep_plan *plan, const sweep_models *m, FILE *f);
 
 #endif

@@ -25,6 +25,9 @@
 extern const unsigned char store_schema_results_sql[];
 extern const unsigned long store_schema_results_sql_len;
 
+/* The tables a trial owns rows of besides its own row (clear_sql). */
+#define N_CLEAR 7
+
 struct store {
     sqlite3 *db;
     char *path;
@@ -33,16 +36,18 @@ struct store {
     /* Statements reused for every trial: preparing them once keeps a
      * trial's transaction to a few hundred microseconds. */
     sqlite3_stmt *ins_epoch, *ins_metric, *ins_confusion, *ins_weight, *ins_grid;
+    sqlite3_stmt *ins_layer;
     sqlite3_stmt *upd_trial, *upd_running, *sel_figures;
-    sqlite3_stmt *clear[6];
+    sqlite3_stmt *clear[N_CLEAR];
     sqlite3_stmt *ins_prediction;
 };
 
 /* What a trial owns besides its row, cleared before it is (re)written. */
-static const char *const clear_sql[6] = {
+static const char *const clear_sql[N_CLEAR] = {
     "DELETE FROM epochs WHERE trial_id = ?1", "DELETE FROM metrics WHERE trial_id = ?1",
     "DELETE FROM confusion WHERE trial_id = ?1", "DELETE FROM weights WHERE trial_id = ?1",
-    "DELETE FROM grids WHERE trial_id = ?1", "DELETE FROM predictions WHERE trial_id = ?1"};
+    "DELETE FROM grids WHERE trial_id = ?1", "DELETE FROM predictions WHERE trial_id = ?1",
+    "DELETE FROM layers WHERE trial_id = ?1"};
 
 static const char *const status_names[] = {"queued", "running", "done",
                                            "failed", "diverged", "interrupted", "pruned"};
@@ -188,7 +193,7 @@ static int step_done(store *s, sqlite3_stmt *st, store_error *err)
 
 static int clear_trial_rows(store *s, int64_t id, store_error *err)
 {
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < N_CLEAR; i++) {
         if (prep_keep(s, clear_sql[i], &s->clear[i], err))
             return -1;
         sqlite3_bind_int64(s->clear[i], 1, id);
@@ -371,6 +376,21 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "    PRIMARY KEY (trial_id, split, split_row)\n"
     ") WITHOUT ROWID;\n"
     /* end of per-sample predictions */
+    /* keras training extras: the learning rate per epoch, each trial's
+     * layer table (early stopping's columns of trials are in the rebuild of
+     * migration_4) */
+    "ALTER TABLE epochs ADD COLUMN learning_rate REAL;\n"
+    "CREATE TABLE IF NOT EXISTS layers (\n"
+    "    trial_id        INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,\n"
+    "    layer_index     INTEGER NOT NULL,       -- 0-based, input side first\n"
+    "    name            TEXT NOT NULL,\n"
+    "    type            TEXT NOT NULL,\n"
+    "    output_shape    TEXT NOT NULL,\n"
+    "    params          INTEGER NOT NULL,\n"
+    "    trainable_params INTEGER NOT NULL,\n"
+    "    PRIMARY KEY (trial_id, layer_index)\n"
+    ") WITHOUT ROWID;\n"
+    /* end of keras training extras */
     "",
 };
 
@@ -423,6 +443,9 @@ static const char *const migration_4[] = {
     "    wall_ms         REAL,\n"
     "    error           TEXT,\n"
     "    pruned_rung     INTEGER,                -- search: the rung (0-based) a pruned trial stopped at\n"
+    "    stopped_epoch   INTEGER,                -- early stopping fired after this epoch\n"
+    "    restored_best   INTEGER,                -- 1: best weights restored (restore_best_weights)\n"
+    "    early_stopping_best_epoch INTEGER,      -- early stopping's best epoch (1-based)\n"
     "    -- A trial key is unique within one experiment record, not across the\n"
     "    -- database: `--fresh` starts a new experiment whose trials have the very\n"
     "    -- same keys (same spec, same seeds). Resume looks keys up per experiment.\n"
@@ -935,10 +958,11 @@ void store_close(store *s)
     sqlite3_finalize(s->ins_confusion);
     sqlite3_finalize(s->ins_weight);
     sqlite3_finalize(s->ins_grid);
+    sqlite3_finalize(s->ins_layer);
     sqlite3_finalize(s->upd_trial);
     sqlite3_finalize(s->upd_running);
     sqlite3_finalize(s->sel_figures);
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < N_CLEAR; i++)
         sqlite3_finalize(s->clear[i]);
     sqlite3_finalize(s->ins_prediction);
     if (s->db)
@@ -1161,7 +1185,8 @@ int store_trials_prepare(store *s, int64_t exp, size_t n, const store_trial_plan
                 " started_at=NULL, finished_at=NULL, wall_ms=NULL, error=NULL, n_params=NULL,"
                 " epochs_run=NULL, diverged_epoch=NULL, best_epoch=NULL, overfit_gap=NULL,"
                 " train_loss=NULL, train_accuracy=NULL, val_loss=NULL, val_accuracy=NULL,"
-                " test_loss=NULL, test_accuracy=NULL, result_hash=NULL, pruned_rung=NULL"
+                " test_loss=NULL, test_accuracy=NULL, result_hash=NULL, pruned_rung=NULL,"
+                " stopped_epoch=NULL, restored_best=NULL, early_stopping_best_epoch=NULL"
                 " WHERE id=?1",
              &sh, err))
         goto fail;
@@ -1501,7 +1526,11 @@ int store_trial_finish(store *s, int64_t id, const store_trial_result *r,
     sqlite3_stmt *st = NULL;
     uint8_t *blob = NULL;
     if (prep_keep(s, "INSERT INTO epochs(trial_id, epoch, loss, accuracy, val_loss,"
-                     " val_accuracy) VALUES (?1,?2,?3,?4,?5,?6)", &s->ins_epoch, err) ||
+                     " val_accuracy, learning_rate) VALUES (?1,?2,?3,?4,?5,?6,?7)",
+                  &s->ins_epoch, err) ||
+        prep_keep(s, "INSERT INTO layers(trial_id, layer_index, name, type, output_shape,"
+                     " params, trainable_params) VALUES (?1,?2,?3,?4,?5,?6,?7)",
+                  &s->ins_layer, err) ||
         prep_keep(s, "INSERT INTO metrics(trial_id, split, name, value) VALUES (?1,?2,?3,?4)",
                   &s->ins_metric, err) ||
         prep_keep(s, "INSERT INTO confusion(trial_id, split, true_class, predicted_class,"
@@ -1515,7 +1544,8 @@ int store_trial_finish(store *s, int64_t id, const store_trial_result *r,
                   " best_epoch=?6, overfit_gap=?7, train_loss=?8, train_accuracy=?9,"
                   " val_loss=?10, val_accuracy=?11, test_loss=?12, test_accuracy=?13,"
                   " result_hash=?14, error=?15, finished_at=?16, wall_ms=?17,"
-                  " started_at=COALESCE(?18, started_at), pruned_rung=NULL WHERE id=?1",
+                  " started_at=COALESCE(?18, started_at), pruned_rung=NULL, stopped_epoch=?19,"
+                  " restored_best=?20, early_stopping_best_epoch=?21 WHERE id=?1",
                   &s->upd_trial, err))
         return -1;
     if (tx_begin(s, err))
@@ -1526,8 +1556,22 @@ int store_trial_finish(store *s, int64_t id, const store_trial_result *r,
         sqlite3_stmt *q = s->ins_epoch;
         if (b_i64(q, 1, id) || b_i64(q, 2, (sqlite3_int64)(e + 1)) ||
             b_real(q, 3, r->loss[e]) || b_real(q, 4, r->accuracy[e]) ||
-            b_real(q, 5, r->val_loss_h[e]) || b_real(q, 6, r->val_accuracy_h[e])) {
+            b_real(q, 5, r->val_loss_h[e]) || b_real(q, 6, r->val_accuracy_h[e]) ||
+            b_real(q, 7, r->learning_rate_h ? r->learning_rate_h[e] : NAN)) {
             bind_failed(s, q, "an epoch", err);
+            goto fail;
+        }
+        if (step_done(s, q, err))
+            goto fail;
+    }
+    for (size_t l = 0; l < r->n_layers; l++) {
+        const store_layer *ly = &r->layers[l];
+        sqlite3_stmt *q = s->ins_layer;
+        if (b_i64(q, 1, id) || b_i64(q, 2, (sqlite3_int64)l) || b_text(q, 3, ly->name) ||
+            b_text(q, 4, ly->type) || b_text(q, 5, ly->output_shape) ||
+            b_i64(q, 6, (sqlite3_int64)ly->params) ||
+            b_i64(q, 7, (sqlite3_int64)ly->trainable_params)) {
+            bind_failed(s, q, "a layer", err);
             goto fail;
         }
         if (step_done(s, q, err))
@@ -1633,7 +1677,11 @@ int store_trial_finish(store *s, int64_t id, const store_trial_result *r,
         b_real(st, 11, r->val_accuracy) || b_real(st, 12, r->test_loss) ||
         b_real(st, 13, r->test_accuracy) || b_text(st, 14, r->result_hash) ||
         b_text(st, 15, r->error) || b_text(st, 16, r->finished_at) ||
-        b_real(st, 17, r->wall_ms) || b_text(st, 18, r->started_at)) {
+        b_real(st, 17, r->wall_ms) || b_text(st, 18, r->started_at) ||
+        b_size_or_null(st, 19, r->stopped_epoch) ||
+        (r->restore_asked ? b_i64(st, 20, (sqlite3_int64)(r->restored_best != 0))
+                          : sqlite3_bind_null(st, 20)) ||
+        b_size_or_null(st, 21, r->early_stopping_best_epoch)) {
         bind_failed(s, st, "the trial's row", err);
         goto fail;
     }

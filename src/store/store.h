@@ -219,6 +219,14 @@ typedef struct store_predictions {
 } store_predictions;
 
 /* NaN doubles are stored as NULL. */
+/* One row of a trial's layer table (model.summary()). */
+typedef struct store_layer {
+    const char *name;         /* dense, dense_1, dropout, ... */
+    const char *type;         /* Dense, Dropout, BatchNormalization */
+    const char *output_shape; /* "(None, 64)" */
+    size_t params, trainable_params;
+} store_layer;
+
 typedef struct store_trial_result {
     store_status status;
     size_t n_params, epochs_run, diverged_epoch, best_epoch;
@@ -240,6 +248,13 @@ typedef struct store_trial_result {
     const store_weight *weights;
     const store_grid *grid;  /* NULL when none */
     const store_predictions *predictions; /* NULL when none */
+    const double *learning_rate_h; /* per epoch, NULL = none stored */
+    size_t stopped_epoch;    /* early stopping fired after it; 0 = NULL */
+    int restore_asked;       /* restore_best_weights was on; else restored_best is NULL */
+    int restored_best;       /* 0 / 1 */
+    size_t early_stopping_best_epoch; /* 0 = NULL */
+    size_t n_layers;         /* the layer table */
+    const store_layer *layers;
 } store_trial_result;
 
 /* Writes everything of one finished (or stopped) trial in one transaction,
@@ -573,6 +588,28 @@ typedef struct store_prediction_list {
 int store_predictions_read(store *s, int64_t trial_id, const char *split, int misclassified,
                            store_prediction_list *out, store_error *err);
 void store_prediction_list_free(store_prediction_list *l);
+/* One trial's Keras training extras (schema version 4; a database of an
+ * older version reads as none of them): early stopping's stopped epoch
+ * (0 = NULL), its best epoch (0 = NULL), restored_best (1, 0, -1 = NULL),
+ * the learning rate of every epoch (n_epochs, NaN where NULL) and the
+ * layer table. Free with store_trial_extras_free. */
+typedef struct store_layer_row {
+    char name[48], type[32], output_shape[32];
+    size_t params, trainable_params;
+} store_layer_row;
+
+typedef struct store_trial_extras {
+    size_t stopped_epoch, early_stopping_best_epoch;
+    int restored_best;
+    size_t n_epochs;
+    double *learning_rate;
+    size_t n_layers;
+    store_layer_row *layers;
+} store_trial_extras;
+
+int store_trial_extras_read(store *s, int64_t trial_id, store_trial_extras *out,
+                            store_error *err);
+void store_trial_extras_free(store_trial_extras *x);
 
 /* A value as SQLite holds it. */
 typedef enum { STORE_NULL = 0, STORE_INTEGER, STORE_REAL, STORE_TEXT } store_value_type;

@@ -1571,3 +1571,120 @@ oom:
     set_err(err, 0, "out of memory");
     return -1;
 }
+
+/* ---- Keras training extras (version 4) ---------------------------------- */
+
+void store_trial_extras_free(store_trial_extras *x)
+{
+    if (!x)
+        return;
+    free(x->learning_rate);
+    free(x->layers);
+    memset(x, 0, sizeof *x);
+    x->restored_best = -1;
+}
+
+static size_t col_size(sqlite3_stmt *st, int i)
+{
+    if (sqlite3_column_type(st, i) == SQLITE_NULL)
+        return 0;
+    long long v = sqlite3_column_int64(st, i);
+    return v > 0 ? (size_t)v : 0;
+}
+
+static void col_copy(sqlite3_stmt *st, int i, char *buf, size_t size)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    snprintf(buf, size, "%s", t ? (const char *)t : "");
+}
+
+int store_trial_extras_read(store *s, int64_t trial_id, store_trial_extras *out,
+                            store_error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->restored_best = -1;
+    sqlite3_stmt *st = NULL;
+    int rc;
+    /* The version now (a writer has migrated what it opened; a reader
+     * takes an old file as it is, without these columns). */
+    if (prep(s, "PRAGMA user_version", &st, err))
+        return -1;
+    int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_finalize(st);
+    st = NULL;
+    if (version < 4)
+        return 0;
+    if (prep(s, "SELECT stopped_epoch, early_stopping_best_epoch, restored_best FROM trials"
+                " WHERE id = ?1", &st, err))
+        return -1;
+    sqlite3_bind_int64(st, 1, trial_id);
+    if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        out->stopped_epoch = col_size(st, 0);
+        out->early_stopping_best_epoch = col_size(st, 1);
+        out->restored_best = sqlite3_column_type(st, 2) == SQLITE_NULL
+                                 ? -1 : sqlite3_column_int(st, 2) != 0;
+    } else if (rc != SQLITE_DONE) {
+        goto db_fail;
+    }
+    sqlite3_finalize(st);
+    if (prep(s, "SELECT epoch, learning_rate FROM epochs WHERE trial_id = ?1 AND epoch BETWEEN 1"
+                " AND 1000000 ORDER BY epoch", &st, err))
+        goto fail;
+    sqlite3_bind_int64(st, 1, trial_id);
+    size_t cap = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        size_t e = (size_t)sqlite3_column_int64(st, 0);
+        if (e > cap) {
+            size_t nc = cap ? cap : 16;
+            while (nc < e)
+                nc *= 2;
+            double *p = realloc(out->learning_rate, nc * sizeof *p);
+            if (!p)
+                goto oom;
+            for (size_t i = cap; i < nc; i++)
+                p[i] = NAN;
+            out->learning_rate = p;
+            cap = nc;
+        }
+        out->learning_rate[e - 1] = col_real(st, 1);
+        if (e > out->n_epochs)
+            out->n_epochs = e;
+    }
+    if (rc != SQLITE_DONE)
+        goto db_fail;
+    sqlite3_finalize(st);
+    if (prep(s, "SELECT name, type, output_shape, params, trainable_params FROM layers"
+                " WHERE trial_id = ?1 ORDER BY layer_index LIMIT 4096", &st, err))
+        goto fail;
+    sqlite3_bind_int64(st, 1, trial_id);
+    cap = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (out->n_layers == cap) {
+            size_t nc = cap ? 2 * cap : 8;
+            store_layer_row *p = realloc(out->layers, nc * sizeof *p);
+            if (!p)
+                goto oom;
+            out->layers = p;
+            cap = nc;
+        }
+        store_layer_row *l = &out->layers[out->n_layers++];
+        col_copy(st, 0, l->name, sizeof l->name);
+        col_copy(st, 1, l->type, sizeof l->type);
+        col_copy(st, 2, l->output_shape, sizeof l->output_shape);
+        l->params = col_size(st, 3);
+        l->trainable_params = col_size(st, 4);
+    }
+    if (rc != SQLITE_DONE)
+        goto db_fail;
+    sqlite3_finalize(st);
+    return 0;
+oom:
+    set_err(err, 0, "out of memory");
+    goto fail;
+db_fail:
+    db_err(s, err, rc, "reading a trial's training extras");
+fail:
+    sqlite3_finalize(st);
+    store_trial_extras_free(out);
+    return -1;
+}

@@ -150,11 +150,15 @@ static int trial_predictions(trial_result *t, const data_splits *sp, const float
  * support per class. 0; 1 when the buffers would be too large (t says
  * why); -1 when out of memory. */
 static int trial_evaluate(trial_result *t, const spec_experiment *e, nn_model *m,
-                          const data_splits *sp)
+                          const data_splits *sp, float *const yb[3])
 {
-    size_t K = t->n_classes, units = K; /* one output unit per class (checked) */
+    /* one output unit per class, or one sigmoid unit for 2 classes (checked) */
+    size_t K = t->n_classes, units = t->layer_out[t->n_layers - 1];
     const data_set *ds[3] = {&sp->train, &sp->validation, &sp->test};
     const float *ys[3] = {sp->y_train, sp->y_validation, sp->y_test};
+    if (units == 1)
+        for (int s = 0; s < 3; s++)
+            ys[s] = yb[s];
     float *prob = NULL;
     uint32_t *cm_test = NULL;
     int rc = 0;
@@ -197,7 +201,14 @@ static int trial_evaluate(trial_result *t, const spec_experiment *e, nn_model *m
                 goto out;
             }
         }
-        metrics_confusion(prob, ds[s]->y, ds[s]->n_rows, K, cm);
+        if (units == K) {
+            metrics_confusion(prob, ds[s]->y, ds[s]->n_rows, K, cm);
+        } else { /* one sigmoid unit: the class is p > 0.5, as binary accuracy */
+            memset(cm, 0, cm_bytes);
+            for (size_t i = 0; i < ds[s]->n_rows; i++)
+                if (ds[s]->y[i] >= 0 && (size_t)ds[s]->y[i] < K)
+                    cm[(size_t)ds[s]->y[i] * K + nn_output_class(prob + i, 1)]++;
+        }
         if (s == 2 && cm != cm_test)
             memcpy(cm_test, cm, cm_bytes);
         if (s == 2 && e->record.predictions && trial_predictions(t, sp, prob)) {
@@ -231,6 +242,7 @@ int trial_run_until(const spec_experiment *e, uint64_t seed, const data_set *sou
     data_error derr;
     nn_model *m = NULL;
     double *vl = NULL;
+    float *cw = NULL, *yb[3] = {NULL, NULL, NULL};
     int rc = 0, built = 0;
 
     memset(t, 0, sizeof *t);
@@ -260,10 +272,12 @@ int trial_run_until(const spec_experiment *e, uint64_t seed, const data_set *sou
         set_error(t, TRIAL_FAILED, "the model has no layers");
         goto done;
     }
-    /* The spec requires one output unit per class (validated), so this only
-     * guards against a dataset that does not match its spec. */
+    /* The spec requires one output unit per class, or one sigmoid unit for
+     * 2 classes (validated), so this only guards against a dataset that does
+     * not match its spec. */
     size_t units = mc->layers[mc->n_layers - 1].units;
-    if (units != K) {
+    int binary = units == 1 && K == 2;
+    if (units != K && !binary) {
         set_error(t, TRIAL_FAILED,
                   "the output layer has %zu units but the data has %zu classes", units, K);
         goto done;
@@ -278,12 +292,48 @@ int trial_run_until(const spec_experiment *e, uint64_t seed, const data_set *sou
     }
     t->n_layers = mc->n_layers;
     for (size_t l = 0; l < mc->n_layers; l++) {
+        t->layer[l] = mc->layers[l];
         t->layer_in[l] = nn_model_layer_inputs(m, l);
         t->layer_out[l] = mc->layers[l].units;
+        t->layer_params[l] = nn_model_layer_params(m, l);
+        size_t first = nn_model_kernel_offset(m, l);
+        for (size_t i = 0; i < t->layer_params[l]; i++)
+            t->layer_trainable[l] += (size_t)nn_model_param_trainable(m, first + i);
     }
-    rng_state r_init, r_shuffle;
+    /* One sigmoid unit: the targets are the class (0 or 1), one column. */
+    if (binary) {
+        const data_set *ds[3] = {&sp.train, &sp.validation, &sp.test};
+        for (int s = 0; s < 3; s++) {
+            yb[s] = malloc((ds[s]->n_rows ? ds[s]->n_rows : 1) * sizeof *yb[s]);
+            if (!yb[s]) {
+                rc = -1;
+                goto done;
+            }
+            for (size_t i = 0; i < ds[s]->n_rows; i++)
+                yb[s][i] = (float)ds[s]->y[i];
+        }
+    }
+    const float *y_train = binary ? yb[0] : sp.y_train;
+    const float *y_val = binary ? yb[1] : sp.y_validation;
+    /* Class weights per output class (2 for one sigmoid unit), from the
+     * spec's mapping or `balanced` over the training rows. */
+    size_t ncw = K;
+    if (e->training.class_weight_balanced || e->training.class_weight) {
+        cw = malloc(ncw * sizeof *cw);
+        if (!cw) {
+            rc = -1;
+            goto done;
+        }
+        if (e->training.class_weight_balanced)
+            nn_class_weight_balanced(y_train, sp.train.n_rows, units, cw, ncw);
+        else
+            for (size_t k = 0; k < ncw; k++)
+                cw[k] = k < e->training.n_class_weight ? (float)e->training.class_weight[k] : 1.0f;
+    }
+    rng_state r_init, r_shuffle, r_dropout;
     rng_stream(&r_init, seed, RNG_PURPOSE_INIT);
     rng_stream(&r_shuffle, seed, RNG_PURPOSE_SHUFFLE);
+    rng_stream(&r_dropout, seed, RNG_PURPOSE_DROPOUT);
     nn_model_init(m, &r_init);
 
     hook_ctx hc = {t, epochs, stop, until < epochs ? until : 0};
@@ -294,11 +344,21 @@ int trial_run_until(const spec_experiment *e, uint64_t seed, const data_set *sou
     fc.shuffle = e->training.shuffle;
     fc.on_epoch = on_epoch;
     fc.user = &hc;
+    fc.dropout_rng = &r_dropout;
+    fc.class_weight = cw;
+    fc.n_class_weight = cw ? ncw : 0;
+    fc.early_stopping = e->training.early_stopping;
+    fc.reduce_lr = e->training.reduce_lr;
     size_t nv = sp.validation.n_rows;
-    nn_fit_result fr = nn_fit(m, sp.train.x, sp.y_train, sp.train.n_rows,
-                              nv ? sp.validation.x : NULL, nv ? sp.y_validation : NULL, nv, &fc,
+    nn_fit_result fr = nn_fit(m, sp.train.x, y_train, sp.train.n_rows,
+                              nv ? sp.validation.x : NULL, nv ? y_val : NULL, nv, &fc,
                               &r_shuffle);
     t->epochs_run = fr.epochs_run;
+    t->stopped_epoch = fr.stopped_epoch;
+    t->es_best_epoch = fr.best_epoch;
+    t->restored_best = fc.early_stopping.enabled && fc.early_stopping.restore_best_weights
+                           ? fr.restored
+                           : -1;
     t->n_params = nn_model_param_count(m);
     t->params = calloc(t->n_params ? t->n_params : 1, sizeof *t->params);
     if (!t->params) {
@@ -325,7 +385,7 @@ int trial_run_until(const spec_experiment *e, uint64_t seed, const data_set *sou
         goto done;
     }
 
-    int ev = trial_evaluate(t, e, m, &sp);
+    int ev = trial_evaluate(t, e, m, &sp, yb);
     if (ev) {
         rc = ev < 0 ? -1 : 0;
         goto done;
@@ -348,6 +408,9 @@ int trial_run_until(const spec_experiment *e, uint64_t seed, const data_set *sou
     trial_result_hash(t, t->hash);
 done:
     free(vl);
+    free(cw);
+    for (int s = 0; s < 3; s++)
+        free(yb[s]);
     if (m)
         nn_model_free(m);
     if (built)
@@ -401,4 +464,59 @@ void trial_result_hash(const trial_result *t, char hex[65])
     unsigned char md[DIGEST_SHA256_LEN];
     digest_sha256_final(c, md);
     digest_hex(md, sizeof md, hex);
+}
+
+size_t trial_layer_tensors(const trial_result *r, size_t l, trial_tensor out[4])
+{
+    size_t off = 0, n = 0;
+    for (size_t i = 0; i < l && i < r->n_layers; i++)
+        off += r->layer_params[i];
+    if (l >= r->n_layers)
+        return 0;
+    const nn_layer_config *c = &r->layer[l];
+    size_t in = r->layer_in[l], w = r->layer_out[l];
+    switch (c->kind) {
+    case NN_LAYER_DENSE:
+        out[n++] = (trial_tensor){"kernel", in, w, off};
+        out[n++] = (trial_tensor){"bias", 1, w, off + in * w};
+        break;
+    case NN_LAYER_BATCH_NORM:
+    {
+        const char *kinds[4];
+        if (c->scale)
+            kinds[n++] = "gamma";
+        if (c->center)
+            kinds[n++] = "beta";
+        kinds[n++] = "moving_mean";
+        kinds[n++] = "moving_variance";
+        for (size_t j = 0; j < n; j++)
+            out[j] = (trial_tensor){kinds[j], 1, w, off + j * w};
+        break;
+    }
+    case NN_LAYER_DROPOUT:
+        break;
+    }
+    return n;
+}
+
+const char *trial_layer_type(const trial_result *r, size_t l)
+{
+    static const char *const cls[] = {"Dense", "Dropout", "BatchNormalization"};
+    unsigned k = l < r->n_layers ? (unsigned)r->layer[l].kind : 0u;
+    return k < 3 ? cls[k] : "?";
+}
+
+void trial_layer_name(const trial_result *r, size_t l, char *buf, size_t size)
+{
+    static const char *const base[] = {"dense", "dropout", "batch_normalization"};
+    unsigned k = l < r->n_layers ? (unsigned)r->layer[l].kind : 0u;
+    size_t before = 0;
+    for (size_t i = 0; i < l; i++)
+        before += r->layer[i].kind == r->layer[l].kind;
+    if (k >= 3)
+        snprintf(buf, size, "?");
+    else if (before == 0)
+        snprintf(buf, size, "%s", base[k]);
+    else
+        snprintf(buf, size, "%s_%zu", base[k], before);
 }

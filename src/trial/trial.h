@@ -42,10 +42,19 @@ typedef struct trial_result {
     char error[512];         /* why it did not finish; "" when done */
     size_t n_classes, n_layers;
     size_t layer_in[NN_MAX_LAYERS], layer_out[NN_MAX_LAYERS];
+    nn_layer_config layer[NN_MAX_LAYERS]; /* each layer as built */
+    size_t layer_params[NN_MAX_LAYERS];    /* its parameters ... */
+    size_t layer_trainable[NN_MAX_LAYERS]; /* ... of which trainable */
     size_t n_params;
     float *params;           /* final flat parameters (nn.h order); also when
                               * diverged or interrupted */
     size_t epochs_run, diverged_epoch;
+    size_t stopped_epoch;    /* 1-based epoch after which early stopping ended
+                              * training, 0 = it did not fire (or is off) */
+    size_t es_best_epoch;    /* early stopping's best epoch (1-based), 0 = none */
+    int restored_best;       /* restore_best_weights: 1 the best weights were
+                              * restored (test metrics are theirs), 0 not;
+                              * -1 not asked for */
     size_t n_history;
     nn_epoch_log *history;   /* one entry per epoch run */
     size_t best_epoch;       /* 1-based, 0 = no validation */
@@ -74,7 +83,10 @@ typedef struct trial_result {
 /* Runs one trial of experiment e with seed on the dataset source: data
  * pipeline (data seed = e->data.seed when given, else seed), initialisation
  * from rng_stream(seed, RNG_PURPOSE_INIT), fit with the shuffle stream
- * rng_stream(seed, RNG_PURPOSE_SHUFFLE), then evaluation, confusion matrices,
+ * rng_stream(seed, RNG_PURPOSE_SHUFFLE), dropout masks from
+ * rng_stream(seed, RNG_PURPOSE_DROPOUT), the spec's callbacks, schedule
+ * and class weights, then evaluation (of the restored weights when early
+ * stopping restored its best), confusion matrices,
  * per-class figures, grid and hash. stop (may be NULL; only read) is polled
  * after each epoch. Always fills *out (status and error included); returns
  * 0, or -1 when out of memory before anything ran (out->status is then
@@ -90,6 +102,20 @@ int trial_run(const spec_experiment *e, uint64_t seed, const data_set *source,
  * would have seen at that epoch. */
 int trial_run_until(const spec_experiment *e, uint64_t seed, const data_set *source,
                     const atomic_int *stop, size_t until, trial_result *out);
+/* The parameter tensors of layer l of a result, in nn.h's flat order:
+ * dense kernel (in x out) and bias (1 x out); batch normalization gamma
+ * (if scale), beta (if center), moving_mean, moving_variance (1 x width
+ * each); dropout none. Fills up to 4 and returns how many. */
+typedef struct trial_tensor {
+    const char *kind; /* "kernel", "bias", "gamma", "beta", "moving_mean", "moving_variance" */
+    size_t rows, cols;
+    size_t offset;    /* into params */
+} trial_tensor;
+size_t trial_layer_tensors(const trial_result *r, size_t l, trial_tensor out[4]);
+
+/* Keras's layer type and name of layer l ("Dense", "dense_1"). */
+const char *trial_layer_type(const trial_result *r, size_t l);
+void trial_layer_name(const trial_result *r, size_t l, char *buf, size_t size);
 
 /* Frees what r owns and zeroes it; NULL and a zeroed result are fine. */
 void trial_result_free(trial_result *r);

@@ -7,7 +7,7 @@
 #include "checked.h"
 
 #define PACK_MAGIC "RXTR"
-#define PACK_VERSION 1u
+#define PACK_VERSION 2u
 
 /* ---- writing: one pass counts the bytes (buf NULL), a second fills them - */
 
@@ -130,6 +130,28 @@ static void put_all(writer *w, const trial_result *r)
     size_t hl = strnlen(r->hash, sizeof r->hash - 1);
     put_u64(w, hl);
     put_bytes(w, r->hash, hl);
+    /* The layers as built (plain data: every rank runs the same binary), the
+     * early-stopping figures and the per-row test predictions. */
+    for (size_t l = 0; l < NN_MAX_LAYERS; l++) {
+        put_bytes(w, &r->layer[l], sizeof r->layer[l]);
+        put_u64(w, r->layer_params[l]);
+        put_u64(w, r->layer_trainable[l]);
+    }
+    put_u64(w, r->stopped_epoch);
+    put_u64(w, r->es_best_epoch);
+    put_u64(w, (uint64_t)(r->restored_best + 1));
+    size_t np = r->pred_rows ? r->n_predictions : 0, npk = 0;
+    put_u64(w, np);
+    if (np) {
+        put_u32s(w, r->pred_rows, np);
+        put_u32s(w, r->pred_source_rows, np);
+        put_u32s(w, (const uint32_t *)r->pred_true, np);
+        put_u32s(w, (const uint32_t *)r->pred_class, np);
+        npk = np * K; /* fits: the arrays exist */
+        put_u64(w, r->pred_prob != NULL);
+        for (size_t i = 0; r->pred_prob && i < npk; i++)
+            put_f32(w, r->pred_prob[i]);
+    }
 }
 
 int trial_result_pack(const trial_result *r, uint8_t **buf, size_t *len)
@@ -265,7 +287,7 @@ int trial_result_unpack(const uint8_t *buf, size_t len, trial_result *out)
     if (!magic || memcmp(magic, PACK_MAGIC, 4) || get_u32(&r) != PACK_VERSION)
         return -1;
     uint32_t st = get_u32(&r);
-    if (st > TRIAL_INTERRUPTED)
+    if (st > TRIAL_PRUNED)
         r.bad = 1;
     out->status = (trial_status)st;
     size_t el = get_count(&r, 1);
@@ -343,6 +365,40 @@ int trial_result_unpack(const uint8_t *buf, size_t len, trial_result *out)
     const uint8_t *h = take(&r, hl);
     if (h)
         memcpy(out->hash, h, hl);
+    for (size_t l = 0; l < NN_MAX_LAYERS; l++) {
+        const uint8_t *c = take(&r, sizeof out->layer[l]);
+        if (c)
+            memcpy(&out->layer[l], c, sizeof out->layer[l]);
+        out->layer_params[l] = get_count(&r, 0);
+        out->layer_trainable[l] = get_count(&r, 0);
+    }
+    out->stopped_epoch = get_count(&r, 0);
+    out->es_best_epoch = get_count(&r, 0);
+    uint64_t rb = get_u64(&r);
+    if (rb > 2)
+        r.bad = 1;
+    out->restored_best = (int)rb - 1;
+    size_t np = get_count(&r, 16);
+    if (np && !r.bad) {
+        size_t npk = 0;
+        out->n_predictions = np;
+        out->pred_rows = get_u32s(&r, np);
+        out->pred_source_rows = get_u32s(&r, np);
+        out->pred_true = (int32_t *)get_u32s(&r, np);
+        out->pred_class = (int32_t *)get_u32s(&r, np);
+        if (!checked_mul(np, K, &npk))
+            r.bad = 1;
+        uint64_t has_prob = get_u64(&r);
+        if (has_prob > 1 || (has_prob && npk > r.left / 4))
+            r.bad = 1;
+        if (has_prob && !r.bad) {
+            out->pred_prob = alloc_n(&r, npk, sizeof *out->pred_prob);
+            for (size_t i = 0; out->pred_prob && i < npk; i++)
+                out->pred_prob[i] = get_f32(&r);
+        }
+        if (!out->pred_rows || !out->pred_source_rows || !out->pred_true || !out->pred_class)
+            r.bad = 1;
+    }
     if (r.bad || r.left) {
         trial_result_free(out);
         return -1;

@@ -397,7 +397,7 @@ static void fill(store *s)
             assert_int_equal(store_exec(s, sql, &err), 0);
             for (int e = 0; h[p] == 3 && e < 7; e++) {
                 snprintf(sql, sizeof sql,
-                         "INSERT INTO epochs VALUES (%lld, %d, 1.0, 0.5, %.17g, 0.5)",
+                         "INSERT INTO epochs(trial_id, epoch, loss, accuracy, val_loss, val_accuracy) VALUES (%lld, %d, 1.0, 0.5, %.17g, 0.5)",
                          (long long)id, e + 1, curve[e]);
                 assert_int_equal(store_exec(s, sql, &err), 0);
             }

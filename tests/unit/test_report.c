@@ -176,7 +176,7 @@ static char *make_fixture(const char *dir)
             for (int e = 1; e <= 20; e++) {
                 double f = (double)e / 20.0;
                 double a = 0.5 + (acc - 0.5) * f + 0.01 * s;
-                exec_fmt(db, "INSERT INTO epochs VALUES (%lld, %d, %.17g, %.17g, %.17g, %.17g)",
+                exec_fmt(db, "INSERT INTO epochs(trial_id, epoch, loss, accuracy, val_loss, val_accuracy) VALUES (%lld, %d, %.17g, %.17g, %.17g, %.17g)",
                          tid, e, 0.7 - 0.4 * f * (acc - 0.4), a, 0.72 - 0.4 * f * (acc - 0.4),
                          a - 0.02);
             }
@@ -230,7 +230,7 @@ static char *make_fixture(const char *dir)
                      "(%lld, 2, 'k%lld', %d, 0, %d, '{}', 'done', 0.4, %.17g)",
                  tid, tid, s, s, acc);
         for (int e = 1; e <= 15; e++)
-            exec_fmt(db, "INSERT INTO epochs VALUES (%lld, %d, %.17g, %.17g, %.17g, %.17g)", tid,
+            exec_fmt(db, "INSERT INTO epochs(trial_id, epoch, loss, accuracy, val_loss, val_accuracy) VALUES (%lld, %d, %.17g, %.17g, %.17g, %.17g)", tid,
                      e, 3.0 / e, 0.5 + 0.4 * e / 15.0, 3.1 / e, 0.48 + 0.4 * e / 15.0);
         for (int i = 0; i < 10; i++)
             for (int j = 0; j < 10; j++) {

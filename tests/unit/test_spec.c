@@ -256,6 +256,85 @@ static void test_optimizer_forms(void **state)
     }
 }
 
+/* The learning rate as each schedule and a number; class_weight as a
+ * mapping (classes not listed weigh 1) and as balanced. */
+static void test_schedules_and_class_weight(void **state)
+{
+    (void)state;
+    const char *head = "data: {source: digits}\nmodel: {layers: [{units: classes, activation: softmax}]}\n"
+                       "training:\n  loss: categorical_crossentropy\n  epochs: 3\n";
+    const char *tails[] = {
+        "  optimizer: {name: sgd, learning_rate: {schedule: exponential_decay, "
+        "initial_learning_rate: 0.5, decay_steps: 7, decay_rate: 0.25, staircase: true}}\n"
+        "  class_weight: {3: 2.5, \"9\": 0}\n",
+        "  optimizer: {name: adam, learning_rate: {schedule: piecewise_constant, "
+        "boundaries: [5, 50], values: [0.1, 0.01, 0.001]}}\n  class_weight: balanced\n",
+        "  optimizer: {name: rmsprop, learning_rate: {schedule: cosine_decay, "
+        "initial_learning_rate: 0.02, decay_steps: 100}}\n",
+        "  optimizer: {name: adam, learning_rate: 0.03}\n",
+    };
+    for (int i = 0; i < 4; i++) {
+        char text[1024];
+        snprintf(text, sizeof text, "%s%s", head, tails[i]);
+        spec_diagnostics d;
+        spec_document *doc = parse(text, &d);
+        if (!doc)
+            spec_diagnostics_print(&d, stderr);
+        assert_non_null(doc);
+        const spec_experiment *e = spec_document_base(doc);
+        const nn_lr_schedule *sc = &e->model.optimizer.schedule;
+        if (i == 0) {
+            assert_int_equal(sc->kind, NN_LR_EXPONENTIAL_DECAY);
+            assert_true(sc->initial_learning_rate == 0.5 && sc->decay_steps == 7 &&
+                        sc->decay_rate == 0.25 && sc->staircase == 1);
+            assert_int_equal(e->training.n_class_weight, 10);
+            for (size_t k = 0; k < 10; k++)
+                assert_true(e->training.class_weight[k] == (k == 3 ? 2.5 : k == 9 ? 0.0 : 1.0));
+            assert_int_equal(e->training.class_weight_balanced, 0);
+        } else if (i == 1) {
+            assert_int_equal(sc->kind, NN_LR_PIECEWISE_CONSTANT);
+            assert_int_equal(sc->n_boundaries, 2);
+            assert_true(sc->boundaries[0] == 5 && sc->boundaries[1] == 50);
+            assert_true(sc->values[0] == 0.1 && sc->values[1] == 0.01 && sc->values[2] == 0.001);
+            assert_int_equal(e->training.class_weight_balanced, 1);
+            assert_null(e->training.class_weight);
+        } else if (i == 2) {
+            assert_int_equal(sc->kind, NN_LR_COSINE_DECAY);
+            assert_true(sc->initial_learning_rate == 0.02 && sc->decay_steps == 100 &&
+                        sc->alpha == 0);
+            assert_null(e->training.class_weight);
+        } else {
+            assert_int_equal(sc->kind, NN_LR_CONSTANT);
+            assert_true(e->model.optimizer.learning_rate == 0.03);
+        }
+        /* the canonical form: the schedule's own keys, sorted; the rate alone */
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        assert_non_null(f);
+        spec_canonical_write(f, e, "");
+        fclose(f);
+        const char *want[] = {
+            "\"learning_rate\":{\"decay_rate\":0.25,\"decay_steps\":7,\"initial_learning_rate\":0.5,"
+            "\"schedule\":\"exponential_decay\",\"staircase\":true}",
+            "\"learning_rate\":{\"boundaries\":[5,50],\"schedule\":\"piecewise_constant\","
+            "\"values\":[0.1,0.01,0.001]}",
+            "\"learning_rate\":{\"alpha\":0,\"decay_steps\":100,\"initial_learning_rate\":0.02,"
+            "\"schedule\":\"cosine_decay\"}",
+            "\"learning_rate\":0.03,",
+        };
+        const char *cw[] = {"\"class_weight\":[1,1,1,2.5,1,1,1,1,1,0]", "\"class_weight\":\"balanced\"",
+                            NULL, NULL};
+        if (!strstr(buf, want[i]))
+            fail_msg("%s not in %s", want[i], buf);
+        if (cw[i] ? !strstr(buf, cw[i]) : strstr(buf, "class_weight") != NULL)
+            fail_msg("class_weight: %s", buf);
+        free(buf);
+        spec_document_free(doc);
+        spec_diagnostics_free(&d);
+    }
+}
+
 static void test_csv_source(void **state)
 {
     (void)state;
@@ -612,6 +691,7 @@ int main(void)
         cmocka_unit_test(test_lab_digits),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_optimizer_forms),
+        cmocka_unit_test(test_schedules_and_class_weight),
         cmocka_unit_test(test_csv_source),
         cmocka_unit_test(test_anchors_and_tags),
         cmocka_unit_test(test_file_size_limit),

@@ -1073,6 +1073,7 @@ static void test_migrate_v3(void **state)
     assert_non_null(strstr(created, "table predictions"));
     assert_non_null(strstr(created, "'pruned'"));
     assert_non_null(strstr(created, "table prune_decisions"));
+    assert_non_null(strstr(created, "table layers"));
     free(migrated);
     free(created);
     const char *sfx[] = {"", "-wal", "-shm"};
@@ -1181,6 +1182,107 @@ static void test_predictions_roundtrip(void **state)
     assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM predictions"), 0);
 }
 
+/* A version-3 database (tests/fixtures/results_v3.sql, the schema as
+ * version 3 shipped it) is readable as it is, with none of the training
+ * extras, and migrates to exactly the schema of a new database; a trial
+ * written then keeps its learning rates, early-stopping figures and layer
+ * table, and reads them back. */
+static void test_migrate_v3_extras(void **state)
+{
+    (void)state;
+    size_t n;
+    char *v3 = read_file(RUNEXP_FIXTURES "/results_v3.sql", &n);
+    v3[n] = '\0';
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, v3, NULL, NULL, NULL), SQLITE_OK);
+    free(v3);
+    assert_int_equal(sqlite3_exec(db,
+        "INSERT INTO experiments(id, name, spec, spec_hash, created_at) VALUES"
+        " (1, 'old', 'name: old', 'h', 't');"
+        "INSERT INTO trials(id, experiment_id, trial_key, trial_index, point_index, seed,"
+        " params, status, test_accuracy) VALUES (1, 1, 'k', 0, 0, 0, '{}', 'done', 0.75);"
+        "INSERT INTO epochs(trial_id, epoch, loss) VALUES (1, 1, 0.5)",
+        NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal((int)query_num(dbpath, "PRAGMA user_version"), 3);
+
+    store_error err;
+    store *s = store_open_readonly(dbpath, &err);
+    assert_non_null(s);
+    assert_int_equal(store_version_found(s), 3);
+    store_trial_extras x;
+    assert_int_equal(store_trial_extras_read(s, 1, &x, &err), 0);
+    assert_int_equal(x.n_layers, 0);
+    assert_int_equal(x.n_epochs, 0);
+    assert_int_equal(x.restored_best, -1);
+    store_trial_extras_free(&x);
+    store_close(s);
+    assert_int_equal((int)query_num(dbpath, "PRAGMA user_version"), 3);
+
+    s = store_open(dbpath, &err);
+    assert_non_null(s);
+    store_close(s);
+    assert_int_equal((int)query_num(dbpath, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+    char *migrated = schema_text(dbpath);
+    char fresh[320];
+    snprintf(fresh, sizeof fresh, "%s/fresh.db", tmpdir);
+    s = store_open(fresh, &err);
+    assert_non_null(s);
+    store_close(s);
+    char *created = schema_text(fresh);
+    assert_string_equal(migrated, created);
+    assert_non_null(strstr(created, "table layers"));
+    free(migrated);
+    free(created);
+    const char *sfx[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        char p[340];
+        snprintf(p, sizeof p, "%s%s", fresh, sfx[i]);
+        unlink(p);
+    }
+    /* The old rows: NULL where version 3 had nothing to say. */
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM epochs WHERE learning_rate"
+                                            " IS NULL"), 1);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM trials WHERE stopped_epoch IS"
+                                            " NULL AND restored_best IS NULL"), 1);
+    /* A trial written now. */
+    s = store_open(dbpath, &err);
+    assert_non_null(s);
+    double loss[3] = {0.9, 0.8, 0.85}, lr[3] = {0.01, 0.005, 0.0025};
+    store_layer ly[3] = {{"dense", "Dense", "(None, 4)", 12, 12},
+                         {"batch_normalization", "BatchNormalization", "(None, 4)", 16, 8},
+                         {"dense_1", "Dense", "(None, 2)", 10, 10}};
+    store_trial_result r = {.status = STORE_DONE, .n_epochs = 3, .loss = loss,
+                            .accuracy = loss, .val_loss_h = loss, .val_accuracy_h = loss,
+                            .learning_rate_h = lr, .stopped_epoch = 3, .restore_asked = 1,
+                            .restored_best = 1, .early_stopping_best_epoch = 2,
+                            .n_layers = 3, .layers = ly, .test_accuracy = NAN,
+                            .test_loss = NAN, .train_loss = NAN, .train_accuracy = NAN,
+                            .val_loss = NAN, .val_accuracy = NAN, .overfit_gap = NAN,
+                            .wall_ms = NAN};
+    assert_int_equal(store_trial_finish(s, 1, &r, &err), 0);
+    assert_int_equal(store_trial_extras_read(s, 1, &x, &err), 0);
+    assert_int_equal(x.stopped_epoch, 3);
+    assert_int_equal(x.early_stopping_best_epoch, 2);
+    assert_int_equal(x.restored_best, 1);
+    assert_int_equal(x.n_epochs, 3);
+    assert_true(x.learning_rate[0] == 0.01 && x.learning_rate[2] == 0.0025);
+    assert_int_equal(x.n_layers, 3);
+    assert_string_equal(x.layers[1].name, "batch_normalization");
+    assert_string_equal(x.layers[1].type, "BatchNormalization");
+    assert_string_equal(x.layers[1].output_shape, "(None, 4)");
+    assert_int_equal(x.layers[1].params, 16);
+    assert_int_equal(x.layers[1].trainable_params, 8);
+    store_trial_extras_free(&x);
+    store_close(s);
+    assert_int_equal((int)query_num(dbpath, "SELECT SUM(params) FROM layers WHERE trial_id = 1"),
+                     38);
+    assert_double_equal(query_num(dbpath, "SELECT learning_rate FROM epochs WHERE trial_id = 1"
+                                          " AND epoch = 2"), 0.005, 0);
+    assert_int_equal((int)query_num(dbpath, "SELECT restored_best FROM trials WHERE id = 1"), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1198,6 +1300,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migrate_v2, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_v3, setup, teardown),
         cmocka_unit_test_setup_teardown(test_predictions_roundtrip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_v3_extras, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuses_foreign, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writer_lock_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_finish_size_guards, setup, teardown),

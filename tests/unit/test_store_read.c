@@ -74,7 +74,7 @@ static int setup(void **state)
     exec(s, "INSERT INTO trial_params VALUES (40, 'lr', 0.1), (40, 'hid\"den', 4),"
             " (7, 'lr', 'x')");
     /* Epochs 1 and 3 of trial 40 (2 missing); 0 and 2000000 are out of range. */
-    exec(s, "INSERT INTO epochs VALUES (40, 1, 1.0, 0.5, 1.1, 0.4), (40, 3, 0.5, NULL, 0.6, 0.7),"
+    exec(s, "INSERT INTO epochs(trial_id, epoch, loss, accuracy, val_loss, val_accuracy) VALUES (40, 1, 1.0, 0.5, 1.1, 0.4), (40, 3, 0.5, NULL, 0.6, 0.7),"
             " (40, 0, 9, 9, 9, 9), (40, 2000000, 9, 9, 9, 9), (7, 1, 2.0, 0.25, 2.5, 0.125)");
     /* Test confusion of trial 40 (class 3 makes 4 classes; a cell of class 4
      * would be a fifth and is dropped when reading with 4); a validation

@@ -595,7 +595,8 @@ static const struct key_case {
     const char *path, *opt, *a, *b;
     int changes;
     const char *layer0; /* the first layer (NULL: {units: 3, activation: relu}) */
-    int whole;          /* a and b are the whole first layer, no sweep */
+    int whole;          /* 1: a and b are the whole first layer, 2: the whole
+                         * optimizer; no sweep */
 } KEY_CASES[] = {
     {"data.augment.repeat", "adam", "10", "11", 1, NULL, 0},
     {"data.augment.noise", "adam", "0", "0.1", 1, NULL, 0},
@@ -647,6 +648,21 @@ static const struct key_case {
     {"training.reduce_lr_on_plateau.min_delta", "adam", "0.0001", "0.01", 1, NULL, 0},
     {"training.reduce_lr_on_plateau.cooldown", "adam", "0", "2", 1, NULL, 0},
     {"training.reduce_lr_on_plateau.min_lr", "adam", "0", "0.0001", 1, NULL, 0},
+    {"training.optimizer.learning_rate.schedule", "adam",
+     "{name: adam, learning_rate: {schedule: exponential_decay, initial_learning_rate: 0.01, decay_steps: 10, decay_rate: 0.5}}",
+     "{name: adam, learning_rate: {schedule: cosine_decay, initial_learning_rate: 0.01, decay_steps: 10}}",
+     1, NULL, 2},
+#define EXP_LR "{name: sgd, learning_rate: {schedule: exponential_decay, initial_learning_rate: 0.01, decay_steps: 10, decay_rate: 0.5}}"
+#define COS_LR "{name: sgd, learning_rate: {schedule: cosine_decay, initial_learning_rate: 0.01, decay_steps: 10}}"
+#define PW_LR "{name: sgd, learning_rate: {schedule: piecewise_constant, boundaries: [10], values: [0.1, 0.01]}}"
+    {"training.optimizer.learning_rate.initial_learning_rate", EXP_LR, "0.01", "0.02", 1, NULL, 0},
+    {"training.optimizer.learning_rate.decay_steps", EXP_LR, "10", "20", 1, NULL, 0},
+    {"training.optimizer.learning_rate.decay_rate", EXP_LR, "0.5", "0.9", 1, NULL, 0},
+    {"training.optimizer.learning_rate.staircase", EXP_LR, "false", "true", 1, NULL, 0},
+    {"training.optimizer.learning_rate.alpha", COS_LR, "0", "0.1", 1, NULL, 0},
+    {"training.optimizer.learning_rate.boundaries", PW_LR, "[10]", "[20]", 1, NULL, 0},
+    {"training.optimizer.learning_rate.values", PW_LR, "[0.1, 0.01]", "[0.1, 0.02]", 1, NULL, 0},
+    {"training.class_weight", "adam", "balanced", "{1: 2}", 1, NULL, 0},
     {"training.metrics", "adam", "[accuracy]", "[]", 0, NULL, 0},
     {"record.history", "adam", "true", "true", 0, NULL, 0},
     {"record.confusion", "adam", "[test]", "[train, validation]", 0, NULL, 0},
@@ -659,14 +675,14 @@ static const struct key_case {
 
 static char *canonical_with(const struct key_case *k, const char *value)
 {
-    char text[1024];
-    const char *l0 = k->whole ? value : k->layer0 ? k->layer0 : "{units: 3, activation: relu}";
+    char text[2048];
+    const char *l0 = k->whole == 1 ? value : k->layer0 ? k->layer0 : "{units: 3, activation: relu}";
     int n = snprintf(text, sizeof text,
                      "data:\n  source: xor\n  augment: {repeat: 10}\n  split: {validation: 2}\n"
                      "model:\n  layers:\n    - %s\n"
                      "    - {units: 2, activation: softmax}\n"
                      "training:\n  loss: categorical_crossentropy\n  optimizer: %s\n  epochs: 3\n",
-                     l0, k->opt);
+                     l0, k->whole == 2 ? value : k->opt);
     if (!k->whole)
         snprintf(text + n, sizeof text - (size_t)n,
                  "sweep:\n  v:\n    path: %s\n    values: [%s]\n", k->path, value);

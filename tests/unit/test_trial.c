@@ -247,6 +247,86 @@ static void test_xor_mismatch(void **state)
     trial_result_free(&t);
 }
 
+/* The training extras in the trial: one sigmoid unit for XOR's 2 classes
+ * (the confusion matrix over the 160 test rows agrees with the accuracy),
+ * early stopping with restore (the stopped epoch is the last of the
+ * history, best + patience, the validation loss of the restored weights
+ * is the best epoch's), a batch normalization's four tensors and the layer
+ * table, and a schedule's rate per epoch. */
+static const char extras_spec[] =
+    "data:\n"
+    "  source: xor\n"
+    "  augment: {repeat: 200, noise: 0.3}\n"
+    "  split: {test: 0.2, validation: 40}\n"
+    "model:\n"
+    "  layers:\n"
+    "    - {units: 6, activation: relu}\n"
+    "    - {type: batch_normalization, center: false}\n"
+    "    - {type: dropout, rate: 0.2}\n"
+    "    - {units: 1, activation: sigmoid}\n"
+    "training:\n"
+    "  loss: binary_crossentropy\n"
+    "  optimizer:\n"
+    "    name: sgd\n"
+    "    learning_rate: {schedule: piecewise_constant, boundaries: [30], values: [0.2, 0.05]}\n"
+    "  class_weight: balanced\n"
+    "  early_stopping: {patience: 3, restore_best_weights: true}\n"
+    "  epochs: 200\n";
+
+static void test_extras_trial(void **state)
+{
+    (void)state;
+    spec_diagnostics d;
+    spec_diagnostics_init(&d);
+    spec_document *doc = spec_document_parse(extras_spec, strlen(extras_spec), "x.yaml", ".", &d);
+    sweep_plan plan;
+    if (!doc || sweep_plan_build(doc, &plan, &d))
+        spec_diagnostics_print(&d, stderr);
+    assert_non_null(doc);
+    spec_diagnostics_free(&d);
+    data_set src;
+    assert_int_equal(data_source_xor(&src), 0);
+    trial_result t;
+    assert_int_equal(trial_run(&plan.points[0].spec, 3, &src, NULL, &t), 0);
+    assert_string_equal(t.error, "");
+    assert_int_equal(t.status, TRIAL_DONE);
+    /* early stopping fired and restored */
+    assert_true(t.stopped_epoch > 0 && t.stopped_epoch < 200);
+    assert_int_equal(t.n_history, t.stopped_epoch);
+    assert_int_equal(t.es_best_epoch + 3, t.stopped_epoch);
+    assert_int_equal(t.restored_best, 1);
+    assert_true(t.loss[1] == t.history[t.es_best_epoch - 1].val_loss);
+    /* 800 - 160 - 40 = 600 training rows, batch 32: 19 steps per epoch;
+     * the rate of the last update of epoch 1 (step 18 <= 30) is 0.2, of
+     * epoch 2 (step 37 > 30) 0.05 */
+    assert_true(t.history[0].learning_rate == (double)0.2f);
+    assert_true(t.history[1].learning_rate == (double)0.05f);
+    /* one sigmoid unit: 2 x 2 confusion of the 160 test rows */
+    uint32_t *cm = t.confusion[2];
+    assert_non_null(cm);
+    assert_int_equal(cm[0] + cm[1] + cm[2] + cm[3], 160);
+    assert_true(fabs((double)(cm[0] + cm[3]) / 160.0 - t.accuracy[2]) < 1e-12);
+    assert_int_equal(t.support[0] + t.support[1], 160);
+    /* batch normalization without center: gamma and the moving statistics */
+    trial_tensor tt[4];
+    assert_int_equal(trial_layer_tensors(&t, 1, tt), 3);
+    assert_string_equal(tt[0].kind, "gamma");
+    assert_string_equal(tt[2].kind, "moving_variance");
+    assert_int_equal(tt[0].offset, 2 * 6 + 6);
+    assert_int_equal(tt[2].offset, 18 + 12);
+    assert_int_equal(trial_layer_tensors(&t, 2, tt), 0);
+    assert_int_equal(t.layer_params[1], 18);
+    assert_int_equal(t.layer_trainable[1], 6);
+    char name[48];
+    trial_layer_name(&t, 3, name, sizeof name);
+    assert_string_equal(name, "dense_1");
+    assert_string_equal(trial_layer_type(&t, 2), "Dropout");
+    trial_result_free(&t);
+    data_set_free(&src);
+    sweep_plan_free(&plan);
+    spec_document_free(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -255,6 +335,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_xor_predictions, xor_setup, xor_teardown),
         cmocka_unit_test_setup_teardown(test_xor_interrupted, xor_setup, xor_teardown),
         cmocka_unit_test_setup_teardown(test_xor_mismatch, xor_setup, xor_teardown),
+        cmocka_unit_test(test_extras_trial),
     };
     return cmocka_run_group_tests_name("trial", tests, NULL, NULL);
 }

@@ -57,6 +57,19 @@ static void assert_same_result(const trial_result *a, const trial_result *b)
     assert_memory_equal(a->grid_x1, b->grid_x1, sizeof a->grid_x1);
     assert_true(same_bits(a->grid, b->grid, a->grid_res * a->grid_res));
     assert_string_equal(a->hash, b->hash);
+    assert_memory_equal(a->layer, b->layer, sizeof a->layer);
+    assert_memory_equal(a->layer_params, b->layer_params, sizeof a->layer_params);
+    assert_memory_equal(a->layer_trainable, b->layer_trainable, sizeof a->layer_trainable);
+    assert_int_equal(a->stopped_epoch, b->stopped_epoch);
+    assert_int_equal(a->es_best_epoch, b->es_best_epoch);
+    assert_int_equal(a->restored_best, b->restored_best);
+    assert_int_equal(a->n_predictions, b->n_predictions);
+    size_t np = a->n_predictions;
+    assert_true(same_bits(a->pred_rows, b->pred_rows, np * sizeof(uint32_t)));
+    assert_true(same_bits(a->pred_source_rows, b->pred_source_rows, np * sizeof(uint32_t)));
+    assert_true(same_bits(a->pred_true, b->pred_true, np * sizeof(int32_t)));
+    assert_true(same_bits(a->pred_class, b->pred_class, np * sizeof(int32_t)));
+    assert_true(same_bits(a->pred_prob, b->pred_prob, np * K * sizeof(float)));
 }
 
 /* A result made by hand: 2 classes, one layer 2 -> 2 (6 parameters), 3
@@ -111,6 +124,29 @@ static void make_result(trial_result *t)
     for (int i = 0; i < 9; i++)
         t->grid[i] = (uint8_t)(i % 2);
     snprintf(t->hash, sizeof t->hash, "%064x", 0xabcdu);
+    /* the layer as built, early stopping, two test rows' predictions */
+    t->layer[0].units = 2;
+    t->layer[0].activation = NN_ACT_SOFTMAX;
+    t->layer[0].kernel_regularizer.l2 = 0.01;
+    t->layer_params[0] = 6;
+    t->layer_trainable[0] = 6;
+    t->stopped_epoch = 3;
+    t->es_best_epoch = 1;
+    t->restored_best = 1;
+    t->n_predictions = 2;
+    t->pred_rows = calloc(2, sizeof(uint32_t));
+    t->pred_source_rows = calloc(2, sizeof(uint32_t));
+    t->pred_true = calloc(2, sizeof(int32_t));
+    t->pred_class = calloc(2, sizeof(int32_t));
+    t->pred_prob = calloc(4, sizeof(float));
+    t->pred_rows[0] = 17;
+    t->pred_rows[1] = 4;
+    t->pred_source_rows[0] = 1;
+    t->pred_true[1] = 1;
+    t->pred_class[0] = 1;
+    t->pred_prob[0] = 0.25f;
+    t->pred_prob[1] = 0.75f;
+    t->pred_prob[2] = 1.0f;
 }
 
 static void test_roundtrip_by_hand(void **state)
@@ -121,9 +157,9 @@ static void test_roundtrip_by_hand(void **state)
     uint8_t *buf;
     size_t len;
     assert_int_equal(trial_result_pack(&t, &buf, &len), 0);
-    /* Magic, then the format version 1 and the status 0 (done), little-endian. */
+    /* Magic, then the format version 2 and the status 0 (done), little-endian. */
     assert_true(len > 12);
-    assert_memory_equal(buf, "RXTR\x01\x00\x00\x00\x00\x00\x00\x00", 12);
+    assert_memory_equal(buf, "RXTR\x02\x00\x00\x00\x00\x00\x00\x00", 12);
     assert_int_equal(trial_result_unpack(buf, len, &u), 0);
     assert_same_result(&t, &u);
     assert_null(u.confusion[1]);
@@ -143,7 +179,7 @@ static void test_roundtrip_by_hand(void **state)
     longer[0] = 'X';
     assert_int_equal(trial_result_unpack(longer, len, &v), -1);
     memcpy(longer, buf, len);
-    longer[4] = 2;
+    longer[4] = 3;
     assert_int_equal(trial_result_unpack(longer, len, &v), -1);
     free(longer);
     free(buf);
