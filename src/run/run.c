@@ -207,7 +207,7 @@ static int plan_loop(const plan_run *r, const runner_options *o, int jobs, store
                      FILE *err)
 {
     run_loop_job job = {r->p, r->pending, r->n_pending, r->ids, db, jobs, o->quiet,
-                        err, o->stop};
+                        err, o->stop, 0};
     run_counts c;
     if (run_loop(&job, &c)) {
         fputs("runexp: out of memory\n", err);

@@ -94,6 +94,8 @@ typedef struct run_loop_job {
     int quiet;
     FILE *err;               /* progress */
     const atomic_int *stop;  /* may be NULL */
+    size_t max_waiting;      /* results that may wait for the writer at once;
+                              * 0 = the default (run_loop.c; their size is bounded too) */
 } run_loop_job;
 
 /* What the loop did: only trials committed to the database are counted. */
@@ -103,6 +105,8 @@ typedef struct run_counts {
     double seconds;          /* wall time of the loop */
     int store_failed;        /* a write failed: no more trials were started */
     store_error store_err;
+    size_t n_commits;        /* transactions the writer committed */
+    size_t most_waiting;     /* the most results that waited for the writer at once */
 } run_counts;
 
 /* Reorders pending[0..n) of plan p, costliest first (see run_loop.c).
@@ -110,8 +114,10 @@ typedef struct run_counts {
 int run_order_by_cost(const sweep_plan *p, size_t *pending, size_t n);
 
 /* Trains job->pending on job->jobs threads and records each trial (its
- * running mark, then its result) through one writer. 0, or -1 when out of
- * memory before any trial started. */
+ * running mark, then its result) through one writer, which commits what is
+ * queued in batches; at most job->max_waiting results wait for it (a worker
+ * that finds them waiting writes them before it starts another trial). 0,
+ * or -1 when out of memory before any trial started. */
 int run_loop(const run_loop_job *job, run_counts *c);
 
 /* ---- the summary (run_summary.c) --------------------------------------- */

@@ -131,6 +131,7 @@ static void write_batch(loop_shared *sh, size_t first, size_t n)
             rc = write_item(sh, &sh->q[(first + k) % sh->cap]);
         if (!rc && n > 1)
             rc = store_batch_commit(j->db, &c->store_err);
+        c->n_commits += !rc;
         if (rc) {
             store_batch_rollback(j->db); /* when the failure was not the store's */
             c->store_failed = 1;
@@ -245,6 +246,8 @@ static void push(loop_shared *sh, queue_item *a, const queue_item *b)
             sh->q[(sh->q_first + sh->q_n++) % sh->cap] = *a;
             sh->q_results += a->finished != 0;
             sh->q_bytes += a->bytes;
+            if (sh->q_results > sh->c->most_waiting)
+                sh->c->most_waiting = sh->q_results;
             if (b)
                 sh->q[(sh->q_first + sh->q_n++) % sh->cap] = *b;
             omp_unset_lock(&sh->qlock);
@@ -328,7 +331,7 @@ int run_loop(const run_loop_job *job, run_counts *c)
     c->total = job->n_pending;
     loop_shared sh;
     memset(&sh, 0, sizeof sh);
-    sh.max_results = RUN_QUEUE_RESULTS;
+    sh.max_results = job->max_waiting ? job->max_waiting : RUN_QUEUE_RESULTS;
     sh.max_bytes = RUN_QUEUE_BYTES;
     /* The bound of results, a running mark after each, and each worker's
      * first mark or one left behind by a batch that took its result. */
