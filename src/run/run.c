@@ -85,6 +85,7 @@ static const char *const phase_names[PH_N] = {
 typedef struct run_timings {
     double t0;
     double ph[PH_N]; /* ms, summed over the specs of the run */
+    size_t commits, most_waiting; /* the writer's (run_counts) */
 } run_timings;
 
 static void timings_print(const run_timings *tm, FILE *err)
@@ -93,6 +94,8 @@ static void timings_print(const run_timings *tm, FILE *err)
     for (int i = 0; i < PH_N; i++)
         fprintf(err, "  %-28s %9.2f\n", phase_names[i], tm->ph[i]);
     fprintf(err, "  %-28s %9.2f\n", "total", run_mono_ms() - tm->t0);
+    fprintf(err, "runexp: the writer made %zu commits, at most %zu results waited\n", tm->commits,
+            tm->most_waiting);
 }
 
 /* ---- one plan ----------------------------------------------------------- */
@@ -204,7 +207,7 @@ static int plan_pending(plan_run *r, const runner_options *o, int *jobs, FILE *e
 
 /* Runs the pending trials and says how it went; the exit code of the loop. */
 static int plan_loop(const plan_run *r, const runner_options *o, int jobs, store *db,
-                     FILE *err)
+                     FILE *err, run_timings *tm)
 {
     run_loop_job job = {r->p, r->pending, r->n_pending, r->ids, db, jobs, o->quiet,
                         err, o->stop, 0};
@@ -213,6 +216,8 @@ static int plan_loop(const plan_run *r, const runner_options *o, int jobs, store
         fputs("runexp: out of memory\n", err);
         return RUNNER_EXIT_USAGE;
     }
+    tm->commits += c.n_commits;
+    tm->most_waiting = c.most_waiting > tm->most_waiting ? c.most_waiting : tm->most_waiting;
     int code = RUNNER_EXIT_OK;
     if (c.store_failed) {
         run_say(err, "runexp: ", c.store_err.message);
@@ -245,7 +250,7 @@ static int run_plan(const runner_options *o, const spec_document *doc, const swe
     tm->ph[PH_RECORD] += t1 - t0;
     if (code == RUNNER_EXIT_USAGE)
         goto out;
-    code = worse(code, plan_loop(&r, o, jobs, db, err));
+    code = worse(code, plan_loop(&r, o, jobs, db, err, tm));
     double t2 = run_mono_ms();
     tm->ph[PH_LOOP] += t2 - t1;
     run_summary_print(db, p, r.ids, r.exp, r.shown, db_path, out);

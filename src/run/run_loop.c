@@ -275,13 +275,18 @@ static void mark(queue_item *it, size_t ti)
  * long: the queue is written as soon as it holds RUN_BATCH_RESULTS results,
  * as soon as its oldest item has waited RUN_BATCH_WAIT_MS, after any trial
  * that took RUN_BATCH_TRIAL_MS or more (a long trial's result is committed
- * when it ends), and when the worker has no next trial or a stop was asked.
+ * when it ends), after a trial that stopped before its last epoch (it may
+ * have been short where the next one, of the same or a lower estimated cost
+ * since the costliest start first, is not), and when the worker has no next
+ * trial or a stop was asked.
  * A crash (kill -9) loses the trials in flight and at most the results
  * still waiting; the summary counts only what was committed. */
 static int write_now(loop_shared *sh, const queue_item *it, int has_next)
 {
-    const atomic_int *stop = sh->job->stop;
-    if (!has_next || (stop && atomic_load(stop)) || it->wall_ms >= RUN_BATCH_TRIAL_MS)
+    const run_loop_job *j = sh->job;
+    const spec_experiment *e = &j->plan->points[j->plan->trials[it->ti].point].spec;
+    if (!has_next || (j->stop && atomic_load(j->stop)) || it->wall_ms >= RUN_BATCH_TRIAL_MS ||
+        it->t.status != TRIAL_DONE || it->t.epochs_run < e->training.epochs)
         return 1;
     omp_set_lock(&sh->qlock);
     int now = sh->q_results >= RUN_BATCH_RESULTS ||
