@@ -46,6 +46,7 @@ typedef struct loop_shared {
     queue_item *q;
     size_t cap, q_first, q_n, q_results, q_bytes;
     size_t max_results, max_bytes;
+    int flush;   /* an item queued since the last batch must be written now */
     size_t next; /* the next of the pending trials to start */
     int give_up; /* a write failed: start no more trials */
     const run_loop_job *job;
@@ -155,12 +156,22 @@ static void write_batch(loop_shared *sh, size_t first, size_t n)
     }
 }
 
-/* Writes queued items while this thread can be the writer. Non-blocking
- * (block = 0) from a worker: when another thread holds the writer lock, that
- * thread will find our items in the queue, so this one goes back to training
- * at once instead of waiting for the database. Each round writes everything
- * queued when it starts, as one batch: a writer that fell behind catches up
- * with fewer, larger transactions. */
+/* Whether the queue is due for a batch (the caller holds qlock): an item
+ * in it must be written now (flush), or enough results wait, or the oldest
+ * item has waited long enough (see write_now). */
+static int due(const loop_shared *sh)
+{
+    return sh->q_n && (sh->flush || sh->q_results >= RUN_BATCH_RESULTS ||
+                       run_mono_ms() - sh->q[sh->q_first].queued_ms >= RUN_BATCH_WAIT_MS);
+}
+
+/* Writes queued items while this thread can be the writer: everything
+ * queued as one batch, again while the queue is due (block = 0) or not
+ * empty (block = 1). Non-blocking (block = 0) from a worker: when another
+ * thread holds the writer lock, that thread will find our items in the
+ * queue, so this one goes back to training at once instead of waiting for
+ * the database. Blocking at the end and when results wait at their bound
+ * (push). */
 static void drain(loop_shared *sh, int block)
 {
     for (;;) {
@@ -170,9 +181,12 @@ static void drain(loop_shared *sh, int block)
             return;
         for (;;) {
             omp_set_lock(&sh->qlock);
+            int go = block ? sh->q_n > 0 : due(sh);
             size_t first = sh->q_first, n = sh->q_n;
+            if (go)
+                sh->flush = 0; /* the batch holds everything queued */
             omp_unset_lock(&sh->qlock);
-            if (!n)
+            if (!go)
                 break;
             size_t results = 0, bytes = 0;
             for (size_t k = 0; k < n; k++) {
@@ -192,7 +206,7 @@ static void drain(loop_shared *sh, int block)
         /* An item pushed between our last look and the unlock would have
          * found the lock taken: look once more. */
         omp_set_lock(&sh->qlock);
-        int more = sh->q_n > 0;
+        int more = block ? sh->q_n > 0 : due(sh);
         omp_unset_lock(&sh->qlock);
         if (!more)
             return;
@@ -227,13 +241,14 @@ static size_t result_bytes(const trial_result *t)
 
 /* Appends item a, then b (may be NULL), copied, in one step: a trial's
  * result and the running mark of the next trial the same worker starts go
- * into the same batch. Back-pressure: while the queue already holds its
+ * into the same batch; urgent: they must be written now (see write_now).
+ * Back-pressure: while the queue already holds its
  * bound of results (a count and a size), a worker with a result to queue
  * does not go on to its next trial but waits for the writer lock and writes
  * what is queued itself, so finished results never pile up in memory when
  * the writer falls behind. The ring has room for the bound of results plus
  * one running mark per result and per worker (see run_loop). */
-static void push(loop_shared *sh, queue_item *a, const queue_item *b)
+static void push(loop_shared *sh, queue_item *a, const queue_item *b, int urgent)
 {
     if (a->finished)
         a->bytes = result_bytes(&a->t);
@@ -250,6 +265,7 @@ static void push(loop_shared *sh, queue_item *a, const queue_item *b)
                 sh->c->most_waiting = sh->q_results;
             if (b)
                 sh->q[(sh->q_first + sh->q_n++) % sh->cap] = *b;
+            sh->flush |= urgent;
             omp_unset_lock(&sh->qlock);
             return;
         }
@@ -266,33 +282,27 @@ static void mark(queue_item *it, size_t ti)
     run_now_iso(it->started);
 }
 
-/* Whether a worker that has just queued the result `it` (and the running
- * mark of its next trial, when there is one) writes the queue now, or goes
- * on training and leaves the result for a later batch. Writing every small
- * result at once would cost the writer as much as the training (each
- * commit appends the same table roots and last leaves to the WAL again), so
- * the results of short trials are gathered into batches, but never for
- * long: the queue is written as soon as it holds RUN_BATCH_RESULTS results,
- * as soon as its oldest item has waited RUN_BATCH_WAIT_MS, after any trial
- * that took RUN_BATCH_TRIAL_MS or more (a long trial's result is committed
- * when it ends), after a trial that stopped before its last epoch (it may
- * have been short where the next one, of the same or a lower estimated cost
- * since the costliest start first, is not), and when the worker has no next
- * trial or a stop was asked.
- * A crash (kill -9) loses the trials in flight and at most the results
- * still waiting; the summary counts only what was committed. */
-static int write_now(loop_shared *sh, const queue_item *it, int has_next)
+/* Whether the result `it` a worker has just finished (and the running mark
+ * of its next trial, when there is one) must be written at once, or may
+ * wait for a batch. Writing every small result at once would cost the
+ * writer as much as the training (each commit appends the same table roots
+ * and last leaves to the WAL again), so the results of short trials are
+ * gathered into batches, but never for long: the queue is written as soon
+ * as it holds RUN_BATCH_RESULTS results or its oldest item has waited
+ * RUN_BATCH_WAIT_MS (due), and at once after any trial that took
+ * RUN_BATCH_TRIAL_MS or more (a long trial's result is committed when it
+ * ends), after a trial that stopped before its last epoch (it may have been
+ * short where the next one, of the same or a lower estimated cost since the
+ * costliest start first, is not), and when the worker has no next trial or
+ * a stop was asked. A crash (kill -9) loses the trials in flight and at
+ * most the results still waiting; the summary counts only what was
+ * committed. */
+static int write_now(const loop_shared *sh, const queue_item *it, int has_next)
 {
     const run_loop_job *j = sh->job;
     const spec_experiment *e = &j->plan->points[j->plan->trials[it->ti].point].spec;
-    if (!has_next || (j->stop && atomic_load(j->stop)) || it->wall_ms >= RUN_BATCH_TRIAL_MS ||
-        it->t.status != TRIAL_DONE || it->t.epochs_run < e->training.epochs)
-        return 1;
-    omp_set_lock(&sh->qlock);
-    int now = sh->q_results >= RUN_BATCH_RESULTS ||
-              (sh->q_n && run_mono_ms() - sh->q[sh->q_first].queued_ms >= RUN_BATCH_WAIT_MS);
-    omp_unset_lock(&sh->qlock);
-    return now;
+    return !has_next || (j->stop && atomic_load(j->stop)) || it->wall_ms >= RUN_BATCH_TRIAL_MS ||
+           it->t.status != TRIAL_DONE || it->t.epochs_run < e->training.epochs;
 }
 
 /* One worker: start trials until none is left. Each result is queued with
@@ -306,7 +316,7 @@ static void work(loop_shared *sh)
         return;
     queue_item it, next;
     mark(&next, j->pending[i]);
-    push(sh, &next, NULL);
+    push(sh, &next, NULL, 1);
     drain(sh, 0);
     while (i >= 0) {
         size_t ti = j->pending[i];
@@ -323,9 +333,8 @@ static void work(loop_shared *sh)
         i = take_next(sh);
         if (i >= 0)
             mark(&next, j->pending[i]);
-        push(sh, &it, i >= 0 ? &next : NULL);
-        if (write_now(sh, &it, i >= 0))
-            drain(sh, 0);
+        push(sh, &it, i >= 0 ? &next : NULL, write_now(sh, &it, i >= 0));
+        drain(sh, 0);
     }
 }
 
