@@ -11,7 +11,9 @@
  * shows as a per-trial figure that grows.
  *
  * usage: bench_store DIR [N ...]   (default N: 1000 10000 50000; DIR must
- * exist; bench_store writes DIR/bench_store.db and removes it)
+ * exist; bench_store writes DIR/bench_store.db and removes it). With
+ * BENCH_CPU=1 in the environment it times the process's CPU time instead of
+ * the wall time (steadier on a machine shared with other jobs).
  */
 #include <inttypes.h>
 #include <stdio.h>
