@@ -88,6 +88,7 @@ static const char *const phase_names[PH_N] = {
 typedef struct run_timings {
     double t0;
     double ph[PH_N]; /* ms, summed over the specs of the run */
+    size_t commits, most_waiting; /* the writer's (run_counts) */
 } run_timings;
 
 static void timings_print(const run_timings *tm, FILE *err)
@@ -96,6 +97,8 @@ static void timings_print(const run_timings *tm, FILE *err)
     for (int i = 0; i < PH_N; i++)
         fprintf(err, "  %-28s %9.2f\n", phase_names[i], tm->ph[i]);
     fprintf(err, "  %-28s %9.2f\n", "total", run_mono_ms() - tm->t0);
+    fprintf(err, "runexp: the writer made %zu commits, at most %zu results waited\n", tm->commits,
+            tm->most_waiting);
 }
 
 /* ---- one plan ----------------------------------------------------------- */
@@ -225,15 +228,18 @@ static int plan_pending(plan_run *r, const runner_options *o, int *jobs, FILE *e
 
 /* Runs the pending trials and says how it went; the exit code of the loop. */
 static int plan_loop(const plan_run *r, const runner_options *o, int jobs, store *db,
-                     FILE *err)
+                     FILE *err, run_timings *tm)
 {
-    run_loop_job job = {r->p, r->pending, r->n_pending, r->ids, db, jobs, o->quiet,
-                        err, o->stop, 0, NULL, NULL};
+    run_loop_job job = {.plan = r->p, .pending = r->pending, .n_pending = r->n_pending,
+                        .ids = r->ids, .db = db, .jobs = jobs, .quiet = o->quiet, .err = err,
+                        .stop = o->stop};
     run_counts c;
     if (o->loop ? o->loop(&job, &c, o->loop_ctx) : run_loop(&job, &c)) {
         fputs("runexp: out of memory\n", err);
         return RUNNER_EXIT_USAGE;
     }
+    tm->commits += c.n_commits;
+    tm->most_waiting = c.most_waiting > tm->most_waiting ? c.most_waiting : tm->most_waiting;
     int code = RUNNER_EXIT_OK;
     if (c.store_failed) {
         run_say(err, "runexp: ", c.store_err.message);
@@ -299,7 +305,7 @@ static int run_plan(const runner_options *o, const spec_document *doc, const swe
     tm->ph[PH_RECORD] += t1 - t0;
     if (code == RUNNER_EXIT_USAGE)
         goto out;
-    code = worse(code, plan_loop(&r, o, jobs, db, err));
+    code = worse(code, plan_loop(&r, o, jobs, db, err, tm));
     tm->ph[PH_LOOP] += run_mono_ms() - t1;
     if (code != RUNNER_EXIT_USAGE)
         code = worse(code, plan_stats(r.exp, db, err, tm));

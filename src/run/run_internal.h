@@ -104,6 +104,8 @@ typedef struct run_loop_job {
     void (*rung_result)(void *user, size_t trial, trial_result *t, const char *started_at,
                         double wall_ms);
     void *rung_user;
+    size_t max_waiting;      /* results that may wait for the writer at once;
+                              * 0 = the default (run_loop.c; their size is bounded too) */
 } run_loop_job;
 
 /* What the loop did: only trials committed to the database are counted. */
@@ -114,6 +116,8 @@ typedef struct run_counts {
     double seconds;          /* wall time of the loop */
     int store_failed;        /* a write failed: no more trials were started */
     store_error store_err;
+    size_t n_commits;        /* transactions the writer committed */
+    size_t most_waiting;     /* the most results that waited for the writer at once */
 } run_counts;
 
 /* Reorders pending[0..n) of plan p, costliest first (see run_loop.c).
@@ -145,8 +149,10 @@ void run_shard_scatter(const size_t *map, size_t n_kept, size_t n_trials, int64_
                        store_plan_action *act);
 
 /* Trains job->pending on job->jobs threads and records each trial (its
- * running mark, then its result) through one writer. 0, or -1 when out of
- * memory before any trial started. */
+ * running mark, then its result) through one writer, which commits what is
+ * queued in batches; at most job->max_waiting results wait for it (a worker
+ * that finds them waiting writes them before it starts another trial). 0,
+ * or -1 when out of memory before any trial started. */
 int run_loop(const run_loop_job *job, run_counts *c);
 
 /* ---- a pruned search (run_search.c) ------------------------------------ */

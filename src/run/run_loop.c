@@ -1,8 +1,9 @@
 /* run_loop: the one parallel loop. OpenMP workers take the pending trials
  * one at a time and call trial_run; a trial's running mark and then its
- * result go into a queue that whichever thread holds the writer lock
- * drains, one transaction each on the one store connection, so no thread
- * waits for the database while another writes. See run_internal.h. */
+ * result go into a bounded queue that whichever thread holds the writer lock
+ * drains, everything it finds queued in one transaction (a batch), on the
+ * one store connection, so no thread waits for the database while another
+ * writes. See run_internal.h. */
 #include "run_internal.h"
 
 #include <stdlib.h>
@@ -14,6 +15,15 @@
 #include "checked.h"
 #include "text.h"
 
+/* Results waiting for the writer, at most: enough for batches that amortise
+ * a transaction, few enough that memory stays flat (see push). */
+#define RUN_QUEUE_RESULTS 64
+#define RUN_QUEUE_BYTES ((size_t)32 << 20)
+/* When results of short trials are written (see write_now). */
+#define RUN_BATCH_RESULTS 16
+#define RUN_BATCH_WAIT_MS 100.0
+#define RUN_BATCH_TRIAL_MS 10.0
+
 /* Work for the writer: a trial that starts (mark it running, so sqlite3
  * observers see it) or one that finished (record it). */
 typedef struct queue_item {
@@ -21,17 +31,22 @@ typedef struct queue_item {
     size_t ti;    /* plan trial index */
     trial_result t;
     double wall_ms;
+    size_t bytes; /* what the result holds (finished items) */
+    double queued_ms; /* run_mono_ms() when it was queued */
     char started[RUN_ISO_LEN];
 } queue_item;
 
-/* State shared by the threads. qlock guards the queue (q, q_head, q_tail:
- * each trial's running mark, then its result), next and give_up; wlock
- * makes its holder the single writer: only the holder touches the store
- * connection, the counts and the progress line. */
+/* State shared by the threads. qlock guards the queue (a ring of cap slots:
+ * q_n items from q_first, of which q_results are results holding q_bytes;
+ * the batch the writer is writing stays counted until it is done), next
+ * and give_up; wlock makes its holder the single writer: only the holder
+ * touches the store connection, the counts and the progress line. */
 typedef struct loop_shared {
     omp_lock_t qlock, wlock;
     queue_item *q;
-    size_t q_head, q_tail;
+    size_t cap, q_first, q_n, q_results, q_bytes;
+    size_t max_results, max_bytes;
+    int flush;   /* an item queued since the last batch must be written now */
     size_t next; /* the next of the pending trials to start */
     int give_up; /* a write failed: start no more trials */
     const run_loop_job *job;
@@ -90,47 +105,86 @@ static void count(run_counts *c, trial_status s)
     }
 }
 
-/* Writes one item; the caller is the writer. After a failed write nothing
- * more is written (the run ends with that error) and no trial starts. */
-static void write_item(loop_shared *sh, queue_item *it)
+/* Writes one item; the caller is the writer. */
+static int write_item(loop_shared *sh, const queue_item *it)
+{
+    const run_loop_job *j = sh->job;
+    const sweep_trial *tr = &j->plan->trials[it->ti];
+    int64_t id = j->ids[it->ti];
+    run_counts *c = sh->c;
+    if (it->finished && it->t.status == TRIAL_PRUNED && j->rung_result)
+        return 0; /* a search rung's: the search records it (write_batch) */
+    return it->finished ? run_record_trial(j->db, id, &j->plan->points[tr->point].spec, &it->t,
+                                           it->started, it->wall_ms, &c->store_err)
+                        : store_trial_start(j->db, id, it->started, &c->store_err);
+}
+
+/* Writes the n items from ring slot `first` (the caller is the writer):
+ * one item in its own transaction, several in one batch. Only a committed
+ * trial is counted and shown, so the summary says what the database holds
+ * (a full disk fails the commit, and a failed batch keeps none of its
+ * trials). After a failed write nothing more is written (the run ends with
+ * that error) and no trial starts. The results are freed either way. */
+static void write_batch(loop_shared *sh, size_t first, size_t n)
 {
     const run_loop_job *j = sh->job;
     run_counts *c = sh->c;
-    const sweep_trial *tr = &j->plan->trials[it->ti];
-    int64_t id = j->ids[it->ti];
-    if (it->finished)
-        c->epochs += it->t.epochs_run;
-    if (!c->store_failed && it->finished && it->t.status == TRIAL_PRUNED && j->rung_result) {
-        c->finished++;
-        progress(sh, tr, id, it);
-        j->rung_result(j->rung_user, it->ti, &it->t, it->started, it->wall_ms);
-        return; /* the result is the search's now */
-    }
     if (!c->store_failed) {
-        int rc = it->finished
-                     ? run_record_trial(j->db, id, &j->plan->points[tr->point].spec, &it->t,
-                                        it->started, it->wall_ms, &c->store_err)
-                     : store_trial_start(j->db, id, it->started, &c->store_err);
+        int rc = n > 1 ? store_batch_begin(j->db, &c->store_err) : 0;
+        /* A failed write inside a batch has rolled the batch back. */
+        for (size_t k = 0; k < n && !rc; k++)
+            rc = write_item(sh, &sh->q[(first + k) % sh->cap]);
+        if (!rc && n > 1)
+            rc = store_batch_commit(j->db, &c->store_err);
+        c->n_commits += !rc;
         if (rc) {
+            store_batch_rollback(j->db); /* when the failure was not the store's */
             c->store_failed = 1;
             omp_set_lock(&sh->qlock);
             sh->give_up = 1;
             omp_unset_lock(&sh->qlock);
-        } else if (it->finished) {
-            /* Only a committed trial is counted: the summary says what the
-             * database holds (a full disk fails the commit). */
-            count(c, it->t.status);
-            progress(sh, tr, id, it);
+        } else {
+            for (size_t k = 0; k < n; k++) {
+                queue_item *it = &sh->q[(first + k) % sh->cap];
+                if (!it->finished)
+                    continue;
+                c->epochs += it->t.epochs_run;
+                if (it->t.status == TRIAL_PRUNED && j->rung_result) {
+                    /* stopped at its rung: the result is the search's now */
+                    c->finished++;
+                    progress(sh, &j->plan->trials[it->ti], j->ids[it->ti], it);
+                    j->rung_result(j->rung_user, it->ti, &it->t, it->started, it->wall_ms);
+                    memset(&it->t, 0, sizeof it->t);
+                    continue;
+                }
+                count(c, it->t.status);
+                progress(sh, &j->plan->trials[it->ti], j->ids[it->ti], it);
+            }
         }
     }
-    if (it->finished)
-        trial_result_free(&it->t);
+    for (size_t k = 0; k < n; k++) {
+        queue_item *it = &sh->q[(first + k) % sh->cap];
+        if (it->finished)
+            trial_result_free(&it->t);
+    }
 }
 
-/* Writes queued items while this thread can be the writer. Non-blocking
- * (block = 0) from a worker: when another thread holds the writer lock, that
- * thread will find our item in the queue, so this one goes back to training
- * at once instead of waiting for the database. */
+/* Whether the queue is due for a batch (the caller holds qlock): an item
+ * in it must be written now (flush), or enough results wait, or the oldest
+ * item has waited long enough (see write_now). */
+static int due(const loop_shared *sh)
+{
+    return sh->q_n && (sh->flush || sh->q_results >= RUN_BATCH_RESULTS ||
+                       run_mono_ms() - sh->q[sh->q_first].queued_ms >= RUN_BATCH_WAIT_MS);
+}
+
+/* Writes queued items while this thread can be the writer: everything
+ * queued as one batch, again while the queue is due (block = 0) or not
+ * empty (block = 1). Non-blocking (block = 0) from a worker: when another
+ * thread holds the writer lock, that thread will find our items in the
+ * queue, so this one goes back to training at once instead of waiting for
+ * the database. Blocking at the end and when results wait at their bound
+ * (push). */
 static void drain(loop_shared *sh, int block)
 {
     for (;;) {
@@ -139,20 +193,33 @@ static void drain(loop_shared *sh, int block)
         else if (!omp_test_lock(&sh->wlock))
             return;
         for (;;) {
-            queue_item *it = NULL;
             omp_set_lock(&sh->qlock);
-            if (sh->q_head < sh->q_tail)
-                it = &sh->q[sh->q_head++];
+            int go = block ? sh->q_n > 0 : due(sh);
+            size_t first = sh->q_first, n = sh->q_n;
+            if (go)
+                sh->flush = 0; /* the batch holds everything queued */
             omp_unset_lock(&sh->qlock);
-            if (!it)
+            if (!go)
                 break;
-            write_item(sh, it);
+            size_t results = 0, bytes = 0;
+            for (size_t k = 0; k < n; k++) {
+                const queue_item *it = &sh->q[(first + k) % sh->cap];
+                results += it->finished != 0;
+                bytes += it->bytes;
+            }
+            write_batch(sh, first, n);
+            omp_set_lock(&sh->qlock);
+            sh->q_first = (first + n) % sh->cap;
+            sh->q_n -= n;
+            sh->q_results -= results;
+            sh->q_bytes -= bytes;
+            omp_unset_lock(&sh->qlock);
         }
         omp_unset_lock(&sh->wlock);
         /* An item pushed between our last look and the unlock would have
          * found the lock taken: look once more. */
         omp_set_lock(&sh->qlock);
-        int more = sh->q_head < sh->q_tail;
+        int more = block ? sh->q_n > 0 : due(sh);
         omp_unset_lock(&sh->qlock);
         if (!more)
             return;
@@ -172,38 +239,118 @@ static long take_next(loop_shared *sh)
     return i;
 }
 
-/* Appends an item (the slot is copied from *it). */
-static void enqueue(loop_shared *sh, const queue_item *it)
+/* What a finished result holds in memory (an estimate of its allocations). */
+static size_t result_bytes(const trial_result *t)
 {
-    omp_set_lock(&sh->qlock);
-    sh->q[sh->q_tail++] = *it;
-    omp_unset_lock(&sh->qlock);
+    size_t k = t->n_classes, b = sizeof *t;
+    b += t->n_params * sizeof *t->params + t->n_history * sizeof *t->history;
+    if (t->grid)
+        b += t->grid_res * t->grid_res;
+    for (int s = 0; s < 3; s++)
+        if (t->confusion[s])
+            b += k * k * sizeof(uint32_t);
+    return b + k * (3 * sizeof(double) + sizeof(uint32_t));
 }
 
-/* One worker: start trials until none is left. */
+/* Appends item a, then b (may be NULL), copied, in one step: a trial's
+ * result and the running mark of the next trial the same worker starts go
+ * into the same batch; urgent: they must be written now (see write_now).
+ * Back-pressure: while the queue already holds its
+ * bound of results (a count and a size), a worker with a result to queue
+ * does not go on to its next trial but waits for the writer lock and writes
+ * what is queued itself, so finished results never pile up in memory when
+ * the writer falls behind. The ring has room for the bound of results plus
+ * one running mark per result and per worker (see run_loop). */
+static void push(loop_shared *sh, queue_item *a, const queue_item *b, int urgent)
+{
+    if (a->finished)
+        a->bytes = result_bytes(&a->t);
+    a->queued_ms = run_mono_ms();
+    for (;;) {
+        omp_set_lock(&sh->qlock);
+        int room = !a->finished || sh->q_results == 0 ||
+                   (sh->q_results < sh->max_results && sh->q_bytes + a->bytes <= sh->max_bytes);
+        if (room) {
+            sh->q[(sh->q_first + sh->q_n++) % sh->cap] = *a;
+            sh->q_results += a->finished != 0;
+            sh->q_bytes += a->bytes;
+            if (sh->q_results > sh->c->most_waiting)
+                sh->c->most_waiting = sh->q_results;
+            if (b)
+                sh->q[(sh->q_first + sh->q_n++) % sh->cap] = *b;
+            sh->flush |= urgent;
+            omp_unset_lock(&sh->qlock);
+            return;
+        }
+        omp_unset_lock(&sh->qlock);
+        drain(sh, 1);
+    }
+}
+
+/* A running mark for plan trial ti, timed now. */
+static void mark(queue_item *it, size_t ti)
+{
+    memset(it, 0, sizeof *it);
+    it->ti = ti;
+    run_now_iso(it->started);
+}
+
+/* Whether the result `it` a worker has just finished (and the running mark
+ * of its next trial, when there is one) must be written at once, or may
+ * wait for a batch. Writing every small result at once would cost the
+ * writer as much as the training (each commit appends the same table roots
+ * and last leaves to the WAL again), so the results of short trials are
+ * gathered into batches, but never for long: the queue is written as soon
+ * as it holds RUN_BATCH_RESULTS results or its oldest item has waited
+ * RUN_BATCH_WAIT_MS (due), and at once after any trial that took
+ * RUN_BATCH_TRIAL_MS or more (a long trial's result is committed when it
+ * ends), after a trial that stopped before its last epoch (it may have been
+ * short where the next one, of the same or a lower estimated cost since the
+ * costliest start first, is not), and when the worker has no next trial or
+ * a stop was asked. A crash (kill -9) loses the trials in flight and at
+ * most the results still waiting; the summary counts only what was
+ * committed. */
+static int write_now(const loop_shared *sh, const queue_item *it, int has_next)
+{
+    const run_loop_job *j = sh->job;
+    const spec_experiment *e = &j->plan->points[j->plan->trials[it->ti].point].spec;
+    return !has_next || (j->stop && atomic_load(j->stop)) || it->wall_ms >= RUN_BATCH_TRIAL_MS ||
+           it->t.status != TRIAL_DONE || it->t.epochs_run < e->training.epochs;
+}
+
+/* One worker: start trials until none is left. Each result is queued with
+ * the running mark of the worker's next trial, so that mark costs no
+ * transaction of its own (the first mark goes alone, at once). */
 static void work(loop_shared *sh)
 {
     const run_loop_job *j = sh->job;
-    long i;
-    while ((i = take_next(sh)) >= 0) {
+    long i = take_next(sh);
+    if (i < 0)
+        return;
+    queue_item it, next;
+    mark(&next, j->pending[i]);
+    push(sh, &next, NULL, 1);
+    drain(sh, 0);
+    while (i >= 0) {
         size_t ti = j->pending[i];
         const sweep_trial *tr = &j->plan->trials[ti];
-        queue_item it;
         memset(&it, 0, sizeof it);
         it.ti = ti;
-        run_now_iso(it.started);
-        enqueue(sh, &it);
-        drain(sh, 0);
+        memcpy(it.started, next.started, sizeof it.started); /* its running mark's */
         double t0 = run_mono_ms();
         /* Out of memory is a failed trial, recorded like any other. */
         (void)trial_run_until(&j->plan->points[tr->point].spec, tr->seed,
                               sweep_plan_dataset(j->plan, tr->point), j->stop, j->until, &it.t);
         it.wall_ms = run_mono_ms() - t0;
         it.finished = 1;
-        enqueue(sh, &it);
+        i = take_next(sh);
+        if (i >= 0)
+            mark(&next, j->pending[i]);
+        push(sh, &it, i >= 0 ? &next : NULL, write_now(sh, &it, i >= 0));
         drain(sh, 0);
     }
 }
+
 
 int run_loop(const run_loop_job *job, run_counts *c)
 {
@@ -211,10 +358,12 @@ int run_loop(const run_loop_job *job, run_counts *c)
     c->total = job->n_pending;
     loop_shared sh;
     memset(&sh, 0, sizeof sh);
-    /* Two items per trial: its running mark and its result. */
-    size_t nq;
-    sh.q = checked_mul(job->n_pending ? job->n_pending : 1, 2, &nq) ? calloc(nq, sizeof *sh.q)
-                                                                     : NULL;
+    sh.max_results = job->max_waiting ? job->max_waiting : RUN_QUEUE_RESULTS;
+    sh.max_bytes = RUN_QUEUE_BYTES;
+    /* The bound of results, a running mark after each, and each worker's
+     * first mark or one left behind by a batch that took its result. */
+    sh.cap = 2 * sh.max_results + 2 * (size_t)(job->jobs > 0 ? job->jobs : 1) + 2;
+    sh.q = calloc(sh.cap, sizeof *sh.q);
     if (!sh.q)
         return -1;
     sh.job = job;

@@ -174,8 +174,13 @@ void run_summary_print(store *db, const sweep_plan *p, const int64_t *ids, int64
     fprintf(out, "\n%s\n%5s  %-*s  %5s  %s  %s  %s  %s  %7s  %8s  %11s\n", shown, "point",
             (int)w, "params", "seeds", "test acc ± std ", "median", "95% CI of mean ",
             "acc min – max  ", "val acc", "best ep.", "overfit gap");
+    /* One read transaction for every trial's figures, not one each (each
+     * would take and release the WAL's read lock). */
+    int tx = store_exec(db, "BEGIN", NULL) == 0;
     for (size_t pi = 0; pi < p->n_points; pi++)
         summary_row(db, p, ids, pi, w, buf, sv, out);
+    if (tx)
+        (void)store_exec(db, "COMMIT", NULL);
     free(sv);
     fprintf(out, "\nresults: %s (experiment %lld)\n", db_path, (long long)exp);
     fprintf(out,

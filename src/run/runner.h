@@ -9,8 +9,9 @@
  * expensive first), each a call of the pure trial function (trial.h), so its
  * bits do not depend on the thread that runs it or on -j. Exactly one store
  * connection and one writer at a time: a trial's running mark and its result
- * go into a queue that whichever thread holds the writer lock drains, one
- * transaction each. One runexp per database: the run holds store_writer_lock
+ * go into a bounded queue that whichever thread holds the writer lock
+ * drains, what it finds queued in one transaction (short trials' results
+ * wait briefly for a batch; see run_loop.c). One runexp per database: the run holds store_writer_lock
  * from before the database is opened until it is closed. The files of the
  * layer are listed in run_internal.h. See README "Running" and "The
  * database".

@@ -1434,6 +1434,9 @@ static void check_record(cv *c, spec_experiment *e, const sn *root)
             err(c, at, "record.confusion lists validation, but data.split has no validation set");
         r->confusion_validation = 0;
     }
+    int given;
+    (void)node_at(root, "record.grid.resolution", &given);
+    r->grid_resolution_auto = !given;
     if (r->grid == -1)
         r->grid = e->data.n_features == 2;
     else if (r->grid && e->data.n_features != 2)

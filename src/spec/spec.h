@@ -65,9 +65,19 @@ typedef struct spec_record {
     int grid;            /* prediction grid for 2-D data, default 1 when 2 features */
     double grid_x0[2];   /* default [-1, 2] */
     double grid_x1[2];   /* default [-1, 2] */
-    size_t grid_resolution; /* default 100 */
+    size_t grid_resolution; /* default 100; SPEC_GRID_LARGE_RESOLUTION in a large plan */
+    int grid_resolution_auto; /* 1: record.grid.resolution not written (sweep.c may lower it) */
     int predictions;     /* per-row test predictions, default 1 */
 } spec_record;
+
+/* The decision grid of a plan of more than SPEC_GRID_FULL_TRIALS trials is
+ * recorded, unless record.grid.resolution is written, at
+ * SPEC_GRID_LARGE_RESOLUTION points per axis (625 bytes a trial instead of
+ * 10 000): at 50 000 trials the full grid would be 80 % of the database.
+ * The grid is in neither the trial key nor the result hash. */
+#define SPEC_GRID_FULL_TRIALS 1000
+#define SPEC_GRID_LARGE_RESOLUTION 25
+
 
 /* The `search` block (see README, "Search"): how the sweep's points are
  * chosen and whether they are pruned. Not part of the trial keys: a trial is

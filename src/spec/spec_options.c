@@ -44,6 +44,8 @@ static const char *const prune_names[] = {"successive_halving", "hyperband", NUL
 #define SGD (1u << NN_OPT_SGD)
 #define RMSPROP (1u << NN_OPT_RMSPROP)
 #define BIG_INT 9007199254740991.0 /* 2^53 - 1: exact in a double */
+#define TEXT_OF(x) #x
+#define NUMBER_TEXT(x) TEXT_OF(x) /* a macro's value as a string literal */
 #define KEY OPT_KEY
 #define REQ OPT_REQUIRED
 
@@ -384,12 +386,12 @@ const spec_option spec_options[] = {
     {"record.predictions", OPT_BOOL, 0, 0, 0, "true", E(INT, record.predictions),
      .help = "Store each test row's predicted class and class probabilities (table predictions; about 30 + 12 x classes bytes per test row and trial)."},
     {"record.grid", OPT_GRID, 0, 0, 0, NULL, .set = spec_set_grid,
-     .help = "Prediction grid over the input plane for 2-feature data: false, true, or {range, resolution} (default: on for 2-feature data)."},
+     .help = "Prediction grid over the input plane for 2-feature data: false, true, or {range, resolution} (default: on for 2-feature data; coarser in a plan of more than " NUMBER_TEXT(SPEC_GRID_FULL_TRIALS) " trials, see resolution)."},
     {"record.grid.range", OPT_RANGE2, 0, 0, 0, "[[-1, 2], [-1, 2]]", E(RANGE, record.grid_x0),
      AUX(record.grid_x1),
      .help = "[[x0 min, x0 max], [x1 min, x1 max]]."},
     {"record.grid.resolution", OPT_INT, 0, 2, 1000, "100", E(SIZE, record.grid_resolution),
-     .help = "Grid points per axis."},
+     .help = "Grid points per axis (default 100; " NUMBER_TEXT(SPEC_GRID_LARGE_RESOLUTION) " when the plan has more than " NUMBER_TEXT(SPEC_GRID_FULL_TRIALS) " trials and this is not written)."},
 };
 /* clang-format on */
 

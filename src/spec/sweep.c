@@ -558,6 +558,14 @@ int sweep_plan_build(const spec_document *doc, sweep_plan *plan, spec_diagnostic
     }
     plan->n_trials = n_points * n_seeds;
     plan->search = spec_document_base(doc)->search;
+    /* A large plan records a coarser decision grid unless its resolution
+     * is written (spec.h). */
+    if (plan->n_trials > SPEC_GRID_FULL_TRIALS)
+        for (size_t pi = 0; pi < n_points; pi++) {
+            spec_record *r = &plan->points[pi].spec.record;
+            if (r->grid_resolution_auto && r->grid_resolution > SPEC_GRID_LARGE_RESOLUTION)
+                r->grid_resolution = SPEC_GRID_LARGE_RESOLUTION;
+        }
     return 0;
 oom:
     sn_free(tree);

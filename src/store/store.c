@@ -40,6 +40,7 @@ struct store {
     sqlite3_stmt *upd_trial, *upd_running, *sel_figures;
     sqlite3_stmt *clear[N_CLEAR];
     sqlite3_stmt *ins_prediction;
+    int batch; /* inside store_batch_begin .. store_batch_commit */
 };
 
 /* What a trial owns besides its row, cleared before it is (re)written. */
@@ -698,7 +699,13 @@ store *store_open(const char *path, store_error *err)
     /* WAL lets sqlite3 read while a sweep writes. synchronous=NORMAL is safe
      * with WAL (a crash never corrupts; at worst the last commits before a
      * power cut are lost) and keeps a commit free of fsync. SQLite's own
-     * auto-checkpoint (1000 frames) keeps the WAL short. */
+     * auto-checkpoint (1000 frames, 4 MB) keeps the WAL short; it runs in
+     * whichever worker commits past it, while the other workers train. The
+     * run loop's batches keep a small run under it (xor_sweep: about 550
+     * frames, where one commit per trial and per running mark wrote 1 100);
+     * a larger WAL that the close checkpoints in one go measured slower with
+     * -j 2 on the 300-trial sweep (the close is serial, a mid-run checkpoint
+     * is not). */
     if (store_exec(s, "PRAGMA foreign_keys = ON", err) ||
         store_exec(s, "PRAGMA synchronous = NORMAL", err) ||
         store_exec(s, "PRAGMA journal_mode = WAL", err) || migrate(s, err))
@@ -1163,22 +1170,159 @@ fail:
 
 /* ---- trials ----------------------------------------------------------- */
 
+/* A plan trial found in the database. */
+typedef struct plan_found {
+    int64_t id;
+    int status;    /* store_status */
+    int same_text; /* last ran (or was queued) from this spec text */
+    int moved;     /* its trial_index or point_index differ from the plan's */
+    int new_params; /* its params differ from the plan's */
+} plan_found;
+
+/* Plan indices sorted by trial key, for finding stored rows by key. */
+typedef struct key_order {
+    const store_trial_plan *plan;
+    size_t *idx;
+} key_order;
+
+static int plan_key_cmp(const void *a, const void *b, const store_trial_plan *plan)
+{
+    return strcmp(plan[*(const size_t *)a].key, plan[*(const size_t *)b].key);
+}
+
+/* qsort has no context argument in C11: a merge sort of the indices. */
+static void sort_by_key(size_t *v, size_t *tmp, size_t n, const store_trial_plan *plan)
+{
+    if (n < 2)
+        return;
+    size_t h = n / 2;
+    sort_by_key(v, tmp, h, plan);
+    sort_by_key(v + h, tmp, n - h, plan);
+    size_t i = 0, j = h, k = 0;
+    while (i < h && j < n)
+        tmp[k++] = plan_key_cmp(&v[j], &v[i], plan) < 0 ? v[j++] : v[i++];
+    while (i < h)
+        tmp[k++] = v[i++];
+    while (j < n)
+        tmp[k++] = v[j++];
+    memcpy(v, tmp, n * sizeof *v);
+}
+
+/* The plan index whose key is `key`, or -1 (by binary search in ko). */
+static long find_key(const key_order *ko, size_t n, const char *key)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(ko->plan[ko->idx[mid]].key, key);
+        if (!c)
+            return (long)ko->idx[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+/* Reads every stored trial of experiment exp once, in table order (its
+ * index by point and seed follows the plan order the rows were inserted
+ * in, so the rows are read front to back rather than at random), and fills
+ * found[i] (id 0: not stored) for the plan trials they are. */
+static int plan_lookup(store *s, int64_t exp, size_t n, const store_trial_plan *plan,
+                       plan_found *found, store_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    key_order ko = {plan, malloc((n ? n : 1) * sizeof *ko.idx)};
+    size_t *tmp = malloc((n ? n : 1) * sizeof *tmp);
+    int rc = -1;
+    if (!ko.idx || !tmp) {
+        set_err(err, 0, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        ko.idx[i] = i;
+    sort_by_key(ko.idx, tmp, n, plan);
+    if (prep(s, "SELECT id, trial_key, status, spec_hash, trial_index, point_index, params"
+                " FROM trials INDEXED BY trials_experiment WHERE experiment_id = ?1",
+             &st, err))
+        goto out;
+    sqlite3_bind_int64(st, 1, exp);
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *key = (const char *)sqlite3_column_text(st, 1);
+        long i = key ? find_key(&ko, n, key) : -1;
+        if (i < 0)
+            continue; /* a trial of the experiment this plan does not have */
+        const store_trial_plan *p = &plan[i];
+        const char *hash = (const char *)sqlite3_column_text(st, 3);
+        const char *params = (const char *)sqlite3_column_text(st, 6);
+        found[i].id = sqlite3_column_int64(st, 0);
+        found[i].status = store_status_parse((const char *)sqlite3_column_text(st, 2));
+        found[i].same_text = hash && p->spec_hash && !strcmp(hash, p->spec_hash);
+        found[i].moved = sqlite3_column_int64(st, 4) != (sqlite3_int64)p->trial_index ||
+                         sqlite3_column_int64(st, 5) != (sqlite3_int64)p->point_index;
+        found[i].new_params = !params || !p->params_json || strcmp(params, p->params_json);
+    }
+    if (r != SQLITE_DONE) {
+        db_err(s, err, r, "reading the stored trials");
+        goto out;
+    }
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    free(ko.idx);
+    free(tmp);
+    return rc;
+}
+
+/* The trial_params rows of trial id. */
+static int write_params(store *s, sqlite3_stmt *par, int64_t id, const store_trial_plan *p,
+                        store_error *err)
+{
+    for (size_t j = 0; j < p->n_params; j++) {
+        const store_param *q = &p->params[j];
+        sqlite3_bind_int64(par, 1, id);
+        bind_text(par, 2, q->name);
+        if (q->type == 0)
+            sqlite3_bind_int64(par, 3, q->i);
+        else if (q->type == 1)
+            sqlite3_bind_double(par, 3, q->r);
+        else
+            bind_text(par, 3, q->s);
+        if (step_done(s, par, err))
+            return -1;
+    }
+    return 0;
+}
+
 int store_trials_prepare(store *s, int64_t exp, size_t n, const store_trial_plan *plan,
                          int retry, int64_t *ids, store_plan_action *actions,
                          store_error *err)
 {
-    sqlite3_stmt *up = NULL, *par = NULL, *sh = NULL;
-    if (tx_begin(s, err))
+    sqlite3_stmt *ins = NULL, *mv = NULL, *par = NULL, *sh = NULL;
+    plan_found *found = calloc(n ? n : 1, sizeof *found);
+    if (!found) {
+        set_err(err, 0, "out of memory");
         return -1;
-    /* The upsert keeps an existing row (and its id, results and status) and
-     * only moves it to its position in the current plan. */
-    if (prep(s,
+    }
+    if (tx_begin(s, err)) {
+        free(found);
+        return -1;
+    }
+    /* One pass over what the experiment holds, then one statement per new
+     * trial and none for a stored one that is where the plan puts it: a
+     * resume with nothing to do writes nothing, and the cost stays linear
+     * in the plan (no lookup per trial through the key index, whose keys
+     * are hashes and so land at random). */
+    if (plan_lookup(s, exp, n, plan, found, err) ||
+        prep(s,
              "INSERT INTO trials(experiment_id, trial_key, trial_index, point_index, seed,"
              " params, resolved_spec, spec_hash, status) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,"
-             "'queued') ON CONFLICT(experiment_id, trial_key) DO UPDATE SET"
-             " trial_index=excluded.trial_index, point_index=excluded.point_index,"
-             " params=excluded.params RETURNING id, status, spec_hash",
-             &up, err) ||
+             "'queued')",
+             &ins, err) ||
+        prep(s, "UPDATE trials SET trial_index=?2, point_index=?3, params=?4 WHERE id=?1", &mv,
+             err) ||
         prep(s, "INSERT OR REPLACE INTO trial_params(trial_id, name, value) VALUES (?1,?2,?3)",
              &par, err) ||
         prep(s, "UPDATE trials SET spec_hash=?2, resolved_spec=?3, status='queued',"
@@ -1192,33 +1336,39 @@ int store_trials_prepare(store *s, int64_t exp, size_t n, const store_trial_plan
         goto fail;
     for (size_t i = 0; i < n; i++) {
         const store_trial_plan *p = &plan[i];
-        sqlite3_bind_int64(up, 1, exp);
-        bind_text(up, 2, p->key);
-        sqlite3_bind_int64(up, 3, (sqlite3_int64)p->trial_index);
-        sqlite3_bind_int64(up, 4, (sqlite3_int64)p->point_index);
-        sqlite3_bind_int64(up, 5, (sqlite3_int64)p->seed);
-        bind_text(up, 6, p->params_json);
-        bind_text(up, 7, p->resolved_spec);
-        bind_text(up, 8, p->spec_hash);
-        int rc = sqlite3_step(up);
-        if (rc != SQLITE_ROW) {
-            db_err(s, err, rc, "recording the trial plan");
-            goto fail;
+        const plan_found *f = &found[i];
+        if (!f->id) {
+            /* New: inserted in plan order, so trial ids follow the plan. */
+            sqlite3_bind_int64(ins, 1, exp);
+            bind_text(ins, 2, p->key);
+            sqlite3_bind_int64(ins, 3, (sqlite3_int64)p->trial_index);
+            sqlite3_bind_int64(ins, 4, (sqlite3_int64)p->point_index);
+            sqlite3_bind_int64(ins, 5, (sqlite3_int64)p->seed);
+            bind_text(ins, 6, p->params_json);
+            bind_text(ins, 7, p->resolved_spec);
+            bind_text(ins, 8, p->spec_hash);
+            if (step_done(s, ins, err))
+                goto fail;
+            ids[i] = sqlite3_last_insert_rowid(s->db);
+            actions[i] = STORE_PLAN_RUN;
+            if (write_params(s, par, ids[i], p, err))
+                goto fail;
+            continue;
         }
-        ids[i] = sqlite3_column_int64(up, 0);
-        int st = store_status_parse((const char *)sqlite3_column_text(up, 1));
-        const char *had_hash = (const char *)sqlite3_column_text(up, 2);
-        int same_text = had_hash && p->spec_hash && !strcmp(had_hash, p->spec_hash);
-        /* Drain the RETURNING statement before resetting it. */
-        while ((rc = sqlite3_step(up)) == SQLITE_ROW)
-            ;
-        sqlite3_reset(up);
-        sqlite3_clear_bindings(up);
-        if (rc != SQLITE_DONE) {
-            db_err(s, err, rc, "recording the trial plan");
-            goto fail;
+        ids[i] = f->id;
+        /* Moved to its position in the current plan; its id, results and
+         * status stay. */
+        if (f->moved || f->new_params) {
+            sqlite3_bind_int64(mv, 1, f->id);
+            sqlite3_bind_int64(mv, 2, (sqlite3_int64)p->trial_index);
+            sqlite3_bind_int64(mv, 3, (sqlite3_int64)p->point_index);
+            bind_text(mv, 4, p->params_json);
+            if (step_done(s, mv, err))
+                goto fail;
         }
-        switch (st) {
+        if (f->new_params && write_params(s, par, f->id, p, err))
+            goto fail;
+        switch (f->status) {
         case STORE_DONE:
             actions[i] = STORE_PLAN_SKIP_DONE;
             break;
@@ -1236,43 +1386,34 @@ int store_trials_prepare(store *s, int64_t exp, size_t n, const store_trial_plan
         }
         /* A row queued from this spec text has nothing to reset: results
          * and their status are committed together, and --retry clears a row
-         * in the transaction that queues it again. Skipping it keeps a new
-         * plan to three statements per trial. A row queued by an earlier
-         * run from other text (same trial, edited comments) takes this
-         * run's. */
+         * in the transaction that queues it again. A row queued by an
+         * earlier run from other text (same trial, edited comments) takes
+         * this run's. */
         if ((actions[i] == STORE_PLAN_RUN || actions[i] == STORE_PLAN_RETRY) &&
-            (st != STORE_QUEUED || !same_text)) {
-            sqlite3_bind_int64(sh, 1, ids[i]);
+            (f->status != STORE_QUEUED || !f->same_text)) {
+            sqlite3_bind_int64(sh, 1, f->id);
             bind_text(sh, 2, p->spec_hash);
             bind_text(sh, 3, p->resolved_spec);
-            if (step_done(s, sh, err) || clear_trial_rows(s, ids[i], err))
-                goto fail;
-        }
-        for (size_t j = 0; j < p->n_params; j++) {
-            const store_param *q = &p->params[j];
-            sqlite3_bind_int64(par, 1, ids[i]);
-            bind_text(par, 2, q->name);
-            if (q->type == 0)
-                sqlite3_bind_int64(par, 3, q->i);
-            else if (q->type == 1)
-                sqlite3_bind_double(par, 3, q->r);
-            else
-                bind_text(par, 3, q->s);
-            if (step_done(s, par, err))
+            if (step_done(s, sh, err) || clear_trial_rows(s, f->id, err))
                 goto fail;
         }
     }
-    sqlite3_finalize(up);
+    sqlite3_finalize(ins);
+    sqlite3_finalize(mv);
     sqlite3_finalize(par);
     sqlite3_finalize(sh);
-    up = par = sh = NULL;
+    ins = mv = par = sh = NULL;
+    free(found);
+    found = NULL;
     if (tx_commit(s, err))
         goto fail;
     return 0;
 fail:
-    sqlite3_finalize(up);
+    sqlite3_finalize(ins);
+    sqlite3_finalize(mv);
     sqlite3_finalize(par);
     sqlite3_finalize(sh);
+    free(found);
     tx_rollback(s);
     return -1;
 }
@@ -1281,7 +1422,7 @@ int store_trial_start(store *s, int64_t id, const char *started_at, store_error 
 {
     if (prep_keep(s, "UPDATE trials SET status='running', started_at=?2 WHERE id=?1",
                   &s->upd_running, err))
-        return -1;
+        goto fail;
     if (sqlite3_bind_int64(s->upd_running, 1, id) ||
         (started_at ? sqlite3_bind_text(s->upd_running, 2, started_at, -1, SQLITE_TRANSIENT)
                     : sqlite3_bind_null(s->upd_running, 2))) {
@@ -1289,10 +1430,49 @@ int store_trial_start(store *s, int64_t id, const char *started_at, store_error 
                 sqlite3_errmsg(s->db));
         sqlite3_reset(s->upd_running);
         sqlite3_clear_bindings(s->upd_running);
+        goto fail;
+    }
+    /* A single statement outside BEGIN is its own transaction; inside a
+     * batch it is part of the batch's. */
+    if (step_done(s, s->upd_running, err))
+        goto fail;
+    return 0;
+fail:
+    if (s->batch)
+        store_batch_rollback(s);
+    return -1;
+}
+
+int store_batch_begin(store *s, store_error *err)
+{
+    if (s->batch) {
+        set_err(err, 0, "%s: a batch is already open", s->path);
         return -1;
     }
-    /* A single statement outside BEGIN is its own transaction. */
-    return step_done(s, s->upd_running, err);
+    if (tx_begin(s, err))
+        return -1;
+    s->batch = 1;
+    return 0;
+}
+
+int store_batch_commit(store *s, store_error *err)
+{
+    if (!s->batch) {
+        set_err(err, 0, "%s: no batch is open", s->path);
+        return -1;
+    }
+    s->batch = 0;
+    if (tx_commit(s, err)) {
+        tx_rollback(s);
+        return -1;
+    }
+    return 0;
+}
+
+void store_batch_rollback(store *s)
+{
+    s->batch = 0;
+    tx_rollback(s);
 }
 
 /* Binding helpers for store_trial_finish, which checks every bind: each
@@ -1547,8 +1727,8 @@ int store_trial_finish(store *s, int64_t id, const store_trial_result *r,
                   " started_at=COALESCE(?18, started_at), pruned_rung=NULL, stopped_epoch=?19,"
                   " restored_best=?20, early_stopping_best_epoch=?21 WHERE id=?1",
                   &s->upd_trial, err))
-        return -1;
-    if (tx_begin(s, err))
+        goto fail;
+    if (!s->batch && tx_begin(s, err))
         return -1;
     if (clear_trial_rows(s, id, err))
         goto fail;
@@ -1689,11 +1869,13 @@ int store_trial_finish(store *s, int64_t id, const store_trial_result *r,
         goto fail;
     if (r->predictions && write_predictions(s, id, r->predictions, err))
         goto fail;
-    if (tx_commit(s, err))
+    if (!s->batch && tx_commit(s, err))
         goto fail;
     return 0;
 fail:
     free(blob);
+    /* Inside a batch this rolls back the whole batch (see store.h). */
+    s->batch = 0;
     tx_rollback(s);
     return -1;
 }

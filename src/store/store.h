@@ -176,7 +176,8 @@ int store_trials_prepare(store *s, int64_t exp, size_t n,
                          int64_t *ids, store_plan_action *actions,
                          store_error *err);
 
-/* Marks a trial running (status and started_at only: one small commit). */
+/* Marks a trial running (status and started_at only: one small commit, or
+ * part of the open batch). */
 int store_trial_start(store *s, int64_t id, const char *started_at,
                       store_error *err);
 
@@ -314,6 +315,19 @@ typedef struct store_prune_list {
 
 int store_prune_read(store *s, int64_t exp, store_prune_list *out, store_error *err);
 void store_prune_list_free(store_prune_list *l);
+
+/* A batch: between store_batch_begin and store_batch_commit, the
+ * store_trial_start and store_trial_finish calls write into one transaction
+ * instead of one each, so a writer with several trials waiting appends the
+ * pages they share (table roots, the last leaf of each table) to the WAL
+ * once instead of once per trial. Readers see a batch, and a crash keeps
+ * it, whole or not at all: nothing of an uncommitted batch is in the
+ * database. A write that fails inside a batch rolls the whole batch back at
+ * once (the store is then outside any batch: do not commit it). 0 or -1
+ * with err; store_batch_rollback is safe outside a batch. */
+int store_batch_begin(store *s, store_error *err);
+int store_batch_commit(store *s, store_error *err);
+void store_batch_rollback(store *s);
 
 /* Figures of one trial for the end-of-run summary. */
 typedef struct store_trial_figures {

@@ -949,9 +949,49 @@ static void test_random_grid_and_rungs(void **state)
     sweep_plan_free(&p);
 }
 
+/* The decision grid's default resolution: 100 up to SPEC_GRID_FULL_TRIALS
+ * trials (1000), 25 above, unless the resolution is written; the keys do
+ * not change with it. */
+static void test_grid_default_large_plan(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *tail;
+        size_t trials, res;
+    } cases[] = {
+        {"seeds: 1000\n", 1000, 100},
+        {"seeds: 1001\n", 1001, 25},
+        {"seeds: 1001\nrecord: {grid: true}\n", 1001, 25},
+        {"seeds: 1001\nrecord: {grid: {resolution: 100}}\n", 1001, 100},
+        {"seeds: 1001\nrecord: {grid: {resolution: 40}}\n", 1001, 40},
+        {"seeds: 501\nsweep: {hidden: {path: \"model.layers[0].units\", values: [2, 3]}}\n",
+         1002, 25},
+    };
+    char first_key[65] = "";
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        char *text = with_tail(XOR_HEAD, cases[c].tail);
+        sweep_plan plan;
+        build(text, &plan);
+        assert_int_equal(plan.n_trials, cases[c].trials);
+        for (size_t p = 0; p < plan.n_points; p++) {
+            assert_true(plan.points[p].spec.record.grid);
+            assert_int_equal(plan.points[p].spec.record.grid_resolution, cases[c].res);
+        }
+        /* Trial 0 (hidden 6 or 2, seed 0) has one key whatever the grid. */
+        if (c < 5) {
+            if (!first_key[0])
+                snprintf(first_key, sizeof first_key, "%s", plan.trials[0].key);
+            assert_string_equal(plan.trials[0].key, first_key);
+        }
+        sweep_plan_free(&plan);
+        free(text);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_grid_default_large_plan),
         cmocka_unit_test(test_lab_xor_plan),
         cmocka_unit_test(test_random_state_key),
         cmocka_unit_test(test_digits_keys),
