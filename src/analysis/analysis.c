@@ -198,15 +198,22 @@ int analysis_compare_family(size_t m, const double *const *xa, const double *con
     double *pt = malloc((m ? m : 1) * sizeof *pt);
     double *pw = malloc((m ? m : 1) * sizeof *pw);
     size_t *order = malloc((m ? m : 1) * sizeof *order);
+    /* One scratch for every comparison, sized for the largest. */
+    size_t ns = 1;
+    for (size_t k = 0; k < m; k++) {
+        size_t need = stats_paired_scratch(n[k], &o->bootstrap);
+        ns = need > ns ? need : ns;
+    }
+    double *scratch = malloc(ns * sizeof *scratch);
     int rc = -1;
-    if (!pt || !pw || !order)
+    if (!pt || !pw || !order || !scratch)
         goto done;
     for (size_t k = 0; k < m; k++) {
         comparison_clear(&out[k]);
         pt[k] = pw[k] = NAN;
         if (n[k] == 0)
             continue;
-        if (stats_paired_compute(xa[k], xb[k], n[k], &o->bootstrap, NULL, &out[k].paired))
+        if (stats_paired_compute(xa[k], xb[k], n[k], &o->bootstrap, scratch, &out[k].paired))
             goto done;
         out[k].compared = out[k].paired.n > 0;
         if (!out[k].compared)
@@ -226,6 +233,7 @@ done:
     free(pt);
     free(pw);
     free(order);
+    free(scratch);
     return rc;
 }
 
@@ -284,13 +292,14 @@ static int point_curve(const analysis_input *in, const unsigned char *keep, size
 
 /* Summary of the done trials of point p: the metric, or the overfit gap. */
 static int point_summary(const analysis_input *in, const unsigned char *keep, size_t p,
-                         int gap, double *buf, const analysis_options *o, stats_summary *out)
+                         int gap, double *buf, double *scratch, const analysis_options *o,
+                         stats_summary *out)
 {
     size_t k = 0;
     for (size_t i = 0; i < in->n_trials; i++)
         if (in->trials[i].point == p && keep[i])
             buf[k++] = gap ? in->trials[i].overfit_gap : in->trials[i].value;
-    return stats_summary_compute(buf, k, &o->bootstrap, NULL, out);
+    return stats_summary_compute(buf, k, &o->bootstrap, scratch, out);
 }
 
 int analysis_run(const analysis_input *in, analysis_result *out)
@@ -310,6 +319,8 @@ int analysis_run(const analysis_input *in, analysis_result *out)
     size_t *rank = NULL;
     unsigned char *keep = kept_trials(in->trials, in->n_trials);
     double *buf = NULL, **xa = NULL, **xb = NULL;
+    /* One scratch for every summary (the bootstrap's means), not one each. */
+    double *scratch = malloc(stats_summary_scratch(in->n_trials, &o->bootstrap) * sizeof *scratch);
     size_t *npairs = NULL;
     analysis_comparison *cmp = NULL;
     out->points = calloc(np ? np : 1, sizeof *out->points);
@@ -319,7 +330,7 @@ int analysis_run(const analysis_input *in, analysis_result *out)
     xb = calloc(np ? np : 1, sizeof *xb);
     npairs = calloc(np ? np : 1, sizeof *npairs);
     cmp = calloc(np ? np : 1, sizeof *cmp);
-    if (!keep || !out->points || !rank || !buf || !xa || !xb || !npairs || !cmp)
+    if (!keep || !out->points || !rank || !buf || !scratch || !xa || !xb || !npairs || !cmp)
         goto fail;
     out->n_points = np;
     /* rank[p]: position of p in the order; the order must be a permutation */
@@ -336,8 +347,8 @@ int analysis_run(const analysis_input *in, analysis_result *out)
         analysis_point *pt = &out->points[p];
         pt->rank = rank[p];
         comparison_clear(&pt->vs_best);
-        if (point_summary(in, keep, p, 0, buf, o, &pt->summary) ||
-            point_summary(in, keep, p, 1, buf, o, &pt->gap) || point_curve(in, keep, p, o, pt))
+        if (point_summary(in, keep, p, 0, buf, scratch, o, &pt->summary) ||
+            point_summary(in, keep, p, 1, buf, scratch, o, &pt->gap) || point_curve(in, keep, p, o, pt))
             goto fail;
         /* best: strictly better mean wins, so a tie keeps the lower index */
         if (pt->summary.n == 0)
@@ -401,6 +412,7 @@ finish:
     free(cmp);
     free(rank);
     free(buf);
+    free(scratch);
     free(keep);
     return 0;
 fail:
@@ -415,6 +427,7 @@ fail:
     free(cmp);
     free(rank);
     free(buf);
+    free(scratch);
     free(keep);
     analysis_result_free(out);
     out->best = out->smallest_sufficient = out->sufficient_from = ANALYSIS_NONE;
