@@ -913,13 +913,8 @@ static int show_experiment(store *s, int64_t exp, int json, FILE *out)
             }
         }
         fputs(":\n", out);
-        nn_model *m = nn_model_new(&archs[a].config, 1);
-        if (m) {
-            nn_model_summary(m, out);
-            nn_model_free(m);
-        } else {
+        if (nn_config_summary(&archs[a].config, out))
             fputs("  (cannot be built from the stored shapes)\n", out);
-        }
     }
     if (n_arch == 0 && n_pts)
         fputs("\nmodel: unknown (the spec cannot be re-parsed and no weights are stored)\n", out);

@@ -678,6 +678,22 @@ static void summary_row(FILE *f, const char *c0, const char *c1, const char *c2)
     } while (*left[0] || *left[1] || *left[2]);
 }
 
+int nn_config_summary(const nn_model_config *c, FILE *f)
+{
+    /* The layout alone (no arena): a summary of a model too large to build
+     * costs nothing. */
+    if (!c || !config_valid(c))
+        return -1;
+    nn_model tmp;
+    size_t np, dw;
+    memset(&tmp, 0, sizeof tmp);
+    if (split_layers(&tmp, c, &np, &dw))
+        return -1;
+    tmp.n_params = np;
+    nn_model_summary(&tmp, f);
+    return 0;
+}
+
 void nn_model_summary(const nn_model *m, FILE *f)
 {
     static const char *const base[] = {"dense", "dropout", "batch_normalization"};

@@ -182,6 +182,9 @@ size_t nn_model_layer_params(const nn_model *m, size_t layer);
 /* Writes model.summary() in the Keras 2.7-2.12 layout (see the reference
  * page) to f. */
 void nn_model_summary(const nn_model *m, FILE *f);
+/* The same summary from the configuration alone, without building the
+ * model (so without allocating it): 0, or -1 for an invalid configuration. */
+int nn_config_summary(const nn_model_config *c, FILE *f);
 
 /* One epoch's history, as Keras records it. */
 typedef struct nn_epoch_log {

@@ -681,19 +681,18 @@ int sweep_plan_models(const sweep_plan *plan, sweep_models *out)
     if (!out->summary || !out->model_of)
         goto oom;
     for (size_t i = 0; i < np; i++) {
-        /* a model of one row: the summary does not depend on the batch */
-        nn_model *m = nn_model_new(&plan->points[i].spec.model, 1);
+        /* from the configuration: a model too large to build (run would
+         * refuse it) still has its summary */
         char *buf = NULL;
         size_t len = 0;
-        FILE *f = m ? open_memstream(&buf, &len) : NULL;
+        FILE *f = open_memstream(&buf, &len);
         if (f) {
-            nn_model_summary(m, f);
-            if (fclose(f)) {
+            int bad = nn_config_summary(&plan->points[i].spec.model, f);
+            if (fclose(f) || bad) {
                 free(buf);
                 buf = NULL;
             }
         }
-        nn_model_free(m);
         if (!buf)
             goto oom;
         size_t k = 0;
