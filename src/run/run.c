@@ -255,9 +255,9 @@ static int plan_loop(const plan_run *r, const runner_options *o, int jobs, store
 }
 
 /* The per-point statistics of experiment exp (analysis.h), after the
- * plan's last commit: only ANALYSIS_RUN_METRICS (test accuracy and loss;
- * each metric costs about as much as the rest of the summary), `runexp
- * compare --metric` computes the others. An exit code. */
+ * plan's last commit: only ANALYSIS_RUN_METRICS (test accuracy; each
+ * metric costs about as much as the rest of the summary), `runexp compare
+ * --metric` computes the others. An exit code. */
 static int plan_stats(int64_t exp, store *db, FILE *err, run_timings *tm)
 {
     double t0 = run_mono_ms();
