@@ -1437,6 +1437,8 @@ static void check_record(cv *c, spec_experiment *e, const sn *root)
     int given;
     (void)node_at(root, "record.grid.resolution", &given);
     r->grid_resolution_auto = !given;
+    (void)node_at(root, "record.predictions", &given);
+    r->predictions_auto = !given;
     if (r->grid == -1)
         r->grid = e->data.n_features == 2;
     else if (r->grid && e->data.n_features != 2)

@@ -67,14 +67,17 @@ typedef struct spec_record {
     double grid_x1[2];   /* default [-1, 2] */
     size_t grid_resolution; /* default 100; SPEC_GRID_LARGE_RESOLUTION in a large plan */
     int grid_resolution_auto; /* 1: record.grid.resolution not written (sweep.c may lower it) */
-    int predictions;     /* per-row test predictions, default 1 */
+    int predictions;     /* per-row test predictions, default 1 (0 in a large plan) */
+    int predictions_auto; /* 1: record.predictions not written (sweep.c may turn it off) */
 } spec_record;
 
 /* The decision grid of a plan of more than SPEC_GRID_FULL_TRIALS trials is
  * recorded, unless record.grid.resolution is written, at
  * SPEC_GRID_LARGE_RESOLUTION points per axis (625 bytes a trial instead of
  * 10 000): at 50 000 trials the full grid would be 80 % of the database.
- * The grid is in neither the trial key nor the result hash. */
+ * The per-row test predictions of such a plan are not recorded unless
+ * record.predictions is written (160 rows a trial for the XOR lab). Neither
+ * is in the trial key or the result hash. */
 #define SPEC_GRID_FULL_TRIALS 1000
 #define SPEC_GRID_LARGE_RESOLUTION 25
 

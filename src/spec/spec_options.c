@@ -384,7 +384,7 @@ const spec_option spec_options[] = {
     {"record.weights", OPT_BOOL, 0, 0, 0, "true", E(INT, record.weights),
      .help = "Store the final weights."},
     {"record.predictions", OPT_BOOL, 0, 0, 0, "true", E(INT, record.predictions),
-     .help = "Store each test row's predicted class and class probabilities (table predictions; about 30 + 12 x classes bytes per test row and trial)."},
+     .help = "Store each test row's predicted class and class probabilities (table predictions; about 30 + 12 x classes bytes per test row and trial; default off in a plan of more than " NUMBER_TEXT(SPEC_GRID_FULL_TRIALS) " trials)."},
     {"record.grid", OPT_GRID, 0, 0, 0, NULL, .set = spec_set_grid,
      .help = "Prediction grid over the input plane for 2-feature data: false, true, or {range, resolution} (default: on for 2-feature data; coarser in a plan of more than " NUMBER_TEXT(SPEC_GRID_FULL_TRIALS) " trials, see resolution)."},
     {"record.grid.range", OPT_RANGE2, 0, 0, 0, "[[-1, 2], [-1, 2]]", E(RANGE, record.grid_x0),

@@ -565,6 +565,8 @@ int sweep_plan_build(const spec_document *doc, sweep_plan *plan, spec_diagnostic
             spec_record *r = &plan->points[pi].spec.record;
             if (r->grid_resolution_auto && r->grid_resolution > SPEC_GRID_LARGE_RESOLUTION)
                 r->grid_resolution = SPEC_GRID_LARGE_RESOLUTION;
+            if (r->predictions_auto)
+                r->predictions = 0;
         }
     return 0;
 oom:

@@ -955,17 +955,21 @@ static void test_random_grid_and_rungs(void **state)
 static void test_grid_default_large_plan(void **state)
 {
     (void)state;
+    /* pred: the per-row predictions, on up to 1000 trials, off above
+     * unless record.predictions is written */
     static const struct {
         const char *tail;
         size_t trials, res;
+        int pred;
     } cases[] = {
-        {"seeds: 1000\n", 1000, 100},
-        {"seeds: 1001\n", 1001, 25},
-        {"seeds: 1001\nrecord: {grid: true}\n", 1001, 25},
-        {"seeds: 1001\nrecord: {grid: {resolution: 100}}\n", 1001, 100},
-        {"seeds: 1001\nrecord: {grid: {resolution: 40}}\n", 1001, 40},
+        {"seeds: 1000\n", 1000, 100, 1},
+        {"seeds: 1001\n", 1001, 25, 0},
+        {"seeds: 1001\nrecord: {grid: true}\n", 1001, 25, 0},
+        {"seeds: 1001\nrecord: {grid: {resolution: 100}}\n", 1001, 100, 0},
+        {"seeds: 1001\nrecord: {grid: {resolution: 40}, predictions: true}\n", 1001, 40, 1},
         {"seeds: 501\nsweep: {hidden: {path: \"model.layers[0].units\", values: [2, 3]}}\n",
-         1002, 25},
+         1002, 25, 0},
+        {"seeds: 10\nrecord: {predictions: false}\n", 10, 100, 0},
     };
     char first_key[65] = "";
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
@@ -976,6 +980,7 @@ static void test_grid_default_large_plan(void **state)
         for (size_t p = 0; p < plan.n_points; p++) {
             assert_true(plan.points[p].spec.record.grid);
             assert_int_equal(plan.points[p].spec.record.grid_resolution, cases[c].res);
+            assert_int_equal(plan.points[p].spec.record.predictions, cases[c].pred);
         }
         /* Trial 0 (hidden 6 or 2, seed 0) has one key whatever the grid. */
         if (c < 5) {
