@@ -81,9 +81,7 @@ char *store_schema_sql(void)
     return t;
 }
 
-static void set_err(store_error *err, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(store_error *err, int code, const char *fmt, ...)
+void store_set_err(store_error *err, int code, const char *fmt, ...)
 {
     if (!err)
         return;
@@ -97,7 +95,7 @@ static void set_err(store_error *err, int code, const char *fmt, ...)
 
 /* Fills err from the connection's last error; a busy database gets the one
  * message users need to see. */
-static void db_err(store *s, store_error *err, int rc, const char *what)
+void store_db_err(store *s, store_error *err, int rc, const char *what)
 {
     if (!err)
         return;
@@ -107,7 +105,7 @@ static void db_err(store *s, store_error *err, int rc, const char *what)
          * (store_writer_lock) before it opens the database. Whatever holds
          * SQLite's lock is some other connection (an sqlite3 shell inside a
          * transaction, a script), and SQLite does not say which. */
-        set_err(err, rc,
+        store_set_err(err, rc,
                 "%s is locked by another connection, not a runexp (for example an sqlite3 "
                 "shell inside a transaction); runexp cannot tell which program holds it. "
                 "Gave up after waiting %d s: end that transaction and run again",
@@ -116,10 +114,10 @@ static void db_err(store *s, store_error *err, int rc, const char *what)
         return;
     }
     if (prim == SQLITE_NOTADB) {
-        set_err(err, rc, "%s is not an SQLite database; refusing to touch it", s->path);
+        store_set_err(err, rc, "%s is not an SQLite database; refusing to touch it", s->path);
         return;
     }
-    set_err(err, rc, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+    store_set_err(err, rc, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
 }
 
 int store_exec(store *s, const char *sql, store_error *err)
@@ -127,9 +125,9 @@ int store_exec(store *s, const char *sql, store_error *err)
     char *msg = NULL;
     int rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
     if (rc != SQLITE_OK) {
-        db_err(s, err, rc, msg ? msg : "exec");
+        store_db_err(s, err, rc, msg ? msg : "exec");
         if (err && msg && (rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_NOTADB)
-            set_err(err, rc, "%s: %s", s->path, msg);
+            store_set_err(err, rc, "%s: %s", s->path, msg);
         sqlite3_free(msg);
         return -1;
     }
@@ -154,11 +152,11 @@ static void tx_rollback(store *s)
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-static int prep(store *s, const char *sql, sqlite3_stmt **st, store_error *err)
+int store_prep(store *s, const char *sql, sqlite3_stmt **st, store_error *err)
 {
     int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
     if (rc != SQLITE_OK) {
-        db_err(s, err, rc, "prepare");
+        store_db_err(s, err, rc, "prepare");
         *st = NULL;
         return -1;
     }
@@ -172,7 +170,7 @@ static int prep_keep(store *s, const char *sql, sqlite3_stmt **st, store_error *
         return 0;
     int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
     if (rc != SQLITE_OK) {
-        db_err(s, err, rc, "prepare");
+        store_db_err(s, err, rc, "prepare");
         *st = NULL;
         return -1;
     }
@@ -183,7 +181,7 @@ static int step_done(store *s, sqlite3_stmt *st, store_error *err)
 {
     int rc = sqlite3_step(st);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        db_err(s, err, rc, "write");
+        store_db_err(s, err, rc, "write");
         sqlite3_reset(st);
         return -1;
     }
@@ -212,7 +210,7 @@ static void bind_text(sqlite3_stmt *st, int i, const char *t)
         sqlite3_bind_null(st, i);
 }
 
-static double col_real(sqlite3_stmt *st, int i)
+double store_col_real(sqlite3_stmt *st, int i)
 {
     return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
 }
@@ -242,12 +240,12 @@ static int check_header(const char *path, int *fresh, store_error *err)
      * as an empty file (a new database) and a FIFO would block the open. */
     struct stat sb;
     if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
-        set_err(err, 0, "%s is not a regular file; a database must be a file", path);
+        store_set_err(err, 0, "%s is not a regular file; a database must be a file", path);
         return -1;
     }
     FILE *f = fopen(path, "rb");
     if (!f)
-        return errno == ENOENT ? 0 : (set_err(err, 0, "cannot open %s: %s", path,
+        return errno == ENOENT ? 0 : (store_set_err(err, 0, "cannot open %s: %s", path,
                                               strerror(errno)), -1);
     char head[16];
     size_t n = fread(head, 1, sizeof head, f);
@@ -256,7 +254,7 @@ static int check_header(const char *path, int *fresh, store_error *err)
         return 0;
     *fresh = 0;
     if (n < sizeof head || memcmp(head, "SQLite format 3", 16) != 0) {
-        set_err(err, SQLITE_NOTADB, "%s is not an SQLite database; refusing to touch it",
+        store_set_err(err, SQLITE_NOTADB, "%s is not an SQLite database; refusing to touch it",
                 path);
         return -1;
     }
@@ -267,11 +265,11 @@ static int check_header(const char *path, int *fresh, store_error *err)
 static int pragma_int(store *s, const char *pragma, int *v, store_error *err)
 {
     sqlite3_stmt *st;
-    if (prep(s, pragma, &st, err))
+    if (store_prep(s, pragma, &st, err))
         return -1;
     int rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
-        db_err(s, err, rc, pragma);
+        store_db_err(s, err, rc, pragma);
         sqlite3_finalize(st);
         return -1;
     }
@@ -573,7 +571,7 @@ static int migrate_tx(store *s, store_error *err)
     if (v == 0) {
         char *sql = store_schema_sql();
         if (!sql) {
-            set_err(err, 0, "out of memory");
+            store_set_err(err, 0, "out of memory");
             goto fail;
         }
         int r = store_exec(s, sql, err);
@@ -593,7 +591,7 @@ static int migrate_tx(store *s, store_error *err)
         if (pragma_int(s, "SELECT COUNT(*) FROM pragma_foreign_key_check", &broken, err))
             goto fail;
         if (broken) {
-            set_err(err, 0, "%s: the migration would break %d foreign key%s; nothing changed",
+            store_set_err(err, 0, "%s: the migration would break %d foreign key%s; nothing changed",
                     s->path, broken, broken == 1 ? "" : "s");
             goto fail;
         }
@@ -630,14 +628,14 @@ static int check_ours(store *s, store_error *err)
     if (pragma_int(s, s->version_found == 0 ? q0 : q1, &n, err))
         return -1;
     if (s->version_found == 0 && n > 0) {
-        set_err(err, 0,
+        store_set_err(err, 0,
                 "%s is an SQLite database of another program (it has tables but no runexp "
                 "schema version); refusing to touch it",
                 s->path);
         return -1;
     }
     if (s->version_found > 0 && !n) {
-        set_err(err, 0,
+        store_set_err(err, 0,
                 "%s is an SQLite database of another program (user_version %d, but not "
                 "runexp's tables); refusing to touch it",
                 s->path, s->version_found);
@@ -660,16 +658,16 @@ static store *open_connection(const char *path, int flags, store_error *err)
         return NULL;
     store *s = calloc(1, sizeof *s);
     if (!s || !(s->path = strdup(path))) {
-        set_err(err, 0, "out of memory");
+        store_set_err(err, 0, "out of memory");
         goto fail;
     }
     s->fresh = fresh;
     int rc = sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         if (s->db)
-            set_err(err, rc, "cannot open %s: %s", path, sqlite3_errmsg(s->db));
+            store_set_err(err, rc, "cannot open %s: %s", path, sqlite3_errmsg(s->db));
         else
-            set_err(err, rc, "cannot open %s", path);
+            store_set_err(err, rc, "cannot open %s", path);
         goto fail;
     }
     sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
@@ -690,7 +688,7 @@ store *store_open(const char *path, store_error *err)
     if (!s)
         return NULL;
     if (s->version_found > STORE_SCHEMA_VERSION) {
-        set_err(err, 0,
+        store_set_err(err, 0,
                 "%s has schema version %d, newer than this runexp knows (%d); "
                 "refusing to touch it (use a newer runexp)",
                 path, s->version_found, STORE_SCHEMA_VERSION);
@@ -728,10 +726,10 @@ store *store_open_readonly(const char *path, store_error *err)
      * (columns, tables, views), and readers use what version 1 had. */
     if (s->version_found == 0 || s->version_found > STORE_SCHEMA_VERSION) {
         if (s->version_found == 0)
-            set_err(err, 0, "%s has no runexp results (schema version 0); nothing to read",
+            store_set_err(err, 0, "%s has no runexp results (schema version 0); nothing to read",
                     path);
         else
-            set_err(err, 0,
+            store_set_err(err, 0,
                     "%s has schema version %d, newer than this runexp knows (%d); "
                     "refusing to read it (use a newer runexp)",
                     path, s->version_found, STORE_SCHEMA_VERSION);
@@ -782,7 +780,7 @@ static char *resolve_db_path(const char *path, store_error *err)
         struct stat sb;
         if (stat(cur, &sb) == 0) {
             if (!S_ISREG(sb.st_mode)) {
-                set_err(err, 0, "%s is not a regular file; a database must be a file", path);
+                store_set_err(err, 0, "%s is not a regular file; a database must be a file", path);
                 free(cur);
                 return NULL;
             }
@@ -792,7 +790,7 @@ static char *resolve_db_path(const char *path, store_error *err)
              * writers (or a crash recovered through the other name) could
              * corrupt it. */
             if (sb.st_nlink > 1) {
-                set_err(err, 0,
+                store_set_err(err, 0,
                         "%s has %lu hard links (names); runexp writes only a database with "
                         "one name (SQLite keeps its WAL beside the name used, and runexp's "
                         "writer lock is per file name): copy it to a file of its own",
@@ -802,12 +800,12 @@ static char *resolve_db_path(const char *path, store_error *err)
             }
             char *real = realpath(cur, NULL);
             if (!real)
-                set_err(err, 0, "cannot resolve %s: %s", path, strerror(errno));
+                store_set_err(err, 0, "cannot resolve %s: %s", path, strerror(errno));
             free(cur);
             return real;
         }
         if (errno != ENOENT) {
-            set_err(err, 0, "cannot create the database %s: %s", path, strerror(errno));
+            store_set_err(err, 0, "cannot create the database %s: %s", path, strerror(errno));
             free(cur);
             return NULL;
         }
@@ -818,7 +816,7 @@ static char *resolve_db_path(const char *path, store_error *err)
             char target[PATH_MAX];
             ssize_t n = readlink(cur, target, sizeof target - 1);
             if (n < 0) {
-                set_err(err, 0, "cannot read the link %s: %s", cur, strerror(errno));
+                store_set_err(err, 0, "cannot read the link %s: %s", cur, strerror(errno));
                 free(cur);
                 return NULL;
             }
@@ -840,7 +838,7 @@ static char *resolve_db_path(const char *path, store_error *err)
          * results/ before it gets here). */
         const char *base = slash ? slash + 1 : cur;
         if (!*base || !strcmp(base, ".") || !strcmp(base, "..")) {
-            set_err(err, 0, "%s does not name a database file", path);
+            store_set_err(err, 0, "%s does not name a database file", path);
             free(cur);
             return NULL;
         }
@@ -850,7 +848,7 @@ static char *resolve_db_path(const char *path, store_error *err)
             goto oom;
         char *rdir = realpath(dir, NULL);
         if (!rdir) {
-            set_err(err, 0, "cannot create the database %s: directory %s: %s", path, dir,
+            store_set_err(err, 0, "cannot create the database %s: directory %s: %s", path, dir,
                     strerror(errno));
             free(dir);
             free(cur);
@@ -866,12 +864,12 @@ static char *resolve_db_path(const char *path, store_error *err)
             goto oom;
         return real;
     }
-    set_err(err, 0, "cannot resolve %s: too many levels of symbolic links", path);
+    store_set_err(err, 0, "cannot resolve %s: too many levels of symbolic links", path);
     free(cur);
     return NULL;
 oom:
     free(cur);
-    set_err(err, 0, "out of memory");
+    store_set_err(err, 0, "out of memory");
     return NULL;
 }
 
@@ -891,12 +889,12 @@ int store_writer_lock(const char *db_path, store_error *err)
     char *lp = str_cat(real, ".lock");
     free(real);
     if (!lp) {
-        set_err(err, 0, "out of memory");
+        store_set_err(err, 0, "out of memory");
         return -1;
     }
     int fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
-        set_err(err, 0, "cannot create the lock file %s: %s", lp, strerror(errno));
+        store_set_err(err, 0, "cannot create the lock file %s: %s", lp, strerror(errno));
         free(lp);
         return -1;
     }
@@ -919,7 +917,7 @@ int store_writer_lock(const char *db_path, store_error *err)
             return fd;
         }
         if (errno != EACCES && errno != EAGAIN) {
-            set_err(err, 0, "cannot lock %s: %s", lp, strerror(errno));
+            store_set_err(err, 0, "cannot lock %s: %s", lp, strerror(errno));
             free(lp);
             close(fd);
             return -1;
@@ -930,7 +928,7 @@ int store_writer_lock(const char *db_path, store_error *err)
         if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type == F_UNLCK)
             continue;
         long holder = fl.l_type != F_UNLCK && fl.l_pid > 0 ? (long)fl.l_pid : lock_file_pid(fd);
-        set_err(err, 0,
+        store_set_err(err, 0,
                 "another runexp (pid %ld) is writing %s%s; wait for it or use another --db",
                 holder, db_path, shown);
         if (err)
@@ -939,7 +937,7 @@ int store_writer_lock(const char *db_path, store_error *err)
         close(fd);
         return -1;
     }
-    set_err(err, 0, "another runexp is writing %s%s; wait for it or use another --db", db_path,
+    store_set_err(err, 0, "another runexp is writing %s%s; wait for it or use another --db", db_path,
             shown);
     if (err)
         err->busy = 1;
@@ -1004,12 +1002,12 @@ static int plan_extends(store *s, int64_t exp, const store_experiment_info *in, 
     sqlite3_stmt *st = NULL;
     point_ref *pts = NULL;
     *ok = 1;
-    if (prep(s, "SELECT COALESCE(sweep_dims, '[]') FROM experiments WHERE id = ?1", &st, err))
+    if (store_prep(s, "SELECT COALESCE(sweep_dims, '[]') FROM experiments WHERE id = ?1", &st, err))
         return -1;
     sqlite3_bind_int64(st, 1, exp);
     int rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
-        db_err(s, err, rc, "looking up the experiment");
+        store_db_err(s, err, rc, "looking up the experiment");
         goto fail;
     }
     const char *old_dims = (const char *)sqlite3_column_text(st, 0);
@@ -1026,7 +1024,7 @@ static int plan_extends(store *s, int64_t exp, const store_experiment_info *in, 
     size_t np = in->n_points;
     pts = malloc((np ? np : 1) * sizeof *pts);
     if (!pts) {
-        set_err(err, 0, "out of memory");
+        store_set_err(err, 0, "out of memory");
         goto fail;
     }
     for (size_t i = 0; i < np; i++)
@@ -1034,7 +1032,7 @@ static int plan_extends(store *s, int64_t exp, const store_experiment_info *in, 
     qsort(pts, np, sizeof *pts, point_ref_cmp);
     /* One row per distinct (params, spec) stored: a point that ran from two
      * specs shows up twice and the one that differs is found. */
-    if (prep(s, "SELECT DISTINCT params, resolved_spec FROM trials WHERE experiment_id = ?1"
+    if (store_prep(s, "SELECT DISTINCT params, resolved_spec FROM trials WHERE experiment_id = ?1"
                 " ORDER BY params", &st, err))
         goto fail;
     sqlite3_bind_int64(st, 1, exp);
@@ -1052,7 +1050,7 @@ static int plan_extends(store *s, int64_t exp, const store_experiment_info *in, 
         }
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        db_err(s, err, rc, "comparing the plan with the experiment");
+        store_db_err(s, err, rc, "comparing the plan with the experiment");
         goto fail;
     }
     sqlite3_finalize(st);
@@ -1077,7 +1075,7 @@ int store_experiment_begin(store *s, const store_experiment_info *in, int fresh,
         return -1;
     int64_t found = 0;
     if (!fresh) {
-        if (prep(s, "SELECT id FROM experiments WHERE name = ?1 ORDER BY id DESC LIMIT 1",
+        if (store_prep(s, "SELECT id FROM experiments WHERE name = ?1 ORDER BY id DESC LIMIT 1",
                  &st, err))
             goto fail;
         bind_text(st, 1, in->name);
@@ -1085,7 +1083,7 @@ int store_experiment_begin(store *s, const store_experiment_info *in, int fresh,
         if (rc == SQLITE_ROW)
             found = sqlite3_column_int64(st, 0);
         else if (rc != SQLITE_DONE) {
-            db_err(s, err, rc, "looking up the experiment");
+            store_db_err(s, err, rc, "looking up the experiment");
             goto fail;
         }
         sqlite3_finalize(st);
@@ -1103,7 +1101,7 @@ int store_experiment_begin(store *s, const store_experiment_info *in, int fresh,
                 found = 0;
         }
     }
-    if (prep(s,
+    if (store_prep(s,
              found ? "UPDATE experiments SET name=?1, spec=?2, spec_file=?3, spec_hash=?4,"
                      " created_at=created_at, runexp_version=?6, git_revision=?7,"
                      " compiler=?8, build_flags=?9, host=?10, cpu_model=?11, threads=?12,"
@@ -1135,7 +1133,7 @@ int store_experiment_begin(store *s, const store_experiment_info *in, int fresh,
     st = NULL;
     *id = found ? found : sqlite3_last_insert_rowid(s->db);
 
-    if (prep(s, "INSERT OR IGNORE INTO specs(spec_hash, spec, spec_file, base_dir)"
+    if (store_prep(s, "INSERT OR IGNORE INTO specs(spec_hash, spec, spec_file, base_dir)"
                 " VALUES (?1, ?2, ?3, ?4)", &st, err))
         goto fail;
     bind_text(st, 1, hash);
@@ -1147,7 +1145,7 @@ int store_experiment_begin(store *s, const store_experiment_info *in, int fresh,
     sqlite3_finalize(st);
     st = NULL;
 
-    if (prep(s, "INSERT OR REPLACE INTO classes(experiment_id, class_index, name)"
+    if (store_prep(s, "INSERT OR REPLACE INTO classes(experiment_id, class_index, name)"
                 " VALUES (?1, ?2, ?3)", &st, err))
         goto fail;
     for (size_t k = 0; k < in->n_classes; k++) {
@@ -1237,13 +1235,13 @@ static int plan_lookup(store *s, int64_t exp, size_t n, const store_trial_plan *
     size_t *tmp = malloc((n ? n : 1) * sizeof *tmp);
     int rc = -1;
     if (!ko.idx || !tmp) {
-        set_err(err, 0, "out of memory");
+        store_set_err(err, 0, "out of memory");
         goto out;
     }
     for (size_t i = 0; i < n; i++)
         ko.idx[i] = i;
     sort_by_key(ko.idx, tmp, n, plan);
-    if (prep(s, "SELECT id, trial_key, status, spec_hash, trial_index, point_index, params"
+    if (store_prep(s, "SELECT id, trial_key, status, spec_hash, trial_index, point_index, params"
                 " FROM trials INDEXED BY trials_experiment WHERE experiment_id = ?1",
              &st, err))
         goto out;
@@ -1265,7 +1263,7 @@ static int plan_lookup(store *s, int64_t exp, size_t n, const store_trial_plan *
         found[i].new_params = !params || !p->params_json || strcmp(params, p->params_json);
     }
     if (r != SQLITE_DONE) {
-        db_err(s, err, r, "reading the stored trials");
+        store_db_err(s, err, r, "reading the stored trials");
         goto out;
     }
     rc = 0;
@@ -1303,7 +1301,7 @@ int store_trials_prepare(store *s, int64_t exp, size_t n, const store_trial_plan
     sqlite3_stmt *ins = NULL, *mv = NULL, *par = NULL, *sh = NULL;
     plan_found *found = calloc(n ? n : 1, sizeof *found);
     if (!found) {
-        set_err(err, 0, "out of memory");
+        store_set_err(err, 0, "out of memory");
         return -1;
     }
     if (tx_begin(s, err)) {
@@ -1316,16 +1314,16 @@ int store_trials_prepare(store *s, int64_t exp, size_t n, const store_trial_plan
      * in the plan (no lookup per trial through the key index, whose keys
      * are hashes and so land at random). */
     if (plan_lookup(s, exp, n, plan, found, err) ||
-        prep(s,
+        store_prep(s,
              "INSERT INTO trials(experiment_id, trial_key, trial_index, point_index, seed,"
              " params, resolved_spec, spec_hash, status) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,"
              "'queued')",
              &ins, err) ||
-        prep(s, "UPDATE trials SET trial_index=?2, point_index=?3, params=?4 WHERE id=?1", &mv,
+        store_prep(s, "UPDATE trials SET trial_index=?2, point_index=?3, params=?4 WHERE id=?1", &mv,
              err) ||
-        prep(s, "INSERT OR REPLACE INTO trial_params(trial_id, name, value) VALUES (?1,?2,?3)",
+        store_prep(s, "INSERT OR REPLACE INTO trial_params(trial_id, name, value) VALUES (?1,?2,?3)",
              &par, err) ||
-        prep(s, "UPDATE trials SET spec_hash=?2, resolved_spec=?3, status='queued',"
+        store_prep(s, "UPDATE trials SET spec_hash=?2, resolved_spec=?3, status='queued',"
                 " started_at=NULL, finished_at=NULL, wall_ms=NULL, error=NULL, n_params=NULL,"
                 " epochs_run=NULL, diverged_epoch=NULL, best_epoch=NULL, overfit_gap=NULL,"
                 " train_loss=NULL, train_accuracy=NULL, val_loss=NULL, val_accuracy=NULL,"
@@ -1426,7 +1424,7 @@ int store_trial_start(store *s, int64_t id, const char *started_at, store_error 
     if (sqlite3_bind_int64(s->upd_running, 1, id) ||
         (started_at ? sqlite3_bind_text(s->upd_running, 2, started_at, -1, SQLITE_TRANSIENT)
                     : sqlite3_bind_null(s->upd_running, 2))) {
-        set_err(err, sqlite3_errcode(s->db), "%s: binding a running mark: %s", s->path,
+        store_set_err(err, sqlite3_errcode(s->db), "%s: binding a running mark: %s", s->path,
                 sqlite3_errmsg(s->db));
         sqlite3_reset(s->upd_running);
         sqlite3_clear_bindings(s->upd_running);
@@ -1446,7 +1444,7 @@ fail:
 int store_batch_begin(store *s, store_error *err)
 {
     if (s->batch) {
-        set_err(err, 0, "%s: a batch is already open", s->path);
+        store_set_err(err, 0, "%s: a batch is already open", s->path);
         return -1;
     }
     if (tx_begin(s, err))
@@ -1458,7 +1456,7 @@ int store_batch_begin(store *s, store_error *err)
 int store_batch_commit(store *s, store_error *err)
 {
     if (!s->batch) {
-        set_err(err, 0, "%s: no batch is open", s->path);
+        store_set_err(err, 0, "%s: no batch is open", s->path);
         return -1;
     }
     s->batch = 0;
@@ -1502,7 +1500,7 @@ static int b_size_or_null(sqlite3_stmt *st, int i, size_t v)
  * is left clean for its next use and err says which. */
 static void bind_failed(store *s, sqlite3_stmt *st, const char *what, store_error *err)
 {
-    set_err(err, sqlite3_errcode(s->db), "%s: binding %s: %s", s->path, what,
+    store_set_err(err, sqlite3_errcode(s->db), "%s: binding %s: %s", s->path, what,
             sqlite3_errmsg(s->db));
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
@@ -1532,7 +1530,7 @@ static int write_predictions(store *s, int64_t id, const store_predictions *p,
 {
     size_t cap;
     if (!checked_mul(p->k, 24, &cap) || !checked_add(cap, 3, &cap)) {
-        set_err(err, 0, "too many classes for the predictions");
+        store_set_err(err, 0, "too many classes for the predictions");
         return -1;
     }
     if (prep_keep(s, "INSERT INTO predictions(trial_id, split, split_row, source_row,"
@@ -1541,7 +1539,7 @@ static int write_predictions(store *s, int64_t id, const store_predictions *p,
         return -1;
     char *buf = malloc(cap);
     if (!buf) {
-        set_err(err, 0, "out of memory");
+        store_set_err(err, 0, "out of memory");
         return -1;
     }
     sqlite3_stmt *q = s->ins_prediction;
@@ -1571,7 +1569,7 @@ static int write_predictions(store *s, int64_t id, const store_predictions *p,
 int store_prune_clear(store *s, int64_t exp, store_error *err)
 {
     sqlite3_stmt *st;
-    if (prep(s, "DELETE FROM prune_decisions WHERE experiment_id = ?1", &st, err))
+    if (store_prep(s, "DELETE FROM prune_decisions WHERE experiment_id = ?1", &st, err))
         return -1;
     sqlite3_bind_int64(st, 1, exp);
     int rc = step_done(s, st, err);
@@ -1586,11 +1584,11 @@ int store_prune_write(store *s, int64_t exp, const char *metric, size_t n_rows,
     sqlite3_stmt *r = NULL, *p = NULL, *dec = NULL;
     if (tx_begin(s, err))
         return -1;
-    if (prep(s, "INSERT OR REPLACE INTO trial_rungs(trial_id, rung, epoch, metric, value)"
+    if (store_prep(s, "INSERT OR REPLACE INTO trial_rungs(trial_id, rung, epoch, metric, value)"
                 " VALUES (?1,?2,?3,?4,?5)", &r, err) ||
-        prep(s, "UPDATE trials SET pruned_rung = ?2 WHERE id = ?1 AND status = 'pruned'", &p,
+        store_prep(s, "UPDATE trials SET pruned_rung = ?2 WHERE id = ?1 AND status = 'pruned'", &p,
              err) ||
-        prep(s, "INSERT OR REPLACE INTO prune_decisions(experiment_id, bracket, rung, epoch,"
+        store_prep(s, "INSERT OR REPLACE INTO prune_decisions(experiment_id, bracket, rung, epoch,"
                 " point_index, params, metric, n, value, place, promoted)"
                 " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)", &dec, err))
         goto fail;
@@ -1646,7 +1644,7 @@ int store_rung_value(store *s, int64_t id, size_t rung, size_t epoch, const char
     while (c < 4 && strcmp(cols[c], metric) != 0)
         c++;
     if (c == 4) {
-        set_err(err, 0, "unknown rung metric '%s'", metric);
+        store_set_err(err, 0, "unknown rung metric '%s'", metric);
         return -1;
     }
     *value = NAN;
@@ -1664,7 +1662,7 @@ int store_rung_value(store *s, int64_t id, size_t rung, size_t epoch, const char
              " FROM trials t WHERE t.id = ?1",
              cols[c]);
     sqlite3_stmt *st;
-    if (prep(s, sql, &st, err))
+    if (store_prep(s, sql, &st, err))
         return -1;
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)rung);
@@ -1673,9 +1671,9 @@ int store_rung_value(store *s, int64_t id, size_t rung, size_t epoch, const char
     int rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
         if (rc == SQLITE_DONE)
-            set_err(err, 0, "%s: no trial %lld", s->path, (long long)id);
+            store_set_err(err, 0, "%s: no trial %lld", s->path, (long long)id);
         else
-            db_err(s, err, rc, "reading a rung");
+            store_db_err(s, err, rc, "reading a rung");
         sqlite3_finalize(st);
         return -1;
     }
@@ -1775,7 +1773,7 @@ int store_trial_finish(store *s, int64_t id, const store_trial_result *r,
         const store_confusion *cm = &r->confusion[c];
         size_t kk;
         if (!checked_mul(cm->k, cm->k, &kk)) {
-            set_err(err, 0, "confusion matrix too large");
+            store_set_err(err, 0, "confusion matrix too large");
             goto fail;
         }
         for (size_t cell = 0; cell < kk; cell++) {
@@ -1798,13 +1796,13 @@ int store_trial_finish(store *s, int64_t id, const store_trial_result *r,
         size_t n, bytes;
         if (!checked_mul(wt->rows, wt->cols, &n) || !checked_mul(n, 4, &bytes) ||
             bytes == (size_t)-1) {
-            set_err(err, 0, "weight matrix too large");
+            store_set_err(err, 0, "weight matrix too large");
             goto fail;
         }
         /* Explicit little-endian bytes, whatever the host's byte order. */
         blob = malloc(bytes + 1);
         if (!blob) {
-            set_err(err, 0, "out of memory");
+            store_set_err(err, 0, "out of memory");
             goto fail;
         }
         for (size_t i = 0; i < n; i++) {
@@ -1833,7 +1831,7 @@ int store_trial_finish(store *s, int64_t id, const store_trial_result *r,
         const store_grid *g = r->grid;
         size_t cells;
         if (!checked_mul(g->resolution, g->resolution, &cells)) {
-            set_err(err, 0, "decision grid too large");
+            store_set_err(err, 0, "decision grid too large");
             goto fail;
         }
         st = s->ins_grid;
@@ -1891,18 +1889,18 @@ int store_trial_figures_get(store *s, int64_t id, store_trial_figures *f,
     int rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
         if (rc == SQLITE_DONE)
-            set_err(err, 0, "no trial %lld", (long long)id);
+            store_set_err(err, 0, "no trial %lld", (long long)id);
         else
-            db_err(s, err, rc, "reading a trial");
+            store_db_err(s, err, rc, "reading a trial");
         sqlite3_reset(st);
         return -1;
     }
     int stat = store_status_parse((const char *)sqlite3_column_text(st, 0));
     f->status = stat < 0 ? STORE_FAILED : (store_status)stat;
-    f->test_accuracy = col_real(st, 1);
-    f->val_accuracy = col_real(st, 2);
-    f->overfit_gap = col_real(st, 3);
-    f->best_epoch = col_real(st, 4);
+    f->test_accuracy = store_col_real(st, 1);
+    f->val_accuracy = store_col_real(st, 2);
+    f->overfit_gap = store_col_real(st, 3);
+    f->best_epoch = store_col_real(st, 4);
     sqlite3_reset(st);
     return 0;
 }
@@ -1931,7 +1929,7 @@ static size_t count_rows(store *s, const char *sql, int64_t id, store_error *err
                          int *fail)
 {
     sqlite3_stmt *st;
-    if (prep(s, sql, &st, err)) {
+    if (store_prep(s, sql, &st, err)) {
         *fail = 1;
         return 0;
     }
@@ -1949,7 +1947,7 @@ int store_trial_load(store *s, int64_t id, store_trial_record *r, store_error *e
 {
     sqlite3_stmt *st = NULL;
     memset(r, 0, sizeof *r);
-    if (prep(s,
+    if (store_prep(s,
              "SELECT t.id, t.experiment_id, t.trial_key, t.seed, t.status, t.result_hash,"
              " COALESCE(sp.spec, e.spec), COALESCE(sp.spec_file, e.spec_file), sp.base_dir,"
              " t.params, t.resolved_spec"
@@ -1960,12 +1958,12 @@ int store_trial_load(store *s, int64_t id, store_trial_record *r, store_error *e
     sqlite3_bind_int64(st, 1, id);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_DONE) {
-        set_err(err, 0, "%s has no trial %lld", s->path, (long long)id);
+        store_set_err(err, 0, "%s has no trial %lld", s->path, (long long)id);
         sqlite3_finalize(st);
         return 1;
     }
     if (rc != SQLITE_ROW) {
-        db_err(s, err, rc, "reading the trial");
+        store_db_err(s, err, rc, "reading the trial");
         goto fail;
     }
     r->id = sqlite3_column_int64(st, 0);
@@ -1984,7 +1982,7 @@ int store_trial_load(store *s, int64_t id, store_trial_record *r, store_error *e
     sqlite3_finalize(st);
     st = NULL;
     if (!r->spec) {
-        set_err(err, 0, "trial %lld has no stored spec", (long long)id);
+        store_set_err(err, 0, "trial %lld has no stored spec", (long long)id);
         goto fail;
     }
 
@@ -1998,10 +1996,10 @@ int store_trial_load(store *s, int64_t id, store_trial_record *r, store_error *e
     r->metrics = calloc(nm ? nm : 1, sizeof *r->metrics);
     r->history = calloc(ne ? ne * 4 : 1, sizeof *r->history);
     if (!r->weights || !r->metrics || !r->history) {
-        set_err(err, 0, "out of memory");
+        store_set_err(err, 0, "out of memory");
         goto fail;
     }
-    if (prep(s, "SELECT layer, kind, rows, cols, data FROM weights WHERE trial_id=?1"
+    if (store_prep(s, "SELECT layer, kind, rows, cols, data FROM weights WHERE trial_id=?1"
                 " ORDER BY layer, kind DESC", &st, err))
         goto fail;
     sqlite3_bind_int64(st, 1, id);
@@ -2016,7 +2014,7 @@ int store_trial_load(store *s, int64_t id, store_trial_record *r, store_error *e
         size_t n = bytes / 4;
         w->data = malloc(n ? n * sizeof(float) : 1);
         if (!w->data) {
-            set_err(err, 0, "out of memory");
+            store_set_err(err, 0, "out of memory");
             goto fail;
         }
         for (size_t i = 0; i < n; i++) {
@@ -2031,7 +2029,7 @@ int store_trial_load(store *s, int64_t id, store_trial_record *r, store_error *e
     }
     sqlite3_finalize(st);
     st = NULL;
-    if (prep(s, "SELECT split, name, value FROM metrics WHERE trial_id=?1"
+    if (store_prep(s, "SELECT split, name, value FROM metrics WHERE trial_id=?1"
                 " ORDER BY split, name", &st, err))
         goto fail;
     sqlite3_bind_int64(st, 1, id);
@@ -2040,18 +2038,18 @@ int store_trial_load(store *s, int64_t id, store_trial_record *r, store_error *e
                  (const char *)sqlite3_column_text(st, 0));
         snprintf(r->metrics[r->n_metrics].name, sizeof r->metrics[0].name, "%s",
                  (const char *)sqlite3_column_text(st, 1));
-        r->metrics[r->n_metrics].value = col_real(st, 2);
+        r->metrics[r->n_metrics].value = store_col_real(st, 2);
         r->n_metrics++;
     }
     sqlite3_finalize(st);
     st = NULL;
-    if (prep(s, "SELECT loss, accuracy, val_loss, val_accuracy FROM epochs"
+    if (store_prep(s, "SELECT loss, accuracy, val_loss, val_accuracy FROM epochs"
                 " WHERE trial_id=?1 ORDER BY epoch", &st, err))
         goto fail;
     sqlite3_bind_int64(st, 1, id);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW && r->n_epochs < ne) {
         for (int k = 0; k < 4; k++)
-            r->history[r->n_epochs * 4 + (size_t)k] = col_real(st, k);
+            r->history[r->n_epochs * 4 + (size_t)k] = store_col_real(st, k);
         r->n_epochs++;
     }
     sqlite3_finalize(st);

@@ -22,50 +22,6 @@
 /* The largest grid resolution read (the runner records at most 1024). */
 #define STORE_READ_MAX_GRID 4096
 
-static void set_err(store_error *err, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(store_error *err, int code, const char *fmt, ...)
-{
-    if (!err)
-        return;
-    err->code = code;
-    err->busy = 0;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
-}
-
-static void db_err(store *s, store_error *err, int rc, const char *what)
-{
-    int prim = rc & 0xff;
-    if (prim == SQLITE_BUSY || prim == SQLITE_LOCKED) {
-        set_err(err, rc, "database is busy: %s is locked by another connection",
-                store_internal_path(s));
-        if (err)
-            err->busy = 1;
-        return;
-    }
-    set_err(err, rc, "%s: %s: %s", store_internal_path(s), what,
-            sqlite3_errmsg(store_internal_db(s)));
-}
-
-static int prep(store *s, const char *sql, sqlite3_stmt **st, store_error *err)
-{
-    int rc = sqlite3_prepare_v2(store_internal_db(s), sql, -1, st, NULL);
-    if (rc != SQLITE_OK) {
-        db_err(s, err, rc, "prepare");
-        *st = NULL;
-        return -1;
-    }
-    return 0;
-}
-
-static double col_real(sqlite3_stmt *st, int i)
-{
-    return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
-}
-
 /* A copy of column i's text; "" for NULL. NULL only when out of memory. */
 static char *col_dup(sqlite3_stmt *st, int i)
 {
@@ -113,7 +69,7 @@ static int one_int(store *s, sqlite3_stmt *st, int64_t *v, store_error *err)
     } else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
         rc = 1;
     } else {
-        db_err(s, err, rc, "reading");
+        store_db_err(s, err, rc, "reading");
         rc = -1;
     }
     sqlite3_finalize(st);
@@ -128,15 +84,15 @@ int store_experiment_find(store *s, const char *name_or_id, int64_t *id, store_e
     int rc;
     *id = 0;
     if (!name_or_id || !*name_or_id) {
-        if (prep(s, "SELECT id FROM experiments ORDER BY id DESC LIMIT 1", &st, err))
+        if (store_prep(s, "SELECT id FROM experiments ORDER BY id DESC LIMIT 1", &st, err))
             return -1;
         rc = one_int(s, st, id, err);
         if (rc == 1)
-            set_err(err, 0, "%s holds no experiment", store_internal_path(s));
+            store_set_err(err, 0, "%s holds no experiment", store_internal_path(s));
         return rc;
     }
     /* A name first (a name may be all digits), then an id. */
-    if (prep(s, "SELECT id FROM experiments WHERE name = ?1 ORDER BY id DESC LIMIT 1", &st,
+    if (store_prep(s, "SELECT id FROM experiments WHERE name = ?1 ORDER BY id DESC LIMIT 1", &st,
              err))
         return -1;
     sqlite3_bind_text(st, 1, name_or_id, -1, SQLITE_STATIC);
@@ -144,14 +100,14 @@ int store_experiment_find(store *s, const char *name_or_id, int64_t *id, store_e
     if (rc != 1)
         return rc;
     if (all_digits(name_or_id) && strlen(name_or_id) < 18) {
-        if (prep(s, "SELECT id FROM experiments WHERE id = ?1", &st, err))
+        if (store_prep(s, "SELECT id FROM experiments WHERE id = ?1", &st, err))
             return -1;
         sqlite3_bind_int64(st, 1, strtoll(name_or_id, NULL, 10));
         rc = one_int(s, st, id, err);
         if (rc != 1)
             return rc;
     }
-    set_err(err, 0, "%s has no experiment named or numbered '%s'", store_internal_path(s),
+    store_set_err(err, 0, "%s has no experiment named or numbered '%s'", store_internal_path(s),
             name_or_id);
     return 1;
 }
@@ -161,12 +117,12 @@ int store_trial_experiment(store *s, int64_t trial_id, int64_t *experiment_id,
 {
     sqlite3_stmt *st = NULL;
     *experiment_id = 0;
-    if (prep(s, "SELECT experiment_id FROM trials WHERE id = ?1", &st, err))
+    if (store_prep(s, "SELECT experiment_id FROM trials WHERE id = ?1", &st, err))
         return -1;
     sqlite3_bind_int64(st, 1, trial_id);
     int rc = one_int(s, st, experiment_id, err);
     if (rc == 1)
-        set_err(err, 0, "%s has no trial %lld", store_internal_path(s), (long long)trial_id);
+        store_set_err(err, 0, "%s has no trial %lld", store_internal_path(s), (long long)trial_id);
     return rc;
 }
 
@@ -252,7 +208,7 @@ int store_experiment_load(store *s, int64_t id, store_experiment_record *r, stor
 {
     sqlite3_stmt *st = NULL;
     memset(r, 0, sizeof *r);
-    if (prep(s,
+    if (store_prep(s,
              "SELECT e.name, e.spec, e.spec_file, e.spec_hash, e.created_at, e.sweep_dims,"
              " sp.base_dir FROM experiments e LEFT JOIN specs sp ON sp.spec_hash = e.spec_hash"
              " WHERE e.id = ?1",
@@ -262,11 +218,11 @@ int store_experiment_load(store *s, int64_t id, store_experiment_record *r, stor
     int rc = sqlite3_step(st);
     if (rc == SQLITE_DONE) {
         sqlite3_finalize(st);
-        set_err(err, 0, "%s has no experiment %lld", store_internal_path(s), (long long)id);
+        store_set_err(err, 0, "%s has no experiment %lld", store_internal_path(s), (long long)id);
         return 1;
     }
     if (rc != SQLITE_ROW) {
-        db_err(s, err, rc, "reading the experiment");
+        store_db_err(s, err, rc, "reading the experiment");
         goto fail;
     }
     r->id = id;
@@ -295,7 +251,7 @@ int store_experiment_load(store *s, int64_t id, store_experiment_record *r, stor
     st = NULL;
 
     int64_t k = 0;
-    if (prep(s,
+    if (store_prep(s,
              "SELECT max(c) FROM (SELECT max(class_index) + 1 AS c FROM classes"
              " WHERE experiment_id = ?1 UNION ALL SELECT max(max(true_class),"
              " max(predicted_class)) + 1 FROM confusion JOIN trials t"
@@ -309,7 +265,7 @@ int store_experiment_load(store *s, int64_t id, store_experiment_record *r, stor
         goto fail;
     r->n_classes = rc == 0 && k > 0 ? (size_t)k : 0;
 
-    if (prep(s, "SELECT class_index, name FROM classes WHERE experiment_id = ?1"
+    if (store_prep(s, "SELECT class_index, name FROM classes WHERE experiment_id = ?1"
                 " ORDER BY class_index", &st, err))
         goto fail;
     sqlite3_bind_int64(st, 1, id);
@@ -332,13 +288,13 @@ int store_experiment_load(store *s, int64_t id, store_experiment_record *r, stor
         r->n_class_names++;
     }
     if (rc != SQLITE_DONE) {
-        db_err(s, err, rc, "reading the classes");
+        store_db_err(s, err, rc, "reading the classes");
         goto fail;
     }
     sqlite3_finalize(st);
     return 0;
 oom:
-    set_err(err, 0, "out of memory");
+    store_set_err(err, 0, "out of memory");
 fail:
     sqlite3_finalize(st);
     store_experiment_record_free(r);
@@ -409,7 +365,7 @@ static store_trial_row *row_of(const id_slot *ids, store_trial_list *l, int64_t 
 static int prep_detail(store *s, const store_trial_query *q, const char *sql,
                        sqlite3_stmt **st, store_error *err)
 {
-    if (prep(s, sql, st, err))
+    if (store_prep(s, sql, st, err))
         return -1;
     sqlite3_bind_int64(*st, 1, q->experiment_id);
     sqlite3_bind_int64(*st, 2, q->trial_id > 0 ? q->trial_id : 0);
@@ -461,13 +417,13 @@ static int read_params(store *s, const store_trial_query *q, const id_slot *ids,
         }
     }
     if (rc != SQLITE_DONE) {
-        db_err(s, err, rc, "reading trial_params");
+        store_db_err(s, err, rc, "reading trial_params");
         goto fail;
     }
     sqlite3_finalize(st);
     return 0;
 oom:
-    set_err(err, 0, "out of memory");
+    store_set_err(err, 0, "out of memory");
 fail:
     sqlite3_finalize(st);
     return -1;
@@ -520,19 +476,19 @@ static int read_history(store *s, const store_trial_query *q, const id_slot *ids
         if (e < 1 || e > STORE_READ_MAX_EPOCH)
             continue;
         if (history_reserve(&t->history, &cap, (size_t)e)) {
-            set_err(err, 0, "out of memory");
+            store_set_err(err, 0, "out of memory");
             goto fail;
         }
         store_history *h = &t->history;
-        h->loss[e - 1] = col_real(st, 2);
-        h->accuracy[e - 1] = col_real(st, 3);
-        h->val_loss[e - 1] = col_real(st, 4);
-        h->val_accuracy[e - 1] = col_real(st, 5);
+        h->loss[e - 1] = store_col_real(st, 2);
+        h->accuracy[e - 1] = store_col_real(st, 3);
+        h->val_loss[e - 1] = store_col_real(st, 4);
+        h->val_accuracy[e - 1] = store_col_real(st, 5);
         if ((size_t)e > h->n_epochs)
             h->n_epochs = (size_t)e;
     }
     if (rc != SQLITE_DONE) {
-        db_err(s, err, rc, "reading epochs");
+        store_db_err(s, err, rc, "reading epochs");
         goto fail;
     }
     sqlite3_finalize(st);
@@ -549,7 +505,7 @@ static int read_confusion(store *s, const store_trial_query *q, const id_slot *i
     if (k == 0 || !q->split)
         return 0;
     if (k > SIZE_MAX / sizeof(uint32_t) / k) {
-        set_err(err, 0, "out of memory");
+        store_set_err(err, 0, "out of memory");
         return -1;
     }
     sqlite3_stmt *st = NULL;
@@ -568,13 +524,13 @@ static int read_confusion(store *s, const store_trial_query *q, const id_slot *i
             (unsigned long long)j >= k || c < 0)
             continue;
         if (!t->confusion && !(t->confusion = calloc(k * k, sizeof *t->confusion))) {
-            set_err(err, 0, "out of memory");
+            store_set_err(err, 0, "out of memory");
             goto fail;
         }
         t->confusion[(size_t)i * k + (size_t)j] = (uint32_t)(c > UINT32_MAX ? UINT32_MAX : c);
     }
     if (rc != SQLITE_DONE) {
-        db_err(s, err, rc, "reading confusion");
+        store_db_err(s, err, rc, "reading confusion");
         goto fail;
     }
     sqlite3_finalize(st);
@@ -603,7 +559,7 @@ static int read_grids(store *s, const store_trial_query *q, const id_slot *ids,
             continue;
         t->grid.classes = malloc((size_t)bytes);
         if (!t->grid.classes) {
-            set_err(err, 0, "out of memory");
+            store_set_err(err, 0, "out of memory");
             goto fail;
         }
         memcpy(t->grid.classes, blob, (size_t)bytes);
@@ -615,7 +571,7 @@ static int read_grids(store *s, const store_trial_query *q, const id_slot *ids,
         t->has_grid = 1;
     }
     if (rc != SQLITE_DONE) {
-        db_err(s, err, rc, "reading grids");
+        store_db_err(s, err, rc, "reading grids");
         goto fail;
     }
     sqlite3_finalize(st);
@@ -649,7 +605,7 @@ static int read_metrics(store *s, const store_trial_query *q, const id_slot *ids
             size_t nc = cap ? cap * 2 : 16;
             store_metric_row *n = realloc(t->metrics, nc * sizeof *n);
             if (!n) {
-                set_err(err, 0, "out of memory");
+                store_set_err(err, 0, "out of memory");
                 goto fail;
             }
             t->metrics = n;
@@ -659,10 +615,10 @@ static int read_metrics(store *s, const store_trial_query *q, const id_slot *ids
         const unsigned char *sp = sqlite3_column_text(st, 1), *nm = sqlite3_column_text(st, 2);
         snprintf(m->split, sizeof m->split, "%s", sp ? (const char *)sp : "");
         snprintf(m->name, sizeof m->name, "%s", nm ? (const char *)nm : "");
-        m->value = col_real(st, 3);
+        m->value = store_col_real(st, 3);
     }
     if (rc != SQLITE_DONE) {
-        db_err(s, err, rc, "reading metrics");
+        store_db_err(s, err, rc, "reading metrics");
         goto fail;
     }
     sqlite3_finalize(st);
@@ -678,7 +634,7 @@ int store_trials_read(store *s, const store_trial_query *q, store_trial_list *l,
     sqlite3_stmt *st = NULL;
     id_slot *ids = NULL;
     memset(l, 0, sizeof *l);
-    if (prep(s,
+    if (store_prep(s,
              "SELECT id, trial_index, point_index, seed, status, params, train_loss,"
              " train_accuracy, val_loss, val_accuracy, test_loss, test_accuracy, best_epoch,"
              " overfit_gap FROM trials WHERE experiment_id = ?1 AND (?2 = 0 OR id = ?2)"
@@ -706,20 +662,20 @@ int store_trials_read(store *s, const store_trial_query *q, store_trial_list *l,
         t->seed = (uint64_t)sqlite3_column_int64(st, 3);
         int stat = store_status_parse((const char *)sqlite3_column_text(st, 4));
         t->status = stat < 0 ? STORE_FAILED : (store_status)stat;
-        t->train_loss = col_real(st, 6);
-        t->train_accuracy = col_real(st, 7);
-        t->val_loss = col_real(st, 8);
-        t->val_accuracy = col_real(st, 9);
-        t->test_loss = col_real(st, 10);
-        t->test_accuracy = col_real(st, 11);
-        t->best_epoch = col_real(st, 12);
-        t->overfit_gap = col_real(st, 13);
+        t->train_loss = store_col_real(st, 6);
+        t->train_accuracy = store_col_real(st, 7);
+        t->val_loss = store_col_real(st, 8);
+        t->val_accuracy = store_col_real(st, 9);
+        t->test_loss = store_col_real(st, 10);
+        t->test_accuracy = store_col_real(st, 11);
+        t->best_epoch = store_col_real(st, 12);
+        t->overfit_gap = store_col_real(st, 13);
         l->n++;
         if (!(t->params_json = col_dup(st, 5)))
             goto oom;
     }
     if (rc != SQLITE_DONE) {
-        db_err(s, err, rc, "reading trials");
+        store_db_err(s, err, rc, "reading trials");
         goto fail;
     }
     sqlite3_finalize(st);
@@ -742,7 +698,7 @@ int store_trials_read(store *s, const store_trial_query *q, store_trial_list *l,
     free(ids);
     return 0;
 oom:
-    set_err(err, 0, "out of memory");
+    store_set_err(err, 0, "out of memory");
 fail:
     sqlite3_finalize(st);
     free(ids);
@@ -766,7 +722,7 @@ int store_summary_read(store *s, int64_t experiment_id, store_summary *sum, stor
 {
     sqlite3_stmt *st = NULL;
     memset(sum, 0, sizeof *sum);
-    if (prep(s,
+    if (store_prep(s,
              "SELECT point_index, params, n, test_accuracy_mean, test_accuracy_std,"
              " test_accuracy_min, test_accuracy_max, test_loss_mean, test_loss_std,"
              " test_loss_min, test_loss_max, val_accuracy_mean, best_epoch_mean,"
@@ -795,19 +751,19 @@ int store_summary_read(store *s, int64_t experiment_id, store_summary *sum, stor
                          &r->test_loss_min,      &r->test_loss_max,     &r->val_accuracy_mean,
                          &r->best_epoch_mean,    &r->overfit_gap_mean};
         for (int i = 0; i < 11; i++)
-            *v[i] = col_real(st, 3 + i);
+            *v[i] = store_col_real(st, 3 + i);
         sum->n++;
         if (!(r->params = col_dup(st, 1)))
             goto oom;
     }
     if (rc != SQLITE_DONE) {
-        db_err(s, err, rc, "reading sweep_summary");
+        store_db_err(s, err, rc, "reading sweep_summary");
         goto fail;
     }
     sqlite3_finalize(st);
     return 0;
 oom:
-    set_err(err, 0, "out of memory");
+    store_set_err(err, 0, "out of memory");
 fail:
     sqlite3_finalize(st);
     store_summary_free(sum);
@@ -839,7 +795,7 @@ static int step_row(store *s, sqlite3_stmt *st, store_error *err)
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     if (rc != SQLITE_DONE) {
-        db_err(s, err, rc, "writing point statistics");
+        store_db_err(s, err, rc, "writing point statistics");
         return -1;
     }
     return 0;
@@ -861,7 +817,7 @@ int store_point_stats_write(store *s, int64_t experiment_id, const store_point_s
         const char *tail;
         int rc = sqlite3_prepare_v2(store_internal_db(s), sql, -1, &st, &tail);
         if (rc != SQLITE_OK) {
-            db_err(s, err, rc, "prepare");
+            store_db_err(s, err, rc, "prepare");
             goto fail;
         }
         sqlite3_bind_int64(st, 1, experiment_id);
@@ -871,7 +827,7 @@ int store_point_stats_write(store *s, int64_t experiment_id, const store_point_s
         st = NULL;
         sql = tail;
     }
-    if (prep(s, "INSERT INTO point_stats(experiment_id, metric, point_index, params,"
+    if (store_prep(s, "INSERT INTO point_stats(experiment_id, metric, point_index, params,"
                 " point_rank, is_best, n, mean, std, min, max, median, iqm, ci_lo, ci_hi)"
                 " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
              &st, err))
@@ -893,7 +849,7 @@ int store_point_stats_write(store *s, int64_t experiment_id, const store_point_s
             goto fail;
     }
     sqlite3_finalize(st);
-    if (prep(s, "INSERT INTO point_comparisons(experiment_id, metric, point_index,"
+    if (store_prep(s, "INSERT INTO point_comparisons(experiment_id, metric, point_index,"
                 " best_point_index, n_pairs, mean_diff, ci_lo, ci_hi, t, p_t, p_t_holm, w,"
                 " p_w, p_w_holm) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
              &st, err))
@@ -913,7 +869,7 @@ int store_point_stats_write(store *s, int64_t experiment_id, const store_point_s
             goto fail;
     }
     sqlite3_finalize(st);
-    if (prep(s, "INSERT INTO point_training(experiment_id, point_index, params, curve,"
+    if (store_prep(s, "INSERT INTO point_training(experiment_id, point_index, params, curve,"
                 " curve_epochs, converged_epoch, converged, gap_n, gap_mean, gap_ci_lo,"
                 " gap_ci_hi) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
              &st, err))
@@ -980,7 +936,7 @@ int store_experiments_list(store *s, store_experiment_list *l, store_error *err)
 {
     sqlite3_stmt *st = NULL;
     memset(l, 0, sizeof *l);
-    if (prep(s, "SELECT id, name, created_at, spec_file FROM experiments ORDER BY id", &st,
+    if (store_prep(s, "SELECT id, name, created_at, spec_file FROM experiments ORDER BY id", &st,
              err))
         return -1;
     size_t cap = 0;
@@ -1004,13 +960,13 @@ int store_experiments_list(store *s, store_experiment_list *l, store_error *err)
             goto oom;
     }
     if (rc != SQLITE_DONE) {
-        db_err(s, err, rc, "reading experiments");
+        store_db_err(s, err, rc, "reading experiments");
         goto fail;
     }
     sqlite3_finalize(st);
     st = NULL;
 
-    if (prep(s, "SELECT experiment_id, status, count(*) FROM trials GROUP BY 1, 2 ORDER BY 1, 2",
+    if (store_prep(s, "SELECT experiment_id, status, count(*) FROM trials GROUP BY 1, 2 ORDER BY 1, 2",
              &st, err))
         goto fail;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1023,14 +979,14 @@ int store_experiments_list(store *s, store_experiment_list *l, store_error *err)
         r->status_counts[stat < 0 ? STORE_FAILED : stat] += c;
     }
     if (rc != SQLITE_DONE) {
-        db_err(s, err, rc, "counting trials");
+        store_db_err(s, err, rc, "counting trials");
         goto fail;
     }
     sqlite3_finalize(st);
     st = NULL;
 
     /* The best point of each experiment: rows by experiment, best first. */
-    if (prep(s,
+    if (store_prep(s,
              "SELECT experiment_id, params, n, test_accuracy_mean FROM sweep_summary"
              " WHERE test_accuracy_mean IS NOT NULL"
              " ORDER BY experiment_id, test_accuracy_mean DESC, point_index, params",
@@ -1043,16 +999,16 @@ int store_experiments_list(store *s, store_experiment_list *l, store_error *err)
         if (!(r->best_params = col_dup(st, 1)))
             goto oom;
         r->best_n = col_index(st, 2);
-        r->best_test_accuracy = col_real(st, 3);
+        r->best_test_accuracy = store_col_real(st, 3);
     }
     if (rc != SQLITE_DONE) {
-        db_err(s, err, rc, "reading sweep_summary");
+        store_db_err(s, err, rc, "reading sweep_summary");
         goto fail;
     }
     sqlite3_finalize(st);
     return 0;
 oom:
-    set_err(err, 0, "out of memory");
+    store_set_err(err, 0, "out of memory");
 fail:
     sqlite3_finalize(st);
     store_experiment_list_free(l);
@@ -1092,7 +1048,7 @@ int store_trial_notes_read(store *s, int64_t experiment_id, int64_t trial_id,
 {
     sqlite3_stmt *st = NULL;
     memset(out, 0, sizeof *out);
-    if (prep(s,
+    if (store_prep(s,
              "SELECT id, status, epochs_run, diverged_epoch, n_params, wall_ms, error,"
              " started_at, finished_at, point_index, seed FROM trials WHERE experiment_id = ?1"
              " AND (?2 = 0 OR id = ?2) ORDER BY id",
@@ -1119,7 +1075,7 @@ int store_trial_notes_read(store *s, int64_t experiment_id, int64_t trial_id,
         t->epochs_run = col_index(st, 2);
         t->diverged_epoch = col_index(st, 3);
         t->n_params = col_index(st, 4);
-        t->wall_ms = col_real(st, 5);
+        t->wall_ms = store_col_real(st, 5);
         t->point_index = col_index(st, 9);
         t->seed = (uint64_t)sqlite3_column_int64(st, 10);
         out->n++;
@@ -1128,13 +1084,13 @@ int store_trial_notes_read(store *s, int64_t experiment_id, int64_t trial_id,
             goto oom;
     }
     if (rc != SQLITE_DONE) {
-        db_err(s, err, rc, "reading trials");
+        store_db_err(s, err, rc, "reading trials");
         goto fail;
     }
     sqlite3_finalize(st);
     return 0;
 oom:
-    set_err(err, 0, "out of memory");
+    store_set_err(err, 0, "out of memory");
 fail:
     sqlite3_finalize(st);
     store_trial_notes_free(out);
@@ -1146,7 +1102,7 @@ int store_trial_layer_shapes(store *s, int64_t trial_id, size_t max, size_t *n_l
 {
     sqlite3_stmt *st = NULL;
     *n_layers = 0;
-    if (prep(s, "SELECT layer, rows, cols FROM weights WHERE trial_id = ?1 AND kind = 'kernel'"
+    if (store_prep(s, "SELECT layer, rows, cols FROM weights WHERE trial_id = ?1 AND kind = 'kernel'"
                 " ORDER BY layer", &st, err))
         return -1;
     sqlite3_bind_int64(st, 1, trial_id);
@@ -1165,13 +1121,13 @@ int store_trial_layer_shapes(store *s, int64_t trial_id, size_t max, size_t *n_l
         n++;
     }
     if (!bad && rc != SQLITE_DONE) {
-        db_err(s, err, rc, "reading weights");
+        store_db_err(s, err, rc, "reading weights");
         sqlite3_finalize(st);
         return -1;
     }
     sqlite3_finalize(st);
     if (bad || n == 0) {
-        set_err(err, 0, "trial %lld has no complete set of stored kernels",
+        store_set_err(err, 0, "trial %lld has no complete set of stored kernels",
                 (long long)trial_id);
         return 1;
     }
@@ -1188,14 +1144,14 @@ int store_predictions_read(store *s, int64_t trial_id, const char *split, int mi
     /* A database from before version 4, opened read-only, has no
      * predictions table: nothing was recorded. */
     sqlite3_stmt *st = NULL;
-    if (prep(s, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'"
+    if (store_prep(s, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'"
                 " AND name = 'predictions'", &st, err))
         return -1;
     int has = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
     sqlite3_finalize(st);
     if (!has)
         return 0;
-    if (prep(s, misclassified
+    if (store_prep(s, misclassified
                     ? "SELECT split_row, source_row, augmented_row, true_class, predicted_class"
                       " FROM predictions WHERE trial_id = ?1 AND split = ?2"
                       " AND true_class <> predicted_class ORDER BY split_row"
@@ -1224,7 +1180,7 @@ int store_predictions_read(store *s, int64_t trial_id, const char *split, int mi
             if (!r) {
                 sqlite3_finalize(st);
                 store_prediction_list_free(out);
-                set_err(err, 0, "out of memory");
+                store_set_err(err, 0, "out of memory");
                 return -1;
             }
             out->rows = r;
@@ -1234,7 +1190,7 @@ int store_predictions_read(store *s, int64_t trial_id, const char *split, int mi
                                                      (size_t)v[3], (size_t)v[4]};
     }
     if (rc != SQLITE_DONE) {
-        db_err(s, err, rc, "reading predictions");
+        store_db_err(s, err, rc, "reading predictions");
         sqlite3_finalize(st);
         store_prediction_list_free(out);
         return -1;
@@ -1401,7 +1357,7 @@ int store_export(store *s, store_table t, int64_t experiment_id, size_t n_dims,
 {
     export_spec e = export_spec_of(t);
     if (!e.from) {
-        set_err(err, 0, "unknown table %d", (int)t);
+        store_set_err(err, 0, "unknown table %d", (int)t);
         return -1;
     }
     int with_params = t == STORE_TABLE_TRIALS || t == STORE_TABLE_EPOCHS ||
@@ -1409,7 +1365,7 @@ int store_export(store *s, store_table t, int64_t experiment_id, size_t n_dims,
     if (!with_params)
         n_dims = 0;
     if (n_dims > 900) {
-        set_err(err, 0, "too many sweep dimensions to export (%zu)", n_dims);
+        store_set_err(err, 0, "too many sweep dimensions to export (%zu)", n_dims);
         return -1;
     }
     size_t n_cols = e.n_pre + n_dims + e.n_post;
@@ -1454,7 +1410,7 @@ int store_export(store *s, store_table t, int64_t experiment_id, size_t n_dims,
     sb_add(&q, e.from);
     if (q.oom)
         goto oom;
-    if (prep(s, q.p, &st, err))
+    if (store_prep(s, q.p, &st, err))
         goto done;
     sqlite3_bind_int64(st, 1, experiment_id);
     for (size_t k = 0; k < n_dims; k++)
@@ -1493,13 +1449,13 @@ int store_export(store *s, store_table t, int64_t experiment_id, size_t n_dims,
         }
     }
     if (rc != SQLITE_DONE) {
-        db_err(s, err, rc, "reading for the export");
+        store_db_err(s, err, rc, "reading for the export");
         goto done;
     }
     result = 0;
     goto done;
 oom:
-    set_err(err, 0, "out of memory");
+    store_set_err(err, 0, "out of memory");
 done:
     sqlite3_finalize(st);
     for (size_t k = 0; owned && k < n_dims; k++)
@@ -1527,7 +1483,7 @@ int store_prune_read(store *s, int64_t exp, store_prune_list *out, store_error *
 {
     memset(out, 0, sizeof *out);
     sqlite3_stmt *st;
-    if (prep(s, "SELECT bracket, rung, epoch, point_index, params, metric, n, value, place,"
+    if (store_prep(s, "SELECT bracket, rung, epoch, point_index, params, metric, n, value, place,"
                 " promoted FROM prune_decisions WHERE experiment_id = ?1"
                 " ORDER BY bracket, rung, place, point_index", &st, err))
         return -1;
@@ -1556,11 +1512,11 @@ int store_prune_read(store *s, int64_t exp, store_prune_list *out, store_error *
         out->owned[out->n] = params;
         out->rows[out->n++] = (store_prune_decision){
             col_index(st, 0), col_index(st, 1), col_index(st, 2), col_index(st, 3), params,
-            col_index(st, 6), col_real(st, 7), col_index(st, 8), sqlite3_column_int(st, 9)};
+            col_index(st, 6), store_col_real(st, 7), col_index(st, 8), sqlite3_column_int(st, 9)};
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
-        db_err(s, err, rc, "reading the search decisions");
+        store_db_err(s, err, rc, "reading the search decisions");
         store_prune_list_free(out);
         return -1;
     }
@@ -1568,7 +1524,7 @@ int store_prune_read(store *s, int64_t exp, store_prune_list *out, store_error *
 oom:
     sqlite3_finalize(st);
     store_prune_list_free(out);
-    set_err(err, 0, "out of memory");
+    store_set_err(err, 0, "out of memory");
     return -1;
 }
 
@@ -1607,14 +1563,14 @@ int store_trial_extras_read(store *s, int64_t trial_id, store_trial_extras *out,
     int rc;
     /* The version now (a writer has migrated what it opened; a reader
      * takes an old file as it is, without these columns). */
-    if (prep(s, "PRAGMA user_version", &st, err))
+    if (store_prep(s, "PRAGMA user_version", &st, err))
         return -1;
     int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
     sqlite3_finalize(st);
     st = NULL;
     if (version < 4)
         return 0;
-    if (prep(s, "SELECT stopped_epoch, early_stopping_best_epoch, restored_best FROM trials"
+    if (store_prep(s, "SELECT stopped_epoch, early_stopping_best_epoch, restored_best FROM trials"
                 " WHERE id = ?1", &st, err))
         return -1;
     sqlite3_bind_int64(st, 1, trial_id);
@@ -1627,7 +1583,7 @@ int store_trial_extras_read(store *s, int64_t trial_id, store_trial_extras *out,
         goto db_fail;
     }
     sqlite3_finalize(st);
-    if (prep(s, "SELECT epoch, learning_rate FROM epochs WHERE trial_id = ?1 AND epoch BETWEEN 1"
+    if (store_prep(s, "SELECT epoch, learning_rate FROM epochs WHERE trial_id = ?1 AND epoch BETWEEN 1"
                 " AND 1000000 ORDER BY epoch", &st, err))
         goto fail;
     sqlite3_bind_int64(st, 1, trial_id);
@@ -1646,14 +1602,14 @@ int store_trial_extras_read(store *s, int64_t trial_id, store_trial_extras *out,
             out->learning_rate = p;
             cap = nc;
         }
-        out->learning_rate[e - 1] = col_real(st, 1);
+        out->learning_rate[e - 1] = store_col_real(st, 1);
         if (e > out->n_epochs)
             out->n_epochs = e;
     }
     if (rc != SQLITE_DONE)
         goto db_fail;
     sqlite3_finalize(st);
-    if (prep(s, "SELECT name, type, output_shape, params, trainable_params FROM layers"
+    if (store_prep(s, "SELECT name, type, output_shape, params, trainable_params FROM layers"
                 " WHERE trial_id = ?1 ORDER BY layer_index LIMIT 4096", &st, err))
         goto fail;
     sqlite3_bind_int64(st, 1, trial_id);
@@ -1679,10 +1635,10 @@ int store_trial_extras_read(store *s, int64_t trial_id, store_trial_extras *out,
     sqlite3_finalize(st);
     return 0;
 oom:
-    set_err(err, 0, "out of memory");
+    store_set_err(err, 0, "out of memory");
     goto fail;
 db_fail:
-    db_err(s, err, rc, "reading a trial's training extras");
+    store_db_err(s, err, rc, "reading a trial's training extras");
 fail:
     sqlite3_finalize(st);
     store_trial_extras_free(out);
