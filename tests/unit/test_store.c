@@ -759,29 +759,35 @@ static void test_migrate_v1(void **state)
                         0.0, 0);
 }
 
+/* A database as an older runexp left it: tests/fixtures/NAME (that
+ * version's schema) at dbpath, then the rows of the SQL text rows. */
+static void old_database(const char *name, const char *rows)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", RUNEXP_FIXTURES, name);
+    size_t n;
+    char *schema = read_file(path, &n);
+    schema[n] = '\0';
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, schema, NULL, NULL, NULL), SQLITE_OK);
+    free(schema);
+    assert_int_equal(sqlite3_exec(db, rows, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
 /* A version-2 database (tests/fixtures/results_v2.sql, the schema as version
  * 2 shipped it) is readable as it is and migrates to exactly the schema of a
  * new database, with empty statistics tables that store_point_stats_write
  * fills and the smallest_sufficient_point view reads. */
-static void test_migrate_v3(void **state);
-
 static void test_migrate_v2(void **state)
 {
     (void)state;
-    size_t n;
-    char *v2 = read_file(RUNEXP_FIXTURES "/results_v2.sql", &n);
-    v2[n] = '\0';
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, v2, NULL, NULL, NULL), SQLITE_OK);
-    free(v2);
-    assert_int_equal(sqlite3_exec(db,
+    old_database("results_v2.sql",
         "INSERT INTO experiments(id, name, spec, spec_hash, created_at) VALUES"
         " (1, 'old', 'name: old', 'h', 't');"
         "INSERT INTO trials(id, experiment_id, trial_key, trial_index, point_index, seed,"
-        " params, status, test_accuracy) VALUES (1, 1, 'k', 0, 0, 0, '{}', 'done', 0.75)",
-        NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
+        " params, status, test_accuracy) VALUES (1, 1, 'k', 0, 0, 0, '{}', 'done', 0.75)");
     assert_int_equal((int)query_num(dbpath, "PRAGMA user_version"), 2);
 
     store_error err;
@@ -1021,14 +1027,7 @@ static void test_finish_size_guards(void **state)
 static void test_migrate_v3(void **state)
 {
     (void)state;
-    size_t n;
-    char *v3 = read_file(RUNEXP_FIXTURES "/results_v3.sql", &n);
-    v3[n] = '\0';
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, v3, NULL, NULL, NULL), SQLITE_OK);
-    free(v3);
-    assert_int_equal(sqlite3_exec(db,
+    old_database("results_v3.sql",
         "INSERT INTO experiments(id, name, spec, spec_hash, created_at) VALUES"
         " (1, 'old', 'name: old', 'h', 't');"
         "INSERT INTO trials(id, experiment_id, trial_key, trial_index, point_index, seed,"
@@ -1039,9 +1038,7 @@ static void test_migrate_v3(void **state)
         "INSERT INTO epochs VALUES (7, 1, 0.5, 0.6, 0.7, 0.8), (7, 2, 0.4, 0.7, 0.6, 0.9),"
         " (9, 1, 0.9, 0.5, NULL, NULL);"
         "INSERT INTO metrics VALUES (7, 'test', 'loss', 0.3);"
-        "INSERT INTO weights VALUES (7, 0, 'bias', 1, 1, x'0000803f')",
-        NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
+        "INSERT INTO weights VALUES (7, 0, 'bias', 1, 1, x'0000803f')");
     assert_int_equal((int)query_num(dbpath, "PRAGMA user_version"), 3);
 
     store_error err;
@@ -1190,21 +1187,12 @@ static void test_predictions_roundtrip(void **state)
 static void test_migrate_v3_extras(void **state)
 {
     (void)state;
-    size_t n;
-    char *v3 = read_file(RUNEXP_FIXTURES "/results_v3.sql", &n);
-    v3[n] = '\0';
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, v3, NULL, NULL, NULL), SQLITE_OK);
-    free(v3);
-    assert_int_equal(sqlite3_exec(db,
+    old_database("results_v3.sql",
         "INSERT INTO experiments(id, name, spec, spec_hash, created_at) VALUES"
         " (1, 'old', 'name: old', 'h', 't');"
         "INSERT INTO trials(id, experiment_id, trial_key, trial_index, point_index, seed,"
         " params, status, test_accuracy) VALUES (1, 1, 'k', 0, 0, 0, '{}', 'done', 0.75);"
-        "INSERT INTO epochs(trial_id, epoch, loss) VALUES (1, 1, 0.5)",
-        NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
+        "INSERT INTO epochs(trial_id, epoch, loss) VALUES (1, 1, 0.5)");
     assert_int_equal((int)query_num(dbpath, "PRAGMA user_version"), 3);
 
     store_error err;
