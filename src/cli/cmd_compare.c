@@ -252,6 +252,31 @@ static void print_one_json(const analysis_experiment *e, analysis_metric m,
     fputs("\n]}\n", f);
 }
 
+/* How the Wilcoxon p-values of the points' comparisons were computed, as
+ * the words before "Wilcoxon": exact, unless some comparison had more than
+ * STATS_WILCOXON_EXACT_MAX nonzero differences. */
+static const char *wilcoxon_words(int exact)
+{
+    return exact ? "exact " : "normal-approximation (above " STATS_WILCOXON_EXACT_MAX_TEXT
+                              " pairs) ";
+}
+
+static int all_exact(const analysis_comparison *c, size_t n)
+{
+    for (size_t p = 0; p < n; p++)
+        if (c[p].compared && !c[p].paired.w.exact)
+            return 0;
+    return 1;
+}
+
+static const char *wilcoxon_kind(const analysis_point *pts, size_t n)
+{
+    for (size_t p = 0; p < n; p++)
+        if (pts[p].vs_best.compared && !pts[p].vs_best.paired.w.exact)
+            return wilcoxon_words(0);
+    return wilcoxon_words(1);
+}
+
 static int print_one_text(const analysis_experiment *e, analysis_metric m,
                           const analysis_options *o, const analysis_result *r)
 {
@@ -271,10 +296,11 @@ static int print_one_text(const analysis_experiment *e, analysis_metric m,
     fprintf(f, "mean, median, IQM (interquartile mean) and %.0f %% CI of the mean (percentile "
                "bootstrap,\n%zu resamples, seed %llu) over each point's done trials; diff = "
                "point - best over\ntheir common seeds; two-sided p of the paired t-test and "
-               "the exact Wilcoxon\nsigned-rank test, Holm-adjusted across the %zu "
+               "the %sWilcoxon\nsigned-rank test, Holm-adjusted across the %zu "
                "comparison%s.\n\n",
             100 * o->bootstrap.level, o->bootstrap.resamples,
-            (unsigned long long)o->bootstrap.seed, r->n_compared, r->n_compared == 1 ? "" : "s");
+            (unsigned long long)o->bootstrap.seed, wilcoxon_kind(r->points, e->n_points),
+            r->n_compared, r->n_compared == 1 ? "" : "s");
     fprintf(f, "%-*s  %3s  %7s  %7s  %7s  %-18s  %8s  %-20s  %7s  %7s  %7s  %7s  %s\n", w,
             "point", "n", "mean", "median", "IQM", "95% CI", "diff", "diff 95% CI", "p(t)",
             "Holm", "p(W)", "Holm", "verdict");
@@ -335,12 +361,14 @@ static int print_one_text(const analysis_experiment *e, analysis_metric m,
             fputs("  (the best itself, and the smallest point)\n", f);
         else if (s == r->best)
             fprintf(f, "  (the best itself: every point before it by %s is significantly "
-                       "worse, Holm-adjusted exact Wilcoxon p < %.2f)\n",
-                    e->numeric_order ? "sweep value" : "point index", o->alpha);
+                       "worse, Holm-adjusted %sWilcoxon p < %.2f)\n",
+                    e->numeric_order ? "sweep value" : "point index",
+                    wilcoxon_kind(r->points, e->n_points), o->alpha);
         else
-            fprintf(f, "  (smallest by %s; Holm-adjusted exact Wilcoxon p = %.4f >= %.2f over "
+            fprintf(f, "  (smallest by %s; Holm-adjusted %sWilcoxon p = %.4f >= %.2f over "
                        "%zu common seeds;\n  mean %.4f, diff %.4f)\n",
-                    e->numeric_order ? "sweep value" : "point index", sp->vs_best.p_w_holm,
+                    e->numeric_order ? "sweep value" : "point index",
+                    wilcoxon_kind(r->points, e->n_points), sp->vs_best.p_w_holm,
                     o->alpha, sp->vs_best.paired.n, sp->summary.mean,
                     sp->vs_best.paired.mean_diff);
     }
@@ -498,10 +526,11 @@ static int compare_two(const analysis_experiment *a, const analysis_experiment *
                                                                              : "lower");
         fprintf(f, "%zu common points (same sweep values); diff = A - B over each point's "
                    "common seeds (done in both),\n%.0f %% CI by percentile bootstrap (%zu "
-                   "resamples, seed %llu); two-sided p of the paired t-test\nand the exact "
+                   "resamples, seed %llu); two-sided p of the paired t-test\nand the %s"
                    "Wilcoxon signed-rank test, Holm-adjusted across the %zu comparison%s.\n\n",
                 common, 100 * o->bootstrap.level, o->bootstrap.resamples,
-                (unsigned long long)o->bootstrap.seed, family, family == 1 ? "" : "s");
+                (unsigned long long)o->bootstrap.seed, wilcoxon_words(all_exact(c, a->n_points)),
+                family, family == 1 ? "" : "s");
         fprintf(f, "%-*s  %5s  %7s  %7s  %8s  %-20s  %7s  %7s  %7s  %7s\n", w, "point",
                 "pairs", "mean A", "mean B", "diff", "diff 95% CI", "p(t)", "Holm", "p(W)",
                 "Holm");

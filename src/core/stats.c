@@ -305,6 +305,10 @@ void stats_ttest_diff(const double *d, size_t n, stats_ttest *out)
 
 size_t stats_wilcoxon_scratch(size_t n)
 {
+    /* the exact distribution is only built for at most
+     * STATS_WILCOXON_EXACT_MAX nonzero differences */
+    if (n > STATS_WILCOXON_EXACT_MAX)
+        return add_size(n, (size_t)STATS_WILCOXON_EXACT_MAX * (STATS_WILCOXON_EXACT_MAX + 1) + 1);
     if (n > 0 && n + 1 > SIZE_MAX / n)
         return 0;
     return add_size(n, add_size(n * (n + 1), 1));
@@ -347,12 +351,33 @@ int stats_wilcoxon_diff(const double *d, size_t n, double *scratch, stats_wilcox
     out->n = m;
     out->min_p = stats_wilcoxon_min_p(m);
     if (m == 0) {
+        out->exact = 1;
         out->p = out->p_normal = 1.0;
         if (v != scratch)
             free(v);
         return 0;
     }
     qsort(v, m, sizeof *v, cmp_abs);
+    out->exact = m <= STATS_WILCOXON_EXACT_MAX;
+    if (!out->exact) {
+        /* The ranks' sum, the ties' term and W+ without the distribution. */
+        total = m * (m + 1);
+        for (size_t j = 0; j < m;) {
+            size_t k = j + 1;
+            while (k < m && fabs(v[k]) == fabs(v[j]))
+                k++;
+            if (k - j > 1) {
+                double t = (double)(k - j);
+                out->ties = 1;
+                ties_term += t * (t * t - 1.0);
+            }
+            for (size_t i = j; i < k; i++)
+                if (v[i] > 0.0)
+                    w2 += j + 1 + k;
+            j = k;
+        }
+        goto statistic;
+    }
     /* Doubled midranks: a tie group at 1-based positions j+1 .. k has midrank
      * (j+1+k)/2, doubled j+1+k, an integer. The DP adds one weight at a time:
      * f[s] = P(sum of doubled ranks of positive signs = s) over the items so
@@ -394,6 +419,7 @@ int stats_wilcoxon_diff(const double *d, size_t n, double *scratch, stats_wilcox
     out->p = 2.0 * (lower < upper ? lower : upper);
     if (out->p > 1.0)
         out->p = 1.0;
+statistic:
     out->w_plus = (double)w2 / 2.0;
     out->w_minus = (double)total / 2.0 - out->w_plus;
     out->statistic = out->w_plus < out->w_minus ? out->w_plus : out->w_minus;
@@ -401,6 +427,8 @@ int stats_wilcoxon_diff(const double *d, size_t n, double *scratch, stats_wilcox
     se2 = (double)total * (2.0 * (double)m + 1.0) - 0.5 * ties_term;
     out->z = (out->statistic - mn) / sqrt(se2 / 24.0);
     out->p_normal = erfc(fabs(out->z) / sqrt(2.0));
+    if (!out->exact)
+        out->p = out->p_normal;
     if (v != scratch)
         free(v);
     return 0;

@@ -36,7 +36,7 @@ static void check_rel(double got, double want, double tol, double scale, const c
     _fail(file, line);
 }
 
-#define MAXV 128
+#define MAXV 1024
 
 /* One fixture line: its keyword and up to MAXV numbers after it. */
 typedef struct fline {
@@ -61,7 +61,7 @@ static FILE *open_fixture(const char *name)
  * name goes to word and the numbers after it to v. */
 static int next_line(FILE *f, fline *l)
 {
-    char buf[8192];
+    char buf[32768];
     while (fgets(buf, sizeof buf, f)) {
         char *p = buf, *end;
         int used = 0;
@@ -237,7 +237,10 @@ static void test_bad_arguments(void **state)
     assert_int_equal(stats_paired_compute(x, x, 3, &b, NULL, &pr), -1);
     b.level = NAN;
     assert_int_equal(stats_summary_compute(x, 3, &b, NULL, &s), -1);
-    assert_int_equal(stats_wilcoxon_scratch(SIZE_MAX / 2), 0);
+    assert_int_equal(stats_wilcoxon_scratch(SIZE_MAX - 1000), 0);
+    /* n + m(m + 1) + 1 with m = min(n, 400): the exact table stops growing */
+    assert_int_equal(stats_wilcoxon_scratch(400), 400 + 400 * 401 + 1);
+    assert_int_equal(stats_wilcoxon_scratch(1000), 1000 + 400 * 401 + 1);
 }
 
 /* ---- paired comparisons --------------------------------------------------- */
@@ -324,6 +327,41 @@ static void test_paired_by_hand(void **state)
     assert_rel(w.w_plus, 7.5, 0, 0, "tie");
     assert_rel(w.w_minus, 2.5, 0, 0, "tie");
     assert_rel(w.p, 0.5, 1e-15, 0, "tie");
+}
+
+/* At STATS_WILCOXON_EXACT_MAX nonzero differences p is still exact; above
+ * it, and with ties and zeros, scipy's normal approximation. */
+static void test_wilcoxon_large(void **state)
+{
+    (void)state;
+    FILE *f = open_fixture("stats_wilcoxon_large.txt");
+    fline c, d, w;
+    int cases = 0;
+    while (next_line(f, &c)) {
+        stats_wilcoxon r;
+        const char *cw = c.word;
+        expect_line(f, &d, "d");
+        expect_line(f, &w, "wilcoxon");
+        size_t need = stats_wilcoxon_scratch(d.n);
+        double *scratch = malloc(need * sizeof *scratch);
+        assert_non_null(scratch);
+        assert_int_equal(stats_wilcoxon_diff(d.v, d.n, scratch, &r), 0);
+        free(scratch);
+        assert_int_equal(r.n, (size_t)w.v[0]);
+        assert_int_equal(r.n_zero, (size_t)w.v[1]);
+        assert_int_equal(r.ties, (int)w.v[2]);
+        assert_rel(r.w_plus, w.v[3], 0.0, 0.0, cw);
+        assert_rel(r.w_minus, w.v[4], 0.0, 0.0, cw);
+        assert_rel(r.statistic, w.v[5], 0.0, 0.0, cw);
+        assert_rel(r.p, w.v[6], 1e-10, 0.0, cw);
+        assert_rel(r.min_p, w.v[7], 0.0, 0.0, cw);
+        assert_rel(r.z, w.v[8], 1e-12, 0.0, cw);
+        assert_rel(r.p_normal, w.v[9], 1e-10, 0.0, cw);
+        assert_int_equal(r.exact, (int)w.v[10]);
+        cases++;
+    }
+    fclose(f);
+    assert_int_equal(cases, 3);
 }
 
 static void test_min_p(void **state)
@@ -421,6 +459,7 @@ int main(void)
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_paired_fixtures),
         cmocka_unit_test(test_paired_by_hand),
+        cmocka_unit_test(test_wilcoxon_large),
         cmocka_unit_test(test_min_p),
         cmocka_unit_test(test_holm_fixtures),
         cmocka_unit_test(test_distributions),
