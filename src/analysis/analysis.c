@@ -7,11 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <omp.h>
+
 void analysis_options_init(analysis_options *o)
 {
     o->alpha = ANALYSIS_ALPHA;
     o->converge_rel = ANALYSIS_CONVERGE_REL;
     stats_bootstrap_init(&o->bootstrap);
+    o->threads = 1;
 }
 
 void analysis_result_free(analysis_result *r)
@@ -198,30 +201,46 @@ int analysis_compare_family(size_t m, const double *const *xa, const double *con
     double *pt = malloc((m ? m : 1) * sizeof *pt);
     double *pw = malloc((m ? m : 1) * sizeof *pw);
     size_t *order = malloc((m ? m : 1) * sizeof *order);
-    /* One scratch for every comparison, sized for the largest. */
+    /* One scratch per thread for its comparisons, sized for the largest. */
     size_t ns = 1;
     for (size_t k = 0; k < m; k++) {
         size_t need = stats_paired_scratch(n[k], &o->bootstrap);
         ns = need > ns ? need : ns;
     }
-    double *scratch = malloc(ns * sizeof *scratch);
-    int rc = -1;
-    if (!pt || !pw || !order || !scratch)
+    int rc = -1, failed = 0;
+    if (!pt || !pw || !order)
         goto done;
-    for (size_t k = 0; k < m; k++) {
-        comparison_clear(&out[k]);
-        pt[k] = pw[k] = NAN;
-        if (n[k] == 0)
-            continue;
-        if (stats_paired_compute(xa[k], xb[k], n[k], &o->bootstrap, scratch, &out[k].paired))
-            goto done;
-        out[k].compared = out[k].paired.n > 0;
-        if (!out[k].compared)
-            continue;
-        pt[k] = out[k].paired.t.p;
-        pw[k] = out[k].paired.w.p;
-        out[k].underpowered = out[k].paired.w.min_p >= o->alpha;
+    int nt = o->threads > 1 && m > 1 ? o->threads : 1;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        double *scratch = malloc(ns * sizeof *scratch);
+        if (!scratch) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(dynamic, 1)
+        for (size_t k = 0; k < m; k++) {
+            comparison_clear(&out[k]);
+            pt[k] = pw[k] = NAN;
+            if (n[k] == 0 || !scratch)
+                continue;
+            if (stats_paired_compute(xa[k], xb[k], n[k], &o->bootstrap, scratch,
+                                     &out[k].paired)) {
+#pragma omp atomic write
+                failed = 1;
+                continue;
+            }
+            out[k].compared = out[k].paired.n > 0;
+            if (!out[k].compared)
+                continue;
+            pt[k] = out[k].paired.t.p;
+            pw[k] = out[k].paired.w.p;
+            out[k].underpowered = out[k].paired.w.min_p >= o->alpha;
+        }
+        free(scratch);
     }
+    if (failed)
+        goto done;
     if (stats_holm(pt, m, pt, order) || stats_holm(pw, m, pw, order))
         goto done;
     for (size_t k = 0; k < m; k++) {
@@ -233,7 +252,6 @@ done:
     free(pt);
     free(pw);
     free(order);
-    free(scratch);
     return rc;
 }
 
@@ -318,19 +336,16 @@ int analysis_run(const analysis_input *in, analysis_result *out)
             return -1;
     size_t *rank = NULL;
     unsigned char *keep = kept_trials(in->trials, in->n_trials);
-    double *buf = NULL, **xa = NULL, **xb = NULL;
-    /* One scratch for every summary (the bootstrap's means), not one each. */
-    double *scratch = malloc(stats_summary_scratch(in->n_trials, &o->bootstrap) * sizeof *scratch);
+    double **xa = NULL, **xb = NULL;
     size_t *npairs = NULL;
     analysis_comparison *cmp = NULL;
     out->points = calloc(np ? np : 1, sizeof *out->points);
     rank = malloc((np ? np : 1) * sizeof *rank);
-    buf = malloc((in->n_trials ? in->n_trials : 1) * sizeof *buf);
     xa = calloc(np ? np : 1, sizeof *xa);
     xb = calloc(np ? np : 1, sizeof *xb);
     npairs = calloc(np ? np : 1, sizeof *npairs);
     cmp = calloc(np ? np : 1, sizeof *cmp);
-    if (!keep || !out->points || !rank || !buf || !scratch || !xa || !xb || !npairs || !cmp)
+    if (!keep || !out->points || !rank || !xa || !xb || !npairs || !cmp)
         goto fail;
     out->n_points = np;
     /* rank[p]: position of p in the order; the order must be a permutation */
@@ -343,13 +358,38 @@ int analysis_run(const analysis_input *in, analysis_result *out)
         rank[p] = r;
     }
 
+    /* Each point on its own (threads share nothing but the input; each
+     * bootstrap draws from its own stream), so the results are the same
+     * for any number of threads. */
+    int nt = o->threads > 1 && np > 1 ? o->threads : 1, failed = 0;
+    size_t nbuf = in->n_trials ? in->n_trials : 1;
+    size_t nscr = stats_summary_scratch(in->n_trials, &o->bootstrap);
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        double *tbuf = malloc(nbuf * sizeof *tbuf), *tscr = malloc(nscr * sizeof *tscr);
+        if (!tbuf || !tscr) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(dynamic, 1)
+        for (size_t p = 0; p < np; p++) {
+            analysis_point *pt = &out->points[p];
+            pt->rank = rank[p];
+            comparison_clear(&pt->vs_best);
+            if (!tbuf || !tscr || point_summary(in, keep, p, 0, tbuf, tscr, o, &pt->summary) ||
+                point_summary(in, keep, p, 1, tbuf, tscr, o, &pt->gap) ||
+                point_curve(in, keep, p, o, pt)) {
+#pragma omp atomic write
+                failed = 1;
+            }
+        }
+        free(tbuf);
+        free(tscr);
+    }
+    if (failed)
+        goto fail;
     for (size_t p = 0; p < np; p++) {
         analysis_point *pt = &out->points[p];
-        pt->rank = rank[p];
-        comparison_clear(&pt->vs_best);
-        if (point_summary(in, keep, p, 0, buf, scratch, o, &pt->summary) ||
-            point_summary(in, keep, p, 1, buf, scratch, o, &pt->gap) || point_curve(in, keep, p, o, pt))
-            goto fail;
         /* best: strictly better mean wins, so a tie keeps the lower index */
         if (pt->summary.n == 0)
             continue;
@@ -411,8 +451,6 @@ finish:
     free(npairs);
     free(cmp);
     free(rank);
-    free(buf);
-    free(scratch);
     free(keep);
     return 0;
 fail:
@@ -426,8 +464,6 @@ fail:
     free(npairs);
     free(cmp);
     free(rank);
-    free(buf);
-    free(scratch);
     free(keep);
     analysis_result_free(out);
     out->best = out->smallest_sufficient = out->sufficient_from = ANALYSIS_NONE;

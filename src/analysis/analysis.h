@@ -83,9 +83,13 @@ typedef struct analysis_options {
     double alpha;          /* the level of "significantly worse" */
     double converge_rel;   /* the relative improvement threshold */
     stats_bootstrap bootstrap;
+    int threads;           /* points computed in parallel (OpenMP) by this many
+                              threads; <= 1: serially. The results do not
+                              depend on it. Never call with threads > 1 from
+                              inside a parallel region (one OpenMP level). */
 } analysis_options;
 
-/* {ANALYSIS_ALPHA, ANALYSIS_CONVERGE_REL, stats_bootstrap_init}. */
+/* {ANALYSIS_ALPHA, ANALYSIS_CONVERGE_REL, stats_bootstrap_init, 1 thread}. */
 void analysis_options_init(analysis_options *o);
 
 typedef struct analysis_input {
@@ -231,7 +235,7 @@ int analysis_store_write(store *s, int64_t experiment_id, store_error *err);
  * the lab's metric; each metric costs about a tenth of a 60-trial XOR sweep);
  * `runexp compare --metric` computes any other one when asked. */
 #define ANALYSIS_RUN_METRICS (1u << ANALYSIS_TEST_ACCURACY)
-int analysis_store_write_metrics(store *s, int64_t experiment_id, unsigned metrics,
+int analysis_store_write_metrics(store *s, int64_t experiment_id, unsigned metrics, int threads,
                                  store_error *err);
 
 #endif

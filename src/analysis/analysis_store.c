@@ -302,12 +302,16 @@ int analysis_experiment_run(const analysis_experiment *e, analysis_metric m,
 
 int analysis_store_write(store *s, int64_t experiment_id, store_error *err)
 {
-    return analysis_store_write_metrics(s, experiment_id, (1u << ANALYSIS_N_METRICS) - 1, err);
+    return analysis_store_write_metrics(s, experiment_id, (1u << ANALYSIS_N_METRICS) - 1, 1,
+                                        err);
 }
 
 int analysis_store_write_metrics(store *s, int64_t experiment_id, unsigned metrics,
-                                 store_error *err)
+                                 int threads, store_error *err)
 {
+    analysis_options o;
+    analysis_options_init(&o);
+    o.threads = threads;
     analysis_experiment e;
     analysis_result res[ANALYSIS_N_METRICS];
     memset(res, 0, sizeof res);
@@ -330,7 +334,7 @@ int analysis_store_write_metrics(store *s, int64_t experiment_id, unsigned metri
     for (int m = 0; m < ANALYSIS_N_METRICS; m++) {
         if (!(metrics & (1u << m)))
             continue;
-        if (analysis_experiment_run(&e, (analysis_metric)m, NULL, &res[m]))
+        if (analysis_experiment_run(&e, (analysis_metric)m, &o, &res[m]))
             goto oom;
         first = first < 0 ? m : first;
         const analysis_result *r = &res[m];

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <omp.h>
+
 #include "analysis.h"
 #include "cmd.h"
 #include "store.h"
@@ -668,6 +670,7 @@ int cmd_compare(int argc, char **argv)
     memset(&r, 0, sizeof r);
     analysis_options o;
     analysis_options_init(&o);
+    o.threads = omp_get_max_threads(); /* OMP_NUM_THREADS, else the cores */
     analysis_metric m = (analysis_metric)metric;
     int rc = load(s, names[0], &e[0]);
     if (!rc && names[1])

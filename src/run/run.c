@@ -255,14 +255,21 @@ static int plan_loop(const plan_run *r, const runner_options *o, int jobs, store
 }
 
 /* The per-point statistics of experiment exp (analysis.h), after the
- * plan's last commit: only ANALYSIS_RUN_METRICS (test accuracy; each
+ * plan's last commit, unless those stored are current: only ANALYSIS_RUN_METRICS (test accuracy; each
  * metric costs about as much as the rest of the summary), `runexp compare
  * --metric` computes the others. An exit code. */
-static int plan_stats(int64_t exp, store *db, FILE *err, run_timings *tm)
+static int plan_stats(int64_t exp, store *db, int jobs, FILE *err, run_timings *tm)
 {
     double t0 = run_mono_ms();
     store_error serr;
-    int rc = analysis_store_write_metrics(db, exp, ANALYSIS_RUN_METRICS, &serr);
+    /* A rerun that committed nothing new (a resume with nothing to do)
+     * keeps what is stored: the statistics depend only on the done trials. */
+    int rc = store_point_stats_current(db, exp, analysis_metric_name(ANALYSIS_TEST_ACCURACY),
+                                       &serr);
+    if (rc == 0)
+        rc = analysis_store_write_metrics(db, exp, ANALYSIS_RUN_METRICS, jobs, &serr);
+    else if (rc > 0)
+        rc = 0;
     tm->ph[PH_STATS] += run_mono_ms() - t0;
     if (rc < 0) {
         run_say(err, "runexp: the statistics were not written: ", serr.message);
@@ -292,7 +299,7 @@ static int run_plan(const runner_options *o, const spec_document *doc, const swe
         code = run_search(p, r.ids, r.act, r.exp, r.shown, o, jobs, db, err);
         tm->ph[PH_LOOP] += run_mono_ms() - ts;
         if (code != RUNNER_EXIT_USAGE)
-            code = worse(code, plan_stats(r.exp, db, err, tm));
+            code = worse(code, plan_stats(r.exp, db, jobs, err, tm));
         double t2 = run_mono_ms();
         if (code != RUNNER_EXIT_USAGE)
             run_summary_print(db, p, r.ids, r.exp, r.shown, db_path, out);
@@ -308,7 +315,7 @@ static int run_plan(const runner_options *o, const spec_document *doc, const swe
     code = worse(code, plan_loop(&r, o, jobs, db, err, tm));
     tm->ph[PH_LOOP] += run_mono_ms() - t1;
     if (code != RUNNER_EXIT_USAGE)
-        code = worse(code, plan_stats(r.exp, db, err, tm));
+        code = worse(code, plan_stats(r.exp, db, jobs, err, tm));
     double t2 = run_mono_ms();
     run_summary_print(db, p, r.ids, r.exp, r.shown, db_path, out);
     tm->ph[PH_SUMMARY] += run_mono_ms() - t2;

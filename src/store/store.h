@@ -721,6 +721,19 @@ typedef struct store_point_stats {
 int store_point_stats_write(store *s, int64_t experiment_id, const store_point_stats *ps,
                             store_error *err);
 
+/* 1 when the stored statistics of metric are those of the experiment's done
+ * trials as they are now (rows exist and their n add up to the number of
+ * done trials: a done trial never changes, so equal counts mean the same
+ * set), 0 when they are missing or stale, -1 on error (err filled). */
+int store_point_stats_current(store *s, int64_t experiment_id, const char *metric,
+                              store_error *err);
+
+/* The point_stats row of (experiment, metric, point): 1 and out filled
+ * (metric and params NULL, NULL doubles NaN), 0 when there is none, -1 on
+ * error. */
+int store_point_stat_read(store *s, int64_t experiment_id, const char *metric,
+                          size_t point_index, store_point_stat *out, store_error *err);
+
 /* ==== merging databases (store_merge.c) =================================
  *
  * `runexp merge`: every experiment and trial of the databases in_paths

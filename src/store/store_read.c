@@ -1644,3 +1644,66 @@ fail:
     store_trial_extras_free(out);
     return -1;
 }
+
+/* ---- reading per-point statistics back ------------------------------------ */
+
+int store_point_stats_current(store *s, int64_t experiment_id, const char *metric,
+                              store_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (store_prep(s, "SELECT (SELECT count(*) FROM point_stats WHERE experiment_id = ?1"
+                      " AND metric = ?2), (SELECT coalesce(sum(n), 0) FROM point_stats"
+                      " WHERE experiment_id = ?1 AND metric = ?2), (SELECT count(*) FROM"
+                      " trials WHERE experiment_id = ?1 AND status = 'done')",
+                   &st, err))
+        return -1;
+    sqlite3_bind_int64(st, 1, experiment_id);
+    sqlite3_bind_text(st, 2, metric, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        store_db_err(s, err, rc, "reading point statistics");
+        sqlite3_finalize(st);
+        return -1;
+    }
+    int current = sqlite3_column_int64(st, 0) > 0 &&
+                  sqlite3_column_int64(st, 1) == sqlite3_column_int64(st, 2);
+    sqlite3_finalize(st);
+    return current;
+}
+
+int store_point_stat_read(store *s, int64_t experiment_id, const char *metric,
+                          size_t point_index, store_point_stat *out, store_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (store_prep(s, "SELECT point_rank, is_best, n, mean, std, min, max, median, iqm,"
+                      " ci_lo, ci_hi FROM point_stats WHERE experiment_id = ?1 AND"
+                      " metric = ?2 AND point_index = ?3",
+                   &st, err))
+        return -1;
+    sqlite3_bind_int64(st, 1, experiment_id);
+    sqlite3_bind_text(st, 2, metric, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)point_index);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        sqlite3_finalize(st);
+        return 0;
+    }
+    if (rc != SQLITE_ROW) {
+        store_db_err(s, err, rc, "reading point statistics");
+        sqlite3_finalize(st);
+        return -1;
+    }
+    memset(out, 0, sizeof *out);
+    out->metric = NULL;
+    out->params = NULL;
+    out->point_index = point_index;
+    out->point_rank = (size_t)sqlite3_column_int64(st, 0);
+    out->is_best = sqlite3_column_int(st, 1);
+    out->n = (size_t)sqlite3_column_int64(st, 2);
+    double *v[] = {&out->mean, &out->std, &out->min, &out->max, &out->median, &out->iqm,
+                   &out->ci_lo, &out->ci_hi};
+    for (int k = 0; k < 8; k++)
+        *v[k] = store_col_real(st, 3 + k);
+    sqlite3_finalize(st);
+    return 1;
+}

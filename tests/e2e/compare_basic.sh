@@ -148,4 +148,32 @@ expect_rc 2 "missing database"
 run compare 1 --db "$DB" --json
 expect_rc 0 "compare by id"
 expect_eq "$(sha256sum "$DB" | cut -d' ' -f1)" "$sum" "database unchanged by compare"
+
+# The run's statistics are kept while they are current and rebuilt when
+# not. Each point's n is its number of done trials (counted here), and the
+# summary's median is the stored one: a median set by hand in point_stats is
+# what a rerun with nothing to do prints, and stays.
+expect_eq "$(q "SELECT group_concat(x, ' ') FROM (SELECT point_index || ':' || n AS x
+    FROM point_stats WHERE experiment_id = 1 AND metric = 'test_accuracy'
+    ORDER BY point_index)")" \
+    "$(q "SELECT group_concat(point_index || ':' || c, ' ') FROM (SELECT point_index,
+    count(*) AS c FROM trials WHERE experiment_id = 1 AND status = 'done'
+    GROUP BY point_index ORDER BY point_index)")" "stored n per point = done trials"
+q "UPDATE point_stats SET median = 0.4242 WHERE experiment_id = 1 AND metric = 'test_accuracy'
+   AND point_index = 0"
+run --db "$DB" "$SPECS/compare_small.yaml"
+expect_rc 0 "rerun with nothing to do"
+expect_eq "$(q "SELECT median FROM point_stats WHERE experiment_id = 1
+    AND metric = 'test_accuracy' AND point_index = 0")" 0.4242 "current statistics kept"
+grep -q "  0\.4242  " out.txt || { show; fail "the summary prints the stored median"; }
+# Stale (a point's row missing, as after a crash between the last commit
+# and the statistics): the rerun computes them all again.
+q "DELETE FROM point_stats WHERE experiment_id = 1 AND metric = 'test_accuracy'
+   AND point_index = 2"
+run --db "$DB" -q "$SPECS/compare_small.yaml"
+expect_rc 0 "rerun with stale statistics"
+expect_eq "$(q "SELECT count(*) FROM point_stats WHERE experiment_id = 1
+    AND metric = 'test_accuracy'")" 3 "statistics rebuilt"
+expect_eq "$(q "SELECT median != 0.4242 FROM point_stats WHERE experiment_id = 1
+    AND metric = 'test_accuracy' AND point_index = 0")" 1 "the hand-set median replaced"
 echo "ok"

@@ -233,6 +233,47 @@ static void test_holm_and_smallest(void **state)
 /* A point with no common seed with the best is not compared and not
  * sufficient, and leaves the Holm family. W = 1 case (one positive
  * difference, the smallest): p = 0.015625, alone in its family. */
+/* The points computed by 3 threads are the points computed by one: every
+ * figure equal bit for bit (each point's bootstrap has its own stream). */
+static void test_threads(void **state)
+{
+    (void)state;
+    trials l = {0};
+    for (size_t p = 0; p < 6; p++)
+        for (uint64_t s = 0; s < 10; s++) {
+            add(&l, p, s, 0.5 + 0.04 * (double)p + 0.013 * (double)((s * 7 + p * 3) % 10));
+            l.t[l.n - 1].overfit_gap = 0.01 * (double)((s + p) % 4);
+        }
+    analysis_options o1, o3;
+    analysis_options_init(&o1);
+    analysis_options_init(&o3);
+    assert_int_equal(o1.threads, 1);
+    o3.threads = 3;
+    analysis_input in1 = {6, NULL, 1, l.n, l.t, &o1}, in3 = {6, NULL, 1, l.n, l.t, &o3};
+    analysis_result a, b;
+    assert_int_equal(analysis_run(&in1, &a), 0);
+    assert_int_equal(analysis_run(&in3, &b), 0);
+    assert_int_equal(a.best, b.best);
+    assert_int_equal(a.smallest_sufficient, b.smallest_sufficient);
+    assert_int_equal(a.n_compared, 5);
+    for (size_t p = 0; p < 6; p++) {
+        const analysis_point *x = &a.points[p], *y = &b.points[p];
+        const double vx[] = {x->summary.mean, x->summary.median, x->summary.iqm,
+                             x->summary.ci_lo, x->summary.ci_hi, x->gap.mean, x->gap.ci_lo,
+                             x->gap.ci_hi, x->vs_best.paired.ci_lo, x->vs_best.paired.ci_hi,
+                             x->vs_best.paired.w.p, x->vs_best.p_w_holm, x->vs_best.p_t_holm};
+        const double vy[] = {y->summary.mean, y->summary.median, y->summary.iqm,
+                             y->summary.ci_lo, y->summary.ci_hi, y->gap.mean, y->gap.ci_lo,
+                             y->gap.ci_hi, y->vs_best.paired.ci_lo, y->vs_best.paired.ci_hi,
+                             y->vs_best.paired.w.p, y->vs_best.p_w_holm, y->vs_best.p_t_holm};
+        assert_memory_equal(vx, vy, sizeof vx);
+        assert_int_equal(x->vs_best.compared, p != a.best);
+        assert_true(isfinite(x->summary.ci_lo) && x->summary.ci_lo <= x->summary.mean);
+    }
+    analysis_result_free(&a);
+    analysis_result_free(&b);
+}
+
 static void test_no_common_seed(void **state)
 {
     (void)state;
@@ -527,6 +568,7 @@ int main(void)
         cmocka_unit_test(test_best_and_ties),
         cmocka_unit_test(test_seed_pairs),
         cmocka_unit_test(test_holm_and_smallest),
+        cmocka_unit_test(test_threads),
         cmocka_unit_test(test_no_common_seed),
         cmocka_unit_test(test_converged_epoch),
         cmocka_unit_test(test_curve_in_run),
