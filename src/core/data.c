@@ -478,7 +478,7 @@ oom:
     return -1;
 }
 
-/* The fast path of strtod for a plain decimal number at s:
+/* The fast path of strtod for a plain decimal number at s (data.h):
  * [+-] digits [. digits] [(e|E) [+-] digits], with at least one digit
  * before the exponent. When its digits, leading zeros aside, make an
  * integer m <= 2^53 and its decimal exponent k (the exponent less the
@@ -490,7 +490,7 @@ oom:
  * compiler that evaluates doubles in wider registers (FLT_EVAL_METHOD != 0,
  * where the product could be rounded twice); the caller then takes
  * strtod's path. What follows the number is the caller's to check. */
-static const char *fast_decimal(const char *s, double *out)
+const char *data_decimal_fast(const char *s, double *out)
 {
 #if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
     static const double pow10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
@@ -550,12 +550,12 @@ static const char *fast_decimal(const char *s, double *out)
 
 /* Strict decimal number: the whole (trimmed) cell is consumed by strtod and
  * the value is a finite double. Rejects "", "1.5x", "nan", "inf", "1e999",
- * hex floats. A plain number goes through fast_decimal (the same value). */
+ * hex floats. A plain number goes through data_decimal_fast (the same value). */
 static int parse_decimal(const char *s, double *out)
 {
     char *end;
     double v;
-    const char *q = fast_decimal(s, &v);
+    const char *q = data_decimal_fast(s, &v);
     if (q && *q == '\0') {
         *out = v;
         return 0;
@@ -1240,8 +1240,8 @@ static int csv_row_slow(csv_parser *P, char *line, data_error *err)
 
 /* A data row read straight from the text at p, without copying or
  * splitting it, when it is plain: n_cols cells, each feature a number
- * fast_decimal reads (blanks around it allowed), the label unquoted and not
- * empty. Returns the row's line end with the features in xr and the label
+ * data_decimal_fast reads (blanks around it allowed), the label unquoted
+ * and not empty. Returns the row's line end with the features in xr and the label
  * in [*lt, *lt + *lt_len), or NULL when the line needs the general way
  * (anything else, including every error). p is inside whole lines. */
 static const char *csv_row_fast(const csv_parser *P, const char *p, float *xr,
@@ -1268,7 +1268,7 @@ static const char *csv_row_fast(const csv_parser *P, const char *p, float *xr,
             p = q;
         } else {
             double v;
-            if (!(p = fast_decimal(p, &v)))
+            if (!(p = data_decimal_fast(p, &v)))
                 return NULL;
             *xr++ = (float)v;
             while (*p == ' ' || *p == '\t')
