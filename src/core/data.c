@@ -490,43 +490,44 @@ oom:
  * compiler that evaluates doubles in wider registers (FLT_EVAL_METHOD != 0,
  * where the product could be rounded twice); the caller then takes
  * strtod's path. What follows the number is the caller's to check. */
-const char *data_decimal_fast(const char *s, double *out)
+static inline const char *decimal_fast(const char *s, double *out)
 {
 #if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
     static const double pow10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                      1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                      1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-    const char *p = s;
-    uint64_t m = 0;
-    int neg = 0, n_sig = 0, k = 0, any = 0;
+    const char *p = s, *d0, *sig;
+    uint64_t m = 0; /* wraps past 19 digits, which are refused below */
+    size_t n_sig, n_int, n_frac = 0;
+    int neg = 0, k;
     double v;
     if (*p == '+' || *p == '-')
         neg = *p++ == '-';
-    for (; *p >= '0' && *p <= '9'; p++, any = 1) {
-        if (m == 0 && *p == '0')
-            continue; /* a leading zero */
-        if (++n_sig > 19)
-            return NULL; /* m could overflow 64 bits */
+    for (d0 = p; *p == '0'; p++)
+        ; /* leading zeros */
+    for (sig = p; (unsigned)(*p - '0') < 10; p++)
         m = m * 10 + (uint64_t)(*p - '0');
-    }
+    n_sig = (size_t)(p - sig);
+    n_int = (size_t)(p - d0);
     if (*p == '.') {
-        for (p++; *p >= '0' && *p <= '9'; p++, any = 1) {
-            k--;
-            if (m == 0 && *p == '0')
-                continue;
-            if (++n_sig > 19)
-                return NULL;
+        const char *f0 = ++p;
+        if (m == 0)
+            while (*p == '0')
+                p++; /* zeros before the first significant digit */
+        for (sig = p; (unsigned)(*p - '0') < 10; p++)
             m = m * 10 + (uint64_t)(*p - '0');
-        }
+        n_sig += (size_t)(p - sig);
+        n_frac = (size_t)(p - f0);
     }
-    if (!any)
+    if (n_int + n_frac == 0 || n_sig > 19 || n_frac > 64)
         return NULL;
+    k = -(int)n_frac;
     if (*p == 'e' || *p == 'E') {
         int eneg = 0, ev = 0, nd = 0;
         p++;
         if (*p == '+' || *p == '-')
             eneg = *p++ == '-';
-        for (; *p >= '0' && *p <= '9'; p++) {
+        for (; (unsigned)(*p - '0') < 10; p++) {
             if (++nd > 4)
                 return NULL;
             ev = ev * 10 + (*p - '0');
@@ -548,6 +549,11 @@ const char *data_decimal_fast(const char *s, double *out)
 #endif
 }
 
+const char *data_decimal_fast(const char *s, double *out)
+{
+    return decimal_fast(s, out);
+}
+
 /* Strict decimal number: the whole (trimmed) cell is consumed by strtod and
  * the value is a finite double. Rejects "", "1.5x", "nan", "inf", "1e999",
  * hex floats. A plain number goes through data_decimal_fast (the same value). */
@@ -555,7 +561,7 @@ static int parse_decimal(const char *s, double *out)
 {
     char *end;
     double v;
-    const char *q = data_decimal_fast(s, &v);
+    const char *q = decimal_fast(s, &v);
     if (q && *q == '\0') {
         *out = v;
         return 0;
@@ -1268,7 +1274,7 @@ static const char *csv_row_fast(const csv_parser *P, const char *p, float *xr,
             p = q;
         } else {
             double v;
-            if (!(p = data_decimal_fast(p, &v)))
+            if (!(p = decimal_fast(p, &v)))
                 return NULL;
             *xr++ = (float)v;
             while (*p == ' ' || *p == '\t')
