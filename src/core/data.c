@@ -8,9 +8,11 @@
 #include "data.h"
 
 #include "checked.h"
+#include "digest.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -476,13 +478,94 @@ oom:
     return -1;
 }
 
+/* The fast path of strtod for a plain decimal number at s (data.h):
+ * [+-] digits [. digits] [(e|E) [+-] digits], with at least one digit
+ * before the exponent. When its digits, leading zeros aside, make an
+ * integer m <= 2^53 and its decimal exponent k (the exponent less the
+ * digits after the point) is within +-22, m and 10^|k| are exact doubles
+ * and the one multiplication or division m * 10^k or m / 10^-k is rounded
+ * once, correctly (Clinger's fast path): the very double strtod returns for
+ * the same text. Returns the end of the number with *out set, or NULL for
+ * anything else: no number there, more digits, a larger exponent, or a
+ * compiler that evaluates doubles in wider registers (FLT_EVAL_METHOD != 0,
+ * where the product could be rounded twice); the caller then takes
+ * strtod's path. What follows the number is the caller's to check. */
+static inline const char *decimal_fast(const char *s, double *out)
+{
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
+    static const double pow10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    const char *p = s, *d0, *sig;
+    uint64_t m = 0; /* wraps past 19 digits, which are refused below */
+    size_t n_sig, n_int, n_frac = 0;
+    int neg = 0, k;
+    double v;
+    if (*p == '+' || *p == '-')
+        neg = *p++ == '-';
+    for (d0 = p; *p == '0'; p++)
+        ; /* leading zeros */
+    for (sig = p; (unsigned)(*p - '0') < 10; p++)
+        m = m * 10 + (uint64_t)(*p - '0');
+    n_sig = (size_t)(p - sig);
+    n_int = (size_t)(p - d0);
+    if (*p == '.') {
+        const char *f0 = ++p;
+        if (m == 0)
+            while (*p == '0')
+                p++; /* zeros before the first significant digit */
+        for (sig = p; (unsigned)(*p - '0') < 10; p++)
+            m = m * 10 + (uint64_t)(*p - '0');
+        n_sig += (size_t)(p - sig);
+        n_frac = (size_t)(p - f0);
+    }
+    if (n_int + n_frac == 0 || n_sig > 19 || n_frac > 64)
+        return NULL;
+    k = -(int)n_frac;
+    if (*p == 'e' || *p == 'E') {
+        int eneg = 0, ev = 0, nd = 0;
+        p++;
+        if (*p == '+' || *p == '-')
+            eneg = *p++ == '-';
+        for (; (unsigned)(*p - '0') < 10; p++) {
+            if (++nd > 4)
+                return NULL;
+            ev = ev * 10 + (*p - '0');
+        }
+        if (nd == 0)
+            return NULL; /* "1e": strtod reads "1" and stops */
+        k += eneg ? -ev : ev;
+    }
+    if (m > ((uint64_t)1 << 53) || k < -22 || k > 22)
+        return NULL;
+    v = (double)m;
+    v = k >= 0 ? v * pow10[k] : v / pow10[-k];
+    *out = neg ? -v : v;
+    return p;
+#else
+    (void)s;
+    (void)out;
+    return NULL;
+#endif
+}
+
+const char *data_decimal_fast(const char *s, double *out)
+{
+    return decimal_fast(s, out);
+}
+
 /* Strict decimal number: the whole (trimmed) cell is consumed by strtod and
  * the value is a finite double. Rejects "", "1.5x", "nan", "inf", "1e999",
- * hex floats. */
+ * hex floats. A plain number goes through data_decimal_fast (the same value). */
 static int parse_decimal(const char *s, double *out)
 {
     char *end;
     double v;
+    const char *q = decimal_fast(s, &v);
+    if (q && *q == '\0') {
+        *out = v;
+        return 0;
+    }
     if (*s == '\0')
         return -1;
     /* strtod also reads hex floats and "infinity"; accept only the decimal
@@ -840,90 +923,217 @@ static int csv_text_check(const char *text, size_t len, const char *path, size_t
     return 0;
 }
 
-int data_source_csv(const char *path, const char *label_column, data_set *out,
-                    data_error *err)
+/* ---- the CSV reader: chunks in, rows out -------------------------------- *
+ *
+ * The text arrives in pieces (read from a file, or copied from memory) into
+ * one buffer that holds the unread rest of the current piece and any line
+ * begun in it; each piece goes to the SHA-256 as it is read, then its whole
+ * lines to the parser. Memory is the dataset, one piece and the longest
+ * line, never the whole text.
+ *
+ * The checks run in the order they had when the whole text was read first:
+ * a read error, then UTF-16, then the first NUL byte anywhere in the file,
+ * then the first problem of the lines in order, then the problems of the
+ * whole (no rows, one class). So after a line's error the reader goes on
+ * through the rest of the text looking only for a NUL byte, which wins.
+ */
+
+typedef struct csv_reader {
+    FILE *f;          /* the source: a file, or ... */
+    const char *text; /* ... text[0..text_len) in memory */
+    size_t text_len, text_pos;
+    const char *name;
+    size_t chunk;        /* bytes per read */
+    digest_sha256 *sha;  /* fed every byte read; NULL = no hash */
+    char *buf;           /* buf[start..end): read, not yet parsed */
+    size_t cap, start, end;
+    size_t whole;        /* buf[start..whole): whole lines, each with its end */
+    int eof;             /* the source is exhausted */
+} csv_reader;
+
+/* Reads one more piece behind buf[start..end) (moved to the front first).
+ * At the end of the source sets eof and, when the text does not end in a
+ * line end, appends a '\n' (not hashed) so that every line ends in one.
+ * Returns 0, or -1 with err set (read error, out of memory). */
+static int reader_read(csv_reader *r, data_error *err)
 {
-    size_t len = 0;
-    char *text;
-    int rc;
-    memset(out, 0, sizeof *out);
-    if (!path) {
-        set_error(err, "", 0, 0, "no CSV path given");
-        return -1;
+    size_t keep = r->end - r->start, got;
+    if (r->start) {
+        memmove(r->buf, r->buf + r->start, keep);
+        r->whole -= r->start;
+        r->start = 0;
+        r->end = keep;
     }
-    if (!(text = read_file(path, &len, err)))
-        return -1;
-    rc = data_source_csv_buffer(text, len, path, label_column, out, err);
-    free(text);
-    return rc;
+    if (r->cap < keep + r->chunk + 1) {
+        size_t nc;
+        char *nb;
+        if (!checked_add(keep, r->chunk, &nc) || !checked_add(nc, 1, &nc) ||
+            !(nb = realloc(r->buf, nc))) {
+            set_error(err, r->name, 0, 0, "out of memory");
+            return -1;
+        }
+        r->buf = nb;
+        r->cap = nc;
+    }
+    if (r->f) {
+        got = fread(r->buf + r->end, 1, r->chunk, r->f);
+        if (got == 0 && ferror(r->f)) {
+            set_error(err, r->name, 0, 0, "read error: %s", strerror(errno));
+            return -1;
+        }
+    } else {
+        got = r->text_len - r->text_pos < r->chunk ? r->text_len - r->text_pos : r->chunk;
+        memcpy(r->buf + r->end, r->text + r->text_pos, got);
+        r->text_pos += got;
+    }
+    if (got == 0) {
+        r->eof = 1;
+        if (r->end > r->start && r->buf[r->end - 1] != '\n' && r->buf[r->end - 1] != '\r')
+            r->buf[r->end++] = '\n';
+        r->whole = r->end;
+        return 0;
+    }
+    if (r->sha)
+        digest_sha256_update(r->sha, r->buf + r->end, got);
+    {
+        /* Whole lines end at the last line end read; a '\r' at the very end
+         * may be the first half of a "\r\n" still to come. The '\r' before
+         * this piece (kept back last time) is looked at again. */
+        size_t i = r->end + got, lo = r->end > r->whole ? r->end - 1 : r->end;
+        r->end += got;
+        if (r->buf[i - 1] == '\r')
+            i--;
+        while (i > lo && r->buf[i - 1] != '\n' && r->buf[i - 1] != '\r')
+            i--;
+        if (i > lo)
+            r->whole = i;
+    }
+    return 0;
 }
 
-int data_source_csv_buffer(const char *text, size_t len, const char *path,
-                           const char *label_column, data_set *out, data_error *err)
+/* Makes buf[start..whole) hold at least one whole line: returns 1, or 0 at
+ * the end of the text, or -1 with err set. */
+static int reader_lines(csv_reader *r, data_error *err)
 {
-    data_set t;
-    csv_line cells = {NULL, 0, 0};
-    csv_rows rows = {NULL, NULL, 0, 0, 0};
-    csv_label *labels = NULL; /* one per row, then uniqued */
-    size_t n_labels_cap = 0;
-    char **header = NULL;
-    size_t n_cols = 0, label_idx = 0, pos = 0, i, k;
-    unsigned lineno = 0, header_line = 0, label_col_pos = 0;
-    line_buf lb = {NULL, 0};
-    char *line;
-    int all_int = 1, all_num = 1, oom = 0;
-    memset(&t, 0, sizeof t);
-    memset(out, 0, sizeof *out);
-    if (!path)
-        path = "";
-    if (!text && len) {
-        set_error(err, path, 0, 0, "no CSV text given");
-        return -1;
+    while (r->whole == r->start) {
+        if (r->eof)
+            return 0;
+        if (reader_read(r, err) != 0)
+            return -1;
     }
-    if (!text)
-        text = "";
-    if (csv_text_check(text, len, path, &pos, err) != 0)
-        goto fail;
+    return 1;
+}
 
-    /* Header: the first non-blank line. */
-    while ((line = next_line(text, len, &pos, &lb, &oom)) != NULL) {
-        lineno++;
-        if (!is_blank(line))
-            break;
+/* The end of the line at p (its '\n' or '\r'), and in *next the start of
+ * the line after it; p is inside buf[start..whole). */
+static const char *line_end(const csv_reader *r, const char *p, const char **next)
+{
+    const char *lim = r->buf + r->whole;
+    while (*p != '\n' && *p != '\r')
+        p++;
+    *next = p + 1 + (p[0] == '\r' && p + 1 < lim && p[1] == '\n');
+    return p;
+}
+
+/* After a problem in line `line - 1` (or before line `line` was read):
+ * the rest of the text from buf[start], a line start, looked through for a
+ * NUL byte, which is reported instead (line ends counted as next_line
+ * does). A read error is reported instead too. */
+static void reader_find_nul(csv_reader *r, unsigned line, data_error *err)
+{
+    unsigned long long off = 0, line_start = 0;
+    int after_cr = 0;
+    r->sha = NULL;
+    for (;;) {
+        for (; r->start < r->end; r->start++, off++) {
+            char c = r->buf[r->start];
+            if (after_cr) {
+                after_cr = 0;
+                if (c == '\n') {
+                    line_start = off + 1;
+                    continue;
+                }
+            }
+            if (c == '\r' || c == '\n') {
+                line++;
+                line_start = off + 1;
+                after_cr = c == '\r';
+            } else if (c == '\0') {
+                set_error(err, r->name, line, (unsigned)(off - line_start) + 1,
+                          "NUL byte: the file holds binary data, not CSV text");
+                return;
+            }
+        }
+        r->whole = r->start;
+        if (r->eof || reader_read(r, err) != 0)
+            return;
     }
-    if (oom)
-        goto oom;
-    if (!line) {
-        set_error(err, path, 1, 0,
-                  "empty file: expected a header row and data rows");
-        goto fail;
+}
+
+/* The state of one CSV parse: the header, then the rows so far. */
+typedef struct csv_parser {
+    const char *path;
+    const char *label_column;
+    csv_line cells;
+    csv_rows rows;
+    csv_label *labels; /* one per row, then uniqued */
+    size_t n_labels_cap;
+    char **header;
+    size_t n_cols, label_idx;
+    unsigned lineno, header_line, label_col_pos;
+    line_buf lb;
+    int have_header, all_int, all_num;
+} csv_parser;
+
+static void csv_parser_free(csv_parser *P)
+{
+    size_t i;
+    if (P->labels) {
+        /* a row's label is only allocated right before rows.n counts it */
+        for (i = 0; i < P->rows.n; i++)
+            free(P->labels[i].text);
     }
-    header_line = lineno;
-    if (csv_split(line, &cells, path, lineno, err) != 0)
-        goto fail;
-    n_cols = cells.n;
+    free(P->labels);
+    free(P->rows.x);
+    free(P->rows.y);
+    free_strings(P->header, P->n_cols);
+    free(P->cells.cells);
+    free(P->lb.s);
+}
+
+/* The header line (split in place): names, their checks, the label column. */
+static int csv_header(csv_parser *P, char *line, data_error *err)
+{
+    const char *path = P->path;
+    unsigned lineno = P->lineno;
+    size_t i, k, n_cols;
+    P->header_line = lineno;
+    if (csv_split(line, &P->cells, path, lineno, err) != 0)
+        return -1;
+    n_cols = P->cells.n;
     if (n_cols < 2) {
         set_error(err, path, lineno, 1,
                   "the header has %zu column; need at least one feature "
                   "column and a label column", n_cols);
-        goto fail;
+        return -1;
     }
-    if (!(header = calloc(n_cols, sizeof *header)))
+    if (!(P->header = calloc(n_cols, sizeof *P->header)))
         goto oom;
+    P->n_cols = n_cols;
     for (i = 0; i < n_cols; i++) {
-        if (!(header[i] = strdup(cells.cells[i].text)))
+        if (!(P->header[i] = strdup(P->cells.cells[i].text)))
             goto oom;
-        if (header[i][0] == '\0') {
-            set_error(err, path, lineno, cells.cells[i].column,
+        if (P->header[i][0] == '\0') {
+            set_error(err, path, lineno, P->cells.cells[i].column,
                       "header field %zu is empty: every column needs a name", i + 1);
-            goto fail;
+            return -1;
         }
     }
-    if (check_unique_names(header, n_cols, &cells, path, lineno, err) != 0)
-        goto fail;
-    if (label_column) {
+    if (check_unique_names(P->header, n_cols, &P->cells, path, lineno, err) != 0)
+        return -1;
+    if (P->label_column) {
         for (i = 0; i < n_cols; i++)
-            if (strcmp(header[i], label_column) == 0)
+            if (strcmp(P->header[i], P->label_column) == 0)
                 break;
         if (i == n_cols) {
             char names[400];
@@ -931,93 +1141,167 @@ int data_source_csv_buffer(const char *text, size_t len, const char *path,
             names[0] = '\0';
             for (k = 0; k < n_cols && used < sizeof names; k++) {
                 int w = snprintf(names + used, sizeof names - used, "%s'%s'",
-                                 k ? ", " : "", header[k]);
+                                 k ? ", " : "", P->header[k]);
                 if (w < 0)
                     break;
                 used += (size_t)w;
             }
             set_error(err, path, lineno, 1,
                       "no label column named '%s'; the header has: %s",
-                      label_column, names);
-            goto fail;
+                      P->label_column, names);
+            return -1;
         }
-        label_idx = i;
+        P->label_idx = i;
     } else {
-        label_idx = n_cols - 1;
+        P->label_idx = n_cols - 1;
     }
-    label_col_pos = cells.cells[label_idx].column;
-    rows.nf = n_cols - 1;
+    P->label_col_pos = P->cells.cells[P->label_idx].column;
+    P->rows.nf = n_cols - 1;
+    P->have_header = 1;
+    return 0;
+oom:
+    set_error(err, path, lineno, 0, "out of memory");
+    return -1;
+}
 
-    /* Data rows. */
-    while ((line = next_line(text, len, &pos, &lb, &oom)) != NULL) {
-        size_t f = 0, line_end;
-        float *xr;
-        lineno++;
-        if (is_blank(line))
-            continue; /* blank lines (also the one after a final newline) */
-        /* The line's end before csv_split cuts it at the commas: a row
-         * with too few fields is reported just past its last field. */
-        line_end = strlen(line);
-        while (line_end > 0 && (line[line_end - 1] == ' ' || line[line_end - 1] == '\t'))
-            line_end--;
-        if (csv_split(line, &cells, path, lineno, err) != 0)
-            goto fail;
-        if (cells.n != n_cols) {
-            /* Too many: point at the first extra cell. Too few: the column
-             * just after the last field (trailing blanks not counted). */
-            unsigned col = cells.n > n_cols ? cells.cells[n_cols].column
-                                            : (unsigned)line_end + 1;
-            set_error(err, path, lineno, col,
-                      "ragged row: %zu fields, the header has %zu", cells.n,
-                      n_cols);
-            goto fail;
+/* The label of row rows.n: text (owned, given up here) and whether every
+ * label so far is an integer, a number. */
+static int csv_label_add(csv_parser *P, char *text, data_error *err)
+{
+    csv_label *L;
+    if (P->rows.n == P->n_labels_cap) {
+        size_t nc = P->n_labels_cap ? P->n_labels_cap * 2 : 256;
+        csv_label *nl = realloc(P->labels, nc * sizeof *nl);
+        if (!nl) {
+            free(text);
+            set_error(err, P->path, P->lineno, 0, "out of memory");
+            return -1;
         }
-        if (csv_rows_grow(&rows) != 0)
-            goto oom;
-        xr = rows.x + rows.n * rows.nf;
-        for (i = 0; i < n_cols; i++) {
-            const char *c = cells.cells[i].text;
-            if (i == label_idx)
-                continue;
-            if (parse_float(c, &xr[f]) != 0) {
-                set_error(err, path, lineno, cells.cells[i].column,
-                          "column '%s': '%s' is not a finite number",
-                          header[i], c);
-                goto fail;
-            }
-            f++;
-        }
-        if (rows.n == n_labels_cap) {
-            size_t nc = n_labels_cap ? n_labels_cap * 2 : 256;
-            csv_label *nl = realloc(labels, nc * sizeof *nl);
-            if (!nl)
-                goto oom;
-            labels = nl;
-            n_labels_cap = nc;
-        }
-        {
-            const char *lt = cells.cells[label_idx].text;
-            csv_label *L = &labels[rows.n];
-            L->text = NULL;
-            if (*lt == '\0') {
-                set_error(err, path, lineno, cells.cells[label_idx].column,
-                          "empty label in column '%s'", header[label_idx]);
-                goto fail;
-            }
-            if (!(L->text = strdup(lt)))
-                goto oom;
-            if (all_int && parse_int_label(lt, &L->ival) != 0)
-                all_int = 0;
-            if (all_num && parse_decimal(lt, &L->dval) != 0)
-                all_num = 0;
-        }
-        rows.n++;
+        P->labels = nl;
+        P->n_labels_cap = nc;
     }
-    if (oom)
-        goto oom;
-    if (rows.n == 0) {
-        set_error(err, path, lineno + 1, 0, "no data rows after the header");
-        goto fail;
+    L = &P->labels[P->rows.n];
+    L->text = text;
+    if (P->all_int && parse_int_label(text, &L->ival) != 0)
+        P->all_int = 0;
+    if (P->all_num && parse_decimal(text, &L->dval) != 0)
+        P->all_num = 0;
+    P->rows.n++;
+    return 0;
+}
+
+/* A data row the general way: line (NUL-terminated, split in place). Row
+ * memory is already there (csv_rows_grow). */
+static int csv_row_slow(csv_parser *P, char *line, data_error *err)
+{
+    const char *path = P->path;
+    unsigned lineno = P->lineno;
+    size_t i, f = 0, line_end, n_cols = P->n_cols;
+    float *xr;
+    char *lt_copy;
+    /* The line's end before csv_split cuts it at the commas: a row
+     * with too few fields is reported just past its last field. */
+    line_end = strlen(line);
+    while (line_end > 0 && (line[line_end - 1] == ' ' || line[line_end - 1] == '\t'))
+        line_end--;
+    if (csv_split(line, &P->cells, path, lineno, err) != 0)
+        return -1;
+    if (P->cells.n != n_cols) {
+        /* Too many: point at the first extra cell. Too few: the column
+         * just after the last field (trailing blanks not counted). */
+        unsigned col = P->cells.n > n_cols ? P->cells.cells[n_cols].column
+                                           : (unsigned)line_end + 1;
+        set_error(err, path, lineno, col,
+                  "ragged row: %zu fields, the header has %zu", P->cells.n,
+                  n_cols);
+        return -1;
+    }
+    xr = P->rows.x + P->rows.n * P->rows.nf;
+    for (i = 0; i < n_cols; i++) {
+        const char *c = P->cells.cells[i].text;
+        if (i == P->label_idx)
+            continue;
+        if (parse_float(c, &xr[f]) != 0) {
+            set_error(err, path, lineno, P->cells.cells[i].column,
+                      "column '%s': '%s' is not a finite number",
+                      P->header[i], c);
+            return -1;
+        }
+        f++;
+    }
+    {
+        const char *lt = P->cells.cells[P->label_idx].text;
+        if (*lt == '\0') {
+            set_error(err, path, lineno, P->cells.cells[P->label_idx].column,
+                      "empty label in column '%s'", P->header[P->label_idx]);
+            return -1;
+        }
+        if (!(lt_copy = strdup(lt))) {
+            set_error(err, path, lineno, 0, "out of memory");
+            return -1;
+        }
+    }
+    return csv_label_add(P, lt_copy, err);
+}
+
+/* A data row read straight from the text at p, without copying or
+ * splitting it, when it is plain: n_cols cells, each feature a number
+ * data_decimal_fast reads (blanks around it allowed), the label unquoted
+ * and not empty. Returns the row's line end with the features in xr and the label
+ * in [*lt, *lt + *lt_len), or NULL when the line needs the general way
+ * (anything else, including every error). p is inside whole lines. */
+static const char *csv_row_fast(const csv_parser *P, const char *p, float *xr,
+                                const char **lt, size_t *lt_len)
+{
+    size_t i, n_cols = P->n_cols;
+    for (i = 0; i < n_cols; i++) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (i == P->label_idx) {
+            const char *q = p, *e;
+            if (*p == '"')
+                return NULL;
+            while (*q != ',' && *q != '\n' && *q != '\r' && *q != '\0')
+                q++;
+            if (*q == '\0')
+                return NULL;
+            for (e = q; e > p && (e[-1] == ' ' || e[-1] == '\t'); e--)
+                ;
+            if (e == p)
+                return NULL;
+            *lt = p;
+            *lt_len = (size_t)(e - p);
+            p = q;
+        } else {
+            double v;
+            if (!(p = decimal_fast(p, &v)))
+                return NULL;
+            *xr++ = (float)v;
+            while (*p == ' ' || *p == '\t')
+                p++;
+        }
+        if (i + 1 < n_cols) {
+            if (*p != ',')
+                return NULL;
+            p++;
+        } else if (*p != '\n' && *p != '\r') {
+            return NULL;
+        }
+    }
+    return p;
+}
+
+/* Classes from the labels and the finished set (see data_source_csv). */
+static int csv_finish(csv_parser *P, data_set *out, data_error *err)
+{
+    const char *path = P->path;
+    data_set t;
+    size_t i, k, n_cols = P->n_cols, label_idx = P->label_idx;
+    int all_int = P->all_int, all_num = P->all_num;
+    memset(&t, 0, sizeof t);
+    if (P->rows.n == 0) {
+        set_error(err, path, P->lineno + 1, 0, "no data rows after the header");
+        return -1;
     }
 
     /* Classes: unique labels in ascending order. When every label is a
@@ -1027,25 +1311,25 @@ int data_source_csv_buffer(const char *text, size_t len, const char *path,
      * labels is sorted and uniqued; each row finds its class by binary
      * search. */
     {
-        size_t n = rows.n, n_uniq = 0;
+        size_t n = P->rows.n, n_uniq = 0;
         csv_label *sorted = malloc(n * sizeof *sorted);
         int (*cmp)(const void *, const void *) =
             all_int ? cmp_label_int : all_num ? cmp_label_num : cmp_label_str;
         if (!sorted)
             goto oom;
-        memcpy(sorted, labels, n * sizeof *sorted);
+        memcpy(sorted, P->labels, n * sizeof *sorted);
         qsort(sorted, n, sizeof *sorted, cmp);
         for (i = 0; i < n; i++)
             if (n_uniq == 0 || cmp(&sorted[n_uniq - 1], &sorted[i]) != 0)
                 sorted[n_uniq++] = sorted[i];
         if (n_uniq < 2) {
             char buf[32];
-            set_error(err, path, header_line, label_col_pos,
+            set_error(err, path, P->header_line, P->label_col_pos,
                       "label column '%s' has %zu class ('%s'); need at "
-                      "least two", header[label_idx], n_uniq,
+                      "least two", P->header[label_idx], n_uniq,
                       class_name(&sorted[0], all_int, all_num, buf, sizeof buf));
             free(sorted);
-            goto fail;
+            return -1;
         }
         t.class_names = calloc(n_uniq, sizeof *t.class_names);
         if (!t.class_names) {
@@ -1062,54 +1346,252 @@ int data_source_csv_buffer(const char *text, size_t len, const char *path,
             }
         }
         for (i = 0; i < n; i++) {
-            csv_label *hit = bsearch(&labels[i], sorted, n_uniq,
+            csv_label *hit = bsearch(&P->labels[i], sorted, n_uniq,
                                      sizeof *sorted, cmp);
-            rows.y[i] = (int32_t)(hit - sorted);
+            P->rows.y[i] = (int32_t)(hit - sorted);
         }
         free(sorted);
     }
 
-    t.n_rows = rows.n;
-    t.n_features = rows.nf;
+    t.n_rows = P->rows.n;
+    t.n_features = P->rows.nf;
     t.labels_numeric = !all_int && all_num;
-    t.x = rows.x;
-    t.y = rows.y;
-    rows.x = NULL;
-    rows.y = NULL;
-    if (!(t.feature_names = calloc(rows.nf, sizeof *t.feature_names)))
+    t.x = P->rows.x;
+    t.y = P->rows.y;
+    P->rows.x = NULL;
+    P->rows.y = NULL;
+    if (!(t.feature_names = calloc(P->rows.nf, sizeof *t.feature_names)))
         goto oom;
     for (i = 0, k = 0; i < n_cols; i++) {
         if (i == label_idx)
             continue;
-        t.feature_names[k++] = header[i];
-        header[i] = NULL;
+        t.feature_names[k++] = P->header[i];
+        P->header[i] = NULL;
     }
-    t.label_name = header[label_idx];
-    header[label_idx] = NULL;
-    for (i = 0; i < t.n_rows; i++)
-        free(labels[i].text);
-    free(labels);
-    free_strings(header, n_cols);
-    free(cells.cells);
-    free(lb.s);
+    t.label_name = P->header[label_idx];
+    P->header[label_idx] = NULL;
     *out = t;
     return 0;
 oom:
-    set_error(err, path, lineno, 0, "out of memory");
-fail:
-    if (labels) {
-        /* a row's label is only allocated right before rows.n counts it */
-        for (i = 0; i < rows.n; i++)
-            free(labels[i].text);
-    }
-    free(labels);
-    free(rows.x);
-    free(rows.y);
-    free_strings(header, n_cols);
-    free(cells.cells);
-    free(lb.s);
+    set_error(err, path, P->lineno, 0, "out of memory");
     data_set_free(&t);
     return -1;
+}
+
+/* The whole parse of the text r delivers. */
+static int csv_read(csv_reader *r, const char *path, const char *label_column,
+                    data_set *out, data_error *err)
+{
+    csv_parser P;
+    int rc, skip = 0;
+    memset(&P, 0, sizeof P);
+    memset(out, 0, sizeof *out);
+    P.path = path;
+    P.label_column = label_column;
+    P.all_int = P.all_num = 1;
+    r->name = path;
+    /* The first three bytes, for the byte order marks. */
+    while (!r->eof && r->end - r->start < 3)
+        if (reader_read(r, err) != 0)
+            goto fail;
+    {
+        const unsigned char *u = (const unsigned char *)r->buf + r->start;
+        size_t n = r->end - r->start;
+        /* UTF-16 (a spreadsheet's "Unicode text") starts with its byte
+         * order mark; said plainly rather than as its NUL bytes. */
+        if (n >= 2 && ((u[0] == 0xFF && u[1] == 0xFE) || (u[0] == 0xFE && u[1] == 0xFF))) {
+            set_error(err, path, 1, 1, "UTF-16 text: save the file as UTF-8 CSV");
+            goto fail;
+        }
+        /* A UTF-8 byte order mark (Excel writes one) is not part of the
+         * first header name. */
+        if (n >= 3 && u[0] == 0xEF && u[1] == 0xBB && u[2] == 0xBF) {
+            r->start += 3;
+            if (r->whole < r->start)
+                r->whole = r->start;
+        }
+    }
+    while ((rc = reader_lines(r, err)) > 0) {
+        const char *p = r->buf + r->start, *lim = r->buf + r->whole;
+        while (p < lim) {
+            const char *e, *next;
+            size_t n;
+            if (P.have_header) {
+                float *xr;
+                const char *lt = NULL;
+                size_t lt_len = 0;
+                if (csv_rows_grow(&P.rows) != 0) {
+                    set_error(err, path, P.lineno + 1, 0, "out of memory");
+                    skip = 1;
+                    break;
+                }
+                xr = P.rows.x + P.rows.n * P.rows.nf;
+                if ((e = csv_row_fast(&P, p, xr, &lt, &lt_len)) != NULL) {
+                    char *copy = malloc(lt_len + 1);
+                    P.lineno++;
+                    p = e + 1 + (e[0] == '\r' && e + 1 < lim && e[1] == '\n');
+                    if (!copy) {
+                        set_error(err, path, P.lineno, 0, "out of memory");
+                        skip = 1;
+                        break;
+                    }
+                    memcpy(copy, lt, lt_len);
+                    copy[lt_len] = '\0';
+                    if (csv_label_add(&P, copy, err) != 0) {
+                        skip = 1;
+                        break;
+                    }
+                    continue;
+                }
+            }
+            /* The general way: the line copied out (splitting and
+             * unquoting write into it), after the NUL check. */
+            e = line_end(r, p, &next);
+            n = (size_t)(e - p);
+            P.lineno++;
+            {
+                const char *z = memchr(p, '\0', n);
+                if (z) {
+                    set_error(err, path, P.lineno, (unsigned)(z - p) + 1,
+                              "NUL byte: the file holds binary data, not CSV text");
+                    goto fail; /* the first NUL: nothing to look for after it */
+                }
+            }
+            if (n + 1 > P.lb.cap) {
+                size_t nc = P.lb.cap ? P.lb.cap : 256;
+                char *ns;
+                while (nc < n + 1)
+                    nc = nc > (size_t)-1 / 2 ? n + 1 : nc * 2;
+                if (!(ns = realloc(P.lb.s, nc))) {
+                    set_error(err, path, P.lineno, 0, "out of memory");
+                    p = next;
+                    skip = 1;
+                    break;
+                }
+                P.lb.s = ns;
+                P.lb.cap = nc;
+            }
+            memcpy(P.lb.s, p, n);
+            P.lb.s[n] = '\0';
+            p = next;
+            if (is_blank(P.lb.s))
+                continue; /* blank lines (also the one after a final newline) */
+            if ((P.have_header ? csv_row_slow(&P, P.lb.s, err) : csv_header(&P, P.lb.s, err)) != 0) {
+                skip = 1;
+                break;
+            }
+        }
+        r->start = (size_t)(p - r->buf);
+        if (skip) {
+            reader_find_nul(r, P.lineno + 1, err);
+            goto fail;
+        }
+    }
+    if (rc < 0)
+        goto fail;
+    if (!P.have_header) {
+        set_error(err, path, 1, 0, "empty file: expected a header row and data rows");
+        goto fail;
+    }
+    if (csv_finish(&P, out, err) != 0)
+        goto fail;
+    csv_parser_free(&P);
+    return 0;
+fail:
+    csv_parser_free(&P);
+    return -1;
+}
+
+/* Opens path for reading, refusing anything that exists and is not a
+ * regular file before opening it: a FIFO or device would block fopen
+ * itself (a FIFO until a writer comes). The reader checks the open file
+ * again, in case the path changed since. */
+static FILE *open_regular(const char *path, data_error *err)
+{
+    struct stat pre;
+    FILE *f;
+    if (stat(path, &pre) == 0 && !S_ISREG(pre.st_mode)) {
+        set_error(err, path, 0, 0, "%s",
+                  S_ISDIR(pre.st_mode) ? "is a directory, expected a CSV file"
+                                       : "not a regular file");
+        return NULL;
+    }
+    if (!(f = fopen(path, "rb")))
+        set_error(err, path, 0, 0, "cannot open: %s", strerror(errno));
+    return f;
+}
+
+int data_source_csv_file(FILE *f, const char *name, const char *label_column, size_t chunk,
+                         data_set *out, char sha256[65], data_error *err)
+{
+    csv_reader r;
+    digest_sha256 sha;
+    struct stat st;
+    int rc;
+    memset(out, 0, sizeof *out);
+    if (sha256)
+        sha256[0] = '\0';
+    if (!name)
+        name = "";
+    /* Only regular files: a path such as /dev/zero (a spec names its CSV)
+     * would otherwise be read until memory runs out. */
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        set_error(err, name, 0, 0, "not a regular file");
+        return -1;
+    }
+    memset(&r, 0, sizeof r);
+    r.f = f;
+    r.chunk = chunk ? chunk : DATA_CSV_CHUNK;
+    if (sha256) {
+        digest_sha256_init(&sha);
+        r.sha = &sha;
+    }
+    rc = csv_read(&r, name, label_column, out, err);
+    free(r.buf);
+    if (rc == 0 && sha256) {
+        unsigned char md[DIGEST_SHA256_LEN];
+        digest_sha256_final(&sha, md);
+        digest_hex(md, sizeof md, sha256);
+    }
+    return rc;
+}
+
+int data_source_csv(const char *path, const char *label_column, data_set *out,
+                    data_error *err)
+{
+    FILE *f;
+    int rc;
+    memset(out, 0, sizeof *out);
+    if (!path) {
+        set_error(err, "", 0, 0, "no CSV path given");
+        return -1;
+    }
+    if (!(f = open_regular(path, err)))
+        return -1;
+    rc = data_source_csv_file(f, path, label_column, 0, out, NULL, err);
+    fclose(f);
+    return rc;
+}
+
+int data_source_csv_buffer(const char *text, size_t len, const char *path,
+                           const char *label_column, data_set *out, data_error *err)
+{
+    csv_reader r;
+    int rc;
+    memset(out, 0, sizeof *out);
+    if (!path)
+        path = "";
+    if (!text && len) {
+        set_error(err, path, 0, 0, "no CSV text given");
+        return -1;
+    }
+    memset(&r, 0, sizeof r);
+    r.text = text ? text : "";
+    r.text_len = len;
+    r.chunk = DATA_CSV_CHUNK;
+    rc = csv_read(&r, path, label_column, out, err);
+    free(r.buf);
+    return rc;
 }
 
 /* Appends "'name'" (after ", " unless first) to buf while it fits; "..."

@@ -71,11 +71,33 @@ int data_source_csv(const char *path, const char *label_column, data_set *out,
 
 /* The same parse of CSV text already in memory: text[0..len) as read from
  * a file (not modified; it need not be NUL-terminated), name naming it in
- * errors. data_source_csv opens the file (refusing a directory, FIFO or
- * device before opening it), reads it with data_file_slurp, then parses
- * it with this. */
+ * errors. */
 int data_source_csv_buffer(const char *text, size_t len, const char *name,
                            const char *label_column, data_set *out, data_error *err);
+
+/* Bytes per read of data_source_csv_file when chunk is 0. */
+#define DATA_CSV_CHUNK ((size_t)1 << 20)
+
+/* The same parse of the open file f, read from its position to its end in
+ * pieces of chunk bytes (0 = DATA_CSV_CHUNK); each piece is hashed and
+ * parsed as it arrives, so memory holds the dataset, one piece and the
+ * longest line, never the whole text. f must be a regular file (checked).
+ * sha256 (may be NULL) receives the hex SHA-256 of every byte read, as
+ * sha256sum prints it, on success ("" on failure). The dataset, the hash
+ * and every error are the same whatever the chunk size and the same as
+ * data_source_csv_buffer on the file's bytes. data_source_csv opens the
+ * file (refusing a directory, FIFO or device before opening it) and reads
+ * it with this. */
+int data_source_csv_file(FILE *f, const char *name, const char *label_column, size_t chunk,
+                         data_set *out, char sha256[65], data_error *err);
+
+/* The CSV reader's fast path for one number (exposed for its tests): when
+ * s starts with a plain decimal [+-] digits [. digits] [(e|E) [+-] digits]
+ * whose digits, leading zeros aside, fit in 2^53 and whose decimal exponent
+ * is within +-22, returns the end of the number with *out the double strtod
+ * reads from the same text (Clinger's fast path; bit for bit); NULL for
+ * anything else. */
+const char *data_decimal_fast(const char *s, double *out);
 
 /* Reads the rest of the open file f into a new buffer with a NUL appended
  * (not counted in *len); name names it in errors. f must be a regular file

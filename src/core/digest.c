@@ -1,10 +1,19 @@
 /* digest: SHA-256 as hex; see digest.h. The algorithm is FIPS 180-4,
  * section 6.2, written for clarity: one 64-round compression per block over
- * a 16-word ring of the message schedule. */
+ * a 16-word ring of the message schedule. Where the compiler targets a CPU
+ * with the SHA extensions (__SHA__, e.g. -march=native on this project's
+ * machines), the blocks go through those instructions instead: about 5x
+ * faster, which matters when a 100 MB CSV is hashed as it is read. Both give
+ * the same digest (the tests run both on the same messages). */
 #include "digest.h"
 
 #include <stdio.h>
 #include <string.h>
+
+#if defined(__SHA__) && defined(__SSE4_1__) && defined(__SSSE3__)
+#include <immintrin.h>
+#define DIGEST_SHA_NI 1
+#endif
 
 /* FIPS 180-4, 4.2.2: the first 32 bits of the fractional parts of the cube
  * roots of the first 64 primes. */
@@ -71,6 +80,59 @@ static void compress(uint32_t h[8], const unsigned char *block)
     h[7] += hh;
 }
 
+static void compress_portable(uint32_t h[8], const unsigned char *p, size_t n_blocks)
+{
+    for (; n_blocks; n_blocks--, p += 64)
+        compress(h, p);
+}
+
+#ifdef DIGEST_SHA_NI
+/* The same compression with the SHA extensions, Intel's sequence ("Intel SHA
+ * Extensions", 2013): the state kept as ABEF/CDGH, each sha256rnds2 doing two
+ * rounds, sha256msg1/msg2 extending the schedule four words at a time. */
+static void compress_shani(uint32_t h[8], const unsigned char *p, size_t n_blocks)
+{
+    const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+    __m128i tmp = _mm_loadu_si128((const __m128i *)&h[0]);   /* ABCD */
+    __m128i st1 = _mm_loadu_si128((const __m128i *)&h[4]);   /* EFGH */
+    tmp = _mm_shuffle_epi32(tmp, 0xB1);                       /* CDAB */
+    st1 = _mm_shuffle_epi32(st1, 0x1B);                       /* HGFE */
+    __m128i st0 = _mm_alignr_epi8(tmp, st1, 8);               /* ABEF */
+    st1 = _mm_blend_epi16(st1, tmp, 0xF0);                    /* CDGH */
+    for (; n_blocks; n_blocks--, p += 64) {
+        __m128i abef = st0, cdgh = st1, w[4];
+        for (int g = 0; g < 16; g++) { /* rounds 4g .. 4g+3 */
+            if (g < 4)
+                w[g] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * g)), bswap);
+            __m128i m = _mm_add_epi32(w[g & 3], _mm_loadu_si128((const __m128i *)&K[4 * g]));
+            st1 = _mm_sha256rnds2_epu32(st1, st0, m);
+            if (g >= 3 && g <= 14) { /* words 4(g+1) .. 4(g+1)+3 */
+                __m128i *nx = &w[(g + 1) & 3];
+                *nx = _mm_add_epi32(*nx, _mm_alignr_epi8(w[g & 3], w[(g - 1) & 3], 4));
+                *nx = _mm_sha256msg2_epu32(*nx, w[g & 3]);
+            }
+            m = _mm_shuffle_epi32(m, 0x0E);
+            st0 = _mm_sha256rnds2_epu32(st0, st1, m);
+            if (g >= 1 && g <= 12)
+                w[(g - 1) & 3] = _mm_sha256msg1_epu32(w[(g - 1) & 3], w[g & 3]);
+        }
+        st0 = _mm_add_epi32(st0, abef);
+        st1 = _mm_add_epi32(st1, cdgh);
+    }
+    tmp = _mm_shuffle_epi32(st0, 0x1B);                       /* FEBA */
+    st1 = _mm_shuffle_epi32(st1, 0xB1);                       /* DCHG */
+    st0 = _mm_blend_epi16(tmp, st1, 0xF0);                    /* DCBA */
+    st1 = _mm_alignr_epi8(st1, tmp, 8);                       /* HGFE */
+    _mm_storeu_si128((__m128i *)&h[0], st0);
+    _mm_storeu_si128((__m128i *)&h[4], st1);
+}
+#define compress_blocks compress_shani
+#else
+#define compress_blocks compress_portable
+#endif
+
+typedef void (*compress_fn)(uint32_t h[8], const unsigned char *p, size_t n_blocks);
+
 void digest_sha256_init(digest_sha256 *c)
 {
     /* FIPS 180-4, 5.3.3: square roots of the first 8 primes. */
@@ -81,7 +143,7 @@ void digest_sha256_init(digest_sha256 *c)
     c->n_buf = 0;
 }
 
-void digest_sha256_update(digest_sha256 *c, const void *data, size_t len)
+static void update_with(digest_sha256 *c, const void *data, size_t len, compress_fn fn)
 {
     const unsigned char *p = data;
     c->n_bytes += len;
@@ -93,16 +155,19 @@ void digest_sha256_update(digest_sha256 *c, const void *data, size_t len)
         len -= take;
         if (c->n_buf < 64)
             return;
-        compress(c->h, c->buf);
+        fn(c->h, c->buf, 1);
         c->n_buf = 0;
     }
-    for (; len >= 64; p += 64, len -= 64)
-        compress(c->h, p);
+    if (len >= 64) {
+        fn(c->h, p, len / 64);
+        p += len / 64 * 64;
+        len %= 64;
+    }
     memcpy(c->buf, p, len);
     c->n_buf = len;
 }
 
-void digest_sha256_final(digest_sha256 *c, unsigned char md[DIGEST_SHA256_LEN])
+static void final_with(digest_sha256 *c, unsigned char md[DIGEST_SHA256_LEN], compress_fn fn)
 {
     /* FIPS 180-4, 5.1.1: a 1 bit, zeros to 56 mod 64 bytes, then the
      * message length in bits, big-endian. */
@@ -110,15 +175,36 @@ void digest_sha256_final(digest_sha256 *c, unsigned char md[DIGEST_SHA256_LEN])
     c->buf[c->n_buf++] = 0x80;
     if (c->n_buf > 56) {
         memset(c->buf + c->n_buf, 0, 64 - c->n_buf);
-        compress(c->h, c->buf);
+        fn(c->h, c->buf, 1);
         c->n_buf = 0;
     }
     memset(c->buf + c->n_buf, 0, 56 - c->n_buf);
     store_be32(c->buf + 56, (uint32_t)(bits >> 32));
     store_be32(c->buf + 60, (uint32_t)bits);
-    compress(c->h, c->buf);
+    fn(c->h, c->buf, 1);
     for (int i = 0; i < 8; i++)
         store_be32(md + 4 * i, c->h[i]);
+}
+
+void digest_sha256_update(digest_sha256 *c, const void *data, size_t len)
+{
+    update_with(c, data, len, compress_blocks);
+}
+
+void digest_sha256_final(digest_sha256 *c, unsigned char md[DIGEST_SHA256_LEN])
+{
+    final_with(c, md, compress_blocks);
+}
+
+int digest_sha256_portable_hex(const void *data, size_t len, char out[65])
+{
+    digest_sha256 c;
+    unsigned char md[DIGEST_SHA256_LEN];
+    digest_sha256_init(&c);
+    update_with(&c, data, len, compress_portable);
+    final_with(&c, md, compress_portable);
+    digest_hex(md, sizeof md, out);
+    return compress_blocks != compress_portable;
 }
 
 void digest_hex(const unsigned char *md, size_t n, char *out)

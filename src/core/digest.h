@@ -35,6 +35,12 @@ void digest_hex(const unsigned char *md, size_t n, char *out);
 /* out = hex SHA-256 of data[0..len). */
 void digest_sha256_hex(const void *data, size_t len, char out[65]);
 
+/* out = hex SHA-256 of data[0..len) by the portable C code, also where
+ * digest_sha256_update uses the CPU's SHA instructions (built with __SHA__),
+ * so tests can compare the two. Returns 1 when the SHA instructions are the
+ * ones in use, 0 when the portable code is. */
+int digest_sha256_portable_hex(const void *data, size_t len, char out[65]);
+
 /* out = hex SHA-256 of the file's bytes. Returns 0, or -1 (out = "") when
  * the file cannot be read. */
 int digest_file_sha256_hex(const char *path, char out[65]);

@@ -5,9 +5,9 @@
  * source would be read (and hashed, and parsed) once for the document and
  * once more per point, then again by whoever trains on it. The cache keeps
  * one entry per distinct (resolved path, label column): the file is opened
- * and read into memory once, its SHA-256 is computed from that buffer and
- * the dataset parsed from the same buffer, so the trial key's csv_sha256
- * names exactly the bytes the data came from. A failure is kept too, so
+ * and read once, in pieces, each piece hashed and parsed as it arrives
+ * (data_source_csv_file), so the trial key's csv_sha256 names exactly the
+ * bytes the data came from and the whole text is never held in memory. A failure is kept too, so
  * every point that names a bad file reports the same problem without
  * opening it again.
  *
@@ -21,7 +21,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "digest.h"
 #include "spec_internal.h"
 
 typedef struct input_entry {
@@ -139,11 +138,10 @@ static void entry_read_csv(input_entry *x)
     data_error de;
     memset(&de, 0, sizeof de);
     /* Not a FIFO or device: fopen would block on one (a FIFO until a
-     * writer comes). data_file_slurp checks the open file again. */
+     * writer comes). data_source_csv_file checks the open file again. */
     struct stat st;
     FILE *f = NULL;
-    char *text = NULL;
-    size_t len = 0;
+    int rc;
     if (stat(x->path, &st) == 0 && !S_ISREG(st.st_mode)) {
         snprintf(pb->reason, sizeof pb->reason, "%s",
                  S_ISDIR(st.st_mode) ? "is a directory, expected a CSV file"
@@ -154,18 +152,13 @@ static void entry_read_csv(input_entry *x)
         snprintf(pb->reason, sizeof pb->reason, "%s", strerror(errno));
         goto fail;
     }
-    text = data_file_slurp(f, x->path, &len, &de);
+    rc = data_source_csv_file(f, x->path, x->label, 0, &x->in->data, x->in->sha256, &de);
     fclose(f);
-    if (!text)
+    if (rc < 0)
         goto inside;
-    digest_sha256_hex(text, len, x->in->sha256);
-    if (data_source_csv_buffer(text, len, x->path, x->label, &x->in->data, &de) < 0)
-        goto inside;
-    free(text);
     x->in->loaded = 1;
     return;
 inside:
-    free(text);
     pb->inside = 1;
     pb->at = de;
 fail:

@@ -813,6 +813,350 @@ static void test_csv_directory(void **state)
     assert_non_null(strstr(err.message, "is a directory"));
 }
 
+/* ---- the fast path for numbers, the reader in pieces --------------------- */
+
+/* Bits of a double, so -0 and 0 differ and nothing compares by value. */
+static uint64_t dbits(double v)
+{
+    uint64_t u;
+    memcpy(&u, &v, sizeof u);
+    return u;
+}
+
+/* s read by data_decimal_fast and by strtod: when the fast path takes it,
+ * the same end and the same double, bit for bit. Returns whether it did. */
+static int fast_matches_strtod(const char *s)
+{
+    double fast = 0, ref;
+    char *end;
+    const char *q = data_decimal_fast(s, &fast);
+    if (!q)
+        return 0;
+    ref = strtod(s, &end);
+    if (q != end || dbits(fast) != dbits(ref))
+        print_error("'%s': fast %.17g (end %td), strtod %.17g (end %td)\n", s, fast,
+                    q - s, ref, end - s);
+    assert_ptr_equal(q, end);
+    assert_true(dbits(fast) == dbits(ref));
+    return 1;
+}
+
+static void test_decimal_fast(void **state)
+{
+    /* On the fast path (m <= 2^53, |k| <= 22) or not, as worked out by hand;
+     * each one taken is compared with strtod. */
+    static const char *const taken[] = {
+        "0", "-0", "+0", "00", "0.0", "-0.000", ".5", "5.", "-.5", "+5.e1", "1e5", "1E+05",
+        "1e-5", "0012.5000", "255", "0.501961", "3.14159", "1e22", "1e-22", "-1e22",
+        "9007199254740992",         /* 2^53 */
+        "9007199254740.992",
+        "0.000000000000000000001",  /* k = -21 */
+        "1234567890123456e6",       /* 16 digits, k = 6 */
+    };
+    static const char *const refused[] = {
+        "", "-", "+", ".", "-.", "e5", ".e5", "1e", "1e+", "1e-", "x", "nan", "inf",
+        "9007199254740993",         /* 2^53 + 1 */
+        "12345678901234567890",     /* 20 digits */
+        "1234567890123456789012",   /* 22 digits */
+        "1e23", "1e-23", "0.00000000000000000000001", "1e00023", "1e99999",
+        "100000000000000000000",    /* 21 digits: m = 1e20 > 2^53 */
+    };
+    size_t i, n_taken = 0;
+    (void)state;
+    for (i = 0; i < sizeof taken / sizeof taken[0]; i++)
+        assert_true(fast_matches_strtod(taken[i]));
+    for (i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        double v;
+        assert_null(data_decimal_fast(refused[i], &v));
+    }
+    {
+        double v = 1;
+        assert_non_null(data_decimal_fast("-0", &v));
+        assert_true(v == 0 && signbit(v));
+        /* the end: what follows the number is the caller's */
+        assert_string_equal(data_decimal_fast("12.5 ,x", &v), " ,x");
+        assert_string_equal(data_decimal_fast("1e5e5", &v), "e5");
+        assert_string_equal(data_decimal_fast("1.5.5", &v), ".5");
+    }
+    /* Generated: 1..22 digits with the point anywhere (or none), leading
+     * zeros, a sign, an exponent -30..30 or none; every one the fast path
+     * takes must be strtod's double, and most small ones are taken. */
+    {
+        uint64_t x = 0x9E3779B97F4A7C15u;
+        for (i = 0; i < 200000; i++) {
+            char s[64];
+            size_t n = 0, nd, k, point;
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            if (x & 1)
+                s[n++] = (x & 2) ? '-' : '+';
+            nd = 1 + (x >> 8) % 22;
+            point = (x >> 16) % (nd + 2); /* nd + 1: no point */
+            for (k = 0; k < (x >> 24) % 3; k++)
+                s[n++] = '0';
+            for (k = 0; k < nd; k++) {
+                if (k == point)
+                    s[n++] = '.';
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                s[n++] = (char)('0' + x % 10);
+            }
+            if (point == nd)
+                s[n++] = '.';
+            if ((x >> 32) % 3 == 0)
+                n += (size_t)snprintf(s + n, sizeof s - n, "%c%d", (x >> 40) & 1 ? 'e' : 'E',
+                                      (int)((x >> 44) % 61) - 30);
+            s[n] = '\0';
+            n_taken += (size_t)fast_matches_strtod(s);
+        }
+        /* 1..15 digits and |k| <= 22: well over half */
+        assert_true(n_taken > 100000);
+    }
+    /* 2^53 +- small, every decimal exponent -23..23 on a few significands */
+    {
+        static const char *const m[] = {"9007199254740991", "9007199254740992", "1",
+                                        "123456789", "4503599627370497", "7"};
+        int e;
+        for (i = 0; i < sizeof m / sizeof m[0]; i++)
+            for (e = -23; e <= 23; e++) {
+                char s[64];
+                snprintf(s, sizeof s, "%se%d", m[i], e);
+                assert_int_equal(fast_matches_strtod(s), e >= -22 && e <= 22);
+            }
+    }
+}
+
+/* The cell as the reader sees it: blanks and quotes stripped. */
+static void strip_cell(const char *c, char *buf)
+{
+    size_t k = 0;
+    for (; *c; c++)
+        if (*c != ' ' && *c != '\t' && *c != '"')
+            buf[k++] = *c;
+    buf[k] = '\0';
+}
+
+/* Cells through the whole CSV reader: each float is (float)strtod of the
+ * cell, bit for bit, whichever way the row went. Rows 1-2 hold every cell
+ * (the quoted and long ones send them the general way); rows 3-4 only the
+ * cells data_decimal_fast takes (with their blanks), "1" for the others, so
+ * the fast path reads them whole. */
+static void test_csv_cells_like_strtod(void **state)
+{
+    static const char *const cells[] = {
+        "0", "-0", ".5", "5.", "1e5", "1E-5", " 1.25", "2.5 ", "\t-3", " 7 ", "\"8.5\"",
+        "0.501961", "0.1", "0.2", "0.3", "16777217", "16777216.5", "3.4028234e38",
+        "1.17549435e-38", "1e-45", "9007199254740993", "123456789012345678901234",
+        "1e23", "1e-23", "0.00000000000000000000000001", "+12.000000000000000000001",
+        "0.000001", "-99999.99", "3.4028234663852886e38", "1.00000005960464477539",
+    };
+    size_t n = sizeof cells / sizeof cells[0], i, r, n_fast = 0;
+    char text[4096], buf[64];
+    size_t used = 0;
+    data_set d;
+    data_error err;
+    double v;
+    (void)state;
+    for (i = 0; i < n; i++)
+        used += (size_t)snprintf(text + used, sizeof text - used, "x%zu,", i);
+    used += (size_t)snprintf(text + used, sizeof text - used, "y\n");
+    for (r = 0; r < 4; r++) {
+        for (i = 0; i < n; i++) {
+            const char *c = cells[i];
+            strip_cell(c, buf);
+            if (r >= 2 && (strchr(c, '"') || !data_decimal_fast(buf, &v) ||
+                           *data_decimal_fast(buf, &v)))
+                c = "1";
+            n_fast += r >= 2 && c != cells[i] ? 0 : r >= 2;
+            used += (size_t)snprintf(text + used, sizeof text - used, "%s,", c);
+        }
+        used += (size_t)snprintf(text + used, sizeof text - used, "%zu%s", r % 2,
+                                 r == 3 ? "\r\n" : "\n");
+    }
+    assert_true(used < sizeof text - 1);
+    assert_true(n_fast > 30); /* 2 rows x most cells */
+    memset(&err, 0, sizeof err);
+    assert_int_equal(data_source_csv_buffer(text, used, "cells.csv", NULL, &d, &err), 0);
+    assert_int_equal(d.n_rows, 4);
+    assert_int_equal(d.n_features, n);
+    for (r = 0; r < 4; r++)
+        for (i = 0; i < n; i++) {
+            float want, got = d.x[r * n + i];
+            strip_cell(cells[i], buf);
+            if (r >= 2 && (strchr(cells[i], '"') || !data_decimal_fast(buf, &v) ||
+                           *data_decimal_fast(buf, &v)))
+                strcpy(buf, "1");
+            want = (float)strtod(buf, NULL);
+            if (memcmp(&want, &got, sizeof want) != 0)
+                print_error("row %zu cell '%s': %a, want %a\n", r, cells[i], got, want);
+            assert_memory_equal(&want, &got, sizeof want);
+        }
+    data_set_free(&d);
+}
+
+/* Two loads are the same set: shape, every float's bits, labels, names. */
+static void assert_same_set(const data_set *a, const data_set *b)
+{
+    size_t i;
+    assert_int_equal(a->n_rows, b->n_rows);
+    assert_int_equal(a->n_features, b->n_features);
+    assert_int_equal(a->n_classes, b->n_classes);
+    assert_int_equal(a->labels_numeric, b->labels_numeric);
+    assert_memory_equal(a->x, b->x, a->n_rows * a->n_features * sizeof *a->x);
+    assert_memory_equal(a->y, b->y, a->n_rows * sizeof *a->y);
+    for (i = 0; i < a->n_classes; i++)
+        assert_string_equal(a->class_names[i], b->class_names[i]);
+    for (i = 0; i < a->n_features; i++)
+        assert_string_equal(a->feature_names[i], b->feature_names[i]);
+    assert_string_equal(a->label_name, b->label_name);
+}
+
+/* text[0..len) written to a file and read by data_source_csv_file in
+ * pieces of 1, 2, 7, 64 bytes and the default: the same set, or the same
+ * error, as data_source_csv_buffer, and the file's SHA-256. */
+static void stream_vs_buffer(const char *text, size_t len, const char *label)
+{
+    static const size_t chunks[] = {1, 2, 7, 64, 0};
+    char path[256], want_sha[65];
+    data_set ref;
+    data_error ref_err;
+    int ref_rc;
+    size_t c;
+    FILE *f;
+    snprintf(path, sizeof path, "%s/stream.csv", tmpdir);
+    f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+    digest_sha256_hex(text, len, want_sha);
+    memset(&ref_err, 0, sizeof ref_err);
+    ref_rc = data_source_csv_buffer(text, len, path, label, &ref, &ref_err);
+    for (c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+        data_set d;
+        data_error err;
+        char sha[65];
+        int rc;
+        memset(&err, 0, sizeof err);
+        f = fopen(path, "rb");
+        assert_non_null(f);
+        rc = data_source_csv_file(f, path, label, chunks[c], &d, sha, &err);
+        fclose(f);
+        if (rc != ref_rc || (rc && (err.line != ref_err.line || err.column != ref_err.column ||
+                                    strcmp(err.message, ref_err.message))))
+            print_error("chunk %zu: rc %d %u:%u '%s', buffer rc %d %u:%u '%s'\n", chunks[c], rc,
+                        err.line, err.column, err.message, ref_rc, ref_err.line,
+                        ref_err.column, ref_err.message);
+        assert_int_equal(rc, ref_rc);
+        if (rc == 0) {
+            assert_string_equal(sha, want_sha);
+            assert_same_set(&d, &ref);
+            data_set_free(&d);
+        } else {
+            assert_string_equal(sha, "");
+            assert_string_equal(err.file, ref_err.file);
+            assert_int_equal(err.line, ref_err.line);
+            assert_int_equal(err.column, ref_err.column);
+            assert_string_equal(err.message, ref_err.message);
+        }
+    }
+    if (ref_rc == 0)
+        data_set_free(&ref);
+    unlink(path);
+}
+
+#define STREAM_CASE(lit, label) stream_vs_buffer(lit, sizeof lit - 1, label)
+
+static void test_csv_stream_pieces(void **state)
+{
+    (void)state;
+    /* line ends of every kind, a "\r\n" that any piece size cuts somewhere */
+    STREAM_CASE("a,b,y\r\n1,2,x\r\n\r\n3,4,z\r5,6,x\n7,8,z", NULL);
+    STREAM_CASE("a,b,y\r1,2,x\r3,4,z\r", NULL);
+    STREAM_CASE("\xEF\xBB\xBF" "a,b,y\n1,2,x\n3,4,z\n", NULL);
+    STREAM_CASE("\xEF\xBB\xBF", NULL);
+    STREAM_CASE("\xEF\xBB", NULL);
+    STREAM_CASE("", NULL);
+    STREAM_CASE("\n\n  \n", NULL);
+    STREAM_CASE("a,b,y\n", NULL);
+    /* quoted cells, blanks, numeric labels by value, the label in front */
+    STREAM_CASE("y, \"b\" ,c\n\"1\", 2 ,\t3\n1.0,\"4\",5\n2,6,7e-1\n", NULL);
+    STREAM_CASE("p,q,cls\n0.501961,1e5,cat\n.5,5.,\"a,b\"\n-0,+3, cat \n", "cls");
+    /* errors: the same line, column and message at any piece size */
+    STREAM_CASE("a,b,y\n1,2,x\n3,4,y,5\n", NULL);
+    STREAM_CASE("a,b,y\n1,2,x\n3,4\n", NULL);
+    STREAM_CASE("a,b,y\n1,2,x\r\n1,zz,y\r\n", NULL);
+    STREAM_CASE("a,label\n1,\"x\n2,y\n", NULL);
+    STREAM_CASE("a,label\n1,x\n2,\n", NULL);
+    STREAM_CASE("a,label\n1,x\n2,x\n", NULL);
+    STREAM_CASE("a,a,y\n1,2,3\n", NULL);
+    STREAM_CASE("a,b,y\n1,2,x\n", "target");
+    STREAM_CASE("\xFF\xFE" "a\0,\0y\0\n\0", NULL);
+    STREAM_CASE("a,b,y\n1,2,x\n3\0,4,z\n", NULL);
+    STREAM_CASE("\xEF\xBB\xBF" "a,b\r\n1\r\n1,\0\r\n", NULL);
+    /* a NUL after an earlier problem is the one reported (the whole file
+     * is looked at first): line 4, column 2, past the 'zz' of line 2 */
+    STREAM_CASE("a,b,y\n1,zz,x\n3,4,z\n5\0,6,x\n", NULL);
+    STREAM_CASE("a,b,y\r\n1,zz,x\r\r\n\r\0", NULL);
+    {
+        /* ... as counted by hand: "\r\n" is one line end, a lone "\r" one */
+        static const char t1[] = "a,b,y\n1,zz,x\n3,4,z\n5\0,6,x\n";
+        static const char t2[] = "a,b,y\r\n1,zz,x\r\r\n\r\0";
+        data_set d;
+        data_error err;
+        assert_int_equal(data_source_csv_buffer(t1, sizeof t1 - 1, "t1", NULL, &d, &err), -1);
+        assert_int_equal(err.line, 4);
+        assert_int_equal(err.column, 2);
+        assert_non_null(strstr(err.message, "NUL byte"));
+        assert_int_equal(data_source_csv_buffer(t2, sizeof t2 - 1, "t2", NULL, &d, &err), -1);
+        assert_int_equal(err.line, 5);
+        assert_int_equal(err.column, 1);
+        assert_non_null(strstr(err.message, "NUL byte"));
+    }
+    STREAM_CASE("only\n\0", NULL);
+    /* many rows, and lines far longer than any piece: 300 columns */
+    {
+        static char text[60000];
+        size_t n = 0, i, j;
+        n += (size_t)snprintf(text + n, sizeof text - n, "a,b,y\n");
+        for (i = 0; i < 1000; i++)
+            n += (size_t)snprintf(text + n, sizeof text - n, "%zu.%zu,-%zue-3,%zu\r\n", i, i % 7,
+                                  i, i % 3);
+        stream_vs_buffer(text, n, NULL);
+        n = 0;
+        for (j = 0; j < 300; j++)
+            n += (size_t)snprintf(text + n, sizeof text - n, "c%zu,", j);
+        n += (size_t)snprintf(text + n, sizeof text - n, "y\n");
+        for (i = 0; i < 20; i++) {
+            for (j = 0; j < 300; j++)
+                n += (size_t)snprintf(text + n, sizeof text - n, "%zu.%03zu,", i, j);
+            n += (size_t)snprintf(text + n, sizeof text - n, "%zu\n", i % 2);
+        }
+        assert_true(n < sizeof text - 1);
+        stream_vs_buffer(text, n, NULL);
+        text[n - 700] = 'x'; /* an error in the last row */
+        stream_vs_buffer(text, n, NULL);
+    }
+    {
+        /* the reader's hash is the file's SHA-256 (sha256sum of the text,
+         * computed outside): */
+        static const char text[] = "a,y\n1,0\n2,1\n";
+        char path[256], sha[65];
+        data_set d;
+        data_error err;
+        FILE *f;
+        snprintf(path, sizeof path, "%s/sha.csv", tmpdir);
+        f = fopen(path, "wb");
+        assert_non_null(f);
+        assert_int_equal(fwrite(text, 1, sizeof text - 1, f), sizeof text - 1);
+        assert_int_equal(fclose(f), 0);
+        f = fopen(path, "rb");
+        assert_non_null(f);
+        assert_int_equal(data_source_csv_file(f, path, NULL, 3, &d, sha, &err), 0);
+        fclose(f);
+        assert_string_equal(sha, "2e3781e3c32f67fc45f7b528a7c0d9a995a0f1956970d89c473fd199e7ce85f1");
+        data_set_free(&d);
+        unlink(path);
+    }
+}
+
 /* ---- scaling, one-hot --------------------------------------------------- */
 
 static void test_scaler(void **state)
@@ -1235,6 +1579,9 @@ int main(void)
         cmocka_unit_test(test_csv_cr_line_ends),
         cmocka_unit_test(test_csv_numeric_labels),
         cmocka_unit_test(test_csv_directory),
+        cmocka_unit_test(test_decimal_fast),
+        cmocka_unit_test(test_csv_cells_like_strtod),
+        cmocka_unit_test(test_csv_stream_pieces),
         cmocka_unit_test(test_scaler),
         cmocka_unit_test(test_one_hot_and_counts),
         cmocka_unit_test(test_take),

@@ -113,6 +113,47 @@ static void test_every_split_point(void **state)
     }
 }
 
+/* The portable code and the one in use (the SHA instructions when built
+ * with __SHA__) agree with the FIPS examples and the boundary digests, and
+ * with each other on every length up to 4 KiB (many blocks per update), fed
+ * whole and in uneven pieces. */
+static void test_portable_and_accelerated(void **state)
+{
+    (void)state;
+    char hex[65], ref[65];
+    int accel = digest_sha256_portable_hex("abc", 3, hex);
+    print_message("SHA-256 in use: %s\n", accel ? "SHA instructions" : "portable C");
+    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    static unsigned char m[4096];
+    pattern(m, 1000);
+    for (size_t i = 0; i < sizeof boundaries / sizeof boundaries[0]; i++) {
+        digest_sha256_portable_hex(m, boundaries[i].n, hex);
+        assert_string_equal(hex, boundaries[i].hex);
+    }
+    uint32_t x = 12345;
+    for (size_t i = 0; i < sizeof m; i++) {
+        x = x * 1103515245u + 12345u;
+        m[i] = (unsigned char)(x >> 24);
+    }
+    for (size_t n = 0; n <= sizeof m; n += 1 + n / 64) {
+        digest_sha256_portable_hex(m, n, ref);
+        digest_sha256_hex(m, n, hex);
+        assert_string_equal(hex, ref);
+        digest_sha256 c;
+        digest_sha256_init(&c);
+        for (size_t at = 0, k = 0; at < n; k++) {
+            size_t piece = 1 + (k * 977) % 700;
+            piece = piece < n - at ? piece : n - at;
+            digest_sha256_update(&c, m + at, piece);
+            at += piece;
+        }
+        unsigned char md[DIGEST_SHA256_LEN];
+        digest_sha256_final(&c, md);
+        digest_hex(md, sizeof md, hex);
+        assert_string_equal(hex, ref);
+    }
+}
+
 static void test_file(void **state)
 {
     (void)state;
@@ -138,6 +179,7 @@ int main(void)
         cmocka_unit_test(test_million_a_in_uneven_pieces),
         cmocka_unit_test(test_padding_boundaries),
         cmocka_unit_test(test_every_split_point),
+        cmocka_unit_test(test_portable_and_accelerated),
         cmocka_unit_test(test_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
