@@ -356,7 +356,10 @@ void nn_predict(nn_model *m, const float *x, size_t n, float *out);
 
 /* ---- additions for tests and tools (nn owner) ---------------------------- */
 
-/* The flat gradient buffer (same layout as the parameters). */
+/* The flat gradient buffer (same layout as the parameters). After nn_fit,
+ * the kernels of wide hidden layers whose backward pass is fused with the
+ * update (nn_gemm_dense_backward) hold no gradient there: it was consumed
+ * block by block. nn_model_loss_grad always fills all of it. */
 float *nn_model_grads(nn_model *m);
 
 /* Forward + backward on rows x[0..n) (n <= max_batch, no shuffling, no

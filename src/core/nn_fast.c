@@ -713,8 +713,11 @@ static void wide_forward(nn_model *m, size_t nb, size_t ld)
 }
 
 /* Gradient of the batch-mean loss into m->grads from the output delta
- * (feature-major, m->da, padding columns zero). */
-static void wide_backward(nn_model *m, size_t nb, size_t ld)
+ * (feature-major, m->da, padding columns zero). With u (m->wfuse), the
+ * hidden layers whose input delta is a blocked product instead update
+ * their kernel with it in the same pass (nn_gemm_dense_backward) and are
+ * marked in m->fused; their gradient is not stored. */
+static void wide_backward(nn_model *m, size_t nb, size_t ld, const nn_update *u)
 {
     const size_t L = m->n_layers, K = m->dims[L];
     /* output layer */
@@ -772,6 +775,16 @@ static void wide_backward(nn_model *m, size_t nb, size_t ld)
             for (size_t o = 0; o < out; o++)
                 gb[o] = acc[o];
         }
+        if (u && l > 0 && !m->wt[l] && m->pk) {
+            const size_t off = m->koff[l];
+            nn_gemm_dense_backward(nb, in, out, m->wrow[l], ldi, d, ldo, m->dh[1 - c], ldi,
+                                   m->params + off, m->s1 + off, m->s2 + off, u, m->pk);
+            m->fused[l] = 1;
+            activation_backward(m->cfg.layers[l - 1].activation, m->wrow[l], m->dh[1 - c], nb,
+                                ldi, m->tmp);
+            c = 1 - c;
+            continue;
+        }
         /* dW[k][o] = sum_i a[i][k] d[i][o] */
         if (out == ldo) {
             nn_gemm(in, ldo, nb, m->wrow[l], 1, ldi, d, ldo, gw, out, NULL, m->pk);
@@ -802,8 +815,14 @@ double nn_wide_batch(nn_model *m, const float *x, const float *y, const uint32_t
     wide_gather(m, x, y, idx, 0, nb, ld);
     wide_forward(m, nb, ld);
     double bl = nn_batch_loss(m, nb, ld, m->da, correct);
-    if (isfinite(bl))
-        wide_backward(m, nb, ld);
+    if (isfinite(bl)) {
+        /* the constants of the update nn_fit applies next (it skips the
+         * kernels updated here) */
+        nn_update u;
+        if (m->wfuse)
+            nn_update_prepare(m, &u);
+        wide_backward(m, nb, ld, m->wfuse ? &u : NULL);
+    }
     return bl;
 }
 

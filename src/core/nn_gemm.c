@@ -20,6 +20,7 @@
  * the plain one, for every shape and blocking (tests/unit/test_nn_gemm.c
  * compares them bit for bit), and switching between the two is a speed
  * decision only. */
+#include "checked.h"
 #include "nn_internal.h"
 
 /* Zen 5 / Sapphire Rapids class cores (48 KB L1d, 1-2 MB L2): the B panel
@@ -34,17 +35,48 @@
 #define GEMM_MC (12 * GEMM_MR)
 #define GEMM_NC 4096
 
-size_t nn_gemm_pack_floats(size_t max_n)
+/* nn_gemm_dense_backward's block of the kernel: FB_K rows (a multiple of
+ * GEMM_MR and of GEMM_NR) by FB_O columns (a multiple of GEMM_NR). Its
+ * weights (96 KB) stay in L2 from the dX product to the update, and its
+ * gradient block as well; the update then runs over the whole band of
+ * FB_K rows (its gradient kept in a band buffer). */
+#define FB_K 96
+#define FB_O 256
+
+static size_t pack_nc(size_t max_n)
 {
-    size_t nc = max_n < GEMM_NC ? round_up(max_n, GEMM_NR) : GEMM_NC;
-    return (size_t)GEMM_MC * GEMM_KC + (size_t)GEMM_KC * nc;
+    return max_n < GEMM_NC ? round_up(max_n, GEMM_NR) : GEMM_NC;
 }
 
-void nn_gemm_pack_init(nn_gemm_pack *pk, float *buf, size_t max_n)
+size_t nn_gemm_pack_floats(size_t max_n, size_t fuse_batch)
+{
+    if (max_n > SIZE_MAX / 2 || fuse_batch > SIZE_MAX / 2)
+        return SIZE_MAX;
+    size_t t = (size_t)GEMM_MC * GEMM_KC + (size_t)GEMM_KC * pack_nc(max_n), a, b, c;
+    if (fuse_batch) {
+        const size_t w = round_up(max_n, GEMM_NR);
+        if (!checked_mul(round_up(fuse_batch, GEMM_MR), w, &a) ||
+            !checked_mul(fuse_batch, w, &b) || !checked_mul(FB_K, fuse_batch, &c) ||
+            !checked_add(t, a, &t) || !checked_add(t, b, &t) || !checked_add(t, c, &t) ||
+            !checked_add(t, (size_t)FB_K * w, &t))
+            return SIZE_MAX;
+    }
+    return t;
+}
+
+void nn_gemm_pack_init(nn_gemm_pack *pk, float *buf, size_t max_n, size_t fuse_batch)
 {
     pk->a = buf;
     pk->b = buf + (size_t)GEMM_MC * GEMM_KC;
-    pk->nc = max_n < GEMM_NC ? round_up(max_n, GEMM_NR) : GEMM_NC;
+    pk->nc = pack_nc(max_n);
+    pk->da = pk->db = pk->xa = pk->g = NULL;
+    if (fuse_batch) {
+        const size_t w = round_up(max_n, GEMM_NR);
+        pk->da = pk->b + (size_t)GEMM_KC * pk->nc;
+        pk->db = pk->da + round_up(fuse_batch, GEMM_MR) * w;
+        pk->xa = pk->db + fuse_batch * w;
+        pk->g = pk->xa + (size_t)FB_K * fuse_batch;
+    }
 }
 
 /* A block: rows [0, mc) x columns [0, kc) of a(m, p) = A[m*ams + p*aps] into
@@ -190,17 +222,20 @@ static NN_FORCE_INLINE void ukr(size_t mr, size_t nr, size_t kc, const float *re
 }
 #endif
 
-/* One packed A block times one packed B block into C. */
+/* One packed A block times one packed B block into C, over kc rows of
+ * panels packed a_ld (A) and b_ld (B) rows long: A's from ap on, B's from
+ * row b_p0 (a_ld = b_ld = kc and b_p0 = 0 for blocks packed for this call
+ * alone). */
 static void macro_kernel(size_t mc, size_t nc, size_t kc, const float *restrict ap,
-                         const float *restrict bp, float *restrict C, size_t ldc, int first,
-                         const float *restrict bias)
+                         size_t a_ld, const float *restrict bp, size_t b_ld, size_t b_p0,
+                         float *restrict C, size_t ldc, int first, const float *restrict bias)
 {
     for (size_t j = 0; j < nc; j += GEMM_NR) {
         const size_t nr = nc - j >= GEMM_NR ? GEMM_NR : 16;
-        const float *bj = bp + j * kc;
+        const float *bj = bp + j * b_ld + b_p0 * nr;
         for (size_t r = 0; r < mc; r += GEMM_MR) {
             const size_t mr = mc - r < GEMM_MR ? mc - r : GEMM_MR;
-            const float *ar = ap + r * kc;
+            const float *ar = ap + r * a_ld;
             float *c = C + r * ldc + j;
             const float *bb = bias ? bias + r : NULL;
             /* constant shapes for the common cases, so the tile stays in
@@ -253,7 +288,7 @@ static void gemm_blocked(size_t M, size_t N, size_t P, const float *restrict A, 
             for (size_t ic = 0; ic < M; ic += GEMM_MC) {
                 const size_t mc = M - ic < GEMM_MC ? M - ic : GEMM_MC;
                 pack_a(mc, kc, A + ic * ams + pc * aps, ams, aps, pk->a);
-                macro_kernel(mc, nc, kc, pk->a, pk->b, C + ic * ldc + jc, ldc, first,
+                macro_kernel(mc, nc, kc, pk->a, kc, pk->b, kc, 0, C + ic * ldc + jc, ldc, first,
                              last && bias ? bias + ic : NULL);
             }
         }
@@ -272,4 +307,48 @@ void nn_gemm_blocked_bt(size_t M, size_t N, size_t P, const float *restrict A, s
                         float *restrict C, size_t ldc, const nn_gemm_pack *pk)
 {
     gemm_blocked(M, N, P, A, ams, aps, B, ldb, 1, b_rows, C, ldc, NULL, pk);
+}
+
+void nn_gemm_dense_backward(size_t nb, size_t in, size_t out, const float *X, size_t ldx,
+                            const float *D, size_t ldd, float *dX, size_t lddx, float *W,
+                            float *s1, float *s2, const nn_update *u, const nn_gemm_pack *pk)
+{
+    /* D once for the whole layer, both ways: A panels over all out columns
+     * (dX's left operand), B panels over all nb rows (G's right one) */
+    if (dX)
+        pack_a(nb, out, D, ldd, 1, pk->da);
+    pack_b(nb, ldd, D, ldd, pk->db);
+    const size_t kend = dX ? lddx : in;
+    for (size_t k0 = 0; k0 < kend; k0 += FB_K) {
+        const size_t kx = kend - k0 < FB_K ? kend - k0 : FB_K; /* dX columns */
+        const size_t kw = k0 < in ? (in - k0 < FB_K ? in - k0 : FB_K) : 0; /* kernel rows */
+        if (kw) /* a(k, i) = X[i][k0 + k] */
+            pack_a(kw, nb, X + k0, 1, ldx, pk->xa);
+        for (size_t o0 = 0; o0 < out; o0 += FB_O) {
+            const size_t ob = out - o0 < FB_O ? out - o0 : FB_O;
+            const size_t obn = ldd - o0 < FB_O ? ldd - o0 : FB_O; /* ob rounded up to 16 */
+            float *w = W + k0 * out + o0;
+            if (dX) { /* dX[i][k0 + k] += sum_{o in block} D[i][o] W[k0 + k][o] */
+                pack_bt(ob, kx, w, out, kw, pk->b); /* rows past in: zeros */
+                macro_kernel(nb, kx, ob, pk->da + o0 * GEMM_MR, out, pk->b, ob, 0, dX + k0,
+                             lddx, o0 == 0, NULL);
+            }
+            if (!kw)
+                continue;
+            /* G block[k][o] = sum_i X[i][k0 + k] D[i][o0 + o], over the batch in
+             * KC-row pieces (one for batches up to 256) */
+            for (size_t pc = 0; pc < nb; pc += GEMM_KC) {
+                const size_t kc = nb - pc < GEMM_KC ? nb - pc : GEMM_KC;
+                macro_kernel(kw, obn, kc, pk->xa + pc * GEMM_MR, nb, pk->db + o0 * nb, nb, pc,
+                             pk->g + o0, ldd, pc == 0, NULL);
+            }
+        }
+        /* the band's rows of W, s1, s2 are contiguous: one sequential sweep
+         * each (the prefetchers follow those; 96 short row pieces per block
+         * they did not) */
+        for (size_t k = 0; k < kw; k++) {
+            const size_t off = (k0 + k) * out;
+            nn_update_range(u, W + off, pk->g + k * ldd, s1 + off, s2 + off, out);
+        }
+    }
 }

@@ -68,7 +68,21 @@ typedef struct nn_op {
 typedef struct nn_gemm_pack {
     float *a, *b;
     size_t nc; /* columns of the B block */
+    /* nn_gemm_dense_backward's buffers (NULL when the model has no layer
+     * it runs for): the output delta packed as A panels (da) and as B
+     * panels (db), the layer input's block transposed (xa), one block of the
+     * kernel gradient (g) */
+    float *da, *db, *xa, *g;
 } nn_gemm_pack;
+
+/* The constants of one optimizer step (nn_update_prepare). */
+typedef struct nn_update {
+    int kind; /* nn_optimizer_kind */
+    float lr, alpha, o1, o2, eps; /* adam: alpha_t, 1 - beta_1, 1 - beta_2 */
+    float mu;                     /* sgd momentum */
+    int momentum, nesterov;
+    float rho, orho;              /* rmsprop */
+} nn_update;
 
 struct nn_model {
     nn_model_config cfg; /* the dense layers only (what the fast paths see) */
@@ -115,6 +129,9 @@ struct nn_model {
     size_t labels_cap;
 
     nn_gemm_pack gpack;       /* blocked product's buffers (in the arena) */
+    int wfuse;                /* wide path: some layer's backward is fused with its update */
+    unsigned char fused[NN_MAX_LAYERS]; /* kernel l updated in this step's backward
+                                         * (set by nn_wide_batch, cleared by the update) */
     const nn_gemm_pack *pk;   /* &gpack when the model has them, else NULL */
 
     uint32_t *order; /* epoch order, grown by nn_fit before its first step */
@@ -444,10 +461,31 @@ static inline int fused_sigmoid_bce(const nn_model *m)
 
 /* ---- nn_kernels.c, nn_gemm.c ------------------------------------------------ */
 
-/* Floats of the packing buffers for products up to max_n columns wide. */
-size_t nn_gemm_pack_floats(size_t max_n);
-/* Points pk into buf (nn_gemm_pack_floats(max_n) floats). */
-void nn_gemm_pack_init(nn_gemm_pack *pk, float *buf, size_t max_n);
+/* Floats of the packing buffers for products up to max_n columns wide;
+ * with fuse_batch > 0, also nn_gemm_dense_backward's for batches up to
+ * fuse_batch rows and layers up to max_n units wide (inputs or outputs).
+ * SIZE_MAX if that would overflow. */
+size_t nn_gemm_pack_floats(size_t max_n, size_t fuse_batch);
+/* Points pk into buf (nn_gemm_pack_floats(max_n, fuse_batch) floats). */
+void nn_gemm_pack_init(nn_gemm_pack *pk, float *buf, size_t max_n, size_t fuse_batch);
+
+/* The backward pass of a dense layer z = x W fused with the optimizer's
+ * update of W, for the wide path's hidden layers: with X the layer's input
+ * rows (nb x ldx) and D = dLoss/dz (nb x ldd, ldd = out rounded up to 16,
+ * padding columns zero),
+ *     dX = D W^T   (nb x lddx; columns in..lddx zero; skipped if dX is NULL)
+ *     G  = X^T D   (in x out, the kernel gradient, never stored whole)
+ * then W, s1, s2 (in x out each) updated from G by nn_update_range(u), in
+ * blocks of 96 rows x 256 columns of W: each block's dX part is done with
+ * the block's old weights, then its gradient (complete: it sums over the
+ * batch) updates it while it is in cache. W, s1 and s2 are read and written
+ * once each. Every dX and G element is summed in the order nn_gemm sums it
+ * (over o, over rows), with the same multiply-add: the same bits as
+ * nn_gemm_blocked_bt, nn_gemm and a separate update. Needs pk's fused
+ * buffers (nb <= their batch, in and out <= their width). */
+void nn_gemm_dense_backward(size_t nb, size_t in, size_t out, const float *X, size_t ldx,
+                            const float *D, size_t ldd, float *dX, size_t lddx, float *W,
+                            float *s1, float *s2, const nn_update *u, const nn_gemm_pack *pk);
 
 /* C[m][n] = bias[m] + sum_p A[m*ams + p*aps] * B[p][n] for m < M, n < N (a
  * multiple of NN_LANES); sums over p in order; bias may be NULL. Runs the
@@ -476,6 +514,13 @@ void nn_gemm_blocked_bt(size_t M, size_t N, size_t P, const float *restrict A, s
                         float *restrict C, size_t ldc, const nn_gemm_pack *pk);
 
 /* ---- nn.c --------------------------------------------------------------------- */
+
+/* The optimizer step that follows m->step, in two parts: its constants
+ * (nothing in m changes), and its element-wise update of n parameters from
+ * their gradient and state (the same bits in any pieces). */
+void nn_update_prepare(const nn_model *m, nn_update *u);
+void nn_update_range(const nn_update *u, float *restrict th, const float *restrict g,
+                     float *restrict s1, float *restrict s2, size_t n);
 
 /* Per-sample losses of the last forward pass (logits in m->logits, outputs
  * in act[L], targets in m->ybuf, feature-major with stride ld): returns their

@@ -49,18 +49,18 @@ static void check_shape(const shape *s)
     float *bias = alloc_floats(s->M);
     float *c1 = alloc_floats(ldc * s->M), *c2 = alloc_floats(ldc * s->M),
           *c3 = alloc_floats(ldc * s->M);
-    float *buf = alloc_floats(nn_gemm_pack_floats(s->max_n));
+    float *buf = alloc_floats(nn_gemm_pack_floats(s->max_n, 0));
     fill(A, s->a_cols ? lda * s->P : lda * s->M, &r);
     fill(B, ldb * s->P, &r);
     fill(bias, s->M, &r);
     for (size_t i = 0; i < ldc * s->M; i++)
         c1[i] = c2[i] = c3[i] = -7.0f; /* columns past N must stay as they are */
     nn_gemm_pack pk;
-    nn_gemm_pack_init(&pk, buf, s->max_n);
+    nn_gemm_pack_init(&pk, buf, s->max_n, 0);
     const float *bb = s->bias ? bias : NULL;
     nn_gemm_plain(s->M, s->N, s->P, A, ams, aps, B, ldb, c1, ldc, bb);
     nn_gemm_blocked(s->M, s->N, s->P, A, ams, aps, B, ldb, c2, ldc, bb, &pk);
-    memset(buf, 0xff, nn_gemm_pack_floats(s->max_n) * sizeof *buf); /* stale packs: NaN */
+    memset(buf, 0xff, nn_gemm_pack_floats(s->max_n, 0) * sizeof *buf); /* stale packs: NaN */
     nn_gemm_blocked(s->M, s->N, s->P, A, ams, aps, B, ldb, c3, ldc, bb, &pk);
     assert_memory_equal(c1, c2, ldc * s->M * sizeof *c1);
     assert_memory_equal(c2, c3, ldc * s->M * sizeof *c2);
@@ -118,7 +118,7 @@ static void check_bt(size_t M, size_t N, size_t P, size_t b_rows, size_t max_n)
     float *A = alloc_floats(M * lda), *W = alloc_floats(b_rows * ldb);
     float *T = calloc(P * N, sizeof *T); /* T[p][n] = W[n][p], zero for n >= b_rows */
     float *c1 = alloc_floats(M * ldc), *c2 = alloc_floats(M * ldc);
-    float *buf = alloc_floats(nn_gemm_pack_floats(max_n));
+    float *buf = alloc_floats(nn_gemm_pack_floats(max_n, 0));
     assert_non_null(T);
     fill(A, M * lda, &r);
     fill(W, b_rows * ldb, &r);
@@ -126,7 +126,7 @@ static void check_bt(size_t M, size_t N, size_t P, size_t b_rows, size_t max_n)
         for (size_t p = 0; p < P; p++)
             T[p * N + n] = W[n * ldb + p];
     nn_gemm_pack pk;
-    nn_gemm_pack_init(&pk, buf, max_n);
+    nn_gemm_pack_init(&pk, buf, max_n, 0);
     nn_gemm_plain(M, N, P, A, lda, 1, T, N, c1, ldc, NULL);
     nn_gemm_blocked_bt(M, N, P, A, lda, 1, W, ldb, b_rows, c2, ldc, &pk);
     assert_memory_equal(c1, c2, M * ldc * sizeof *c1);
@@ -143,6 +143,96 @@ static void test_blocked_transposed(void **state)
     check_bt(7, 48, 300, 37, 48);   /* rows past 37 padding, P tail of 12 */
     check_bt(33, 160, 275, 160, 64); /* several column blocks */
     check_bt(256, 64, 10, 64, 64);  /* P shorter than one transpose block */
+}
+
+/* The fused backward + update of a dense layer against its parts run one
+ * after the other: dX = D W^T through the plain product on a transposed,
+ * zero-padded copy of W, the gradient X^T D through the plain product, then
+ * the update over the whole kernel at once. The same bits, for W, s1, s2
+ * and dX (padding columns exact zeros). */
+static void check_dense_backward(size_t nb, size_t in, size_t out, nn_optimizer_kind kind,
+                                 int want_dx)
+{
+    rng_state r;
+    rng_stream(&r, 9 + nb * 5 + in * 3 + out, RNG_PURPOSE_INIT);
+    const size_t ldx = round_up(in, 16) + 16, ldd = round_up(out, 16), lddx = round_up(in, 16);
+    const size_t nw = in * out, max_n = (in > out ? in : out) + 40;
+    float *X = alloc_floats(nb * ldx), *D = alloc_floats(nb * ldd);
+    float *W1 = alloc_floats(nw), *W2 = alloc_floats(nw);
+    float *m1 = alloc_floats(nw), *m2 = alloc_floats(nw), *v1 = alloc_floats(nw),
+          *v2 = alloc_floats(nw);
+    float *T = calloc(out * lddx, sizeof *T), *G = alloc_floats(in * ldd), *g = alloc_floats(nw);
+    float *dx1 = alloc_floats(nb * lddx), *dx2 = alloc_floats(nb * lddx);
+    const size_t nbuf = nn_gemm_pack_floats(max_n, nb + 3);
+    float *buf = alloc_floats(nbuf);
+    assert_non_null(T);
+    fill(X, nb * ldx, &r);
+    fill(D, nb * ldd, &r);
+    for (size_t i = 0; i < nb; i++)
+        for (size_t o = out; o < ldd; o++)
+            D[i * ldd + o] = 0.0f; /* as the wide path's deltas */
+    fill(W1, nw, &r);
+    fill(m1, nw, &r);
+    fill(v1, nw, &r);
+    for (size_t i = 0; i < nw; i++) {
+        v1[i] = v1[i] * v1[i]; /* a second moment is not negative */
+        W2[i] = W1[i], m2[i] = m1[i], v2[i] = v1[i];
+    }
+    for (size_t i = 0; i < nb * lddx; i++)
+        dx2[i] = 5.0f; /* every column is written */
+    nn_update u;
+    memset(&u, 0, sizeof u);
+    u.kind = (int)kind;
+    u.lr = 0.01f, u.alpha = 0.0123f, u.o1 = 0.1f, u.o2 = 0.001f, u.eps = 1e-7f;
+    u.mu = 0.9f, u.momentum = 1, u.nesterov = 1, u.rho = 0.9f, u.orho = 0.1f;
+    /* the parts */
+    for (size_t k = 0; k < in; k++)
+        for (size_t o = 0; o < out; o++)
+            T[o * lddx + k] = W1[k * out + o];
+    nn_gemm_plain(nb, lddx, out, D, ldd, 1, T, lddx, dx1, lddx, NULL);
+    nn_gemm_plain(in, ldd, nb, X, 1, ldx, D, ldd, G, ldd, NULL);
+    for (size_t k = 0; k < in; k++)
+        for (size_t o = 0; o < out; o++)
+            g[k * out + o] = G[k * ldd + o];
+    nn_update_range(&u, W1, g, m1, v1, nw);
+    /* fused, with stale buffers */
+    for (size_t i = 0; i < nbuf; i++)
+        buf[i] = NAN;
+    nn_gemm_pack pk;
+    nn_gemm_pack_init(&pk, buf, max_n, nb + 3);
+    nn_gemm_dense_backward(nb, in, out, X, ldx, D, ldd, want_dx ? dx2 : NULL, lddx, W2, m2, v2,
+                           &u, &pk);
+    assert_memory_equal(W1, W2, nw * sizeof *W1);
+    assert_memory_equal(m1, m2, nw * sizeof *m1);
+    assert_memory_equal(v1, v2, nw * sizeof *v1);
+    if (want_dx) {
+        assert_memory_equal(dx1, dx2, nb * lddx * sizeof *dx1);
+        for (size_t i = 0; i < nb; i++)
+            for (size_t k = in; k < lddx; k++)
+                assert_true(dx2[i * lddx + k] == 0.0f && !signbit(dx2[i * lddx + k]));
+    }
+    /* the comparison is between non-trivial results */
+    double gmax = 0.0, dmax = 0.0;
+    for (size_t i = 0; i < nw; i++)
+        gmax = fmax(gmax, fabs((double)g[i]));
+    for (size_t i = 0; i < nb * lddx; i++)
+        dmax = fmax(dmax, fabs((double)dx1[i]));
+    assert_true(gmax > 0.1 && dmax > 0.1);
+    free(X), free(D), free(W1), free(W2), free(m1), free(m2), free(v1), free(v2);
+    free(T), free(G), free(g), free(dx1), free(dx2), free(buf);
+}
+
+static void test_dense_backward(void **state)
+{
+    (void)state;
+    /* kernel rows past one 96-row block and ending in a partial one, columns
+     * past one 256-column block and not a multiple of 16, batches with a
+     * partial row panel and over one 256-row piece */
+    check_dense_backward(32, 512, 512, NN_OPT_ADAM, 1);
+    check_dense_backward(13, 200, 300, NN_OPT_ADAM, 1);
+    check_dense_backward(300, 100, 270, NN_OPT_ADAM, 1);
+    check_dense_backward(7, 40, 20, NN_OPT_SGD, 1);
+    check_dense_backward(33, 97, 513, NN_OPT_RMSPROP, 0);
 }
 
 static void dense(nn_model_config *c, size_t units, nn_activation a)
@@ -216,7 +306,7 @@ static void test_model_bits_unchanged(void **state)
         /* ... counted in the model's size, which the memory budget uses */
         assert_int_equal(nn_model_bytes(a), nn_model_bytes_for(&c, 32));
         assert_true(nn_model_bytes_for(&c, 32) >=
-                    (nn_gemm_pack_floats(520) + 4 * nn_model_param_count(a)) * sizeof(float));
+                    (nn_gemm_pack_floats(520, 32) + 4 * nn_model_param_count(a)) * sizeof(float));
         assert_true(nn_gemm_use_blocked(32, 512, 520));
         assert_int_equal(variant ? NN_PATH_GENERAL : NN_PATH_WIDE, a->path);
         train(a, x, y, n, 1);
@@ -256,6 +346,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_blocked_matches_plain),
         cmocka_unit_test(test_blocked_transposed),
+        cmocka_unit_test(test_dense_backward),
         cmocka_unit_test(test_model_bits_unchanged),
         cmocka_unit_test(test_small_models_unchanged),
     };
