@@ -176,6 +176,17 @@ const data_set *sweep_plan_dataset(const sweep_plan *plan, size_t point)
     return in->loaded ? &in->data : NULL;
 }
 
+int sweep_plan_source_take(sweep_plan *plan, size_t source, data_set *out)
+{
+    if (source >= plan->n_sources || !plan->sources[source]->loaded)
+        return -1;
+    spec_input *in = plan->sources[source];
+    *out = in->data;
+    memset(&in->data, 0, sizeof in->data);
+    in->loaded = 0;
+    return 0;
+}
+
 /* Closes an open_memstream stream and returns its text (the stream sets
  * *buf only when it is flushed or closed, hence the pointer). */
 static char *mem_text(FILE *f, char **buf)

@@ -89,6 +89,12 @@ int sweep_plan_load_sources(sweep_plan *plan, spec_diagnostics *diags);
  * until sweep_plan_free. */
 const data_set *sweep_plan_dataset(const sweep_plan *plan, size_t point);
 
+/* Moves the dataset of plan.sources[source] into *out, which the caller
+ * then owns (free it with data_set_free): for a runner whose trials are the
+ * plan's last use of it. Afterwards sweep_plan_dataset of the points that
+ * read it is NULL. 0, or -1 when that source is not loaded. */
+int sweep_plan_source_take(sweep_plan *plan, size_t source, data_set *out);
+
 /* Prints the plan as `runexp check` shows it: the trial count, what the
  * search does (random draws, pruning rungs), then a table of trial index,
  * seed, sweep values and trial key. */
