@@ -556,6 +556,13 @@ static float *one_hot_alloc(const data_set *d, int *ok)
     return o;
 }
 
+/* p (malloc'd) shortened to n entries; p itself when that fails. */
+static uint32_t *shrink_rows(uint32_t *p, size_t n)
+{
+    uint32_t *q = realloc(p, n * sizeof *p + 1);
+    return q ? q : p;
+}
+
 /* The rows of each split of the augmented set work: s->rows_test,
  * rows_train and rows_validation (indices into work, which are the row
  * provenance), with the row counts in s->test.n_rows and so on. Split 1
@@ -615,9 +622,10 @@ static int pipeline_rows(const data_set *work, const data_pipeline_config *c,
             goto oom;
         }
     }
-    s->rows_train = a;
-    s->rows_validation = b;
-    s->rows_test = test;
+    /* Each list as long as its split (they live as long as the splits). */
+    s->rows_train = shrink_rows(a, n_train);
+    s->rows_validation = shrink_rows(b, n_val);
+    s->rows_test = shrink_rows(test, n_test);
     s->train.n_rows = n_train;
     s->validation.n_rows = n_val;
     s->test.n_rows = n_test;

@@ -68,79 +68,13 @@ struct run_pipelines {
     omp_lock_t lock;
 };
 
-/* ---- keys -------------------------------------------------------------- */
-
-typedef struct point_key {
-    size_t source;
-    const data_pipeline_config *c;
-    size_t point;
-} point_key;
-
-static int point_key_cmp(const void *a, const void *b)
-{
-    const point_key *x = a, *y = b;
-    if (x->source != y->source)
-        return x->source < y->source ? -1 : 1;
-    int r = data_pipeline_config_cmp(x->c, y->c);
-    if (r)
-        return r;
-    return (x->point > y->point) - (x->point < y->point);
-}
-
-typedef struct trial_key {
-    size_t pipe; /* the point's pipeline id */
-    uint64_t seed;
-    size_t pos;
-} trial_key;
-
-static int trial_key_cmp(const void *a, const void *b)
-{
-    const trial_key *x = a, *y = b;
-    if (x->pipe != y->pipe)
-        return x->pipe < y->pipe ? -1 : 1;
-    if (x->seed != y->seed)
-        return x->seed < y->seed ? -1 : 1;
-    return (x->pos > y->pos) - (x->pos < y->pos);
-}
-
-/* The data seed that makes a difference to trial tr's splits: its own
- * (e.data.seed when given), or 0 when the pipeline uses none. */
-static uint64_t effective_seed(const sweep_plan *p, const sweep_trial *tr)
-{
-    const spec_experiment *e = &p->points[tr->point].spec;
-    if (!data_pipeline_uses_seed(&e->data.pipeline))
-        return 0;
-    return e->data.has_seed ? e->data.seed : tr->seed;
-}
-
-/* Pipeline ids per point: points with the same source and the same
- * pipeline share one. */
-static int point_pipes(const sweep_plan *p, size_t *pipe_of)
-{
-    size_t n = p->n_points;
-    point_key *k = calloc(n ? n : 1, sizeof *k);
-    if (!k)
-        return -1;
-    for (size_t i = 0; i < n; i++)
-        k[i] = (point_key){p->points[i].source, &p->points[i].spec.data.pipeline, i};
-    qsort(k, n, sizeof *k, point_key_cmp);
-    size_t id = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0 && (k[i].source != k[i - 1].source || data_pipeline_config_cmp(k[i].c, k[i - 1].c)))
-            id++;
-        pipe_of[k[i].point] = id;
-    }
-    free(k);
-    return 0;
-}
-
 /* ---- the table ------------------------------------------------------------ */
 
 void run_pipelines_free(run_pipelines *c)
 {
     if (!c)
         return;
-    for (size_t i = 0; i < c->n_slots; i++) {
+    for (size_t i = 0; c->slots && i < c->n_slots; i++) {
         pipe_slot *s = &c->slots[i];
         if (s->sp) {
             data_splits_free(s->sp);
@@ -164,10 +98,8 @@ run_pipelines *run_pipelines_new(const sweep_plan *p, sweep_plan *owner, const s
                                  size_t n_pending, size_t max_resident)
 {
     run_pipelines *c = calloc(1, sizeof *c);
-    size_t *pipe_of = calloc(p->n_points ? p->n_points : 1, sizeof *pipe_of);
-    trial_key *k = calloc(n_pending ? n_pending : 1, sizeof *k);
-    if (!c || !pipe_of || !k)
-        goto fail;
+    if (!c)
+        return NULL;
     c->p = p;
     c->n_pending = n_pending;
     c->max_resident = max_resident ? max_resident : 1;
@@ -176,39 +108,35 @@ run_pipelines *run_pipelines_new(const sweep_plan *p, sweep_plan *owner, const s
     c->slot_of = calloc(n_pending ? n_pending : 1, sizeof *c->slot_of);
     c->order = calloc(n_pending ? n_pending : 1, sizeof *c->order);
     c->src = calloc(p->n_sources ? p->n_sources : 1, sizeof *c->src);
-    if (!c->slot_of || !c->order || !c->src || point_pipes(p, pipe_of))
+    if (!c->slot_of || !c->order || !c->src ||
+        sweep_plan_pipelines(p, pending, n_pending, c->slot_of, &c->n_slots))
         goto fail;
-    for (size_t i = 0; i < n_pending; i++) {
-        const sweep_trial *tr = &p->trials[pending[i]];
-        k[i] = (trial_key){pipe_of[tr->point], effective_seed(p, tr), i};
-    }
-    qsort(k, n_pending, sizeof *k, trial_key_cmp);
-    for (size_t i = 0; i < n_pending; i++)
-        c->n_slots += i == 0 || k[i].pipe != k[i - 1].pipe || k[i].seed != k[i - 1].seed;
     c->slots = calloc(c->n_slots ? c->n_slots : 1, sizeof *c->slots);
     if (!c->slots)
         goto fail;
     omp_init_lock(&c->lock);
     for (size_t i = 0; i < c->n_slots; i++)
         omp_init_lock(&c->slots[i].build);
-    for (size_t i = 0, sl = 0; i < n_pending; i++) {
-        if (i > 0 && (k[i].pipe != k[i - 1].pipe || k[i].seed != k[i - 1].seed))
-            sl++;
-        pipe_slot *s = &c->slots[sl];
-        const sweep_trial *tr = &p->trials[pending[k[i].pos]];
-        if (s->count++ == 0) {
-            s->first = i;
+    /* Each slot's positions, in increasing order (a counting sort). */
+    for (size_t i = 0; i < n_pending; i++)
+        c->slots[c->slot_of[i]].count++;
+    for (size_t i = 0, first = 0; i < c->n_slots; i++) {
+        c->slots[i].first = first;
+        first += c->slots[i].count;
+        c->slots[i].count = 0;
+    }
+    for (size_t i = 0; i < n_pending; i++) {
+        pipe_slot *s = &c->slots[c->slot_of[i]];
+        const sweep_trial *tr = &p->trials[pending[i]];
+        if (s->count == 0) {
             s->point = tr->point;
             s->source = p->points[tr->point].source;
-            s->data_seed = p->points[tr->point].spec.data.has_seed
-                               ? p->points[tr->point].spec.data.seed
-                               : tr->seed;
+            s->data_seed = sweep_trial_data_seed(p, tr);
             s->prev = s->next = SIZE_MAX;
             c->src[s->source].n_slots++;
         }
+        c->order[s->first + s->count++] = i;
         s->refs++;
-        c->order[i] = k[i].pos;
-        c->slot_of[k[i].pos] = sl;
         c->src[s->source].need++;
     }
     /* The sources, and which slots are built in their memory. */
@@ -235,13 +163,9 @@ run_pipelines *run_pipelines_new(const sweep_plan *p, sweep_plan *owner, const s
                       p->points[s->point].spec.data.pipeline.repeat == 1;
     }
     c->st.slots = c->n_slots;
-    free(pipe_of);
-    free(k);
     return c;
 fail:
-    /* Sources taken so far go back to nobody: the run cannot go on. */
-    free(pipe_of);
-    free(k);
+    /* Sources taken so far are freed with it: the run cannot go on. */
     run_pipelines_free(c);
     return NULL;
 }
