@@ -161,15 +161,18 @@ uint64_t plan_memory_pipeline(const spec_experiment *e, int in_place, uint64_t *
         *held = extras;
         return smax(pick, smax(arrange, extras));
     }
-    /* A copy: the three sets (their own names each), the extras; built from
-     * the augmented rows when augmenting (the source copy and the tiled
-     * rows while tiling), else from the source itself. */
+    /* A copy: the three sets (their own names each) and the extras. They
+     * are taken from the augmented rows when augmenting (the source copy
+     * and the tiled rows while tiling), else from the source itself; the
+     * augmented rows are freed before the one-hot targets and the scaler
+     * are made. */
     uint64_t sets = sadd(set_bytes(n_split, F, K), smul(names, 2));
     *held = sadd(sets, extras);
     int augmented = pc->repeat != 1 || pc->noise > 0;
     uint64_t work = augmented ? set_bytes(r.n, F, K) : 0;
     uint64_t tiling = augmented && pc->repeat != 1 ? sadd(set_bytes(r.N, F, K), work) : work;
-    return smax(tiling, sadd(work, smax(pick, *held)));
+    uint64_t taking = sadd(work, smax(pick, sadd(sets, smul(n_split, 4))));
+    return smax(tiling, smax(taking, *held));
 }
 
 /* ---- a plan ---------------------------------------------------------------- */
@@ -207,8 +210,10 @@ static int u64_desc(const void *a, const void *b)
 /* The data pipelines of plan p run with jobs workers (run_pipelines.c):
  * each distinct one is built once; a source read by one pipeline only
  * (no repeat, not a search) holds it in its own memory; of the copies,
- * at most jobs at once. */
-static int plan_pipelines(const sweep_plan *p, size_t jobs, plan_memory *out)
+ * at most jobs at once. trial[0..jobs) are the trials that run at once,
+ * the largest first. */
+static int plan_pipelines(const sweep_plan *p, size_t jobs, const uint64_t *trial,
+                          plan_memory *out)
 {
     size_t n_ids = 0, nt = p->n_trials;
     size_t *id = calloc(nt ? nt : 1, sizeof *id);
@@ -236,21 +241,29 @@ static int plan_pipelines(const sweep_plan *p, size_t jobs, plan_memory *out)
             per_source[src]++;
     }
     size_t n_copies = 0;
+    uint64_t building = 0; /* the most a build needs beyond what it keeps */
     for (size_t i = 0; i < n_ids; i++) {
         const sweep_point *pt = &p->points[p->trials[rep[i]].point];
         int in_place = !p->search.prune.enabled && pt->source < p->n_sources &&
                        per_source[pt->source] == 1 && pt->spec.data.pipeline.repeat == 1;
         uint64_t held, peak = plan_memory_pipeline(&pt->spec, in_place, &held);
+        building = smax(building, peak - held);
         if (in_place) {
-            out->pipelines = sadd(out->pipelines, peak);
+            out->pipelines = sadd(out->pipelines, held);
             out->n_in_place++;
         } else {
-            copy[n_copies++] = peak;
+            copy[n_copies++] = held;
         }
     }
     qsort(copy, n_copies, sizeof *copy, u64_desc);
     for (size_t i = 0; i < n_copies && i < (jobs ? jobs : 1); i++)
         out->pipelines = sadd(out->pipelines, copy[i]);
+    /* A worker builds before its trial starts: what a build needs beyond
+     * what it keeps counts where it is more than that worker's trial
+     * (trial[0..jobs), the largest first). */
+    for (size_t i = 0; i < jobs; i++)
+        if (building > trial[i])
+            out->pipelines = sadd(out->pipelines, building - trial[i]);
     out->n_pipelines = n_ids;
     free(id);
     free(rep);
@@ -297,14 +310,23 @@ int plan_memory_estimate(const sweep_plan *p, size_t jobs, plan_memory *out)
     out->at_once = jobs < p->n_trials ? jobs : p->n_trials;
     if (out->at_once == 0)
         out->at_once = 1;
-    size_t left = out->at_once;
+    size_t left = out->at_once, n_at = 0;
+    uint64_t *at = calloc(out->at_once, sizeof *at);
+    if (!at) {
+        free(pc);
+        return -1;
+    }
     for (size_t i = 0; i < p->n_points && left; i++) {
         size_t k = pc[i].trials < left ? pc[i].trials : left;
         out->trials = sadd(out->trials, smul(pc[i].bytes, k));
+        for (size_t j = 0; j < k; j++)
+            at[n_at++] = pc[i].bytes;
         left -= k;
     }
     free(pc);
-    if (plan_pipelines(p, out->at_once, out))
+    int rc = plan_pipelines(p, out->at_once, at, out);
+    free(at);
+    if (rc)
         return -1;
     out->shared = sadd(sadd(out->shared, out->sources), out->pipelines);
     out->total = sadd(out->trials, out->shared);

@@ -13,6 +13,8 @@
  *      copy (the three sets with their names, the same extras; while it is
  *      built the lists that choose the rows and, when augmenting, the
  *      augmented rows), of which at most one per trial at once is held;
+ *      what a build needs beyond what it keeps counts where it exceeds the
+ *      trial of the worker building it (which starts only afterwards);
  *   3. per trial: the model (nn_model_bytes_for: parameters, gradients,
  *      optimizer state, activations and scratch for one batch), the epoch
  *      order and row classes, one sigmoid unit's targets, the result kept
