@@ -199,6 +199,11 @@ typedef struct data_pipeline_config {
 
 typedef struct data_splits {
     data_set train, validation, test; /* validation.n_rows = 0 when none */
+    /* views = 1 (data_pipeline_build_in_place): train, validation and test
+     * own nothing; they are consecutive rows of block, which owns the rows
+     * (train | validation | test) and the names the three point to. */
+    int views;
+    data_set block;
     float *y_train, *y_validation, *y_test; /* one-hot, n_rows x n_classes */
     data_scaler scaler;
     /* Row provenance: rows_train[i] (likewise validation, test) is the
@@ -217,6 +222,38 @@ typedef struct data_splits {
  * data_splits_free. */
 int data_pipeline_build(const data_set *source, const data_pipeline_config *c,
                         uint64_t data_seed, data_splits *out, data_error *err);
+
+/* The same splits, bit for bit, built from the source's own memory: the
+ * rows are permuted in place into train | validation | test order (rows of
+ * no split dropped), noise added and the scaler applied in place, and the
+ * three splits are views into that one buffer (out->views). Needs
+ * c->repeat == 1 (else -1 with err, source untouched). On success the
+ * source is taken over: *source is zeroed and belongs to *out. On failure
+ * before any row moved (the split's own errors: sizes, stratification)
+ * the source is untouched and *source_kept is set to 1; after (out of
+ * memory only) it is freed and *source_kept is 0. Free with
+ * data_splits_free. */
+int data_pipeline_build_in_place(data_set *source, const data_pipeline_config *c,
+                                 uint64_t data_seed, data_splits *out, int *source_kept,
+                                 data_error *err);
 void data_splits_free(data_splits *s);
+
+/* Whether data_pipeline_build's result depends on its data_seed: noise is
+ * added, or a split shuffles without random_state. When it does not, every
+ * data seed builds the same splits. */
+int data_pipeline_uses_seed(const data_pipeline_config *c);
+
+/* A total order on pipelines: 0 when a and b are the same pipeline (equal
+ * in every field that can change what data_pipeline_build makes), else
+ * negative or positive as a sorts before or after b. */
+int data_pipeline_config_cmp(const data_pipeline_config *a, const data_pipeline_config *b);
+
+/* Reorders the rows of d (x and y) in place so that row i is the former
+ * row order[i] for i < n; the rows order does not name follow, in
+ * increasing order of their former index. order[0..n) must be distinct
+ * indices below d->n_rows. Cycle following: each row moves once, with one
+ * row of scratch and one bit per row. 0, or -1 when out of memory or order
+ * is not such a list (d unchanged). */
+int data_set_arrange(data_set *d, const uint32_t *order, size_t n);
 
 #endif

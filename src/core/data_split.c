@@ -479,47 +479,64 @@ void data_class_counts(const data_set *d, size_t *counts)
 
 /* ---- pipeline ---------------------------------------------------------- */
 
-/* Splits src into a (train side) and b (test side). src_rows[i] is the
- * augmented-set index of src's row i; *rows_a and *rows_b receive those of
- * a's and b's rows (the caller frees them). */
-static int split_into(const data_set *src, const uint32_t *src_rows,
-                      const data_split_config *c, uint32_t seed32, data_set *a,
-                      uint32_t **rows_a, data_set *b, uint32_t **rows_b,
-                      data_error *err)
+int data_set_arrange(data_set *d, const uint32_t *order, size_t n)
 {
-    uint32_t *ia = malloc(src->n_rows * sizeof *ia + 1);
-    uint32_t *ib = malloc(src->n_rows * sizeof *ib + 1);
-    size_t na = 0, nb = 0, i;
+    size_t N = d->n_rows, nf = d->n_features, i, j;
+    if (n > N)
+        return -1;
+    if (N < 2)
+        return n == 0 || order[0] == 0 ? 0 : -1;
+    uint32_t *perm = malloc(N * sizeof *perm);
+    unsigned char *seen = calloc(N / 8 + 1, 1);
+    float *row = malloc(nf * sizeof *row + 1);
     int rc = -1;
-    *rows_a = *rows_b = NULL;
-    if (!ia || !ib) {
-        set_error(err, "out of memory");
+    if (!perm || !seen || !row)
         goto done;
+    /* perm: new row i is old row perm[i]; the rows order does not name
+     * go last, in increasing order. seen marks the listed rows first. */
+    for (i = 0; i < n; i++) {
+        uint32_t r = order[i];
+        if (r >= N || (seen[r / 8] >> (r % 8) & 1))
+            goto done;
+        seen[r / 8] |= (unsigned char)(1u << (r % 8));
+        perm[i] = r;
     }
-    if (data_split_indices(src->n_rows, src->y, src->n_classes, c, seed32, ia,
-                           &na, ib, &nb, err) != 0)
-        goto done;
-    if (data_set_take(a, src, ia, na) != 0) {
-        set_error(err, "out of memory");
-        goto done;
+    for (i = 0, j = n; i < N; i++)
+        if (!(seen[i / 8] >> (i % 8) & 1))
+            perm[j++] = (uint32_t)i;
+    memset(seen, 0, N / 8 + 1); /* from here: the new rows already in place */
+    /* Each cycle s -> perm[s] -> perm[perm[s]] -> ... -> s: row s waits in
+     * the scratch row, every other row of the cycle moves once. */
+    for (size_t s0 = 0; s0 < N; s0++) {
+        if (seen[s0 / 8] >> (s0 % 8) & 1)
+            continue;
+        seen[s0 / 8] |= (unsigned char)(1u << (s0 % 8));
+        if (perm[s0] == s0)
+            continue;
+        int32_t y0 = d->y[s0];
+        if (nf)
+            memcpy(row, d->x + s0 * nf, nf * sizeof *row);
+        size_t at = s0;
+        for (;;) {
+            size_t from = perm[at];
+            if (from == s0) {
+                if (nf)
+                    memcpy(d->x + at * nf, row, nf * sizeof *row);
+                d->y[at] = y0;
+                break;
+            }
+            if (nf)
+                memcpy(d->x + at * nf, d->x + from * nf, nf * sizeof *row);
+            d->y[at] = d->y[from];
+            seen[from / 8] |= (unsigned char)(1u << (from % 8));
+            at = from;
+        }
     }
-    if (data_set_take(b, src, ib, nb) != 0) {
-        data_set_free(a);
-        set_error(err, "out of memory");
-        goto done;
-    }
-    /* The indices are the provenance once mapped through src_rows. */
-    for (i = 0; i < na; i++)
-        ia[i] = src_rows[ia[i]];
-    for (i = 0; i < nb; i++)
-        ib[i] = src_rows[ib[i]];
-    *rows_a = ia;
-    *rows_b = ib;
-    ia = ib = NULL;
     rc = 0;
 done:
-    free(ia);
-    free(ib);
+    free(perm);
+    free(seen);
+    free(row);
     return rc;
 }
 
@@ -539,30 +556,27 @@ static float *one_hot_alloc(const data_set *d, int *ok)
     return o;
 }
 
-int data_pipeline_build(const data_set *source, const data_pipeline_config *c,
-                        uint64_t data_seed, data_splits *out, data_error *err)
+/* p (malloc'd) shortened to n entries; p itself when that fails. */
+static uint32_t *shrink_rows(uint32_t *p, size_t n)
 {
-    data_set work, rest;
-    data_splits s;
+    uint32_t *q = realloc(p, n * sizeof *p + 1);
+    return q ? q : p;
+}
+
+/* The rows of each split of the augmented set work: s->rows_test,
+ * rows_train and rows_validation (indices into work, which are the row
+ * provenance), with the row counts in s->test.n_rows and so on. Split 1
+ * divides work into rest and test, split 2 divides rest into train and
+ * validation; split 2's indices are positions in rest, mapped back through
+ * rest's rows: the same rows, in the same order, as splitting a copy of
+ * rest gives. */
+static int pipeline_rows(const data_set *work, const data_pipeline_config *c,
+                         uint64_t data_seed, data_splits *s, data_error *err)
+{
+    size_t n = work->n_rows, n_rest = 0, n_test = 0, n_train = 0, n_val = 0, i;
+    uint32_t seed1, seed2, *rest = NULL, *test = NULL, *a = NULL, *b = NULL;
+    int32_t *y_rest = NULL;
     rng_state r;
-    uint32_t seed1, seed2, *work_rows = NULL, *rest_rows = NULL;
-    size_t i;
-    int ok;
-    memset(&work, 0, sizeof work);
-    memset(&rest, 0, sizeof rest);
-    memset(&s, 0, sizeof s);
-    s.n_source_rows = source->n_rows;
-    if (data_set_copy(&work, source) != 0)
-        goto oom;
-    if (c->repeat != 1 && data_augment_repeat(&work, c->repeat) != 0) {
-        set_error(err, c->repeat == 0 ? "repeat must be at least 1, got 0"
-                                      : "out of memory repeating the data");
-        goto fail;
-    }
-    if (c->noise > 0) {
-        rng_stream(&r, data_seed, RNG_PURPOSE_DATA_NOISE);
-        data_augment_noise(&work, c->noise, &r);
-    }
     /* Both split seeds are drawn up front so split 1's seed does not depend
      * on whether a validation split follows. */
     rng_stream(&r, data_seed, RNG_PURPOSE_SPLIT);
@@ -572,60 +586,208 @@ int data_pipeline_build(const data_set *source, const data_pipeline_config *c,
      * both calls with the same N, whatever the data seed. */
     if (c->has_random_state)
         seed1 = seed2 = (uint32_t)c->random_state;
-    if (work.n_rows > UINT32_MAX) {
-        set_error(err, "%zu rows: splits support at most 2^32 - 1", work.n_rows);
-        goto fail;
+    if (n > UINT32_MAX) {
+        set_error(err, "%zu rows: splits support at most 2^32 - 1", n);
+        return -1;
     }
-    work_rows = malloc(work.n_rows * sizeof *work_rows + 1);
-    if (!work_rows)
+    rest = malloc(n * sizeof *rest + 1);
+    test = malloc(n * sizeof *test + 1);
+    if (!rest || !test)
         goto oom;
-    for (i = 0; i < work.n_rows; i++)
-        work_rows[i] = (uint32_t)i;
-    if (split_into(&work, work_rows, &c->test, seed1, &rest, &rest_rows, &s.test,
-                   &s.rows_test, err) != 0)
+    if (data_split_indices(n, work->y, work->n_classes, &c->test, seed1, rest, &n_rest, test,
+                           &n_test, err) != 0)
         goto fail;
-    data_set_free(&work);
     if (c->validation.test.given) {
-        if (split_into(&rest, rest_rows, &c->validation, seed2, &s.train, &s.rows_train,
-                       &s.validation, &s.rows_validation, err) != 0)
-            goto fail;
-        data_set_free(&rest);
-        free(rest_rows);
-        rest_rows = NULL;
-    } else {
-        s.train = rest; /* ownership moves */
-        s.rows_train = rest_rows;
-        memset(&rest, 0, sizeof rest);
-        rest_rows = NULL;
-        if (data_set_take(&s.validation, &s.train, NULL, 0) != 0 ||
-            !(s.rows_validation = malloc(1)))
+        y_rest = malloc(n_rest * sizeof *y_rest + 1);
+        a = malloc(n_rest * sizeof *a + 1);
+        b = malloc(n_rest * sizeof *b + 1);
+        if (!y_rest || !a || !b)
             goto oom;
+        for (i = 0; i < n_rest; i++)
+            y_rest[i] = work->y[rest[i]];
+        if (data_split_indices(n_rest, y_rest, work->n_classes, &c->validation, seed2, a,
+                               &n_train, b, &n_val, err) != 0)
+            goto fail;
+        for (i = 0; i < n_train; i++)
+            a[i] = rest[a[i]];
+        for (i = 0; i < n_val; i++)
+            b[i] = rest[b[i]];
+        free(rest);
+        free(y_rest);
+    } else {
+        a = rest;
+        n_train = n_rest;
+        if (!(b = malloc(1))) {
+            rest = NULL;
+            goto oom;
+        }
     }
-    free(work_rows);
-    work_rows = NULL;
-    if (data_scaler_fit(&s.scaler, c->scale, &s.train) != 0)
-        goto oom;
-    data_scaler_apply(&s.scaler, &s.train);
-    data_scaler_apply(&s.scaler, &s.validation);
-    data_scaler_apply(&s.scaler, &s.test);
-    s.y_train = one_hot_alloc(&s.train, &ok);
+    /* Each list as long as its split (they live as long as the splits). */
+    s->rows_train = shrink_rows(a, n_train);
+    s->rows_validation = shrink_rows(b, n_val);
+    s->rows_test = shrink_rows(test, n_test);
+    s->train.n_rows = n_train;
+    s->validation.n_rows = n_val;
+    s->test.n_rows = n_test;
+    return 0;
+oom:
+    set_error(err, "out of memory");
+fail:
+    if (rest != a)
+        free(rest);
+    free(test);
+    free(y_rest);
+    free(a);
+    free(b);
+    return -1;
+}
+
+/* The scaler fitted on the training rows and applied to every split, then
+ * the one-hot targets. 0, or -1 when out of memory. */
+static int pipeline_finish(data_splits *s, const data_pipeline_config *c)
+{
+    int ok;
+    if (data_scaler_fit(&s->scaler, c->scale, &s->train) != 0)
+        return -1;
+    data_scaler_apply(&s->scaler, &s->train);
+    data_scaler_apply(&s->scaler, &s->validation);
+    data_scaler_apply(&s->scaler, &s->test);
+    s->y_train = one_hot_alloc(&s->train, &ok);
     if (!ok)
-        goto oom;
-    s.y_validation = one_hot_alloc(&s.validation, &ok);
+        return -1;
+    s->y_validation = one_hot_alloc(&s->validation, &ok);
     if (!ok)
+        return -1;
+    s->y_test = one_hot_alloc(&s->test, &ok);
+    return ok ? 0 : -1;
+}
+
+int data_pipeline_build(const data_set *source, const data_pipeline_config *c,
+                        uint64_t data_seed, data_splits *out, data_error *err)
+{
+    data_set copy;
+    const data_set *work = source;
+    data_splits s;
+    rng_state r;
+    size_t n_train, n_val, n_test;
+    memset(&copy, 0, sizeof copy);
+    memset(&s, 0, sizeof s);
+    s.n_source_rows = source->n_rows;
+    /* Augmenting changes the rows: they are then a working copy; else the
+     * splits take their rows from the source itself. */
+    if (c->repeat != 1 || c->noise > 0) {
+        if (data_set_copy(&copy, source) != 0)
+            goto oom;
+        if (c->repeat != 1 && data_augment_repeat(&copy, c->repeat) != 0) {
+            set_error(err, c->repeat == 0 ? "repeat must be at least 1, got 0"
+                                          : "out of memory repeating the data");
+            goto fail;
+        }
+        if (c->noise > 0) {
+            rng_stream(&r, data_seed, RNG_PURPOSE_DATA_NOISE);
+            data_augment_noise(&copy, c->noise, &r);
+        }
+        work = &copy;
+    }
+    if (pipeline_rows(work, c, data_seed, &s, err) != 0)
+        goto fail;
+    n_train = s.train.n_rows;
+    n_val = s.validation.n_rows;
+    n_test = s.test.n_rows;
+    s.train.n_rows = s.validation.n_rows = s.test.n_rows = 0;
+    if (data_set_take(&s.test, work, s.rows_test, n_test) != 0 ||
+        data_set_take(&s.train, work, s.rows_train, n_train) != 0 ||
+        data_set_take(&s.validation, work, s.rows_validation, n_val) != 0)
         goto oom;
-    s.y_test = one_hot_alloc(&s.test, &ok);
-    if (!ok)
+    data_set_free(&copy);
+    if (pipeline_finish(&s, c) != 0)
         goto oom;
     *out = s;
     return 0;
 oom:
     set_error(err, "out of memory");
 fail:
-    data_set_free(&work);
-    data_set_free(&rest);
-    free(work_rows);
-    free(rest_rows);
+    data_set_free(&copy);
+    data_splits_free(&s);
+    return -1;
+}
+
+/* Rows [first, first + n) of block as a set that owns nothing. */
+static data_set view_of(const data_set *block, size_t first, size_t n)
+{
+    data_set v = *block;
+    v.n_rows = n;
+    v.x = n ? block->x + first * block->n_features : NULL;
+    v.y = n ? block->y + first : NULL;
+    return v;
+}
+
+int data_pipeline_build_in_place(data_set *source, const data_pipeline_config *c,
+                                 uint64_t data_seed, data_splits *out, int *source_kept,
+                                 data_error *err)
+{
+    data_splits s;
+    rng_state r;
+    uint32_t *order = NULL;
+    size_t n_train, n_val, n_test, n_used, nf = source->n_features;
+    memset(&s, 0, sizeof s);
+    *source_kept = 1;
+    if (c->repeat != 1) {
+        set_error(err, "an in-place pipeline cannot repeat the rows");
+        return -1;
+    }
+    s.n_source_rows = source->n_rows;
+    if (pipeline_rows(source, c, data_seed, &s, err) != 0)
+        return -1;
+    n_train = s.train.n_rows;
+    n_val = s.validation.n_rows;
+    n_test = s.test.n_rows;
+    s.train.n_rows = s.validation.n_rows = s.test.n_rows = 0;
+    n_used = n_train + n_val + n_test;
+    order = malloc(n_used * sizeof *order + 1);
+    if (!order)
+        goto oom;
+    memcpy(order, s.rows_train, n_train * sizeof *order);
+    memcpy(order + n_train, s.rows_validation, n_val * sizeof *order);
+    memcpy(order + n_train + n_val, s.rows_test, n_test * sizeof *order);
+    /* Noise over the whole set in row-major order, as on a copy. */
+    if (c->noise > 0) {
+        *source_kept = 0; /* the rows change from here on */
+        rng_stream(&r, data_seed, RNG_PURPOSE_DATA_NOISE);
+        data_augment_noise(source, c->noise, &r);
+    }
+    /* (unchanged when it fails) */
+    if (data_set_arrange(source, order, n_used) != 0)
+        goto oom;
+    *source_kept = 0;
+    free(order);
+    order = NULL;
+    s.block = *source;
+    memset(source, 0, sizeof *source);
+    s.views = 1;
+    /* The rows of no split are dropped: shrinking keeps the block where it
+     * is or moves it once. */
+    if (n_used < s.block.n_rows && n_used > 0) {
+        float *x = nf ? realloc(s.block.x, n_used * nf * sizeof *x) : s.block.x;
+        if (x)
+            s.block.x = x;
+        int32_t *y = realloc(s.block.y, n_used * sizeof *y);
+        if (y)
+            s.block.y = y;
+    }
+    s.block.n_rows = n_used;
+    s.train = view_of(&s.block, 0, n_train);
+    s.validation = view_of(&s.block, n_train, n_val);
+    s.test = view_of(&s.block, n_train + n_val, n_test);
+    if (pipeline_finish(&s, c) != 0)
+        goto oom;
+    *out = s;
+    return 0;
+oom:
+    set_error(err, "out of memory");
+    free(order);
+    if (!*source_kept)
+        data_set_free(source);
     data_splits_free(&s);
     return -1;
 }
@@ -634,9 +796,13 @@ void data_splits_free(data_splits *s)
 {
     if (!s)
         return;
-    data_set_free(&s->train);
-    data_set_free(&s->validation);
-    data_set_free(&s->test);
+    if (s->views) {
+        data_set_free(&s->block);
+    } else {
+        data_set_free(&s->train);
+        data_set_free(&s->validation);
+        data_set_free(&s->test);
+    }
     free(s->y_train);
     free(s->y_validation);
     free(s->y_test);
@@ -645,4 +811,65 @@ void data_splits_free(data_splits *s)
     free(s->rows_test);
     data_scaler_free(&s->scaler);
     memset(s, 0, sizeof *s);
+}
+
+int data_pipeline_uses_seed(const data_pipeline_config *c)
+{
+    if (c->noise > 0)
+        return 1;
+    if (c->has_random_state)
+        return 0;
+    return c->test.shuffle || (c->validation.test.given && c->validation.shuffle);
+}
+
+/* -1, 0 or 1 as a sorts before, with or after b. */
+static int cmp_num(double a, double b)
+{
+    return (a > b) - (a < b);
+}
+
+static int cmp_u64(uint64_t a, uint64_t b)
+{
+    return (a > b) - (a < b);
+}
+
+static int size_cmp(const data_size *a, const data_size *b)
+{
+    if (a->given != b->given || !a->given)
+        return a->given - b->given;
+    if (a->is_count != b->is_count)
+        return a->is_count - b->is_count;
+    return cmp_num(a->value, b->value);
+}
+
+static int split_cmp(const data_split_config *a, const data_split_config *b)
+{
+    int r = size_cmp(&a->test, &b->test);
+    if (!r)
+        r = size_cmp(&a->train, &b->train);
+    if (!r)
+        r = (a->shuffle != 0) - (b->shuffle != 0);
+    if (!r)
+        r = (a->stratify != 0) - (b->stratify != 0);
+    return r;
+}
+
+int data_pipeline_config_cmp(const data_pipeline_config *a, const data_pipeline_config *b)
+{
+    int r = cmp_u64(a->repeat, b->repeat);
+    if (!r)
+        r = cmp_num(a->noise, b->noise);
+    if (!r)
+        r = (int)a->scale - (int)b->scale;
+    if (!r)
+        r = split_cmp(&a->test, &b->test);
+    if (!r)
+        r = (a->validation.test.given != 0) - (b->validation.test.given != 0);
+    if (!r && a->validation.test.given)
+        r = split_cmp(&a->validation, &b->validation);
+    if (!r)
+        r = (a->has_random_state != 0) - (b->has_random_state != 0);
+    if (!r && a->has_random_state)
+        r = cmp_u64(a->random_state, b->random_state);
+    return r;
 }

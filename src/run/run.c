@@ -89,6 +89,7 @@ typedef struct run_timings {
     double t0;
     double ph[PH_N]; /* ms, summed over the specs of the run */
     size_t commits, most_waiting; /* the writer's (run_counts) */
+    size_t pipe_builds, pipe_in_place, pipe_evicted; /* the data splits' (run_counts) */
 } run_timings;
 
 static void timings_print(const run_timings *tm, FILE *err)
@@ -99,6 +100,9 @@ static void timings_print(const run_timings *tm, FILE *err)
     fprintf(err, "  %-28s %9.2f\n", "total", run_mono_ms() - tm->t0);
     fprintf(err, "runexp: the writer made %zu commits, at most %zu results waited\n", tm->commits,
             tm->most_waiting);
+    fprintf(err, "runexp: the trials' data splits were built %zu times (%zu in the dataset's own "
+                 "memory), %zu evicted to be rebuilt\n",
+            tm->pipe_builds, tm->pipe_in_place, tm->pipe_evicted);
 }
 
 /* ---- one plan ----------------------------------------------------------- */
@@ -227,18 +231,21 @@ static int plan_pending(plan_run *r, const runner_options *o, int *jobs, FILE *e
 }
 
 /* Runs the pending trials and says how it went; the exit code of the loop. */
-static int plan_loop(const plan_run *r, const runner_options *o, int jobs, store *db,
-                     FILE *err, run_timings *tm)
+static int plan_loop(const plan_run *r, sweep_plan *owner, const runner_options *o, int jobs,
+                     store *db, FILE *err, run_timings *tm)
 {
     run_loop_job job = {.plan = r->p, .pending = r->pending, .n_pending = r->n_pending,
                         .ids = r->ids, .db = db, .jobs = jobs, .quiet = o->quiet, .err = err,
-                        .stop = o->stop};
+                        .stop = o->stop, .owner = owner};
     run_counts c;
     if (o->loop ? o->loop(&job, &c, o->loop_ctx) : run_loop(&job, &c)) {
         fputs("runexp: out of memory\n", err);
         return RUNNER_EXIT_USAGE;
     }
     tm->commits += c.n_commits;
+    tm->pipe_builds += c.pipelines.builds;
+    tm->pipe_in_place += c.pipelines.in_place;
+    tm->pipe_evicted += c.pipelines.evicted;
     tm->most_waiting = c.most_waiting > tm->most_waiting ? c.most_waiting : tm->most_waiting;
     int code = RUNNER_EXIT_OK;
     if (c.store_failed) {
@@ -280,7 +287,7 @@ static int plan_stats(int64_t exp, store *db, int jobs, FILE *err, run_timings *
 
 /* One planned spec against the open database: record, pending trials,
  * loop, statistics, summary. Returns an exit code. */
-static int run_plan(const runner_options *o, const spec_document *doc, const sweep_plan *p,
+static int run_plan(const runner_options *o, const spec_document *doc, sweep_plan *p,
                     store *db, const char *db_path, FILE *out, FILE *err, run_timings *tm)
 {
     plan_run r;
@@ -312,7 +319,11 @@ static int run_plan(const runner_options *o, const spec_document *doc, const swe
     tm->ph[PH_RECORD] += t1 - t0;
     if (code == RUNNER_EXIT_USAGE)
         goto out;
-    code = worse(code, plan_loop(&r, o, jobs, db, err, tm));
+    /* The OpenMP loop is the plan's last use of its datasets (its record
+     * is made, the summary reads the database): it may take them over.
+     * A search reads them again rung after rung; another loop (MPI) may
+     * read them any time. */
+    code = worse(code, plan_loop(&r, o->loop ? NULL : p, o, jobs, db, err, tm));
     tm->ph[PH_LOOP] += run_mono_ms() - t1;
     if (code != RUNNER_EXIT_USAGE)
         code = worse(code, plan_stats(r.exp, db, jobs, err, tm));

@@ -9,6 +9,7 @@
  *   run_record.c   the experiment record (provenance) and the plan rows;
  *                  a trial_result handed to the store
  *   run_loop.c     the OpenMP workers calling trial_run, the single writer
+ *   run_pipelines.c the loop's data splits, each distinct pipeline built once
  *   run_search.c   a pruned search: rung by rung, decisions, then the survivors
  *   run_summary.c  the per-point table and the end-of-run lines
  *   run_shard.c    --shard K/N: which trials of a plan are shard K's
@@ -54,6 +55,50 @@ store_status run_store_status(trial_status s);
  * loaded here, once per plan): afterwards sweep_plan_dataset gives every
  * point's. 0, or -1 with the diagnostic printed on err. */
 int run_plan_load_data(sweep_plan *p, FILE *err);
+
+/* ---- shared data pipelines (run_pipelines.c) ---------------------------- */
+
+/* The splits of a trial loop's pending trials: each distinct (source,
+ * pipeline, data seed, where the pipeline uses one) built once, by the
+ * first worker that needs it, shared read-only by the trials that use it
+ * and freed when the last of them is done; at most max_resident copies at
+ * once (an idle one is evicted and rebuilt later when a new one is
+ * needed). With owner (the plan itself, which this loop is the last user
+ * of) the sources are taken from the plan: a source read by one pipeline
+ * only becomes that pipeline's memory (data_pipeline_build_in_place), the
+ * others are freed once every trial reading them has its splits. Safe to
+ * call from many threads. */
+typedef struct run_pipelines run_pipelines;
+
+typedef struct run_pipelines_stats {
+    size_t slots;          /* distinct pipelines of the loop */
+    size_t builds;         /* builds (a slot evicted and needed again builds again) */
+    size_t in_place;       /* of which in the source's memory */
+    size_t evicted;
+    size_t most_resident;  /* copies held at once, at most */
+    size_t resident, held, sources_held; /* now: copies, slots holding splits, sources */
+} run_pipelines_stats;
+
+/* What a trial gets: its splits, or why they could not be built. */
+typedef struct run_pipeline_use {
+    const data_splits *splits; /* NULL when failed */
+    int failed;
+    char error[512];
+    size_t n_classes;          /* the source's */
+} run_pipeline_use;
+
+/* The table for pending[0..n) of plan p (datasets loaded), trial i of the
+ * loop being position i. NULL when out of memory (or a source is not
+ * loaded). */
+run_pipelines *run_pipelines_new(const sweep_plan *p, sweep_plan *owner, const size_t *pending,
+                                 size_t n_pending, size_t max_resident);
+/* The splits of the trial at position pos, built now if needed (or waited
+ * for, while another worker builds them); valid until its release. */
+void run_pipelines_acquire(run_pipelines *c, size_t pos, run_pipeline_use *u);
+/* The trial at pos is done with them (call once per acquire). */
+void run_pipelines_release(run_pipelines *c, size_t pos);
+void run_pipelines_get_stats(run_pipelines *c, run_pipelines_stats *st);
+void run_pipelines_free(run_pipelines *c);
 
 /* ---- the record of a run (run_record.c) -------------------------------- */
 
@@ -106,6 +151,10 @@ typedef struct run_loop_job {
     void *rung_user;
     size_t max_waiting;      /* results that may wait for the writer at once;
                               * 0 = the default (run_loop.c; their size is bounded too) */
+    /* The plan itself (mutable) when this loop is the last use of its
+     * datasets: the loop may take them over (run_pipelines). NULL: the
+     * datasets are only read. */
+    sweep_plan *owner;
 } run_loop_job;
 
 /* What the loop did: only trials committed to the database are counted. */
@@ -118,6 +167,7 @@ typedef struct run_counts {
     store_error store_err;
     size_t n_commits;        /* transactions the writer committed */
     size_t most_waiting;     /* the most results that waited for the writer at once */
+    run_pipelines_stats pipelines; /* the loop's data splits */
 } run_counts;
 
 /* Reorders pending[0..n) of plan p, costliest first (see run_loop.c).

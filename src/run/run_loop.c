@@ -51,6 +51,7 @@ typedef struct loop_shared {
     int give_up; /* a write failed: start no more trials */
     const run_loop_job *job;
     run_counts *c;
+    run_pipelines *pipes; /* the trials' data splits, shared */
     double t_start;
     int tty;
 } loop_shared;
@@ -339,8 +340,14 @@ static void work(loop_shared *sh)
         memcpy(it.started, next.started, sizeof it.started); /* its running mark's */
         double t0 = run_mono_ms();
         /* Out of memory is a failed trial, recorded like any other. */
-        (void)trial_run_until(&j->plan->points[tr->point].spec, tr->seed,
-                              sweep_plan_dataset(j->plan, tr->point), j->stop, j->until, &it.t);
+        const spec_experiment *e = &j->plan->points[tr->point].spec;
+        run_pipeline_use u;
+        run_pipelines_acquire(sh->pipes, (size_t)i, &u);
+        if (u.failed)
+            (void)trial_data_failed(e, u.n_classes, u.error, &it.t);
+        else
+            (void)trial_run_splits(e, tr->seed, u.splits, j->stop, j->until, &it.t);
+        run_pipelines_release(sh->pipes, (size_t)i);
         it.wall_ms = run_mono_ms() - t0;
         it.finished = 1;
         i = take_next(sh);
@@ -364,15 +371,23 @@ int run_loop(const run_loop_job *job, run_counts *c)
      * first mark or one left behind by a batch that took its result. */
     sh.cap = 2 * sh.max_results + 2 * (size_t)(job->jobs > 0 ? job->jobs : 1) + 2;
     sh.q = calloc(sh.cap, sizeof *sh.q);
-    if (!sh.q)
+    /* At most one copy of the splits per worker at once (as when each
+     * trial built its own), fewer when trials share them. */
+    sh.pipes = run_pipelines_new(job->plan, job->owner, job->pending, job->n_pending,
+                                 (size_t)(job->jobs > 0 ? job->jobs : 1));
+    if (!sh.q || !sh.pipes) {
+        free(sh.q);
+        run_pipelines_free(sh.pipes);
         return -1;
+    }
     sh.job = job;
     sh.c = c;
     sh.tty = isatty(fileno(job->err));
     omp_init_lock(&sh.qlock);
     omp_init_lock(&sh.wlock);
     sh.t_start = run_mono_ms();
-    /* Threads share nothing but sh; each trial's data splits, model and RNG
+    /* Threads share nothing but sh; a trial's data splits are shared
+     * read-only (built the same whoever builds them), its model and RNG
      * streams are its own, so its bits do not depend on the thread. */
 #pragma omp parallel num_threads(job->jobs)
     work(&sh);
@@ -380,6 +395,8 @@ int run_loop(const run_loop_job *job, run_counts *c)
     c->seconds = (run_mono_ms() - sh.t_start) / 1e3;
     omp_destroy_lock(&sh.qlock);
     omp_destroy_lock(&sh.wlock);
+    run_pipelines_get_stats(sh.pipes, &c->pipelines);
+    run_pipelines_free(sh.pipes);
     free(sh.q);
     if (sh.tty && !job->quiet && c->finished < c->total)
         fputc('\n', job->err);

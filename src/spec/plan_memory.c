@@ -42,19 +42,23 @@ uint64_t plan_memory_source(const spec_experiment *e)
     return set_bytes(e->data.n_rows, e->data.n_features, e->data.n_classes);
 }
 
-uint64_t plan_memory_trial(const spec_experiment *e)
+/* The row counts of e's splits as the pipeline computes them; should the
+ * spec's sizes not split (check refuses those), everything is training. */
+typedef struct split_rows {
+    uint64_t N, n;                 /* source rows, augmented rows */
+    uint64_t rest, train, val, test;
+} split_rows;
+
+static split_rows rows_of(const spec_experiment *e)
 {
     const data_pipeline_config *pc = &e->data.pipeline;
-    const uint64_t F = e->data.n_features, K = e->data.n_classes;
-    const uint64_t N = e->data.n_rows, n = smul(N, pc->repeat ? pc->repeat : 1);
-    const uint64_t epochs = e->training.epochs;
-
-    /* Row counts of the splits as the pipeline computes them; should the
-     * spec's sizes not split (check refuses those), everything is training. */
-    size_t n_rest = (size_t)n, n_test = 0, n_train, n_val = 0;
+    split_rows r;
+    r.N = e->data.n_rows;
+    r.n = smul(r.N, pc->repeat ? pc->repeat : 1);
+    size_t n_rest = (size_t)r.n, n_test = 0, n_train, n_val = 0;
     data_error de;
-    if (n > SIZE_MAX || data_split_sizes((size_t)n, &pc->test, &n_rest, &n_test, &de)) {
-        n_rest = n > SIZE_MAX ? SIZE_MAX : (size_t)n;
+    if (r.n > SIZE_MAX || data_split_sizes((size_t)r.n, &pc->test, &n_rest, &n_test, &de)) {
+        n_rest = r.n > SIZE_MAX ? SIZE_MAX : (size_t)r.n;
         n_test = 0;
     }
     n_train = n_rest;
@@ -63,32 +67,33 @@ uint64_t plan_memory_trial(const spec_experiment *e)
         n_train = n_rest;
         n_val = 0;
     }
+    r.rest = n_rest;
+    r.train = n_train;
+    r.val = n_val;
+    r.test = n_test;
+    return r;
+}
+
+uint64_t plan_memory_trial(const spec_experiment *e)
+{
+    const uint64_t K = e->data.n_classes;
+    const uint64_t epochs = e->training.epochs;
+    const split_rows r = rows_of(e);
+    const uint64_t n_split = sadd(sadd(r.train, r.val), r.test);
     const uint64_t history = smul(epochs, sizeof(nn_epoch_log));
 
-    /* Phase 1, the pipeline. Augmenting holds the source copy and the
-     * repeated rows; the first split holds the working set, both of its
-     * sides and its index arrays (two of n entries, plus a permutation or,
-     * stratified, a permutation and a by-class order: 16 bytes a row). */
-    const uint64_t names = smul(sadd(F, K), PLAN_MEMORY_NAME_BYTES);
-    uint64_t repeat_peak = sadd(set_bytes(N, F, K), set_bytes(n, F, K));
-    uint64_t split_peak = sadd(sadd(set_bytes(n, F, K), set_bytes(n_rest, F, K)),
-                               sadd(set_bytes(n_test, F, K), smul(n, 16)));
-    split_peak = sadd(split_peak, smul(n, 4)); /* the working rows' provenance */
-    uint64_t pipeline = sadd(history, smax(repeat_peak, split_peak));
-
-    /* Phase 2, training and evaluation. */
-    const uint64_t n_split = (uint64_t)n_train + n_val + n_test;
-    uint64_t splits = sadd(set_bytes(n_split, F, K), smul(names, 2)); /* three sets */
-    splits = sadd(splits, smul(smul(n_split, K), 4));                 /* one-hot targets */
-    splits = sadd(splits, smul(F, 16));                               /* scaler */
-    splits = sadd(splits, smul(n_split, 4));                          /* row provenance */
-
+    /* Training and evaluation: the model (nn_model_bytes_for: parameters,
+     * gradients, optimizer state, activations and scratch for one batch),
+     * the epoch order and row classes, one sigmoid unit's targets. */
     size_t bs = e->training.batch_size ? e->training.batch_size : 32;
-    size_t max_batch = bs > 32 ? bs : 32; /* as runner_trial_exec */
+    size_t max_batch = bs > 32 ? bs : 32; /* as the trial builds it */
     size_t mb = nn_model_bytes_for(&e->model, max_batch);
     uint64_t model = mb == SIZE_MAX ? UINT64_MAX : (uint64_t)mb;
-    model = sadd(model, smul(4, n_train));                 /* epoch order */
-    model = sadd(model, smul(4, (uint64_t)n_train + n_val)); /* row classes */
+    model = sadd(model, smul(4, r.train));             /* epoch order */
+    model = sadd(model, smul(4, sadd(r.train, r.val))); /* row classes */
+    size_t nl = e->model.n_layers;
+    if (nl && e->model.layers[nl - 1].units == 1 && K == 2)
+        model = sadd(model, smul(4, n_split)); /* the class as a float target */
 
     /* The parameter count, as nn counts it. */
     uint64_t np = 0, in = e->model.n_inputs;
@@ -100,7 +105,7 @@ uint64_t plan_memory_trial(const spec_experiment *e)
     const uint64_t cm = smul(smul(K, K), 4);
     const int rec[3] = {e->record.confusion_train, e->record.confusion_validation,
                         e->record.confusion_test};
-    const uint64_t rows[3] = {n_train, n_val, n_test};
+    const uint64_t rows[3] = {r.train, r.val, r.test};
     uint64_t result = sadd(smul(np, 4), history); /* final weights */
     for (int s = 0; s < 3; s++)
         if (rec[s] && rows[s])
@@ -109,12 +114,12 @@ uint64_t plan_memory_trial(const spec_experiment *e)
     /* record.predictions: per test row two row indices, two classes and K
      * probabilities; the writer's text buffer for one row's JSON. */
     uint64_t pred_text = 0;
-    if (e->record.predictions && n_test) {
-        result = sadd(result, smul(n_test, sadd(16, smul(K, 4))));
+    if (e->record.predictions && r.test) {
+        result = sadd(result, smul(r.test, sadd(16, smul(K, 4))));
         pred_text = sadd(smul(K, 24), 3);
     }
 
-    uint64_t max_rows = smax(1, smax(n_train, smax(n_val, n_test)));
+    uint64_t max_rows = smax(1, smax(r.train, smax(r.val, r.test)));
     uint64_t eval = sadd(smul(smul(max_rows, K), 4), cm); /* predictions, test matrix */
     eval = sadd(eval, smul(epochs, 8));                     /* validation losses */
 
@@ -125,11 +130,49 @@ uint64_t plan_memory_trial(const spec_experiment *e)
         result = sadd(result, pts);                  /* the grid kept: a byte a point */
         grid = smul(pts, sadd(8 + 4, smul(K, 4)));   /* points, classes, scores */
     }
-    uint64_t train_eval = sadd(sadd(splits, model), sadd(result, sadd(eval, grid)));
-    /* Phase 3: the result alone, and the weights blob the writer builds
-     * from it. */
+    uint64_t train_eval = sadd(model, sadd(result, sadd(eval, grid)));
+    /* Then the result alone, and the weights blob the writer builds from it. */
     uint64_t store = sadd(sadd(result, smul(np, 4)), pred_text);
-    return sadd(smax(pipeline, smax(train_eval, store)), PLAN_MEMORY_TRIAL_SLACK);
+    return sadd(smax(train_eval, store), PLAN_MEMORY_TRIAL_SLACK);
+}
+
+uint64_t plan_memory_pipeline(const spec_experiment *e, int in_place, uint64_t *held)
+{
+    const data_pipeline_config *pc = &e->data.pipeline;
+    const uint64_t F = e->data.n_features, K = e->data.n_classes;
+    const split_rows r = rows_of(e);
+    const uint64_t n_split = sadd(sadd(r.train, r.val), r.test);
+    const uint64_t names = smul(sadd(F, K), PLAN_MEMORY_NAME_BYTES);
+    /* One-hot targets, scaler, the rows' provenance. */
+    uint64_t extras = sadd(smul(smul(n_split, K), 4), smul(F, 16));
+    extras = sadd(extras, smul(n_split, 4));
+    /* Choosing the rows: two lists of every row and a permutation (or,
+     * stratified, a permutation and a by-class order), 16 bytes a row;
+     * with a validation split the rest's labels, two lists and their
+     * permutations, 20 bytes a rest row. */
+    uint64_t pick = smul(r.n, 16);
+    if (pc->validation.test.given)
+        pick = sadd(pick, smul(r.rest, 20));
+    if (in_place) {
+        /* The rows are the source's: the order of all rows, each split
+         * row's place and a bit a row, then the extras. */
+        uint64_t arrange = sadd(smul(r.N, 4), sadd(smul(n_split, 8), r.N / 8 + 1));
+        arrange = sadd(arrange, smul(F, 4));
+        *held = extras;
+        return smax(pick, smax(arrange, extras));
+    }
+    /* A copy: the three sets (their own names each) and the extras. They
+     * are taken from the augmented rows when augmenting (the source copy
+     * and the tiled rows while tiling), else from the source itself; the
+     * augmented rows are freed before the one-hot targets and the scaler
+     * are made. */
+    uint64_t sets = sadd(set_bytes(n_split, F, K), smul(names, 2));
+    *held = sadd(sets, extras);
+    int augmented = pc->repeat != 1 || pc->noise > 0;
+    uint64_t work = augmented ? set_bytes(r.n, F, K) : 0;
+    uint64_t tiling = augmented && pc->repeat != 1 ? sadd(set_bytes(r.N, F, K), work) : work;
+    uint64_t taking = sadd(work, smax(pick, sadd(sets, smul(n_split, 4))));
+    return smax(tiling, smax(taking, *held));
 }
 
 /* ---- a plan ---------------------------------------------------------------- */
@@ -158,6 +201,77 @@ static int cost_desc(const void *a, const void *b)
     return x->bytes < y->bytes ? 1 : x->bytes > y->bytes ? -1 : 0;
 }
 
+static int u64_desc(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* The data pipelines of plan p run with jobs workers (run_pipelines.c):
+ * each distinct one is built once; a source read by one pipeline only
+ * (no repeat, not a search) holds it in its own memory; of the copies,
+ * at most jobs at once. trial[0..jobs) are the trials that run at once,
+ * the largest first. */
+static int plan_pipelines(const sweep_plan *p, size_t jobs, const uint64_t *trial,
+                          plan_memory *out)
+{
+    size_t n_ids = 0, nt = p->n_trials;
+    size_t *id = calloc(nt ? nt : 1, sizeof *id);
+    if (!id || sweep_plan_pipelines(p, NULL, nt, id, &n_ids)) {
+        free(id);
+        return -1;
+    }
+    size_t *rep = malloc((n_ids ? n_ids : 1) * sizeof *rep);
+    size_t *per_source = calloc(p->n_sources ? p->n_sources : 1, sizeof *per_source);
+    uint64_t *copy = calloc(n_ids ? n_ids : 1, sizeof *copy);
+    if (!rep || !per_source || !copy) {
+        free(id);
+        free(rep);
+        free(per_source);
+        free(copy);
+        return -1;
+    }
+    for (size_t i = 0; i < n_ids; i++)
+        rep[i] = SIZE_MAX;
+    for (size_t t = nt; t-- > 0;) /* each pipeline's first trial */
+        rep[id[t]] = t;
+    for (size_t i = 0; i < n_ids; i++) {
+        size_t src = p->points[p->trials[rep[i]].point].source;
+        if (src < p->n_sources)
+            per_source[src]++;
+    }
+    size_t n_copies = 0;
+    uint64_t building = 0; /* the most a build needs beyond what it keeps */
+    for (size_t i = 0; i < n_ids; i++) {
+        const sweep_point *pt = &p->points[p->trials[rep[i]].point];
+        int in_place = !p->search.prune.enabled && pt->source < p->n_sources &&
+                       per_source[pt->source] == 1 && pt->spec.data.pipeline.repeat == 1;
+        uint64_t held, peak = plan_memory_pipeline(&pt->spec, in_place, &held);
+        building = smax(building, peak - held);
+        if (in_place) {
+            out->pipelines = sadd(out->pipelines, held);
+            out->n_in_place++;
+        } else {
+            copy[n_copies++] = held;
+        }
+    }
+    qsort(copy, n_copies, sizeof *copy, u64_desc);
+    for (size_t i = 0; i < n_copies && i < (jobs ? jobs : 1); i++)
+        out->pipelines = sadd(out->pipelines, copy[i]);
+    /* A worker builds before its trial starts: what a build needs beyond
+     * what it keeps counts where it is more than that worker's trial
+     * (trial[0..jobs), the largest first). */
+    for (size_t i = 0; i < jobs; i++)
+        if (building > trial[i])
+            out->pipelines = sadd(out->pipelines, building - trial[i]);
+    out->n_pipelines = n_ids;
+    free(id);
+    free(rep);
+    free(per_source);
+    free(copy);
+    return 0;
+}
+
 int plan_memory_estimate(const sweep_plan *p, size_t jobs, plan_memory *out)
 {
     memset(out, 0, sizeof *out);
@@ -177,7 +291,7 @@ int plan_memory_estimate(const sweep_plan *p, size_t jobs, plan_memory *out)
         while (j < i && !same_source(&p->points[j].spec, e))
             j++;
         if (j == i)
-            out->shared = sadd(out->shared, plan_memory_source(e));
+            out->sources = sadd(out->sources, plan_memory_source(e));
     }
     for (size_t t = 0; t < p->n_trials; t++)
         if (p->trials[t].point < p->n_points)
@@ -196,14 +310,26 @@ int plan_memory_estimate(const sweep_plan *p, size_t jobs, plan_memory *out)
     out->at_once = jobs < p->n_trials ? jobs : p->n_trials;
     if (out->at_once == 0)
         out->at_once = 1;
-    size_t left = out->at_once;
+    size_t left = out->at_once, n_at = 0;
+    uint64_t *at = calloc(out->at_once, sizeof *at);
+    if (!at) {
+        free(pc);
+        return -1;
+    }
     for (size_t i = 0; i < p->n_points && left; i++) {
         size_t k = pc[i].trials < left ? pc[i].trials : left;
         out->trials = sadd(out->trials, smul(pc[i].bytes, k));
+        for (size_t j = 0; j < k; j++)
+            at[n_at++] = pc[i].bytes;
         left -= k;
     }
-    out->total = sadd(out->trials, out->shared);
     free(pc);
+    int rc = plan_pipelines(p, out->at_once, at, out);
+    free(at);
+    if (rc)
+        return -1;
+    out->shared = sadd(sadd(out->shared, out->sources), out->pipelines);
+    out->total = sadd(out->trials, out->shared);
     return 0;
 }
 
@@ -395,6 +521,10 @@ void plan_memory_print(const plan_memory *pm, FILE *f)
         fprintf(f, "memory estimate: %s to %s per trial (largest %s)\n", a, b, b);
     fprintf(f, "  %zu trial%s at once: %s; shared data and runexp itself: %s\n", pm->at_once,
             pm->at_once == 1 ? "" : "s", c, d);
+    plan_memory_format(pm->pipelines, a, sizeof a);
+    fprintf(f, "  of which the trials' data splits: %s (%zu distinct, %zu in the dataset's own "
+               "memory)\n",
+            a, pm->n_pipelines, pm->n_in_place);
     plan_memory_format(pm->total, a, sizeof a);
     fprintf(f, "  in all: %s (%llu bytes)\n", a, (unsigned long long)pm->total);
 }
@@ -402,6 +532,8 @@ void plan_memory_print(const plan_memory *pm, FILE *f)
 int plan_memory_guard(const sweep_plan *plans, size_t n_plans, size_t jobs, uint64_t max_memory,
                       FILE *err)
 {
+    /* Every plan's datasets are loaded at the start; a plan's data splits
+     * and trials live while it runs. */
     plan_memory worst;
     uint64_t shared = PLAN_MEMORY_PROGRAM;
     memset(&worst, 0, sizeof worst);
@@ -411,10 +543,11 @@ int plan_memory_guard(const sweep_plan *plans, size_t n_plans, size_t jobs, uint
             fputs("runexp: out of memory\n", err);
             return -1;
         }
-        shared = sadd(shared, pm.shared - PLAN_MEMORY_PROGRAM);
-        if (i == 0 || pm.trials > worst.trials)
+        shared = sadd(shared, pm.sources);
+        if (i == 0 || sadd(pm.trials, pm.pipelines) > sadd(worst.trials, worst.pipelines))
             worst = pm;
     }
+    shared = sadd(shared, worst.pipelines);
     uint64_t total = sadd(worst.trials, shared), budget = max_memory;
     char what[96] = "the budget set with --max-memory", src[64];
     if (!max_memory && plan_memory_available(&budget, src, sizeof src)) {

@@ -176,6 +176,100 @@ const data_set *sweep_plan_dataset(const sweep_plan *plan, size_t point)
     return in->loaded ? &in->data : NULL;
 }
 
+uint64_t sweep_trial_data_seed(const sweep_plan *plan, const sweep_trial *tr)
+{
+    const spec_experiment *e = &plan->points[tr->point].spec;
+    return e->data.has_seed ? e->data.seed : tr->seed;
+}
+
+typedef struct point_key {
+    size_t source;
+    const data_pipeline_config *c;
+    size_t point;
+} point_key;
+
+static int point_key_cmp(const void *a, const void *b)
+{
+    const point_key *x = a, *y = b;
+    if (x->source != y->source)
+        return x->source < y->source ? -1 : 1;
+    int r = data_pipeline_config_cmp(x->c, y->c);
+    if (r)
+        return r;
+    return (x->point > y->point) - (x->point < y->point);
+}
+
+typedef struct trial_key {
+    size_t pipe; /* its point's pipeline */
+    uint64_t seed;
+    size_t i;
+} trial_key;
+
+static int trial_key_cmp(const void *a, const void *b)
+{
+    const trial_key *x = a, *y = b;
+    if (x->pipe != y->pipe)
+        return x->pipe < y->pipe ? -1 : 1;
+    if (x->seed != y->seed)
+        return x->seed < y->seed ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+int sweep_plan_pipelines(const sweep_plan *plan, const size_t *trials, size_t n, size_t *id,
+                         size_t *n_ids)
+{
+    size_t np = plan->n_points;
+    point_key *pk = calloc(np ? np : 1, sizeof *pk);
+    size_t *pipe_of = calloc(np ? np : 1, sizeof *pipe_of);
+    trial_key *tk = calloc(n ? n : 1, sizeof *tk);
+    *n_ids = 0;
+    if (!pk || !pipe_of || !tk) {
+        free(pk);
+        free(pipe_of);
+        free(tk);
+        return -1;
+    }
+    /* Points first: the same source and pipeline, one id. */
+    for (size_t i = 0; i < np; i++)
+        pk[i] = (point_key){plan->points[i].source, &plan->points[i].spec.data.pipeline, i};
+    qsort(pk, np, sizeof *pk, point_key_cmp);
+    for (size_t i = 0, k = 0; i < np; i++) {
+        if (i > 0 && (pk[i].source != pk[i - 1].source || data_pipeline_config_cmp(pk[i].c, pk[i - 1].c)))
+            k++;
+        pipe_of[pk[i].point] = k;
+    }
+    /* Then the trials: their point's pipeline and, when it uses one, the
+     * data seed. */
+    for (size_t i = 0; i < n; i++) {
+        const sweep_trial *tr = &plan->trials[trials ? trials[i] : i];
+        const data_pipeline_config *c = &plan->points[tr->point].spec.data.pipeline;
+        tk[i] = (trial_key){pipe_of[tr->point],
+                            data_pipeline_uses_seed(c) ? sweep_trial_data_seed(plan, tr) : 0, i};
+    }
+    qsort(tk, n, sizeof *tk, trial_key_cmp);
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && (tk[i].pipe != tk[i - 1].pipe || tk[i].seed != tk[i - 1].seed))
+            (*n_ids)++;
+        id[tk[i].i] = *n_ids;
+    }
+    *n_ids += n > 0;
+    free(pk);
+    free(pipe_of);
+    free(tk);
+    return 0;
+}
+
+int sweep_plan_source_take(sweep_plan *plan, size_t source, data_set *out)
+{
+    if (source >= plan->n_sources || !plan->sources[source]->loaded)
+        return -1;
+    spec_input *in = plan->sources[source];
+    *out = in->data;
+    memset(&in->data, 0, sizeof in->data);
+    in->loaded = 0;
+    return 0;
+}
+
 /* Closes an open_memstream stream and returns its text (the stream sets
  * *buf only when it is flushed or closed, hence the pointer). */
 static char *mem_text(FILE *f, char **buf)

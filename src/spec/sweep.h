@@ -89,6 +89,25 @@ int sweep_plan_load_sources(sweep_plan *plan, spec_diagnostics *diags);
  * until sweep_plan_free. */
 const data_set *sweep_plan_dataset(const sweep_plan *plan, size_t point);
 
+/* The data seed of trial tr: its point's data.seed when given, else the
+ * trial's seed. */
+uint64_t sweep_trial_data_seed(const sweep_plan *plan, const sweep_trial *tr);
+
+/* Which of the plan's trials build the same data splits: trials[0..n)
+ * (plan trial indices; NULL: trials 0..n-1) get pipeline ids id[0..n),
+ * equal exactly when the trials have the same source, the same pipeline
+ * (data_pipeline_config_cmp) and, when the pipeline uses one
+ * (data_pipeline_uses_seed), the same data seed. *n_ids distinct ids, 0
+ * to *n_ids - 1 (in an order of their own). 0, or -1 when out of memory. */
+int sweep_plan_pipelines(const sweep_plan *plan, const size_t *trials, size_t n, size_t *id,
+                         size_t *n_ids);
+
+/* Moves the dataset of plan.sources[source] into *out, which the caller
+ * then owns (free it with data_set_free): for a runner whose trials are the
+ * plan's last use of it. Afterwards sweep_plan_dataset of the points that
+ * read it is NULL. 0, or -1 when that source is not loaded. */
+int sweep_plan_source_take(sweep_plan *plan, size_t source, data_set *out);
+
 /* Prints the plan as `runexp check` shows it: the trial count, what the
  * search does (random draws, pruning rungs), then a table of trial index,
  * seed, sweep values and trial key. */

@@ -235,38 +235,76 @@ int trial_run(const spec_experiment *e, uint64_t seed, const data_set *source,
     return trial_run_until(e, seed, source, stop, 0, t);
 }
 
-int trial_run_until(const spec_experiment *e, uint64_t seed, const data_set *source,
-                    const atomic_int *stop, size_t until, trial_result *t)
+/* The start of every result: failed until it is done, no figures yet,
+ * the history's buffer for every epoch. 0, or -1 when out of memory. */
+static int trial_begin(const spec_experiment *e, size_t n_classes, trial_result *t)
 {
-    data_splits sp;
-    data_error derr;
-    nn_model *m = NULL;
-    double *vl = NULL;
-    float *cw = NULL, *yb[3] = {NULL, NULL, NULL};
-    int rc = 0, built = 0;
-
     memset(t, 0, sizeof *t);
-    memset(&sp, 0, sizeof sp);
-    memset(&derr, 0, sizeof derr);
     t->status = TRIAL_FAILED;
     t->overfit_gap = NAN;
     for (int s = 0; s < 3; s++)
         t->loss[s] = t->accuracy[s] = NAN;
+    t->n_classes = n_classes;
     size_t epochs = e->training.epochs;
-    size_t K = source->n_classes;
-    t->n_classes = K;
     t->history = calloc(epochs ? epochs : 1, sizeof *t->history);
     if (!t->history) {
         set_error(t, TRIAL_FAILED, "out of memory");
         return -1;
     }
+    return 0;
+}
 
+static void trial_train(const spec_experiment *e, uint64_t seed, const data_splits *sp,
+                        const atomic_int *stop, size_t until, trial_result *t);
+
+int trial_run_until(const spec_experiment *e, uint64_t seed, const data_set *source,
+                    const atomic_int *stop, size_t until, trial_result *t)
+{
+    data_splits sp;
+    data_error derr;
+    memset(&sp, 0, sizeof sp);
+    memset(&derr, 0, sizeof derr);
+    if (trial_begin(e, source->n_classes, t))
+        return -1;
     uint64_t data_seed = e->data.has_seed ? e->data.seed : seed;
     if (data_pipeline_build(source, &e->data.pipeline, data_seed, &sp, &derr)) {
         set_error(t, TRIAL_FAILED, "data: %s", derr.message);
-        goto done;
+        return 0;
     }
-    built = 1;
+    trial_train(e, seed, &sp, stop, until, t);
+    data_splits_free(&sp);
+    return 0;
+}
+
+int trial_run_splits(const spec_experiment *e, uint64_t seed, const data_splits *sp,
+                     const atomic_int *stop, size_t until, trial_result *t)
+{
+    if (trial_begin(e, sp->train.n_classes, t))
+        return -1;
+    trial_train(e, seed, sp, stop, until, t);
+    return 0;
+}
+
+int trial_data_failed(const spec_experiment *e, size_t n_classes, const char *message,
+                      trial_result *t)
+{
+    if (trial_begin(e, n_classes, t))
+        return -1;
+    set_error(t, TRIAL_FAILED, "data: %s", message);
+    return 0;
+}
+
+/* Everything after the data pipeline: model, training, evaluation, hash.
+ * Fills t, which trial_begin started. */
+static void trial_train(const spec_experiment *e, uint64_t seed, const data_splits *sp,
+                        const atomic_int *stop, size_t until, trial_result *t)
+{
+    nn_model *m = NULL;
+    double *vl = NULL;
+    float *cw = NULL, *yb[3] = {NULL, NULL, NULL};
+    int rc = 0;
+    size_t epochs = e->training.epochs;
+    size_t K = t->n_classes;
     const nn_model_config *mc = &e->model;
     if (mc->n_layers == 0 || mc->n_layers > NN_MAX_LAYERS) {
         set_error(t, TRIAL_FAILED, "the model has no layers");
@@ -302,7 +340,7 @@ int trial_run_until(const spec_experiment *e, uint64_t seed, const data_set *sou
     }
     /* One sigmoid unit: the targets are the class (0 or 1), one column. */
     if (binary) {
-        const data_set *ds[3] = {&sp.train, &sp.validation, &sp.test};
+        const data_set *ds[3] = {&sp->train, &sp->validation, &sp->test};
         for (int s = 0; s < 3; s++) {
             yb[s] = malloc((ds[s]->n_rows ? ds[s]->n_rows : 1) * sizeof *yb[s]);
             if (!yb[s]) {
@@ -313,8 +351,8 @@ int trial_run_until(const spec_experiment *e, uint64_t seed, const data_set *sou
                 yb[s][i] = (float)ds[s]->y[i];
         }
     }
-    const float *y_train = binary ? yb[0] : sp.y_train;
-    const float *y_val = binary ? yb[1] : sp.y_validation;
+    const float *y_train = binary ? yb[0] : sp->y_train;
+    const float *y_val = binary ? yb[1] : sp->y_validation;
     /* Class weights per output class (2 for one sigmoid unit), from the
      * spec's mapping or `balanced` over the training rows. */
     size_t ncw = K;
@@ -325,7 +363,7 @@ int trial_run_until(const spec_experiment *e, uint64_t seed, const data_set *sou
             goto done;
         }
         if (e->training.class_weight_balanced)
-            nn_class_weight_balanced(y_train, sp.train.n_rows, units, cw, ncw);
+            nn_class_weight_balanced(y_train, sp->train.n_rows, units, cw, ncw);
         else
             for (size_t k = 0; k < ncw; k++)
                 cw[k] = k < e->training.n_class_weight ? (float)e->training.class_weight[k] : 1.0f;
@@ -349,9 +387,9 @@ int trial_run_until(const spec_experiment *e, uint64_t seed, const data_set *sou
     fc.n_class_weight = cw ? ncw : 0;
     fc.early_stopping = e->training.early_stopping;
     fc.reduce_lr = e->training.reduce_lr;
-    size_t nv = sp.validation.n_rows;
-    nn_fit_result fr = nn_fit(m, sp.train.x, y_train, sp.train.n_rows,
-                              nv ? sp.validation.x : NULL, nv ? y_val : NULL, nv, &fc,
+    size_t nv = sp->validation.n_rows;
+    nn_fit_result fr = nn_fit(m, sp->train.x, y_train, sp->train.n_rows,
+                              nv ? sp->validation.x : NULL, nv ? y_val : NULL, nv, &fc,
                               &r_shuffle);
     t->epochs_run = fr.epochs_run;
     t->stopped_epoch = fr.stopped_epoch;
@@ -385,7 +423,7 @@ int trial_run_until(const spec_experiment *e, uint64_t seed, const data_set *sou
         goto done;
     }
 
-    int ev = trial_evaluate(t, e, m, &sp, yb);
+    int ev = trial_evaluate(t, e, m, sp, yb);
     if (ev) {
         rc = ev < 0 ? -1 : 0;
         goto done;
@@ -400,7 +438,7 @@ int trial_run_until(const spec_experiment *e, uint64_t seed, const data_set *sou
         vl[i] = t->history[i].val_loss;
     metrics_best_epoch(vl, t->n_history, &t->best_epoch, &t->overfit_gap);
 
-    if (e->record.grid && mc->n_inputs == 2 && trial_grid(t, e, m, &sp.scaler)) {
+    if (e->record.grid && mc->n_inputs == 2 && trial_grid(t, e, m, &sp->scaler)) {
         rc = -1;
         goto done;
     }
@@ -413,11 +451,8 @@ done:
         free(yb[s]);
     if (m)
         nn_model_free(m);
-    if (built)
-        data_splits_free(&sp);
     if (rc)
         set_error(t, TRIAL_FAILED, "out of memory");
-    return 0;
 }
 
 static void hash_double(digest_sha256 *c, double v)

@@ -102,6 +102,20 @@ int trial_run(const spec_experiment *e, uint64_t seed, const data_set *source,
  * would have seen at that epoch. */
 int trial_run_until(const spec_experiment *e, uint64_t seed, const data_set *source,
                     const atomic_int *stop, size_t until, trial_result *out);
+
+/* trial_run_until on splits already built: sp is what data_pipeline_build
+ * (or data_pipeline_build_in_place) made of the source with e's pipeline
+ * and this trial's data seed, so the result is the same, bit for bit. sp
+ * is only read: many trials may share it, from many threads. */
+int trial_run_splits(const spec_experiment *e, uint64_t seed, const data_splits *sp,
+                     const atomic_int *stop, size_t until, trial_result *out);
+
+/* The result trial_run gives when its data pipeline fails with message
+ * (status TRIAL_FAILED, error "data: <message>"), for a runner that built
+ * the splits itself. n_classes is the source's. 0, or -1 when out of
+ * memory. */
+int trial_data_failed(const spec_experiment *e, size_t n_classes, const char *message,
+                      trial_result *out);
 /* The parameter tensors of layer l of a result, in nn.h's flat order:
  * dense kernel (in x out) and bias (1 x out); batch normalization gamma
  * (if scale), beta (if center), moving_mean, moving_variance (1 x width
