@@ -50,11 +50,9 @@ for fl in $want_flags; do
        exit 0 ;;
     esac
 done
-want_build=$(sed -n 's/^# build: //p' "$fixture")
-if [ "${RUNEXP_BUILD:-}" != "$want_build" ]; then
-    echo "result hashes: skipped (this is a ${RUNEXP_BUILD:-unknown} build; the fixture was recorded with a $want_build build)"
-    exit 0
-fi
+# Any build type: the fixture was recorded with a Release build, and Debug
+# (-O0) and sanitizer builds must give the same bits (the sums run in one
+# order with explicit fmaf, and -std=c11 stops GCC from contracting a*b+c).
 db="$work/r.db"
 for f in "${specs[@]}"; do
     set +e
