@@ -370,31 +370,65 @@ static void macro_kernel(size_t mc, size_t nc, size_t kc, const float *restrict 
  * once per kc block. The same sums in the same order: the same bits. */
 #define GEMM_SMALL_M 64
 #define GEMM_SMALL_NP ((size_t)1 << 20)
-#define GEMM_PF_PANELS 2 /* prefetch distance in panels */
 
 static int gemm_small_m(size_t M, size_t N, size_t P)
 {
     return M <= GEMM_SMALL_M && N * P >= GEMM_SMALL_NP;
 }
 
-/* One panel (kc rows x nr = 32 or 16 columns of B) into bp, bp[p*nr + jj];
- * prefetches the rows of the panel at pf (NULL: none). */
-static void pack_panel(size_t kc, size_t nr, const float *restrict B, size_t ldb,
-                       float *restrict bp, const float *pf)
-{
-    for (size_t p = 0; p < kc; p++) {
 #if defined(__AVX512F__)
-        if (pf) {
-            _mm_prefetch((const char *)(pf + p * ldb), _MM_HINT_T0);
-            _mm_prefetch((const char *)(pf + p * ldb + 16), _MM_HINT_T0);
+/* ukr for the first row panel of a B panel read in place (b(p, j) = B[p*ldb
+ * + j]): while it multiplies, it stores the rows into bp (bp[p*nr + j]) for
+ * the other row panels and prefetches row p of the next panel (pf, NULL:
+ * none), so that the memory reads overlap the arithmetic. */
+static NN_FORCE_INLINE void ukr_bd(size_t mr, size_t nr, size_t kc, const float *restrict ap,
+                                   const float *restrict B, size_t ldb, float *restrict bp,
+                                   const float *pf, float *restrict C, size_t ldc, int first,
+                                   const float *restrict bias)
+{
+    __m512 c0[GEMM_MR], c1[GEMM_MR];
+    const int two = nr == 32;
+    for (size_t i = 0; i < mr; i++) {
+        if (first) {
+            c0[i] = _mm512_setzero_ps();
+            c1[i] = _mm512_setzero_ps();
+        } else {
+            c0[i] = _mm512_loadu_ps(C + i * ldc);
+            if (two)
+                c1[i] = _mm512_loadu_ps(C + i * ldc + 16);
         }
-#else
-        (void)pf;
-#endif
-        for (size_t jj = 0; jj < nr; jj++)
-            bp[p * nr + jj] = B[p * ldb + jj];
+    }
+    for (size_t p = 0; p < kc; p++) {
+        const __m512 b0 = _mm512_loadu_ps(B + p * ldb);
+        const __m512 b1 = two ? _mm512_loadu_ps(B + p * ldb + 16) : b0;
+        if (pf) {
+            _mm_prefetch((const char *)(pf + p * ldb), _MM_HINT_T1);
+            _mm_prefetch((const char *)(pf + p * ldb + 16), _MM_HINT_T1);
+        }
+        _mm512_storeu_ps(bp + p * nr, b0);
+        if (two)
+            _mm512_storeu_ps(bp + p * nr + 16, b1);
+        const float *a = ap + p * GEMM_MR;
+        for (size_t i = 0; i < mr; i++) {
+            const __m512 ai = _mm512_set1_ps(a[i]);
+            c0[i] = _mm512_fmadd_ps(ai, b0, c0[i]);
+            if (two)
+                c1[i] = _mm512_fmadd_ps(ai, b1, c1[i]);
+        }
+    }
+    for (size_t i = 0; i < mr; i++) {
+        if (bias) {
+            const __m512 bb = _mm512_set1_ps(bias[i]);
+            c0[i] = _mm512_add_ps(c0[i], bb);
+            if (two)
+                c1[i] = _mm512_add_ps(c1[i], bb);
+        }
+        _mm512_storeu_ps(C + i * ldc, c0[i]);
+        if (two)
+            _mm512_storeu_ps(C + i * ldc + 16, c1[i]);
     }
 }
+#endif
 
 static void gemm_small(size_t M, size_t N, size_t P, const float *restrict A, size_t ams,
                        size_t aps, const float *restrict B, size_t ldb, float *restrict C,
@@ -403,14 +437,31 @@ static void gemm_small(size_t M, size_t N, size_t P, const float *restrict A, si
     for (size_t pc = 0; pc < P; pc += GEMM_KC) {
         const size_t kc = P - pc < GEMM_KC ? P - pc : GEMM_KC;
         const int first = pc == 0, last = pc + kc == P;
+        const float *lb = last ? bias : NULL;
         pack_a(M, kc, A + pc * aps, ams, aps, pk->a);
         const float *Bp = B + pc * ldb;
         for (size_t j = 0; j < N; j += GEMM_NR) {
             const size_t nr = N - j >= GEMM_NR ? GEMM_NR : 16;
-            const size_t jf = j + GEMM_PF_PANELS * GEMM_NR;
-            pack_panel(kc, nr, Bp + j, ldb, pk->b, jf + GEMM_NR <= N ? Bp + jf : NULL);
-            macro_kernel(M, nr, kc, pk->a, kc, pk->b, kc, 0, C + j, ldc, first,
-                         last ? bias : NULL);
+#if defined(__AVX512F__)
+            /* the next panel: to the right, or the first of the next rows */
+            const float *pf = j + GEMM_NR < N ? Bp + j + GEMM_NR
+                              : last        ? NULL
+                                            : B + (pc + kc) * ldb;
+            const size_t m0 = M < GEMM_MR ? M : GEMM_MR;
+            float *c = C + j;
+            if (m0 == GEMM_MR && nr == GEMM_NR)
+                ukr_bd(GEMM_MR, GEMM_NR, kc, pk->a, Bp + j, ldb, pk->b, pf, c, ldc, first, lb);
+            else if (m0 == GEMM_MR)
+                ukr_bd(GEMM_MR, 16, kc, pk->a, Bp + j, ldb, pk->b, pf, c, ldc, first, lb);
+            else
+                ukr_bd(m0, nr, kc, pk->a, Bp + j, ldb, pk->b, pf, c, ldc, first, lb);
+            if (M > m0)
+                macro_kernel(M - m0, nr, kc, pk->a + m0 * kc, kc, pk->b, kc, 0, c + m0 * ldc,
+                             ldc, first, lb ? lb + m0 : NULL);
+#else
+            pack_b(kc, nr, Bp + j, ldb, pk->b);
+            macro_kernel(M, nr, kc, pk->a, kc, pk->b, kc, 0, C + j, ldc, first, lb);
+#endif
         }
     }
 }
