@@ -360,15 +360,17 @@ static void macro_kernel(size_t mc, size_t nc, size_t kc, const float *restrict 
     }
 }
 
-/* Products with few rows (a small batch times a big kernel): each B value is
- * used at most GEMM_SMALL_M times, so copying B into a block of panels (4 MB,
- * written to L3 and read back) costs about as much as the arithmetic, and
- * the copy does no arithmetic while it waits for memory. Here B is copied
- * one panel (kc x 32, 32 KB) at a time into a buffer that stays in L1, just
- * before every A panel of the product runs past it, and the next panels'
- * rows are prefetched meanwhile; A (at most GEMM_SMALL_M x kc) is packed
- * once per kc block. The same sums in the same order: the same bits. */
-#define GEMM_SMALL_M 64
+/* Products with few rows (a small batch times a big kernel, B): each B
+ * value is used at most GEMM_SMALL_M times, so copying B into a block of
+ * panels (4 MB, written to L3 and read back) before the arithmetic costs
+ * about as much as the arithmetic, all of it waiting for memory. Here the
+ * first row panel's micro-kernel (ukr_bd) reads each B panel (kc x 32) in
+ * place from B's rows and copies it into a buffer that stays in L1 for the
+ * other row panels, and prefetches the next panel meanwhile: the reads from
+ * memory overlap the multiply-adds. A (at most GEMM_SMALL_M x kc, within one
+ * A block) is packed once per kc block. The same sums in the same order:
+ * the same bits. */
+#define GEMM_SMALL_M (GEMM_MC < 64 ? GEMM_MC : 64)
 #define GEMM_SMALL_NP ((size_t)1 << 20)
 
 static int gemm_small_m(size_t M, size_t N, size_t P)
@@ -513,11 +515,12 @@ void nn_gemm_dense_backward(size_t nb, size_t in, size_t out, const float *X, si
                             float *s1, float *s2, const nn_update *u, const nn_gemm_pack *pk)
 {
     /* D once for the whole layer, both ways: A panels over all out columns
-     * (dX's left operand), B panels over all nb rows (G's right one) */
-    /* For small batches dX^T = W D^T instead: W, the big operand, read in
-     * place as A (12 rows at a time), D^T packed as B (nbp columns) once,
-     * dX^T's band gathered in pk->b (FB_K x nbp) and transposed into dX
-     * when the band is done. The same sums over o in the same order. */
+     * (dX's left operand), B panels over all nb rows (G's right one). For
+     * small batches dX^T = W D^T instead: the kernel, the big operand, read
+     * in place as A (GEMM_MR of its rows at a time, no transposed copy), D^T
+     * packed once as B (nbp columns, in pk->da: da_rows), dX^T's band summed
+     * in pk->b (FB_K x nbp <= GEMM_KC x GEMM_NR floats) and transposed into
+     * dX when the band is done. The same sums over o in the same order. */
     const int small = dX && nb <= GEMM_SMALL_M;
     const size_t nbp = round_up(nb, 16);
     float *T = pk->b;
