@@ -48,6 +48,14 @@ static size_t pack_nc(size_t max_n)
     return max_n < GEMM_NC ? round_up(max_n, GEMM_NR) : GEMM_NC;
 }
 
+/* Rows of pk->da: D's A panels (batch rounded up to GEMM_MR), or for small
+ * batches D^T's B panels (batch rounded up to 16). */
+static size_t da_rows(size_t fuse_batch)
+{
+    const size_t a = round_up(fuse_batch, GEMM_MR), b = round_up(fuse_batch, 16);
+    return a > b ? a : b;
+}
+
 size_t nn_gemm_pack_floats(size_t max_n, size_t fuse_batch)
 {
     if (max_n > SIZE_MAX / 2 || fuse_batch > SIZE_MAX / 2)
@@ -55,7 +63,7 @@ size_t nn_gemm_pack_floats(size_t max_n, size_t fuse_batch)
     size_t t = (size_t)GEMM_MC * GEMM_KC + (size_t)GEMM_KC * pack_nc(max_n), a, b, c;
     if (fuse_batch) {
         const size_t w = round_up(max_n, GEMM_NR);
-        if (!checked_mul(round_up(fuse_batch, GEMM_MR), w, &a) ||
+        if (!checked_mul(da_rows(fuse_batch), w, &a) ||
             !checked_mul(fuse_batch, w, &b) || !checked_mul(FB_K, fuse_batch, &c) ||
             !checked_add(t, a, &t) || !checked_add(t, b, &t) || !checked_add(t, c, &t) ||
             !checked_add(t, (size_t)FB_K * w, &t))
@@ -73,7 +81,7 @@ void nn_gemm_pack_init(nn_gemm_pack *pk, float *buf, size_t max_n, size_t fuse_b
     if (fuse_batch) {
         const size_t w = round_up(max_n, GEMM_NR);
         pk->da = pk->b + (size_t)GEMM_KC * pk->nc;
-        pk->db = pk->da + round_up(fuse_batch, GEMM_MR) * w;
+        pk->db = pk->da + da_rows(fuse_batch) * w;
         pk->xa = pk->db + fuse_batch * w;
         pk->g = pk->xa + (size_t)FB_K * fuse_batch;
     }
@@ -222,6 +230,87 @@ static NN_FORCE_INLINE void ukr(size_t mr, size_t nr, size_t kc, const float *re
 }
 #endif
 
+/* ukr with A read in place: a(i, p) = ap[i*ars + p] (rows of a row-major
+ * matrix) instead of a packed panel; the same sums. */
+#if defined(__AVX512F__)
+static NN_FORCE_INLINE void ukr_ad(size_t mr, size_t nr, size_t kc, const float *restrict ap,
+                                   size_t ars, const float *restrict bp, float *restrict C,
+                                   size_t ldc, int first)
+{
+    __m512 c0[GEMM_MR], c1[GEMM_MR];
+    const int two = nr == 32;
+    for (size_t i = 0; i < mr; i++) {
+        if (first) {
+            c0[i] = _mm512_setzero_ps();
+            c1[i] = _mm512_setzero_ps();
+        } else {
+            c0[i] = _mm512_loadu_ps(C + i * ldc);
+            if (two)
+                c1[i] = _mm512_loadu_ps(C + i * ldc + 16);
+        }
+    }
+    for (size_t p = 0; p < kc; p++) {
+        const __m512 b0 = _mm512_loadu_ps(bp + p * nr);
+        const __m512 b1 = two ? _mm512_loadu_ps(bp + p * nr + 16) : b0;
+        for (size_t i = 0; i < mr; i++) {
+            const __m512 ai = _mm512_set1_ps(ap[i * ars + p]);
+            c0[i] = _mm512_fmadd_ps(ai, b0, c0[i]);
+            if (two)
+                c1[i] = _mm512_fmadd_ps(ai, b1, c1[i]);
+        }
+    }
+    for (size_t i = 0; i < mr; i++) {
+        _mm512_storeu_ps(C + i * ldc, c0[i]);
+        if (two)
+            _mm512_storeu_ps(C + i * ldc + 16, c1[i]);
+    }
+}
+#else
+static NN_FORCE_INLINE void ukr_ad(size_t mr, size_t nr, size_t kc, const float *restrict ap,
+                                   size_t ars, const float *restrict bp, float *restrict C,
+                                   size_t ldc, int first)
+{
+    float c[GEMM_MR][GEMM_NR];
+    for (size_t i = 0; i < mr; i++)
+        for (size_t j = 0; j < nr; j++)
+            c[i][j] = first ? 0.0f : C[i * ldc + j];
+    for (size_t p = 0; p < kc; p++) {
+        const float *b = bp + p * nr;
+        for (size_t i = 0; i < mr; i++)
+            for (size_t j = 0; j < nr; j++)
+                c[i][j] = NN_MADD(ap[i * ars + p], b[j], c[i][j]);
+    }
+    for (size_t i = 0; i < mr; i++)
+        for (size_t j = 0; j < nr; j++)
+            C[i * ldc + j] = c[i][j];
+}
+#endif
+
+/* C (mc x nc) = (first ? 0 : C) + A B over kc, with a(i, p) = A[i*ars + p]
+ * read in place and B in panels packed b_ld rows long, from row b_p0. */
+static void macro_kernel_ad(size_t mc, size_t nc, size_t kc, const float *restrict A,
+                            size_t ars, const float *restrict bp, size_t b_ld, size_t b_p0,
+                            float *restrict C, size_t ldc, int first)
+{
+    for (size_t j = 0; j < nc; j += GEMM_NR) {
+        const size_t nr = nc - j >= GEMM_NR ? GEMM_NR : 16;
+        const float *bj = bp + j * b_ld + b_p0 * nr;
+        for (size_t r = 0; r < mc; r += GEMM_MR) {
+            const size_t mr = mc - r < GEMM_MR ? mc - r : GEMM_MR;
+            const float *ar = A + r * ars;
+            float *c = C + r * ldc + j;
+            if (nr == GEMM_NR && mr == GEMM_MR)
+                ukr_ad(GEMM_MR, GEMM_NR, kc, ar, ars, bj, c, ldc, first);
+            else if (nr == GEMM_NR)
+                ukr_ad(mr, GEMM_NR, kc, ar, ars, bj, c, ldc, first);
+            else if (mr == GEMM_MR)
+                ukr_ad(GEMM_MR, 16, kc, ar, ars, bj, c, ldc, first);
+            else
+                ukr_ad(mr, 16, kc, ar, ars, bj, c, ldc, first);
+        }
+    }
+}
+
 /* One packed A block times one packed B block into C, over kc rows of
  * panels packed a_ld (A) and b_ld (B) rows long: A's from ap on, B's from
  * row b_p0 (a_ld = b_ld = kc and b_p0 = 0 for blocks packed for this call
@@ -271,11 +360,123 @@ static void macro_kernel(size_t mc, size_t nc, size_t kc, const float *restrict 
     }
 }
 
+/* Products with few rows (a small batch times a big kernel, B): each B
+ * value is used at most GEMM_SMALL_M times, so copying B into a block of
+ * panels (4 MB, written to L3 and read back) before the arithmetic costs
+ * about as much as the arithmetic, all of it waiting for memory. Here the
+ * first row panel's micro-kernel (ukr_bd) reads each B panel (kc x 32) in
+ * place from B's rows and copies it into a buffer that stays in L1 for the
+ * other row panels, and prefetches the next panel meanwhile: the reads from
+ * memory overlap the multiply-adds. A (at most GEMM_SMALL_M x kc, within one
+ * A block) is packed once per kc block. The same sums in the same order:
+ * the same bits. */
+#define GEMM_SMALL_M (GEMM_MC < 64 ? GEMM_MC : 64)
+#define GEMM_SMALL_NP ((size_t)1 << 20)
+
+static int gemm_small_m(size_t M, size_t N, size_t P)
+{
+    return M <= GEMM_SMALL_M && N * P >= GEMM_SMALL_NP;
+}
+
+#if defined(__AVX512F__)
+/* ukr for the first row panel of a B panel read in place (b(p, j) = B[p*ldb
+ * + j]): while it multiplies, it stores the rows into bp (bp[p*nr + j]) for
+ * the other row panels and prefetches row p of the next panel (pf, NULL:
+ * none), so that the memory reads overlap the arithmetic. */
+static NN_FORCE_INLINE void ukr_bd(size_t mr, size_t nr, size_t kc, const float *restrict ap,
+                                   const float *restrict B, size_t ldb, float *restrict bp,
+                                   const float *pf, float *restrict C, size_t ldc, int first,
+                                   const float *restrict bias)
+{
+    __m512 c0[GEMM_MR], c1[GEMM_MR];
+    const int two = nr == 32;
+    for (size_t i = 0; i < mr; i++) {
+        if (first) {
+            c0[i] = _mm512_setzero_ps();
+            c1[i] = _mm512_setzero_ps();
+        } else {
+            c0[i] = _mm512_loadu_ps(C + i * ldc);
+            if (two)
+                c1[i] = _mm512_loadu_ps(C + i * ldc + 16);
+        }
+    }
+    for (size_t p = 0; p < kc; p++) {
+        const __m512 b0 = _mm512_loadu_ps(B + p * ldb);
+        const __m512 b1 = two ? _mm512_loadu_ps(B + p * ldb + 16) : b0;
+        if (pf) {
+            _mm_prefetch((const char *)(pf + p * ldb), _MM_HINT_T1);
+            _mm_prefetch((const char *)(pf + p * ldb + 16), _MM_HINT_T1);
+        }
+        _mm512_storeu_ps(bp + p * nr, b0);
+        if (two)
+            _mm512_storeu_ps(bp + p * nr + 16, b1);
+        const float *a = ap + p * GEMM_MR;
+        for (size_t i = 0; i < mr; i++) {
+            const __m512 ai = _mm512_set1_ps(a[i]);
+            c0[i] = _mm512_fmadd_ps(ai, b0, c0[i]);
+            if (two)
+                c1[i] = _mm512_fmadd_ps(ai, b1, c1[i]);
+        }
+    }
+    for (size_t i = 0; i < mr; i++) {
+        if (bias) {
+            const __m512 bb = _mm512_set1_ps(bias[i]);
+            c0[i] = _mm512_add_ps(c0[i], bb);
+            if (two)
+                c1[i] = _mm512_add_ps(c1[i], bb);
+        }
+        _mm512_storeu_ps(C + i * ldc, c0[i]);
+        if (two)
+            _mm512_storeu_ps(C + i * ldc + 16, c1[i]);
+    }
+}
+#endif
+
+static void gemm_small(size_t M, size_t N, size_t P, const float *restrict A, size_t ams,
+                       size_t aps, const float *restrict B, size_t ldb, float *restrict C,
+                       size_t ldc, const float *restrict bias, const nn_gemm_pack *pk)
+{
+    for (size_t pc = 0; pc < P; pc += GEMM_KC) {
+        const size_t kc = P - pc < GEMM_KC ? P - pc : GEMM_KC;
+        const int first = pc == 0, last = pc + kc == P;
+        const float *lb = last ? bias : NULL;
+        pack_a(M, kc, A + pc * aps, ams, aps, pk->a);
+        const float *Bp = B + pc * ldb;
+        for (size_t j = 0; j < N; j += GEMM_NR) {
+            const size_t nr = N - j >= GEMM_NR ? GEMM_NR : 16;
+#if defined(__AVX512F__)
+            /* the next panel: to the right, or the first of the next rows */
+            const float *pf = j + GEMM_NR < N ? Bp + j + GEMM_NR
+                              : last        ? NULL
+                                            : B + (pc + kc) * ldb;
+            const size_t m0 = M < GEMM_MR ? M : GEMM_MR;
+            float *c = C + j;
+            if (m0 == GEMM_MR && nr == GEMM_NR)
+                ukr_bd(GEMM_MR, GEMM_NR, kc, pk->a, Bp + j, ldb, pk->b, pf, c, ldc, first, lb);
+            else if (m0 == GEMM_MR)
+                ukr_bd(GEMM_MR, 16, kc, pk->a, Bp + j, ldb, pk->b, pf, c, ldc, first, lb);
+            else
+                ukr_bd(m0, nr, kc, pk->a, Bp + j, ldb, pk->b, pf, c, ldc, first, lb);
+            if (M > m0)
+                macro_kernel(M - m0, nr, kc, pk->a + m0 * kc, kc, pk->b, kc, 0, c + m0 * ldc,
+                             ldc, first, lb ? lb + m0 : NULL);
+#else
+            pack_b(kc, nr, Bp + j, ldb, pk->b);
+            macro_kernel(M, nr, kc, pk->a, kc, pk->b, kc, 0, C + j, ldc, first, lb);
+#endif
+        }
+    }
+}
+
 static void gemm_blocked(size_t M, size_t N, size_t P, const float *restrict A, size_t ams,
                          size_t aps, const float *restrict B, size_t ldb, int bt, size_t rows,
                          float *restrict C, size_t ldc, const float *restrict bias,
                          const nn_gemm_pack *pk)
 {
+    if (!bt && gemm_small_m(M, N, P)) {
+        gemm_small(M, N, P, A, ams, aps, B, ldb, C, ldc, bias, pk);
+        return;
+    }
     for (size_t jc = 0; jc < N; jc += pk->nc) {
         const size_t nc = N - jc < pk->nc ? N - jc : pk->nc;
         for (size_t pc = 0; pc < P; pc += GEMM_KC) {
@@ -314,8 +515,18 @@ void nn_gemm_dense_backward(size_t nb, size_t in, size_t out, const float *X, si
                             float *s1, float *s2, const nn_update *u, const nn_gemm_pack *pk)
 {
     /* D once for the whole layer, both ways: A panels over all out columns
-     * (dX's left operand), B panels over all nb rows (G's right one) */
-    if (dX)
+     * (dX's left operand), B panels over all nb rows (G's right one). For
+     * small batches dX^T = W D^T instead: the kernel, the big operand, read
+     * in place as A (GEMM_MR of its rows at a time, no transposed copy), D^T
+     * packed once as B (nbp columns, in pk->da: da_rows), dX^T's band summed
+     * in pk->b (FB_K x nbp <= GEMM_KC x GEMM_NR floats) and transposed into
+     * dX when the band is done. The same sums over o in the same order. */
+    const int small = dX && nb <= GEMM_SMALL_M;
+    const size_t nbp = round_up(nb, 16);
+    float *T = pk->b;
+    if (small)
+        pack_bt(out, nbp, D, ldd, nb, pk->da);
+    else if (dX)
         pack_a(nb, out, D, ldd, 1, pk->da);
     pack_b(nb, ldd, D, ldd, pk->db);
     const size_t kend = dX ? lddx : in;
@@ -328,7 +539,10 @@ void nn_gemm_dense_backward(size_t nb, size_t in, size_t out, const float *X, si
             const size_t ob = out - o0 < FB_O ? out - o0 : FB_O;
             const size_t obn = ldd - o0 < FB_O ? ldd - o0 : FB_O; /* ob rounded up to 16 */
             float *w = W + k0 * out + o0;
-            if (dX) { /* dX[i][k0 + k] += sum_{o in block} D[i][o] W[k0 + k][o] */
+            if (small) { /* T[k][i] += sum_{o in block} W[k0 + k][o] D[i][o] */
+                if (kw)
+                    macro_kernel_ad(kw, nbp, ob, w, out, pk->da, out, o0, T, nbp, o0 == 0);
+            } else if (dX) { /* dX[i][k0 + k] += sum_{o in block} D[i][o] W[k0 + k][o] */
                 pack_bt(ob, kx, w, out, kw, pk->b); /* rows past in: zeros */
                 macro_kernel(nb, kx, ob, pk->da + o0 * GEMM_MR, out, pk->b, ob, 0, dX + k0,
                              lddx, o0 == 0, NULL);
@@ -343,6 +557,10 @@ void nn_gemm_dense_backward(size_t nb, size_t in, size_t out, const float *X, si
                              pk->g + o0, ldd, pc == 0, NULL);
             }
         }
+        if (small) /* columns k >= in of dX: zeros, as the padded sums give */
+            for (size_t i = 0; i < nb; i++)
+                for (size_t k = 0; k < kx; k++)
+                    dX[i * lddx + k0 + k] = k < kw ? T[k * nbp + i] : 0.0f;
         /* the band's rows of W, s1, s2 are contiguous: one sequential sweep
          * each (the prefetchers follow those; 96 short row pieces per block
          * they did not) */

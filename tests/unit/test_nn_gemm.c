@@ -103,6 +103,16 @@ static void test_blocked_matches_plain(void **state)
          * weight gradient, input delta) */
         {32, 512, 512, 0, 0, 512},
         {512, 512, 32, 1, 0, 512},
+        /* few rows times a big B (N * P >= 2^20: B copied one panel at a
+         * time): M of one, one row panel, one more, the bench's batch, the
+         * largest; N ending in a 16-wide panel; P over several KC blocks
+         * and not a multiple of 32; buffers narrower than N */
+        {1, 1040, 1037, 0, 1, 1040},
+        {12, 1040, 1037, 1, 0, 64},
+        {13, 1072, 1001, 0, 0, 1072},
+        {32, 2064, 515, 0, 1, 2064},
+        {64, 1040, 1037, 1, 1, 1040},
+        {65, 1040, 1037, 0, 1, 1040}, /* one row too many: the blocked loops */
     };
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
         check_shape(&shapes[i]);
@@ -233,6 +243,13 @@ static void test_dense_backward(void **state)
     check_dense_backward(300, 100, 270, NN_OPT_ADAM, 1);
     check_dense_backward(7, 40, 20, NN_OPT_SGD, 1);
     check_dense_backward(33, 97, 513, NN_OPT_RMSPROP, 0);
+    /* small batches (dX^T = W D^T, W read in place): one row, one row panel,
+     * one more, the largest, one too many; in and out not multiples of 32 */
+    check_dense_backward(1, 97, 70, NN_OPT_ADAM, 1);
+    check_dense_backward(12, 200, 48, NN_OPT_ADAM, 1);
+    check_dense_backward(13, 130, 530, NN_OPT_SGD, 1);
+    check_dense_backward(64, 290, 300, NN_OPT_ADAM, 1);
+    check_dense_backward(65, 100, 270, NN_OPT_ADAM, 1);
 }
 
 static void dense(nn_model_config *c, size_t units, nn_activation a)
