@@ -164,12 +164,21 @@ static void pack_bt(size_t kc, size_t nc, const float *restrict B, size_t ldb, s
 }
 
 /* The micro-kernel: C[i][j] (i < mr, j < nr, nr = 32 or 16) = (first ? 0 :
- * C[i][j]) + sum_p ap[p*GEMM_MR + i] * bp[p*nr + j], in p order; then + bias[i]
- * when bias is not NULL. Inlined with constant mr and nr. */
+ * C[i][j]) + sum_p a(i, p) * b(p, j), in p order; then + bias[i] when bias
+ * is not NULL. a(i, p) = ap[i*ais + p*aps] (a packed panel: ais = 1, aps =
+ * GEMM_MR; rows of a row-major matrix read in place: ais = its row length,
+ * aps = 1) and b(p, j) = bp[p*ldb + j] (a packed panel: ldb = nr; rows of
+ * B read in place: B's row length). With copy, row p of b is also stored at
+ * copy[p*nr] (a packed panel for later calls), and with pf the same row of
+ * the next panel is prefetched, so that memory reads overlap the
+ * arithmetic (AVX-512 only; the plain build packs first). Inlined with
+ * constant shapes and strides through the wrappers below. */
 #if defined(__AVX512F__)
-static NN_FORCE_INLINE void ukr(size_t mr, size_t nr, size_t kc, const float *restrict ap,
-                                const float *restrict bp, float *restrict C, size_t ldc,
-                                int first, const float *restrict bias)
+static NN_FORCE_INLINE void ukr_gen(size_t mr, size_t nr, size_t kc, const float *restrict ap,
+                                    size_t ais, size_t aps, const float *restrict bp,
+                                    size_t ldb, float *restrict copy, const float *pf,
+                                    float *restrict C, size_t ldc, int first,
+                                    const float *restrict bias)
 {
     __m512 c0[GEMM_MR], c1[GEMM_MR];
     const int two = nr == 32;
@@ -184,11 +193,19 @@ static NN_FORCE_INLINE void ukr(size_t mr, size_t nr, size_t kc, const float *re
         }
     }
     for (size_t p = 0; p < kc; p++) {
-        const __m512 b0 = _mm512_loadu_ps(bp + p * nr);
-        const __m512 b1 = two ? _mm512_loadu_ps(bp + p * nr + 16) : b0;
-        const float *a = ap + p * GEMM_MR;
+        const __m512 b0 = _mm512_loadu_ps(bp + p * ldb);
+        const __m512 b1 = two ? _mm512_loadu_ps(bp + p * ldb + 16) : b0;
+        if (pf) {
+            _mm_prefetch((const char *)(pf + p * ldb), _MM_HINT_T1);
+            _mm_prefetch((const char *)(pf + p * ldb + 16), _MM_HINT_T1);
+        }
+        if (copy) {
+            _mm512_storeu_ps(copy + p * nr, b0);
+            if (two)
+                _mm512_storeu_ps(copy + p * nr + 16, b1);
+        }
         for (size_t i = 0; i < mr; i++) {
-            const __m512 ai = _mm512_set1_ps(a[i]);
+            const __m512 ai = _mm512_set1_ps(ap[i * ais + p * aps]);
             c0[i] = _mm512_fmadd_ps(ai, b0, c0[i]);
             if (two)
                 c1[i] = _mm512_fmadd_ps(ai, b1, c1[i]);
@@ -207,20 +224,25 @@ static NN_FORCE_INLINE void ukr(size_t mr, size_t nr, size_t kc, const float *re
     }
 }
 #else
-static NN_FORCE_INLINE void ukr(size_t mr, size_t nr, size_t kc, const float *restrict ap,
-                                const float *restrict bp, float *restrict C, size_t ldc,
-                                int first, const float *restrict bias)
+static NN_FORCE_INLINE void ukr_gen(size_t mr, size_t nr, size_t kc, const float *restrict ap,
+                                    size_t ais, size_t aps, const float *restrict bp,
+                                    size_t ldb, float *restrict copy, const float *pf,
+                                    float *restrict C, size_t ldc, int first,
+                                    const float *restrict bias)
 {
     float c[GEMM_MR][GEMM_NR];
+    (void)pf;
     for (size_t i = 0; i < mr; i++)
         for (size_t j = 0; j < nr; j++)
             c[i][j] = first ? 0.0f : C[i * ldc + j];
     for (size_t p = 0; p < kc; p++) {
-        const float *b = bp + p * nr;
-        const float *a = ap + p * GEMM_MR;
+        const float *b = bp + p * ldb;
+        if (copy)
+            for (size_t j = 0; j < nr; j++)
+                copy[p * nr + j] = b[j];
         for (size_t i = 0; i < mr; i++)
             for (size_t j = 0; j < nr; j++)
-                c[i][j] = NN_MADD(a[i], b[j], c[i][j]);
+                c[i][j] = NN_MADD(ap[i * ais + p * aps], b[j], c[i][j]);
     }
     for (size_t i = 0; i < mr; i++) {
         const float bb = bias ? bias[i] : 0.0f;
@@ -230,61 +252,22 @@ static NN_FORCE_INLINE void ukr(size_t mr, size_t nr, size_t kc, const float *re
 }
 #endif
 
-/* ukr with A read in place: a(i, p) = ap[i*ars + p] (rows of a row-major
- * matrix) instead of a packed panel; the same sums. */
-#if defined(__AVX512F__)
+/* Packed A and B panels. */
+static NN_FORCE_INLINE void ukr(size_t mr, size_t nr, size_t kc, const float *restrict ap,
+                                const float *restrict bp, float *restrict C, size_t ldc,
+                                int first, const float *restrict bias)
+{
+    ukr_gen(mr, nr, kc, ap, 1, GEMM_MR, bp, nr, NULL, NULL, C, ldc, first, bias);
+}
+
+/* A read in place: a(i, p) = ap[i*ars + p] (rows of a row-major matrix);
+ * B a packed panel. */
 static NN_FORCE_INLINE void ukr_ad(size_t mr, size_t nr, size_t kc, const float *restrict ap,
                                    size_t ars, const float *restrict bp, float *restrict C,
                                    size_t ldc, int first)
 {
-    __m512 c0[GEMM_MR], c1[GEMM_MR];
-    const int two = nr == 32;
-    for (size_t i = 0; i < mr; i++) {
-        if (first) {
-            c0[i] = _mm512_setzero_ps();
-            c1[i] = _mm512_setzero_ps();
-        } else {
-            c0[i] = _mm512_loadu_ps(C + i * ldc);
-            if (two)
-                c1[i] = _mm512_loadu_ps(C + i * ldc + 16);
-        }
-    }
-    for (size_t p = 0; p < kc; p++) {
-        const __m512 b0 = _mm512_loadu_ps(bp + p * nr);
-        const __m512 b1 = two ? _mm512_loadu_ps(bp + p * nr + 16) : b0;
-        for (size_t i = 0; i < mr; i++) {
-            const __m512 ai = _mm512_set1_ps(ap[i * ars + p]);
-            c0[i] = _mm512_fmadd_ps(ai, b0, c0[i]);
-            if (two)
-                c1[i] = _mm512_fmadd_ps(ai, b1, c1[i]);
-        }
-    }
-    for (size_t i = 0; i < mr; i++) {
-        _mm512_storeu_ps(C + i * ldc, c0[i]);
-        if (two)
-            _mm512_storeu_ps(C + i * ldc + 16, c1[i]);
-    }
+    ukr_gen(mr, nr, kc, ap, ars, 1, bp, nr, NULL, NULL, C, ldc, first, NULL);
 }
-#else
-static NN_FORCE_INLINE void ukr_ad(size_t mr, size_t nr, size_t kc, const float *restrict ap,
-                                   size_t ars, const float *restrict bp, float *restrict C,
-                                   size_t ldc, int first)
-{
-    float c[GEMM_MR][GEMM_NR];
-    for (size_t i = 0; i < mr; i++)
-        for (size_t j = 0; j < nr; j++)
-            c[i][j] = first ? 0.0f : C[i * ldc + j];
-    for (size_t p = 0; p < kc; p++) {
-        const float *b = bp + p * nr;
-        for (size_t i = 0; i < mr; i++)
-            for (size_t j = 0; j < nr; j++)
-                c[i][j] = NN_MADD(ap[i * ars + p], b[j], c[i][j]);
-    }
-    for (size_t i = 0; i < mr; i++)
-        for (size_t j = 0; j < nr; j++)
-            C[i * ldc + j] = c[i][j];
-}
-#endif
 
 /* C (mc x nc) = (first ? 0 : C) + A B over kc, with a(i, p) = A[i*ars + p]
  * read in place and B in panels packed b_ld rows long, from row b_p0. */
@@ -378,59 +361,17 @@ static int gemm_small_m(size_t M, size_t N, size_t P)
     return M <= GEMM_SMALL_M && N * P >= GEMM_SMALL_NP;
 }
 
-#if defined(__AVX512F__)
-/* ukr for the first row panel of a B panel read in place (b(p, j) = B[p*ldb
- * + j]): while it multiplies, it stores the rows into bp (bp[p*nr + j]) for
- * the other row panels and prefetches row p of the next panel (pf, NULL:
- * none), so that the memory reads overlap the arithmetic. */
+/* The first row panel of a B panel read in place (b(p, j) = B[p*ldb + j]):
+ * A a packed panel; the rows of B also stored into bp (bp[p*nr + j]) for
+ * the other row panels, and row p of the next panel prefetched (pf, NULL:
+ * none). */
 static NN_FORCE_INLINE void ukr_bd(size_t mr, size_t nr, size_t kc, const float *restrict ap,
                                    const float *restrict B, size_t ldb, float *restrict bp,
                                    const float *pf, float *restrict C, size_t ldc, int first,
                                    const float *restrict bias)
 {
-    __m512 c0[GEMM_MR], c1[GEMM_MR];
-    const int two = nr == 32;
-    for (size_t i = 0; i < mr; i++) {
-        if (first) {
-            c0[i] = _mm512_setzero_ps();
-            c1[i] = _mm512_setzero_ps();
-        } else {
-            c0[i] = _mm512_loadu_ps(C + i * ldc);
-            if (two)
-                c1[i] = _mm512_loadu_ps(C + i * ldc + 16);
-        }
-    }
-    for (size_t p = 0; p < kc; p++) {
-        const __m512 b0 = _mm512_loadu_ps(B + p * ldb);
-        const __m512 b1 = two ? _mm512_loadu_ps(B + p * ldb + 16) : b0;
-        if (pf) {
-            _mm_prefetch((const char *)(pf + p * ldb), _MM_HINT_T1);
-            _mm_prefetch((const char *)(pf + p * ldb + 16), _MM_HINT_T1);
-        }
-        _mm512_storeu_ps(bp + p * nr, b0);
-        if (two)
-            _mm512_storeu_ps(bp + p * nr + 16, b1);
-        const float *a = ap + p * GEMM_MR;
-        for (size_t i = 0; i < mr; i++) {
-            const __m512 ai = _mm512_set1_ps(a[i]);
-            c0[i] = _mm512_fmadd_ps(ai, b0, c0[i]);
-            if (two)
-                c1[i] = _mm512_fmadd_ps(ai, b1, c1[i]);
-        }
-    }
-    for (size_t i = 0; i < mr; i++) {
-        if (bias) {
-            const __m512 bb = _mm512_set1_ps(bias[i]);
-            c0[i] = _mm512_add_ps(c0[i], bb);
-            if (two)
-                c1[i] = _mm512_add_ps(c1[i], bb);
-        }
-        _mm512_storeu_ps(C + i * ldc, c0[i]);
-        if (two)
-            _mm512_storeu_ps(C + i * ldc + 16, c1[i]);
-    }
+    ukr_gen(mr, nr, kc, ap, 1, GEMM_MR, B, ldb, bp, pf, C, ldc, first, bias);
 }
-#endif
 
 static void gemm_small(size_t M, size_t N, size_t P, const float *restrict A, size_t ams,
                        size_t aps, const float *restrict B, size_t ldb, float *restrict C,
