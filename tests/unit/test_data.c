@@ -69,17 +69,24 @@ static int remove_tmpdir(void **state)
     return rmdir(tmpdir);
 }
 
-/* Writes text to tmpdir/name; returns the path (static buffer). */
-static const char *write_csv(const char *name, const char *text)
+/* Writes the len bytes of text (NUL bytes included) to tmpdir/name;
+ * returns the path (static buffer). */
+static const char *write_csv_bytes(const char *name, const char *text, size_t len)
 {
     static char path[256];
     FILE *f;
     snprintf(path, sizeof path, "%s/%s", tmpdir, name);
     f = fopen(path, "wb");
     assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
+    assert_int_equal(fwrite(text, 1, len, f), len);
     assert_int_equal(fclose(f), 0);
     return path;
+}
+
+/* write_csv_bytes of a NUL-terminated text. */
+static const char *write_csv(const char *name, const char *text)
+{
+    return write_csv_bytes(name, text, strlen(text));
 }
 
 /* Loads a CSV expected to fail; checks line, column and a message part. */
@@ -1021,11 +1028,7 @@ static void stream_vs_buffer(const char *text, size_t len, const char *label)
     int ref_rc;
     size_t c;
     FILE *f;
-    snprintf(path, sizeof path, "%s/stream.csv", tmpdir);
-    f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
+    snprintf(path, sizeof path, "%s", write_csv_bytes("stream.csv", text, len));
     digest_sha256_hex(text, len, want_sha);
     memset(&ref_err, 0, sizeof ref_err);
     ref_rc = data_source_csv_buffer(text, len, path, label, &ref, &ref_err);
@@ -1142,11 +1145,7 @@ static void test_csv_stream_pieces(void **state)
         data_set d;
         data_error err;
         FILE *f;
-        snprintf(path, sizeof path, "%s/sha.csv", tmpdir);
-        f = fopen(path, "wb");
-        assert_non_null(f);
-        assert_int_equal(fwrite(text, 1, sizeof text - 1, f), sizeof text - 1);
-        assert_int_equal(fclose(f), 0);
+        snprintf(path, sizeof path, "%s", write_csv_bytes("sha.csv", text, sizeof text - 1));
         f = fopen(path, "rb");
         assert_non_null(f);
         assert_int_equal(data_source_csv_file(f, path, NULL, 3, &d, sha, &err), 0);
