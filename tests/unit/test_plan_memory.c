@@ -170,11 +170,12 @@ static const char *plan_spec =
     "    path: model.layers[0].units\n"
     "    values: [3, 400]\n";
 
-static void build_plan(sweep_plan *p)
+/* The plan of the spec text. */
+static void build_plan(sweep_plan *p, const char *spec)
 {
     spec_diagnostics d;
     spec_diagnostics_init(&d);
-    spec_document *doc = spec_document_parse(plan_spec, strlen(plan_spec), "t.yaml", "", &d);
+    spec_document *doc = spec_document_parse(spec, strlen(spec), "t.yaml", "", &d);
     if (!doc)
         spec_diagnostics_print(&d, stderr);
     assert_non_null(doc);
@@ -187,7 +188,7 @@ static void test_plan(void **state)
 {
     (void)state;
     sweep_plan p;
-    build_plan(&p);
+    build_plan(&p, plan_spec);
     assert_int_equal(p.n_trials, 4);
     assert_int_equal(p.points[0].spec.data.n_rows, 4); /* from the spec */
     uint64_t small = plan_memory_trial(&p.points[0].spec);
@@ -282,13 +283,7 @@ static void test_plan_in_place(void **state)
 {
     (void)state;
     sweep_plan p;
-    spec_diagnostics d;
-    spec_diagnostics_init(&d);
-    spec_document *doc = spec_document_parse(shared_spec, strlen(shared_spec), "t.yaml", "", &d);
-    assert_non_null(doc);
-    assert_int_equal(sweep_plan_build(doc, &p, &d), 0);
-    spec_document_free(doc);
-    spec_diagnostics_free(&d);
+    build_plan(&p, shared_spec);
     plan_memory pm;
     assert_int_equal(plan_memory_estimate(&p, 2, &pm), 0);
     /* 1797 rows of 64 pixels, 10 classes: the source is 1797 x (256 + 4)
@@ -327,13 +322,7 @@ static void test_plan_building(void **state)
 {
     (void)state;
     sweep_plan p;
-    spec_diagnostics d;
-    spec_diagnostics_init(&d);
-    spec_document *doc = spec_document_parse(tiled_spec, strlen(tiled_spec), "t.yaml", "", &d);
-    assert_non_null(doc);
-    assert_int_equal(sweep_plan_build(doc, &p, &d), 0);
-    spec_document_free(doc);
-    spec_diagnostics_free(&d);
+    build_plan(&p, tiled_spec);
     /* 17 970 rows split 13 477 / 4 493 (ceil(0.25 x 17 970)); a set of r
      * rows is 260 r + 4736 names. A copy keeps the sets (4 672 200 + 3 x
      * 4736 = 4 686 408), one-hot targets 17 970 x 40 = 718 800, the scaler
