@@ -178,6 +178,118 @@ fail:
     return -1;
 }
 
+/* ---- bootstrap CIs, many at once ----------------------------------------- */
+
+/* One bootstrap CI to compute: of the sample v[0..n) (finite values, in the
+ * order the bootstrap indexes them), into *lo and *hi. */
+typedef struct ci_job {
+    const double *v;
+    size_t n;
+    double *lo, *hi;
+} ci_job;
+
+/* Samples of one length bootstrapped together, at most: wide enough that
+ * the generator's pass (the cost of one sample alone) is shared, narrow
+ * enough that a task's matrix and resample means stay a few MB. */
+#define CI_COLUMNS 64
+#define CI_MATRIX_DOUBLES ((size_t)1 << 20)
+
+typedef struct ci_order {
+    size_t n, job;
+} ci_order;
+
+static int ci_order_cmp(const void *pa, const void *pb)
+{
+    const ci_order *a = pa, *b = pb;
+    if (a->n != b->n)
+        return a->n < b->n ? -1 : 1;
+    return (a->job > b->job) - (a->job < b->job);
+}
+
+/* Samples sorted[first .. first + w) (one length n) as stats_bootstrap_
+ * mean_ci_many's n x w matrix; their CIs into their jobs. */
+static int ci_task(const ci_job *jobs, const ci_order *sorted, size_t first, size_t w,
+                   const stats_bootstrap *b)
+{
+    size_t n = sorted[first].n;
+    if (n == 0) {
+        for (size_t j = 0; j < w; j++)
+            *jobs[sorted[first + j].job].lo = *jobs[sorted[first + j].job].hi = NAN;
+        return 0;
+    }
+    size_t need = stats_bootstrap_many_scratch(w, b);
+    double *x = malloc(n * w * sizeof *x), *scratch = malloc(need * sizeof *scratch);
+    double lo[CI_COLUMNS], hi[CI_COLUMNS];
+    int rc = -1;
+    if (x && scratch && need) {
+        for (size_t j = 0; j < w; j++) {
+            const double *v = jobs[sorted[first + j].job].v;
+            for (size_t i = 0; i < n; i++)
+                x[i * w + j] = v[i];
+        }
+        rc = stats_bootstrap_mean_ci_many(x, n, w, b, scratch, lo, hi);
+        for (size_t j = 0; j < w && rc == 0; j++) {
+            *jobs[sorted[first + j].job].lo = lo[j];
+            *jobs[sorted[first + j].job].hi = hi[j];
+        }
+    }
+    free(x);
+    free(scratch);
+    return rc;
+}
+
+/* Every job's CI: the samples of one length bootstrapped together
+ * (stats_bootstrap_mean_ci_many, whose columns get what each would alone),
+ * in tasks shared by o->threads threads. The same bits as one by one, for
+ * any number of threads. */
+static int bootstrap_cis(const ci_job *jobs, size_t k, const analysis_options *o)
+{
+    if (k == 0)
+        return 0;
+    ci_order *sorted = malloc(k * sizeof *sorted);
+    size_t *task_first = malloc(k * sizeof *task_first), *task_w = malloc(k * sizeof *task_w);
+    size_t nt = o->threads > 1 ? (size_t)o->threads : 1, n_tasks = 0;
+    int failed = 0;
+    if (!sorted || !task_first || !task_w) {
+        free(sorted);
+        free(task_first);
+        free(task_w);
+        return -1;
+    }
+    for (size_t i = 0; i < k; i++) {
+        sorted[i].n = jobs[i].n;
+        sorted[i].job = i;
+    }
+    qsort(sorted, k, sizeof *sorted, ci_order_cmp);
+    for (size_t g = 0; g < k;) {
+        size_t e = g;
+        while (e < k && sorted[e].n == sorted[g].n)
+            e++;
+        /* this length's samples in about equal tasks, one per thread at
+         * least, each no wider than the bounds */
+        size_t cnt = e - g, w = (cnt + nt - 1) / nt, cap = CI_MATRIX_DOUBLES / (sorted[g].n + 1);
+        w = w < CI_COLUMNS ? w : CI_COLUMNS;
+        w = w < cap ? w : cap;
+        w = w ? w : 1;
+        for (size_t f = g; f < e; f += w) {
+            task_first[n_tasks] = f;
+            task_w[n_tasks++] = e - f < w ? e - f : w;
+        }
+        g = e;
+    }
+    int nth = nt > 1 && n_tasks > 1 ? (int)nt : 1;
+#pragma omp parallel for num_threads(nth) if (nth > 1) schedule(dynamic, 1)
+    for (size_t t = 0; t < n_tasks; t++)
+        if (ci_task(jobs, sorted, task_first[t], task_w[t], &o->bootstrap)) {
+#pragma omp atomic write
+            failed = 1;
+        }
+    free(sorted);
+    free(task_first);
+    free(task_w);
+    return failed ? -1 : 0;
+}
+
 static void comparison_clear(analysis_comparison *c)
 {
     memset(c, 0, sizeof *c);
@@ -201,14 +313,18 @@ int analysis_compare_family(size_t m, const double *const *xa, const double *con
     double *pt = malloc((m ? m : 1) * sizeof *pt);
     double *pw = malloc((m ? m : 1) * sizeof *pw);
     size_t *order = malloc((m ? m : 1) * sizeof *order);
-    /* One scratch per thread for its comparisons, sized for the largest. */
-    size_t ns = 1;
+    /* One scratch per thread for its comparisons, sized for the largest;
+     * the differences of every comparison for their CIs. */
+    size_t ns = 1, nd = 0;
     for (size_t k = 0; k < m; k++) {
-        size_t need = stats_paired_scratch(n[k], &o->bootstrap);
+        size_t need = n[k] + stats_wilcoxon_scratch(n[k]);
         ns = need > ns ? need : ns;
+        nd += n[k];
     }
+    double *d = malloc((nd ? nd : 1) * sizeof *d);
+    ci_job *ci = malloc((m ? m : 1) * sizeof *ci);
     int rc = -1, failed = 0;
-    if (!pt || !pw || !order)
+    if (!pt || !pw || !order || !d || !ci)
         goto done;
     int nt = o->threads > 1 && m > 1 ? o->threads : 1;
 #pragma omp parallel num_threads(nt) if (nt > 1)
@@ -224,8 +340,7 @@ int analysis_compare_family(size_t m, const double *const *xa, const double *con
             pt[k] = pw[k] = NAN;
             if (n[k] == 0 || !scratch)
                 continue;
-            if (stats_paired_compute(xa[k], xb[k], n[k], &o->bootstrap, scratch,
-                                     &out[k].paired)) {
+            if (stats_paired_describe(xa[k], xb[k], n[k], scratch, &out[k].paired)) {
 #pragma omp atomic write
                 failed = 1;
                 continue;
@@ -241,6 +356,19 @@ int analysis_compare_family(size_t m, const double *const *xa, const double *con
     }
     if (failed)
         goto done;
+    /* the CIs of the mean differences, all at once (bootstrap_cis) */
+    size_t nci = 0;
+    for (size_t k = 0, at = 0; k < m; k++) {
+        if (!out[k].compared)
+            continue;
+        ci[nci].v = d + at;
+        ci[nci].n = stats_paired_diff(xa[k], xb[k], n[k], d + at);
+        ci[nci].lo = &out[k].paired.ci_lo;
+        ci[nci++].hi = &out[k].paired.ci_hi;
+        at += n[k];
+    }
+    if (bootstrap_cis(ci, nci, o))
+        goto done;
     if (stats_holm(pt, m, pt, order) || stats_holm(pw, m, pw, order))
         goto done;
     for (size_t k = 0; k < m; k++) {
@@ -252,6 +380,8 @@ done:
     free(pt);
     free(pw);
     free(order);
+    free(d);
+    free(ci);
     return rc;
 }
 
@@ -308,16 +438,56 @@ static int point_curve(const analysis_input *in, const unsigned char *keep, size
     return 0;
 }
 
-/* Summary of the done trials of point p: the metric, or the overfit gap. */
-static int point_summary(const analysis_input *in, const unsigned char *keep, size_t p,
-                         int gap, double *buf, double *scratch, const analysis_options *o,
-                         stats_summary *out)
+/* The finite values of the done trials of point p (the metric, or the
+ * overfit gap) into v in the trials' order; returns how many. */
+static size_t point_values_of(const analysis_input *in, const unsigned char *keep, size_t p,
+                              int gap, double *v)
 {
     size_t k = 0;
     for (size_t i = 0; i < in->n_trials; i++)
-        if (in->trials[i].point == p && keep[i])
-            buf[k++] = gap ? in->trials[i].overfit_gap : in->trials[i].value;
-    return stats_summary_compute(buf, k, &o->bootstrap, scratch, out);
+        if (in->trials[i].point == p && keep[i]) {
+            double x = gap ? in->trials[i].overfit_gap : in->trials[i].value;
+            if (!isnan(x))
+                v[k++] = x;
+        }
+    return k;
+}
+
+/* Summary of the done trials of point p but its CI (bootstrap_cis): the
+ * metric, or the overfit gap. */
+static int point_summary(const analysis_input *in, const unsigned char *keep, size_t p,
+                         int gap, double *buf, double *scratch, stats_summary *out)
+{
+    size_t k = point_values_of(in, keep, p, gap, buf);
+    return stats_summary_describe(buf, k, scratch, out);
+}
+
+/* The CIs of every point's summary and gap (bootstrap_cis), over the same
+ * values point_summary describes. */
+static int points_cis(const analysis_input *in, const unsigned char *keep,
+                      const analysis_options *o, analysis_result *out)
+{
+    size_t np = out->n_points, nv = 2 * in->n_trials;
+    double *v = malloc((nv ? nv : 1) * sizeof *v);
+    ci_job *ci = malloc((np ? 2 * np : 1) * sizeof *ci);
+    int rc = -1;
+    if (v && ci) {
+        size_t at = 0;
+        for (size_t p = 0; p < np; p++)
+            for (int gap = 0; gap < 2; gap++) {
+                stats_summary *su = gap ? &out->points[p].gap : &out->points[p].summary;
+                ci_job *j = &ci[2 * p + (size_t)gap];
+                j->v = v + at;
+                j->n = point_values_of(in, keep, p, gap, v + at);
+                j->lo = &su->ci_lo;
+                j->hi = &su->ci_hi;
+                at += j->n;
+            }
+        rc = bootstrap_cis(ci, 2 * np, o);
+    }
+    free(v);
+    free(ci);
+    return rc;
 }
 
 int analysis_run(const analysis_input *in, analysis_result *out)
@@ -362,8 +532,7 @@ int analysis_run(const analysis_input *in, analysis_result *out)
      * bootstrap draws from its own stream), so the results are the same
      * for any number of threads. */
     int nt = o->threads > 1 && np > 1 ? o->threads : 1, failed = 0;
-    size_t nbuf = in->n_trials ? in->n_trials : 1;
-    size_t nscr = stats_summary_scratch(in->n_trials, &o->bootstrap);
+    size_t nbuf = in->n_trials ? in->n_trials : 1, nscr = nbuf;
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
         double *tbuf = malloc(nbuf * sizeof *tbuf), *tscr = malloc(nscr * sizeof *tscr);
@@ -376,8 +545,8 @@ int analysis_run(const analysis_input *in, analysis_result *out)
             analysis_point *pt = &out->points[p];
             pt->rank = rank[p];
             comparison_clear(&pt->vs_best);
-            if (!tbuf || !tscr || point_summary(in, keep, p, 0, tbuf, tscr, o, &pt->summary) ||
-                point_summary(in, keep, p, 1, tbuf, tscr, o, &pt->gap) ||
+            if (!tbuf || !tscr || point_summary(in, keep, p, 0, tbuf, tscr, &pt->summary) ||
+                point_summary(in, keep, p, 1, tbuf, tscr, &pt->gap) ||
                 point_curve(in, keep, p, o, pt)) {
 #pragma omp atomic write
                 failed = 1;
@@ -386,7 +555,7 @@ int analysis_run(const analysis_input *in, analysis_result *out)
         free(tbuf);
         free(tscr);
     }
-    if (failed)
+    if (failed || points_cis(in, keep, o, out))
         goto fail;
     for (size_t p = 0; p < np; p++) {
         analysis_point *pt = &out->points[p];

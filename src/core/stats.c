@@ -11,6 +11,10 @@
 
 #include "rng.h"
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 void stats_bootstrap_init(stats_bootstrap *b)
 {
     b->resamples = STATS_BOOTSTRAP_RESAMPLES;
@@ -183,6 +187,101 @@ static double quantile_select(double *v, size_t n, double q)
 int stats_bootstrap_mean_ci(const double *x, size_t n, const stats_bootstrap *b,
                             double *scratch, double *lo, double *hi)
 {
+    /* one column; the many-sample version's scratch is m * B doubles */
+    return stats_bootstrap_mean_ci_many(x, n, 1, b, scratch, lo, hi);
+}
+
+size_t stats_bootstrap_many_scratch(size_t m, const stats_bootstrap *b)
+{
+    size_t B = b ? b->resamples : STATS_BOOTSTRAP_RESAMPLES;
+    if (m == 0 || B > SIZE_MAX / m)
+        return 0;
+    return m * B;
+}
+
+/* Columns add_rows keeps in registers at once: each column's sum is one
+ * chain of dependent adds, so several chains side by side keep the adder
+ * busy (32 doubles: four AVX-512 or eight AVX registers). */
+#define ADD_ROWS_WIDE 32
+
+/* s[j * stride] += x[idx[t] * m + j] for t = 0..c-1, every column j < m:
+ * each column's sum in the order of the draws, as one sample alone adds
+ * them. */
+static void add_rows(const double *x, size_t m, const uint64_t *idx, size_t c, double *s,
+                     size_t stride)
+{
+    size_t j0 = 0;
+#if defined(__AVX512F__)
+    /* The same adds, lane by lane, in four registers (compilers tend to
+     * keep the array below in memory, putting a store and a load into
+     * every chain). */
+    for (; j0 + ADD_ROWS_WIDE <= m; j0 += ADD_ROWS_WIDE) {
+        double a[ADD_ROWS_WIDE];
+        for (size_t q = 0; q < ADD_ROWS_WIDE; q++)
+            a[q] = s[(j0 + q) * stride];
+        __m512d a0 = _mm512_loadu_pd(a), a1 = _mm512_loadu_pd(a + 8);
+        __m512d a2 = _mm512_loadu_pd(a + 16), a3 = _mm512_loadu_pd(a + 24);
+        for (size_t t = 0; t < c; t++) {
+            const double *row = x + idx[t] * m + j0;
+            a0 = _mm512_add_pd(a0, _mm512_loadu_pd(row));
+            a1 = _mm512_add_pd(a1, _mm512_loadu_pd(row + 8));
+            a2 = _mm512_add_pd(a2, _mm512_loadu_pd(row + 16));
+            a3 = _mm512_add_pd(a3, _mm512_loadu_pd(row + 24));
+        }
+        _mm512_storeu_pd(a, a0);
+        _mm512_storeu_pd(a + 8, a1);
+        _mm512_storeu_pd(a + 16, a2);
+        _mm512_storeu_pd(a + 24, a3);
+        for (size_t q = 0; q < ADD_ROWS_WIDE; q++)
+            s[(j0 + q) * stride] = a[q];
+    }
+    for (; j0 + 8 <= m; j0 += 8) {
+        double a[8];
+        for (size_t q = 0; q < 8; q++)
+            a[q] = s[(j0 + q) * stride];
+        __m512d a0 = _mm512_loadu_pd(a);
+        for (size_t t = 0; t < c; t++)
+            a0 = _mm512_add_pd(a0, _mm512_loadu_pd(x + idx[t] * m + j0));
+        _mm512_storeu_pd(a, a0);
+        for (size_t q = 0; q < 8; q++)
+            s[(j0 + q) * stride] = a[q];
+    }
+#endif
+    for (; j0 + ADD_ROWS_WIDE <= m; j0 += ADD_ROWS_WIDE) {
+        double a[ADD_ROWS_WIDE];
+        for (size_t q = 0; q < ADD_ROWS_WIDE; q++)
+            a[q] = s[(j0 + q) * stride];
+        for (size_t t = 0; t < c; t++) {
+            const double *row = x + idx[t] * m + j0;
+            for (size_t q = 0; q < ADD_ROWS_WIDE; q++)
+                a[q] += row[q];
+        }
+        for (size_t q = 0; q < ADD_ROWS_WIDE; q++)
+            s[(j0 + q) * stride] = a[q];
+    }
+    for (; j0 + 8 <= m; j0 += 8) {
+        double a[8];
+        for (size_t q = 0; q < 8; q++)
+            a[q] = s[(j0 + q) * stride];
+        for (size_t t = 0; t < c; t++) {
+            const double *row = x + idx[t] * m + j0;
+            for (size_t q = 0; q < 8; q++)
+                a[q] += row[q];
+        }
+        for (size_t q = 0; q < 8; q++)
+            s[(j0 + q) * stride] = a[q];
+    }
+    for (; j0 < m; j0++) {
+        double a = s[j0 * stride];
+        for (size_t t = 0; t < c; t++)
+            a += x[idx[t] * m + j0];
+        s[j0 * stride] = a;
+    }
+}
+
+int stats_bootstrap_mean_ci_many(const double *x, size_t n, size_t m, const stats_bootstrap *b,
+                                 double *scratch, double *lo, double *hi)
+{
     stats_bootstrap def;
     double *means = scratch, alpha;
     rng_state r;
@@ -193,35 +292,52 @@ int stats_bootstrap_mean_ci(const double *x, size_t n, const stats_bootstrap *b,
     if (!bootstrap_ok(b))
         return -1;
     if (n == 0) {
-        *lo = *hi = NAN;
+        for (size_t j = 0; j < m; j++)
+            lo[j] = hi[j] = NAN;
         return 0;
     }
+    if (m == 0)
+        return 0;
+    size_t need = stats_bootstrap_many_scratch(m, b);
+    if (need == 0 || n > SIZE_MAX / m)
+        return -1;
     if (!means) {
-        if (b->resamples > SIZE_MAX / sizeof *means)
+        if (need > SIZE_MAX / sizeof *means)
             return -1;
-        means = malloc(b->resamples * sizeof *means);
+        means = malloc(need * sizeof *means);
         if (!means)
             return -1;
     }
+    const size_t B = b->resamples;
     rng_stream(&r, b->seed, RNG_PURPOSE_BOOTSTRAP);
-    /* The indices, resample after resample, drawn a block at a time. */
+    /* The indices, resample after resample, drawn a block at a time; every
+     * column reads the same ones. */
     uint64_t idx[512];
     size_t have = 0, used = 0;
-    for (size_t k = 0; k < b->resamples; k++) {
-        double s = 0.0;
-        for (size_t i = 0; i < n; i++) {
+    for (size_t k = 0; k < B; k++) {
+        /* resample k's sums build up in means[j * B + k] */
+        double *s = means + k;
+        for (size_t j = 0; j < m; j++)
+            s[j * B] = 0.0;
+        for (size_t i = 0; i < n;) {
             if (used == have) {
                 have = sizeof idx / sizeof idx[0];
                 rng_below_fill(&r, (uint64_t)n, idx, have);
                 used = 0;
             }
-            s += x[idx[used++]];
+            size_t c = have - used < n - i ? have - used : n - i;
+            add_rows(x, m, idx + used, c, s, B);
+            used += c;
+            i += c;
         }
-        means[k] = s / (double)n;
+        for (size_t j = 0; j < m; j++)
+            s[j * B] /= (double)n;
     }
     alpha = 1.0 - b->level;
-    *lo = quantile_select(means, b->resamples, alpha / 2.0);
-    *hi = quantile_select(means, b->resamples, 1.0 - alpha / 2.0);
+    for (size_t j = 0; j < m; j++) {
+        lo[j] = quantile_select(means + j * B, B, alpha / 2.0);
+        hi[j] = quantile_select(means + j * B, B, 1.0 - alpha / 2.0);
+    }
     if (means != scratch)
         free(means);
     return 0;
@@ -232,12 +348,25 @@ size_t stats_summary_scratch(size_t n, const stats_bootstrap *b)
     return add_size(n, b ? b->resamples : STATS_BOOTSTRAP_RESAMPLES);
 }
 
+/* The figures of out but the CI for the n finite values v, sorting v. */
+static void describe_finite(double *v, size_t n, stats_summary *out)
+{
+    out->n = n;
+    out->mean = stats_mean(v, n);
+    out->std = stats_std(v, n, out->mean);
+    stats_sort(v, n);
+    out->min = n ? v[0] : NAN;
+    out->max = n ? v[n - 1] : NAN;
+    out->median = stats_median_sorted(v, n);
+    out->iqm = stats_iqm_sorted(v, n);
+}
+
 int stats_summary_compute(const double *x, size_t n, const stats_bootstrap *b,
                           double *scratch, stats_summary *out)
 {
     stats_bootstrap def;
     double *v = scratch;
-    size_t need;
+    size_t need, k;
     int rc;
     if (!b) {
         stats_bootstrap_init(&def);
@@ -255,19 +384,31 @@ int stats_summary_compute(const double *x, size_t n, const stats_bootstrap *b,
         if (!v)
             return -1;
     }
-    out->n = stats_finite(x, n, v);
-    out->mean = stats_mean(v, out->n);
-    out->std = stats_std(v, out->n, out->mean);
+    k = stats_finite(x, n, v);
     /* the bootstrap indexes the values in their given (seed) order */
-    rc = stats_bootstrap_mean_ci(v, out->n, b, v + n, &out->ci_lo, &out->ci_hi);
-    stats_sort(v, out->n);
-    out->min = out->n ? v[0] : NAN;
-    out->max = out->n ? v[out->n - 1] : NAN;
-    out->median = stats_median_sorted(v, out->n);
-    out->iqm = stats_iqm_sorted(v, out->n);
+    out->ci_lo = out->ci_hi = NAN;
+    rc = k ? stats_bootstrap_mean_ci(v, k, b, v + n, &out->ci_lo, &out->ci_hi) : 0;
+    describe_finite(v, k, out);
     if (v != scratch)
         free(v);
     return rc;
+}
+
+int stats_summary_describe(const double *x, size_t n, double *scratch, stats_summary *out)
+{
+    double *v = scratch;
+    if (!v) {
+        if (n > SIZE_MAX / sizeof *v - 1)
+            return -1;
+        v = malloc((n ? n : 1) * sizeof *v);
+        if (!v)
+            return -1;
+    }
+    describe_finite(v, stats_finite(x, n, v), out);
+    out->ci_lo = out->ci_hi = NAN;
+    if (v != scratch)
+        free(v);
+    return 0;
 }
 
 /* ---- paired comparisons --------------------------------------------------- */
@@ -443,6 +584,24 @@ size_t stats_paired_scratch(size_t n, const stats_bootstrap *b)
     return add_size(n, B > w ? B : w);
 }
 
+/* stats_paired_compute's figures into out, with d (n doubles) for the
+ * differences and what follows it as the bootstrap's and the Wilcoxon
+ * test's scratch; bs NULL: no bootstrap, the CI is NaN. */
+static int paired_fill(const double *a, const double *b, size_t n, const stats_bootstrap *bs,
+                       double *d, stats_paired *out)
+{
+    int rc = 0;
+    out->n = stats_paired_diff(a, b, n, d);
+    stats_ttest_diff(d, out->n, &out->t);
+    out->mean_diff = out->t.mean;
+    out->ci_lo = out->ci_hi = NAN;
+    if (bs)
+        rc = stats_bootstrap_mean_ci(d, out->n, bs, d + n, &out->ci_lo, &out->ci_hi);
+    if (rc == 0)
+        rc = stats_wilcoxon_diff(d, out->n, d + n, &out->w);
+    return rc;
+}
+
 int stats_paired_compute(const double *a, const double *b, size_t n,
                          const stats_bootstrap *bs, double *scratch,
                          stats_paired *out)
@@ -467,12 +626,28 @@ int stats_paired_compute(const double *a, const double *b, size_t n,
         if (!d)
             return -1;
     }
-    out->n = stats_paired_diff(a, b, n, d);
-    stats_ttest_diff(d, out->n, &out->t);
-    out->mean_diff = out->t.mean;
-    rc = stats_bootstrap_mean_ci(d, out->n, bs, d + n, &out->ci_lo, &out->ci_hi);
-    if (rc == 0)
-        rc = stats_wilcoxon_diff(d, out->n, d + n, &out->w);
+    rc = paired_fill(a, b, n, bs, d, out);
+    if (d != scratch)
+        free(d);
+    return rc;
+}
+
+int stats_paired_describe(const double *a, const double *b, size_t n, double *scratch,
+                          stats_paired *out)
+{
+    double *d = scratch;
+    size_t w = stats_wilcoxon_scratch(n), need = add_size(n, w);
+    int rc;
+    if (w == 0 || need == 0)
+        return -1;
+    if (!d) {
+        if (need > SIZE_MAX / sizeof *d)
+            return -1;
+        d = malloc(need * sizeof *d);
+        if (!d)
+            return -1;
+    }
+    rc = paired_fill(a, b, n, NULL, d, out);
     if (d != scratch)
         free(d);
     return rc;

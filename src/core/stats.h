@@ -73,6 +73,11 @@ size_t stats_summary_scratch(size_t n, const stats_bootstrap *b);
  * [x, x]. b NULL means the defaults. */
 int stats_summary_compute(const double *x, size_t n, const stats_bootstrap *b,
                           double *scratch, stats_summary *out);
+/* The same without the bootstrap: ci_lo = ci_hi = NaN, for a caller that
+ * bootstraps many samples at once (stats_bootstrap_mean_ci_many over the
+ * finite values in their given order). scratch holds n doubles (NULL:
+ * allocated). */
+int stats_summary_describe(const double *x, size_t n, double *scratch, stats_summary *out);
 
 /* Building blocks (on finite values; the *_sorted ones want them sorted). */
 
@@ -99,6 +104,17 @@ double stats_quantile_sorted(const double *v, size_t n, double q);
  * scratch holds B doubles (NULL: allocated). n = 0 gives NaN, NaN. */
 int stats_bootstrap_mean_ci(const double *x, size_t n, const stats_bootstrap *b,
                             double *scratch, double *lo, double *hi);
+
+/* The CIs of m samples of one length n at once: column j of the n x m
+ * matrix x (value i of sample j at x[i * m + j]) gets into lo[j], hi[j]
+ * what stats_bootstrap_mean_ci gives it alone, bit for bit: the same
+ * stream, so every column reads the same index draws, and each column's
+ * sums in the same order. One pass of the generator instead of m, and the
+ * columns' sums overlap. scratch holds stats_bootstrap_many_scratch(m, b)
+ * doubles (NULL: allocated); n = 0 gives NaN, NaN for every column. */
+size_t stats_bootstrap_many_scratch(size_t m, const stats_bootstrap *b);
+int stats_bootstrap_mean_ci_many(const double *x, size_t n, size_t m, const stats_bootstrap *b,
+                                 double *scratch, double *lo, double *hi);
 
 /* ---- paired comparisons --------------------------------------------------- */
 
@@ -184,6 +200,11 @@ size_t stats_paired_scratch(size_t n, const stats_bootstrap *b);
 int stats_paired_compute(const double *a, const double *b, size_t n,
                          const stats_bootstrap *bs, double *scratch,
                          stats_paired *out);
+/* The same without the bootstrap (ci_lo = ci_hi = NaN; see
+ * stats_summary_describe); scratch holds n + stats_wilcoxon_scratch(n)
+ * doubles (NULL: allocated). */
+int stats_paired_describe(const double *a, const double *b, size_t n, double *scratch,
+                          stats_paired *out);
 
 /* ---- multiple comparisons ------------------------------------------------- */
 

@@ -243,6 +243,116 @@ static void test_bad_arguments(void **state)
     assert_int_equal(stats_wilcoxon_scratch(1000), 1000 + 400 * 401 + 1);
 }
 
+/* ---- many bootstraps at once ---------------------------------------------- */
+
+/* The bootstrap written out plainly: resample k sums the next n draws of
+ * rng_below, one at a time, in draw order; the bounds are numpy's linear
+ * quantiles of the sorted means (stats_quantile_sorted). */
+static void naive_ci(const double *x, size_t n, const stats_bootstrap *b, double *lo,
+                     double *hi)
+{
+    double *means = malloc(b->resamples * sizeof *means);
+    rng_state r;
+    assert_non_null(means);
+    rng_stream(&r, b->seed, RNG_PURPOSE_BOOTSTRAP);
+    for (size_t k = 0; k < b->resamples; k++) {
+        double s = 0.0;
+        for (size_t i = 0; i < n; i++)
+            s += x[rng_below(&r, n)];
+        means[k] = s / (double)n;
+    }
+    stats_sort(means, b->resamples);
+    double alpha = 1.0 - b->level;
+    *lo = stats_quantile_sorted(means, b->resamples, alpha / 2.0);
+    *hi = stats_quantile_sorted(means, b->resamples, 1.0 - alpha / 2.0);
+    free(means);
+}
+
+static void test_bootstrap_many(void **state)
+{
+    (void)state;
+    /* lengths around the 512-draw blocks and column counts around the
+     * eight-wide groups, B small and odd so resamples straddle blocks */
+    const size_t ns[] = {1, 2, 3, 7, 100, 511, 512, 513, 1000};
+    const size_t ms[] = {1, 2, 7, 8, 9, 16, 17, 33, 40, 64};
+    rng_state g;
+    rng_seed(&g, 12345);
+    int cases = 0;
+    for (size_t a = 0; a < sizeof ns / sizeof ns[0]; a++)
+        for (size_t c = 0; c < sizeof ms / sizeof ms[0]; c++) {
+            size_t n = ns[a], m = ms[c];
+            stats_bootstrap b;
+            stats_bootstrap_init(&b);
+            b.resamples = 37 + 10 * c;
+            b.level = 0.9;
+            b.seed = 7 + a;
+            double *x = malloc(n * m * sizeof *x), *col = malloc(n * sizeof *col);
+            double *lo = malloc(m * sizeof *lo), *hi = malloc(m * sizeof *hi);
+            size_t need = stats_bootstrap_many_scratch(m, &b);
+            assert_int_equal(need, m * b.resamples);
+            double *scratch = malloc(need * sizeof *scratch);
+            assert_true(x && col && lo && hi && scratch);
+            /* values with many significant bits, so any other order of a
+             * column's sums would round differently */
+            for (size_t i = 0; i < n * m; i++)
+                x[i] = rng_normal(&g) * 1e3 + rng_uniform(&g);
+            assert_int_equal(stats_bootstrap_mean_ci_many(x, n, m, &b, scratch, lo, hi), 0);
+            for (size_t j = 0; j < m; j++) {
+                double nlo, nhi, slo, shi;
+                for (size_t i = 0; i < n; i++)
+                    col[i] = x[i * m + j];
+                naive_ci(col, n, &b, &nlo, &nhi);
+                assert_true(lo[j] == nlo && hi[j] == nhi);
+                assert_int_equal(stats_bootstrap_mean_ci(col, n, &b, NULL, &slo, &shi), 0);
+                assert_true(slo == nlo && shi == nhi);
+            }
+            /* allocated scratch: the same */
+            double lo2[64], hi2[64];
+            assert_int_equal(stats_bootstrap_mean_ci_many(x, n, m, &b, NULL, lo2, hi2), 0);
+            assert_memory_equal(lo, lo2, m * sizeof *lo);
+            assert_memory_equal(hi, hi2, m * sizeof *hi);
+            free(x);
+            free(col);
+            free(lo);
+            free(hi);
+            free(scratch);
+            cases++;
+        }
+    assert_int_equal(cases, 90);
+    /* n = 0: NaN for every column; bad B */
+    double lo[3], hi[3], x[3] = {1, 2, 3};
+    assert_int_equal(stats_bootstrap_mean_ci_many(x, 0, 3, NULL, NULL, lo, hi), 0);
+    assert_true(isnan(lo[0]) && isnan(hi[2]));
+    stats_bootstrap b;
+    stats_bootstrap_init(&b);
+    b.resamples = 0;
+    assert_int_equal(stats_bootstrap_mean_ci_many(x, 3, 1, &b, NULL, lo, hi), -1);
+    assert_int_equal(stats_bootstrap_many_scratch(0, NULL), 0);
+}
+
+/* describe = compute without the CI; the paired one likewise */
+static void test_describe(void **state)
+{
+    (void)state;
+    double x[] = {0.5, NAN, 0.25, 0.875, 0.125, 0.75, NAN, 0.5};
+    double y[] = {0.25, 0.5, NAN, 0.5, 0.25, 0.125, 0.5, 0.625};
+    stats_summary a, d;
+    stats_paired pa, pd;
+    assert_int_equal(stats_summary_compute(x, 8, NULL, NULL, &a), 0);
+    assert_int_equal(stats_summary_describe(x, 8, NULL, &d), 0);
+    assert_true(isnan(d.ci_lo) && isnan(d.ci_hi));
+    d.ci_lo = a.ci_lo;
+    d.ci_hi = a.ci_hi;
+    assert_memory_equal(&a, &d, sizeof a);
+    assert_int_equal(stats_paired_compute(x, y, 8, NULL, NULL, &pa), 0);
+    assert_int_equal(stats_paired_describe(x, y, 8, NULL, &pd), 0);
+    assert_true(isnan(pd.ci_lo) && isnan(pd.ci_hi));
+    assert_int_equal(pd.n, 5);
+    pd.ci_lo = pa.ci_lo;
+    pd.ci_hi = pa.ci_hi;
+    assert_memory_equal(&pa, &pd, sizeof pa);
+}
+
 /* ---- paired comparisons --------------------------------------------------- */
 
 static void test_paired_fixtures(void **state)
@@ -457,6 +567,8 @@ int main(void)
         cmocka_unit_test(test_summary_fixtures),
         cmocka_unit_test(test_summary_by_hand),
         cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_bootstrap_many),
+        cmocka_unit_test(test_describe),
         cmocka_unit_test(test_paired_fixtures),
         cmocka_unit_test(test_paired_by_hand),
         cmocka_unit_test(test_wilcoxon_large),
