@@ -1294,6 +1294,20 @@ static int write_params(store *s, sqlite3_stmt *par, int64_t id, const store_tri
     return 0;
 }
 
+/* Plans of more trials than this get a larger cache for
+ * their insert (store_trials_prepare), up to this many KiB. */
+#define STORE_PLAN_BIG 2000
+#define STORE_PLAN_CACHE_KIB (256 * 1024)
+
+/* The cache size and auto-checkpoint store_trials_prepare found. */
+static void plan_settings_restore(store *s, int cache, int ckpt)
+{
+    char pragma[64];
+    snprintf(pragma, sizeof pragma, "PRAGMA cache_size = %d", cache);
+    sqlite3_exec(s->db, pragma, NULL, NULL, NULL);
+    sqlite3_wal_autocheckpoint(s->db, ckpt);
+}
+
 int store_trials_prepare(store *s, int64_t exp, size_t n, const store_trial_plan *plan,
                          int retry, int64_t *ids, store_plan_action *actions,
                          store_error *err)
@@ -1304,7 +1318,32 @@ int store_trials_prepare(store *s, int64_t exp, size_t n, const store_trial_plan
         store_set_err(err, 0, "out of memory");
         return -1;
     }
+    /* A large plan touches more pages than the default cache (2 MB) holds:
+     * SQLite would spill them to the WAL in mid-transaction and read some
+     * back (a 50 000-trial plan writes ~45 MB). About 1 KiB a trial, so
+     * the insert fits, bounded. And the checkpoint its commit would make
+     * waits for the run loop's first commit, which makes it while the
+     * other workers train instead of before any starts. Both as they
+     * were after the commit. */
+    int cache_was = 0, ckpt_was = 0;
+    if (pragma_int(s, "PRAGMA cache_size", &cache_was, err) ||
+        pragma_int(s, "PRAGMA wal_autocheckpoint", &ckpt_was, err)) {
+        free(found);
+        return -1;
+    }
+    if (n > STORE_PLAN_BIG) {
+        char pragma[64];
+        size_t kib = n + 2048;
+        snprintf(pragma, sizeof pragma, "PRAGMA cache_size = -%zu",
+                 kib < STORE_PLAN_CACHE_KIB ? kib : (size_t)STORE_PLAN_CACHE_KIB);
+        if (store_exec(s, pragma, err)) {
+            free(found);
+            return -1;
+        }
+        sqlite3_wal_autocheckpoint(s->db, 0);
+    }
     if (tx_begin(s, err)) {
+        plan_settings_restore(s, cache_was, ckpt_was);
         free(found);
         return -1;
     }
@@ -1405,6 +1444,7 @@ int store_trials_prepare(store *s, int64_t exp, size_t n, const store_trial_plan
     found = NULL;
     if (tx_commit(s, err))
         goto fail;
+    plan_settings_restore(s, cache_was, ckpt_was);
     return 0;
 fail:
     sqlite3_finalize(ins);
@@ -1413,6 +1453,7 @@ fail:
     sqlite3_finalize(sh);
     free(found);
     tx_rollback(s);
+    plan_settings_restore(s, cache_was, ckpt_was);
     return -1;
 }
 
