@@ -181,6 +181,58 @@ static int64_t begin_experiment(store *s, const char *name, int fresh)
     return id;
 }
 
+/* A large plan (more than 2000 trials) is inserted with a cache it fits
+ * in and without the checkpoint its commit would make: the main file stays
+ * as it was until the next commit, which checkpoints (the auto-checkpoint
+ * is back on), and every row is there in plan order. */
+static off_t file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? st.st_size : -1;
+}
+
+static void test_big_plan_checkpoint_deferred(void **state)
+{
+    (void)state;
+    enum { N = 6000 };
+    store_error err;
+    store *s = store_open(dbpath, &err);
+    assert_non_null(s);
+    int64_t exp = begin_experiment(s, "big", 0);
+    char spec[601];
+    memset(spec, 'x', 600);
+    spec[600] = '\0';
+    store_param p = {.name = "hidden", .type = 0, .i = 4};
+    store_trial_plan *plan = calloc(N, sizeof *plan);
+    char (*keys)[24] = calloc(N, sizeof *keys);
+    int64_t *ids = calloc(N, sizeof *ids);
+    store_plan_action *act = calloc(N, sizeof *act);
+    assert_true(plan && keys && ids && act);
+    for (size_t i = 0; i < N; i++) {
+        snprintf(keys[i], sizeof keys[i], "key%zu", i * 7919 % N);
+        plan[i] = (store_trial_plan){.key = keys[i], .trial_index = i, .point_index = i / 1000,
+                                     .seed = i % 1000, .params_json = "{\"hidden\": 4}",
+                                     .n_params = 1, .params = &p, .resolved_spec = spec};
+    }
+    off_t before = file_size(dbpath);
+    assert_int_equal(store_trials_prepare(s, exp, N, plan, 0, ids, act, &err), 0);
+    /* about 1300 pages in the WAL, none of them in the main file yet */
+    assert_true(file_size(dbpath) == before);
+    for (size_t i = 1; i < N; i++)
+        assert_true(ids[i] == ids[i - 1] + 1 && act[i] == STORE_PLAN_RUN);
+    assert_int_equal(store_trial_start(s, ids[0], "2024-01-01T00:00:01Z", &err), 0);
+    assert_true(file_size(dbpath) > before + (off_t)N * 600);
+    store_close(s);
+    char sql[96];
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM trials WHERE experiment_id = %lld",
+             (long long)exp);
+    assert_int_equal((int)query_num(dbpath, sql), N);
+    free(plan);
+    free(keys);
+    free(ids);
+    free(act);
+}
+
 static void test_one_trial_roundtrip(void **state)
 {
     (void)state;
@@ -1278,6 +1330,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refuses_newer_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuses_non_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_one_trial_roundtrip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_big_plan_checkpoint_deferred, setup, teardown),
         cmocka_unit_test_setup_teardown(test_views, setup, teardown),
         cmocka_unit_test_setup_teardown(test_busy_message, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resume_only_extends, setup, teardown),
