@@ -528,9 +528,9 @@ int analysis_run(const analysis_input *in, analysis_result *out)
         rank[p] = r;
     }
 
-    /* Each point on its own (threads share nothing but the input; each
-     * bootstrap draws from its own stream), so the results are the same
-     * for any number of threads. */
+    /* Each point on its own (threads share nothing but the input), its
+     * CIs after (points_cis: bootstrap_cis gives each what it would alone),
+     * so the results are the same for any number of threads. */
     int nt = o->threads > 1 && np > 1 ? o->threads : 1, failed = 0;
     size_t nbuf = in->n_trials ? in->n_trials : 1, nscr = nbuf;
 #pragma omp parallel num_threads(nt) if (nt > 1)

@@ -199,14 +199,15 @@ size_t stats_bootstrap_many_scratch(size_t m, const stats_bootstrap *b)
     return m * B;
 }
 
-/* Columns add_rows keeps in registers at once: each column's sum is one
- * chain of dependent adds, so several chains side by side keep the adder
- * busy (32 doubles: four AVX-512 or eight AVX registers). */
+/* Columns add_rows keeps in AVX-512 registers at once: each column's sum
+ * is one chain of dependent adds, so several chains side by side keep the
+ * adder busy (32 doubles: four registers). */
 #define ADD_ROWS_WIDE 32
 
 /* s[j * stride] += x[idx[t] * m + j] for t = 0..c-1, every column j < m:
  * each column's sum in the order of the draws, as one sample alone adds
- * them. */
+ * them. Without AVX-512, eight columns at a time as the compiler
+ * vectorises them, then one by one. */
 static void add_rows(const double *x, size_t m, const uint64_t *idx, size_t c, double *s,
                      size_t stride)
 {
@@ -247,18 +248,6 @@ static void add_rows(const double *x, size_t m, const uint64_t *idx, size_t c, d
             s[(j0 + q) * stride] = a[q];
     }
 #endif
-    for (; j0 + ADD_ROWS_WIDE <= m; j0 += ADD_ROWS_WIDE) {
-        double a[ADD_ROWS_WIDE];
-        for (size_t q = 0; q < ADD_ROWS_WIDE; q++)
-            a[q] = s[(j0 + q) * stride];
-        for (size_t t = 0; t < c; t++) {
-            const double *row = x + idx[t] * m + j0;
-            for (size_t q = 0; q < ADD_ROWS_WIDE; q++)
-                a[q] += row[q];
-        }
-        for (size_t q = 0; q < ADD_ROWS_WIDE; q++)
-            s[(j0 + q) * stride] = a[q];
-    }
     for (; j0 + 8 <= m; j0 += 8) {
         double a[8];
         for (size_t q = 0; q < 8; q++)
