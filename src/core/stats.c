@@ -591,21 +591,12 @@ static int paired_fill(const double *a, const double *b, size_t n, const stats_b
     return rc;
 }
 
-int stats_paired_compute(const double *a, const double *b, size_t n,
-                         const stats_bootstrap *bs, double *scratch,
-                         stats_paired *out)
+/* paired_fill with d the caller's scratch, or need doubles allocated. */
+static int paired_in(const double *a, const double *b, size_t n, const stats_bootstrap *bs,
+                     size_t need, double *scratch, stats_paired *out)
 {
-    stats_bootstrap def;
     double *d = scratch;
-    size_t need;
     int rc;
-    if (!bs) {
-        stats_bootstrap_init(&def);
-        bs = &def;
-    }
-    if (!bootstrap_ok(bs))
-        return -1;
-    need = stats_paired_scratch(n, bs);
     if (need == 0)
         return -1;
     if (!d) {
@@ -621,25 +612,25 @@ int stats_paired_compute(const double *a, const double *b, size_t n,
     return rc;
 }
 
+int stats_paired_compute(const double *a, const double *b, size_t n,
+                         const stats_bootstrap *bs, double *scratch,
+                         stats_paired *out)
+{
+    stats_bootstrap def;
+    if (!bs) {
+        stats_bootstrap_init(&def);
+        bs = &def;
+    }
+    if (!bootstrap_ok(bs))
+        return -1;
+    return paired_in(a, b, n, bs, stats_paired_scratch(n, bs), scratch, out);
+}
+
 int stats_paired_describe(const double *a, const double *b, size_t n, double *scratch,
                           stats_paired *out)
 {
-    double *d = scratch;
-    size_t w = stats_wilcoxon_scratch(n), need = add_size(n, w);
-    int rc;
-    if (w == 0 || need == 0)
-        return -1;
-    if (!d) {
-        if (need > SIZE_MAX / sizeof *d)
-            return -1;
-        d = malloc(need * sizeof *d);
-        if (!d)
-            return -1;
-    }
-    rc = paired_fill(a, b, n, NULL, d, out);
-    if (d != scratch)
-        free(d);
-    return rc;
+    size_t w = stats_wilcoxon_scratch(n);
+    return paired_in(a, b, n, NULL, w ? add_size(n, w) : 0, scratch, out);
 }
 
 /* ---- Holm ----------------------------------------------------------------- */
