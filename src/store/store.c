@@ -27,6 +27,17 @@ extern const unsigned long store_schema_results_sql_len;
 
 /* The tables a trial owns rows of besides its own row (clear_sql). */
 #define N_CLEAR 7
+/* A trial's epochs, metrics and confusion cells go in statements of up to
+ * ROWS_MAX rows each (INSERT ... VALUES (...), (...), ...): SQLite's cost
+ * per statement (step, reset, opening the table's cursor) is most of a
+ * small row's, and a 5-epoch XOR trial has about 25 such rows. */
+#define ROWS_MAX 16
+
+/* One table's INSERT for 1 .. ROWS_MAX rows: st[n] inserts n rows,
+ * prepared when first used; row k's column c is parameter k * ncols + c + 1. */
+typedef struct rows_insert {
+    sqlite3_stmt *st[ROWS_MAX + 1];
+} rows_insert;
 
 struct store {
     sqlite3 *db;
@@ -35,8 +46,8 @@ struct store {
     int fresh; /* the file was absent or empty when opened */
     /* Statements reused for every trial: preparing them once keeps a
      * trial's transaction to a few hundred microseconds. */
-    sqlite3_stmt *ins_epoch, *ins_metric, *ins_confusion, *ins_weight, *ins_grid;
-    sqlite3_stmt *ins_layer;
+    rows_insert ins_epoch, ins_metric, ins_confusion;
+    sqlite3_stmt *ins_weight, *ins_grid, *ins_layer;
     sqlite3_stmt *upd_trial, *upd_running, *sel_figures;
     sqlite3_stmt *clear[N_CLEAR];
     sqlite3_stmt *ins_prediction;
@@ -200,6 +211,27 @@ static int clear_trial_rows(store *s, int64_t id, store_error *err)
             return -1;
     }
     return 0;
+}
+
+/* ri's statement for n rows (1 <= n <= ROWS_MAX): head ("INSERT INTO
+ * t(a, b)") then n groups of ncols parameters. */
+static sqlite3_stmt *rows_stmt(store *s, rows_insert *ri, const char *head, int ncols,
+                               size_t n, store_error *err)
+{
+    if (ri->st[n])
+        return ri->st[n];
+    char sql[1024];
+    int len = snprintf(sql, sizeof sql, "%s VALUES ", head);
+    for (size_t k = 0; k < n && len > 0 && (size_t)len < sizeof sql; k++)
+        for (int c = 0; c < ncols && (size_t)len < sizeof sql; c++)
+            len += snprintf(sql + len, sizeof sql - (size_t)len, "%s%s%s",
+                            c ? "" : (k ? ", (" : "("), c ? ", ?" : "?",
+                            c + 1 == ncols ? ")" : "");
+    if (len <= 0 || (size_t)len >= sizeof sql) { /* a programming error */
+        store_set_err(err, 0, "statement too long");
+        return NULL;
+    }
+    return prep_keep(s, sql, &ri->st[n], err) ? NULL : ri->st[n];
 }
 
 static void bind_text(sqlite3_stmt *st, int i, const char *t)
@@ -958,9 +990,11 @@ void store_close(store *s)
 {
     if (!s)
         return;
-    sqlite3_finalize(s->ins_epoch);
-    sqlite3_finalize(s->ins_metric);
-    sqlite3_finalize(s->ins_confusion);
+    for (int n = 0; n <= ROWS_MAX; n++) {
+        sqlite3_finalize(s->ins_epoch.st[n]);
+        sqlite3_finalize(s->ins_metric.st[n]);
+        sqlite3_finalize(s->ins_confusion.st[n]);
+    }
     sqlite3_finalize(s->ins_weight);
     sqlite3_finalize(s->ins_grid);
     sqlite3_finalize(s->ins_layer);
@@ -1739,21 +1773,37 @@ int store_rung_value(store *s, int64_t id, size_t rung, size_t epoch, const char
     return 0;
 }
 
+/* The n cells of cm listed in cells (row-major indices), in one statement. */
+static int insert_cells(store *s, int64_t id, const store_confusion *cm, const size_t *cells,
+                        size_t n, store_error *err)
+{
+    sqlite3_stmt *q = rows_stmt(s, &s->ins_confusion,
+                                "INSERT INTO confusion(trial_id, split, true_class,"
+                                " predicted_class, count)",
+                                5, n, err);
+    if (!q)
+        return -1;
+    for (size_t k = 0; k < n; k++) {
+        const int b = (int)k * 5;
+        if (b_i64(q, b + 1, id) || b_text(q, b + 2, cm->split) ||
+            b_i64(q, b + 3, (sqlite3_int64)(cells[k] / cm->k)) ||
+            b_i64(q, b + 4, (sqlite3_int64)(cells[k] % cm->k)) ||
+            b_i64(q, b + 5, (sqlite3_int64)cm->counts[cells[k]])) {
+            bind_failed(s, q, "a confusion cell", err);
+            return -1;
+        }
+    }
+    return step_done(s, q, err);
+}
+
 int store_trial_finish(store *s, int64_t id, const store_trial_result *r,
                        store_error *err)
 {
     sqlite3_stmt *st = NULL;
     uint8_t *blob = NULL;
-    if (prep_keep(s, "INSERT INTO epochs(trial_id, epoch, loss, accuracy, val_loss,"
-                     " val_accuracy, learning_rate) VALUES (?1,?2,?3,?4,?5,?6,?7)",
-                  &s->ins_epoch, err) ||
-        prep_keep(s, "INSERT INTO layers(trial_id, layer_index, name, type, output_shape,"
+    if (prep_keep(s, "INSERT INTO layers(trial_id, layer_index, name, type, output_shape,"
                      " params, trainable_params) VALUES (?1,?2,?3,?4,?5,?6,?7)",
                   &s->ins_layer, err) ||
-        prep_keep(s, "INSERT INTO metrics(trial_id, split, name, value) VALUES (?1,?2,?3,?4)",
-                  &s->ins_metric, err) ||
-        prep_keep(s, "INSERT INTO confusion(trial_id, split, true_class, predicted_class,"
-                     " count) VALUES (?1,?2,?3,?4,?5)", &s->ins_confusion, err) ||
         prep_keep(s, "INSERT INTO weights(trial_id, layer, kind, rows, cols, data)"
                      " VALUES (?1,?2,?3,?4,?5,?6)", &s->ins_weight, err) ||
         prep_keep(s, "INSERT INTO grids(trial_id, x0_min, x0_max, x1_min, x1_max,"
@@ -1771,14 +1821,24 @@ int store_trial_finish(store *s, int64_t id, const store_trial_result *r,
         return -1;
     if (clear_trial_rows(s, id, err))
         goto fail;
-    for (size_t e = 0; e < r->n_epochs; e++) {
-        sqlite3_stmt *q = s->ins_epoch;
-        if (b_i64(q, 1, id) || b_i64(q, 2, (sqlite3_int64)(e + 1)) ||
-            b_real(q, 3, r->loss[e]) || b_real(q, 4, r->accuracy[e]) ||
-            b_real(q, 5, r->val_loss_h[e]) || b_real(q, 6, r->val_accuracy_h[e]) ||
-            b_real(q, 7, r->learning_rate_h ? r->learning_rate_h[e] : NAN)) {
-            bind_failed(s, q, "an epoch", err);
+    for (size_t e0 = 0; e0 < r->n_epochs; e0 += ROWS_MAX) {
+        const size_t n = r->n_epochs - e0 < ROWS_MAX ? r->n_epochs - e0 : ROWS_MAX;
+        sqlite3_stmt *q = rows_stmt(s, &s->ins_epoch,
+                                    "INSERT INTO epochs(trial_id, epoch, loss, accuracy,"
+                                    " val_loss, val_accuracy, learning_rate)",
+                                    7, n, err);
+        if (!q)
             goto fail;
+        for (size_t k = 0; k < n; k++) {
+            const size_t e = e0 + k;
+            const int b = (int)k * 7;
+            if (b_i64(q, b + 1, id) || b_i64(q, b + 2, (sqlite3_int64)(e + 1)) ||
+                b_real(q, b + 3, r->loss[e]) || b_real(q, b + 4, r->accuracy[e]) ||
+                b_real(q, b + 5, r->val_loss_h[e]) || b_real(q, b + 6, r->val_accuracy_h[e]) ||
+                b_real(q, b + 7, r->learning_rate_h ? r->learning_rate_h[e] : NAN)) {
+                bind_failed(s, q, "an epoch", err);
+                goto fail;
+            }
         }
         if (step_done(s, q, err))
             goto fail;
@@ -1796,12 +1856,21 @@ int store_trial_finish(store *s, int64_t id, const store_trial_result *r,
         if (step_done(s, q, err))
             goto fail;
     }
-    for (size_t i = 0; i < r->n_metrics; i++) {
-        sqlite3_stmt *q = s->ins_metric;
-        if (b_i64(q, 1, id) || b_text(q, 2, r->metrics[i].split) ||
-            b_text(q, 3, r->metrics[i].name) || b_real(q, 4, r->metrics[i].value)) {
-            bind_failed(s, q, "a metric", err);
+    for (size_t i0 = 0; i0 < r->n_metrics; i0 += ROWS_MAX) {
+        const size_t n = r->n_metrics - i0 < ROWS_MAX ? r->n_metrics - i0 : ROWS_MAX;
+        sqlite3_stmt *q = rows_stmt(s, &s->ins_metric,
+                                    "INSERT INTO metrics(trial_id, split, name, value)", 4, n,
+                                    err);
+        if (!q)
             goto fail;
+        for (size_t k = 0; k < n; k++) {
+            const store_metric *mt = &r->metrics[i0 + k];
+            const int b = (int)k * 4;
+            if (b_i64(q, b + 1, id) || b_text(q, b + 2, mt->split) ||
+                b_text(q, b + 3, mt->name) || b_real(q, b + 4, mt->value)) {
+                bind_failed(s, q, "a metric", err);
+                goto fail;
+            }
         }
         if (step_done(s, q, err))
             goto fail;
@@ -1817,20 +1886,19 @@ int store_trial_finish(store *s, int64_t id, const store_trial_result *r,
             store_set_err(err, 0, "confusion matrix too large");
             goto fail;
         }
+        size_t cells[ROWS_MAX], n = 0; /* up to ROWS_MAX per statement */
         for (size_t cell = 0; cell < kk; cell++) {
             if (cm->counts[cell] == 0)
                 continue;
-            sqlite3_stmt *q = s->ins_confusion;
-            if (b_i64(q, 1, id) || b_text(q, 2, cm->split) ||
-                b_i64(q, 3, (sqlite3_int64)(cell / cm->k)) ||
-                b_i64(q, 4, (sqlite3_int64)(cell % cm->k)) ||
-                b_i64(q, 5, (sqlite3_int64)cm->counts[cell])) {
-                bind_failed(s, q, "a confusion cell", err);
-                goto fail;
+            cells[n++] = cell;
+            if (n == ROWS_MAX) {
+                if (insert_cells(s, id, cm, cells, n, err))
+                    goto fail;
+                n = 0;
             }
-            if (step_done(s, q, err))
-                goto fail;
         }
+        if (n && insert_cells(s, id, cm, cells, n, err))
+            goto fail;
     }
     for (size_t w = 0; w < r->n_weights; w++) {
         const store_weight *wt = &r->weights[w];

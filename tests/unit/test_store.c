@@ -395,6 +395,84 @@ static void add_trial(sqlite3 *db, int exp, const char *key, const char *params,
     assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
 }
 
+/* A trial with more epochs, metrics and confusion cells than one INSERT
+ * takes (ROWS_MAX = 16 rows per statement in store.c): 37 epochs (16 + 16
+ * + 5), 17 metrics, a 7-class confusion with 29 non-zero cells spread over
+ * two splits. Every row comes back with its own value, once. */
+static void test_many_rows_roundtrip(void **state)
+{
+    (void)state;
+    store_error err;
+    store *s = store_open(dbpath, &err);
+    assert_non_null(s);
+    int64_t exp = begin_experiment(s, "many", 0);
+    store_trial_plan plan = {.key = "k0", .params_json = "{}"};
+    int64_t id;
+    store_plan_action act;
+    assert_int_equal(store_trials_prepare(s, exp, 1, &plan, 0, &id, &act, &err), 0);
+    enum { E = 37, M = 17, K = 7 };
+    double loss[E], acc[E], vl[E], va[E], lr[E];
+    for (int e = 0; e < E; e++) {
+        loss[e] = 1.0 / (e + 1);
+        acc[e] = e / 64.0;
+        vl[e] = e % 5 == 3 ? NAN : 2.0 + e;
+        va[e] = 0.5 + e / 128.0;
+        lr[e] = 1e-3 * (e + 1);
+    }
+    store_metric m[M];
+    for (int i = 0; i < M; i++) {
+        m[i].split = i % 2 ? "val" : "test";
+        snprintf(m[i].name, sizeof m[i].name, "m%02d", i);
+        m[i].value = i * 0.25;
+    }
+    /* cell c of split t: count c + 1 + 100 t when c % 3 != 1, else 0 */
+    uint32_t cm[2][K * K];
+    size_t nonzero = 0;
+    for (int t = 0; t < 2; t++)
+        for (int c = 0; c < K * K; c++) {
+            cm[t][c] = c % 3 == 1 ? 0 : (uint32_t)(c + 1 + 100 * t);
+            nonzero += cm[t][c] != 0;
+        }
+    store_confusion cf[2] = {{.split = "test", .k = K, .counts = cm[0]},
+                             {.split = "val", .k = K, .counts = cm[1]}};
+    store_trial_result r = {.status = STORE_DONE, .epochs_run = E, .n_epochs = E,
+                            .loss = loss, .accuracy = acc, .val_loss_h = vl,
+                            .val_accuracy_h = va, .learning_rate_h = lr, .n_metrics = M,
+                            .metrics = m, .n_confusion = 2, .confusion = cf,
+                            .finished_at = "2024-01-01T00:00:02Z"};
+    assert_int_equal(store_trial_finish(s, id, &r, &err), 0);
+    store_close(s);
+
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM epochs"), E);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(DISTINCT epoch) FROM epochs"
+                                             " WHERE epoch BETWEEN 1 AND 37"), E);
+    /* every column of every epoch as written (epoch is 1-based) */
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM epochs WHERE"
+                                             " abs(loss - 1.0 / epoch) < 1e-15"
+                                             " AND abs(accuracy - (epoch - 1) / 64.0) < 1e-15"
+                                             " AND abs(val_accuracy - (0.5 + (epoch - 1) / 128.0)) < 1e-15"
+                                             " AND abs(learning_rate - 1e-3 * epoch) < 1e-15"
+                                             " AND (CASE WHEN (epoch - 1) % 5 = 3"
+                                             " THEN val_loss IS NULL"
+                                             " ELSE abs(val_loss - (epoch + 1.0)) < 1e-15 END)"),
+                     E);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM metrics"), M);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM metrics WHERE"
+                                             " value = CAST(substr(name, 2) AS INTEGER) * 0.25"
+                                             " AND split = CASE CAST(substr(name, 2) AS INTEGER)"
+                                             " % 2 WHEN 1 THEN 'val' ELSE 'test' END"),
+                     M);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM confusion"), (int)nonzero);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM confusion WHERE"
+                                             " count = 7 * true_class + predicted_class + 1"
+                                             " + CASE split WHEN 'val' THEN 100 ELSE 0 END"
+                                             " AND (7 * true_class + predicted_class) % 3 <> 1"),
+                     (int)nonzero);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM (SELECT DISTINCT split,"
+                                             " true_class, predicted_class FROM confusion)"),
+                     (int)nonzero);
+}
+
 static void test_views(void **state)
 {
     (void)state;
@@ -1331,6 +1409,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refuses_non_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_one_trial_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_big_plan_checkpoint_deferred, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_many_rows_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_views, setup, teardown),
         cmocka_unit_test_setup_teardown(test_busy_message, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resume_only_extends, setup, teardown),
