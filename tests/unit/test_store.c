@@ -406,10 +406,16 @@ static void test_many_rows_roundtrip(void **state)
     store *s = store_open(dbpath, &err);
     assert_non_null(s);
     int64_t exp = begin_experiment(s, "many", 0);
-    store_trial_plan plan = {.key = "k0", .params_json = "{}"};
-    int64_t id;
-    store_plan_action act;
-    assert_int_equal(store_trials_prepare(s, exp, 1, &plan, 0, &id, &act, &err), 0);
+    /* the second trial is at point 0, the first at point 1: read back in
+     * point order, the second comes first */
+    store_trial_plan plan[2] = {{.key = "k0", .trial_index = 0, .point_index = 1,
+                                 .params_json = "{}"},
+                                {.key = "k1", .trial_index = 1, .point_index = 0,
+                                 .params_json = "{}"}};
+    int64_t ids[2];
+    store_plan_action act[2];
+    assert_int_equal(store_trials_prepare(s, exp, 2, plan, 0, ids, act, &err), 0);
+    const int64_t id = ids[0];
     enum { E = 37, M = 17, K = 7 };
     double loss[E], acc[E], vl[E], va[E], lr[E];
     for (int e = 0; e < E; e++) {
@@ -441,9 +447,41 @@ static void test_many_rows_roundtrip(void **state)
                             .metrics = m, .n_confusion = 2, .confusion = cf,
                             .finished_at = "2024-01-01T00:00:02Z"};
     assert_int_equal(store_trial_finish(s, id, &r, &err), 0);
+    /* the other trial: 3 epochs, loss 10 + e, nothing else */
+    double loss2[3] = {10, 11, 12};
+    store_trial_result r2 = {.status = STORE_DONE, .epochs_run = 3, .n_epochs = 3,
+                             .loss = loss2, .accuracy = loss2, .val_loss_h = loss2,
+                             .val_accuracy_h = loss2, .finished_at = "2024-01-01T00:00:03Z"};
+    assert_int_equal(store_trial_finish(s, ids[1], &r2, &err), 0);
+
+    /* read back: each trial's history whole (37 epochs: the arrays grow
+     * past their first capacity), in point order */
+    store_trial_query q = {.experiment_id = exp, .what = STORE_READ_HISTORY | STORE_READ_METRICS |
+                                                         STORE_READ_CONFUSION,
+                           .split = "val", .n_classes = K};
+    store_trial_list l;
+    assert_int_equal(store_trials_read(s, &q, &l, &err), 0);
+    assert_int_equal(l.n, 2);
+    assert_true(l.rows[0].id == ids[1] && l.rows[1].id == id);
+    const store_history *h2 = &l.rows[0].history, *h = &l.rows[1].history;
+    assert_int_equal(h2->n_epochs, 3);
+    for (int e = 0; e < 3; e++)
+        assert_true(h2->loss[e] == 10 + e && h2->val_accuracy[e] == 10 + e);
+    assert_int_equal(h->n_epochs, E);
+    for (int e = 0; e < E; e++) {
+        assert_true(h->loss[e] == loss[e] && h->accuracy[e] == acc[e]);
+        assert_true(h->val_accuracy[e] == va[e]);
+        assert_true(isnan(vl[e]) ? isnan(h->val_loss[e]) : h->val_loss[e] == vl[e]);
+    }
+    assert_int_equal(l.rows[0].n_metrics, 0);
+    assert_int_equal(l.rows[1].n_metrics, M / 2); /* the "val" ones */
+    assert_non_null(l.rows[1].confusion);
+    for (int c = 0; c < K * K; c++)
+        assert_int_equal(l.rows[1].confusion[c], cm[1][c]);
+    store_trial_list_free(&l);
     store_close(s);
 
-    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM epochs"), E);
+    assert_int_equal((int)query_num(dbpath, "SELECT COUNT(*) FROM epochs"), E + 3);
     assert_int_equal((int)query_num(dbpath, "SELECT COUNT(DISTINCT epoch) FROM epochs"
                                              " WHERE epoch BETWEEN 1 AND 37"), E);
     /* every column of every epoch as written (epoch is 1-based) */
