@@ -62,8 +62,9 @@ int run_plan_load_data(sweep_plan *p, FILE *err);
  * pipeline, data seed, where the pipeline uses one) built once, by the
  * first worker that needs it, shared read-only by the trials that use it
  * and freed when the last of them is done; at most max_resident copies at
- * once (an idle one is evicted and rebuilt later when a new one is
- * needed). With owner (the plan itself, which this loop is the last user
+ * once, or more while they hold keep_bytes at most (plan_memory_pipeline's
+ * figure for each): an idle one is evicted, and rebuilt later, when a new
+ * one is needed beyond both bounds. With owner (the plan itself, which this loop is the last user
  * of) the sources are taken from the plan: a source read by one pipeline
  * only becomes that pipeline's memory (data_pipeline_build_in_place), the
  * others are freed once every trial reading them has its splits. Safe to
@@ -91,7 +92,7 @@ typedef struct run_pipeline_use {
  * loop being position i. NULL when out of memory (or a source is not
  * loaded). */
 run_pipelines *run_pipelines_new(const sweep_plan *p, sweep_plan *owner, const size_t *pending,
-                                 size_t n_pending, size_t max_resident);
+                                 size_t n_pending, size_t max_resident, uint64_t keep_bytes);
 /* The splits of the trial at position pos, built now if needed (or waited
  * for, while another worker builds them); valid until its release. */
 void run_pipelines_acquire(run_pipelines *c, size_t pos, run_pipeline_use *u);

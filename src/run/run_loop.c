@@ -13,6 +13,7 @@
 #include <omp.h>
 
 #include "checked.h"
+#include "plan_memory.h"
 #include "text.h"
 
 /* Results waiting for the writer, at most: enough for batches that amortise
@@ -377,10 +378,11 @@ int run_loop(const run_loop_job *job, run_counts *c)
      * first mark or one left behind by a batch that took its result. */
     sh.cap = 2 * sh.max_results + 2 * (size_t)(job->jobs > 0 ? job->jobs : 1) + 2;
     sh.q = calloc(sh.cap, sizeof *sh.q);
-    /* At most one copy of the splits per worker at once (as when each
-     * trial built its own), fewer when trials share them. */
+    /* One copy of the splits per worker at once (as when each trial built
+     * its own), fewer when trials share them, more while they are small. */
     sh.pipes = run_pipelines_new(job->plan, job->owner, job->pending, job->n_pending,
-                                 (size_t)(job->jobs > 0 ? job->jobs : 1));
+                                 (size_t)(job->jobs > 0 ? job->jobs : 1),
+                                 PLAN_MEMORY_SPLITS_KEPT);
     if (!sh.q || !sh.pipes) {
         free(sh.q);
         run_pipelines_free(sh.pipes);

@@ -12,9 +12,11 @@
  * Building is deterministic, so which worker builds, and how often, never
  * changes a bit of a result.
  *
- * Memory: at most max_resident copies are kept at once; a worker that must
- * build one more evicts the idle copy whose next trial comes last in the
- * loop's order (it is rebuilt when that trial comes). When the loop may
+ * Memory: at most max_resident copies are kept at once, or more while
+ * they hold at most keep_bytes in all (each counted as plan_memory_pipeline
+ * says); a worker that must build one more beyond both bounds evicts the
+ * idle copy whose next trial comes last in the loop's order (it is rebuilt
+ * when that trial comes). When the loop may
  * take the plan's datasets over (owner), a source read by exactly one
  * slot is that slot's memory (data_pipeline_build_in_place: one copy of
  * the rows in all), and any other source is freed once every trial that
@@ -26,6 +28,8 @@
 #include <string.h>
 
 #include <omp.h>
+
+#include "plan_memory.h"
 
 enum { SLOT_EMPTY = 0, SLOT_BUILDING, SLOT_READY, SLOT_FAILED };
 
@@ -39,6 +43,7 @@ typedef struct pipe_slot {
     size_t in_use;    /* trials running on it now */
     size_t acquired;  /* trials that got it so far */
     size_t first, count; /* its trials' positions: order[first .. first + count) */
+    uint64_t bytes;      /* what a copy holds (plan_memory_pipeline) */
     size_t prev, next;   /* the list of resident copies (SIZE_MAX: none) */
     data_splits *sp;
     char *error;      /* SLOT_FAILED: why (NULL: out of memory) */
@@ -64,6 +69,7 @@ struct run_pipelines {
     size_t n_sources;
     pipe_source *src;
     size_t max_resident, resident, resident_head;
+    uint64_t keep_bytes, resident_bytes;
     run_pipelines_stats st;
     omp_lock_t lock;
 };
@@ -95,7 +101,7 @@ void run_pipelines_free(run_pipelines *c)
 }
 
 run_pipelines *run_pipelines_new(const sweep_plan *p, sweep_plan *owner, const size_t *pending,
-                                 size_t n_pending, size_t max_resident)
+                                 size_t n_pending, size_t max_resident, uint64_t keep_bytes)
 {
     run_pipelines *c = calloc(1, sizeof *c);
     if (!c)
@@ -103,6 +109,7 @@ run_pipelines *run_pipelines_new(const sweep_plan *p, sweep_plan *owner, const s
     c->p = p;
     c->n_pending = n_pending;
     c->max_resident = max_resident ? max_resident : 1;
+    c->keep_bytes = keep_bytes;
     c->resident_head = SIZE_MAX;
     c->n_sources = p->n_sources;
     c->slot_of = calloc(n_pending ? n_pending : 1, sizeof *c->slot_of);
@@ -161,6 +168,9 @@ run_pipelines *run_pipelines_new(const sweep_plan *p, sweep_plan *owner, const s
         const pipe_source *ps = &c->src[s->source];
         s->in_place = ps->taken && ps->n_slots == 1 &&
                       p->points[s->point].spec.data.pipeline.repeat == 1;
+        uint64_t held;
+        (void)plan_memory_pipeline(&p->points[s->point].spec, 0, &held);
+        s->bytes = held;
     }
     c->st.slots = c->n_slots;
     return c;
@@ -180,6 +190,7 @@ static void resident_add(run_pipelines *c, size_t i)
     if (s->next != SIZE_MAX)
         c->slots[s->next].prev = i;
     c->resident_head = i;
+    c->resident_bytes += s->bytes;
     if (++c->resident > c->st.most_resident)
         c->st.most_resident = c->resident;
 }
@@ -195,6 +206,7 @@ static void resident_remove(run_pipelines *c, size_t i)
         c->slots[s->next].prev = s->prev;
     s->prev = s->next = SIZE_MAX;
     c->resident--;
+    c->resident_bytes -= s->bytes;
 }
 
 /* Frees a built slot's splits; it is empty again. */
@@ -209,12 +221,13 @@ static void slot_drop(run_pipelines *c, size_t i)
     s->state = SLOT_EMPTY;
 }
 
-/* Evicts idle copies while as many as allowed are resident: each time the
- * one whose next trial comes last. Copies in use stay (the bound is then
- * exceeded until they are released). */
-static void make_room(run_pipelines *c)
+/* Evicts idle copies while as many as allowed are resident and one more
+ * of `need` bytes would hold more than keep_bytes: each time the one whose
+ * next trial comes last. Copies in use stay (the bound is then exceeded
+ * until they are released). */
+static void make_room(run_pipelines *c, uint64_t need)
 {
-    while (c->resident >= c->max_resident) {
+    while (c->resident >= c->max_resident && c->resident_bytes + need > c->keep_bytes) {
         size_t victim = SIZE_MAX, latest = 0;
         for (size_t i = c->resident_head; i != SIZE_MAX; i = c->slots[i].next) {
             const pipe_slot *s = &c->slots[i];
@@ -282,7 +295,7 @@ void run_pipelines_acquire(run_pipelines *c, size_t pos, run_pipeline_use *u)
         s->state = SLOT_BUILDING;
         omp_set_lock(&s->build);
         if (!s->in_place) {
-            make_room(c);
+            make_room(c, s->bytes);
             resident_add(c, si);
         }
         omp_unset_lock(&c->lock);

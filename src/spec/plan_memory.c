@@ -210,7 +210,7 @@ static int u64_desc(const void *a, const void *b)
 /* The data pipelines of plan p run with jobs workers (run_pipelines.c):
  * each distinct one is built once; a source read by one pipeline only
  * (no repeat, not a search) holds it in its own memory; of the copies,
- * at most jobs at once. trial[0..jobs) are the trials that run at once,
+ * at most jobs at once, or more within PLAN_MEMORY_SPLITS_KEPT. trial[0..jobs) are the trials that run at once,
  * the largest first. */
 static int plan_pipelines(const sweep_plan *p, size_t jobs, const uint64_t *trial,
                           plan_memory *out)
@@ -255,9 +255,18 @@ static int plan_pipelines(const sweep_plan *p, size_t jobs, const uint64_t *tria
             copy[n_copies++] = held;
         }
     }
+    /* The copies held at once: one per worker (the largest), or more
+     * while they hold at most PLAN_MEMORY_SPLITS_KEPT in all. */
     qsort(copy, n_copies, sizeof *copy, u64_desc);
-    for (size_t i = 0; i < n_copies && i < (jobs ? jobs : 1); i++)
-        out->pipelines = sadd(out->pipelines, copy[i]);
+    uint64_t per_worker = 0, all = 0;
+    for (size_t i = 0; i < n_copies; i++) {
+        if (i < (jobs ? jobs : 1))
+            per_worker = sadd(per_worker, copy[i]);
+        all = sadd(all, copy[i]);
+    }
+    out->pipelines = sadd(out->pipelines,
+                          smax(per_worker, all < PLAN_MEMORY_SPLITS_KEPT ? all
+                                                                         : PLAN_MEMORY_SPLITS_KEPT));
     /* A worker builds before its trial starts: what a build needs beyond
      * what it keeps counts where it is more than that worker's trial
      * (trial[0..jobs), the largest first). */

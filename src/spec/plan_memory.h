@@ -12,7 +12,8 @@
  *      the lists that choose and order the rows; any other pipeline is a
  *      copy (the three sets with their names, the same extras; while it is
  *      built the lists that choose the rows and, when augmenting, the
- *      augmented rows), of which at most one per trial at once is held;
+ *      augmented rows), of which at most one per trial at once is held,
+ *      or more while they hold PLAN_MEMORY_SPLITS_KEPT at most;
  *      what a build needs beyond what it keeps counts where it exceeds the
  *      trial of the worker building it (which starts only afterwards);
  *   3. per trial: the model (nn_model_bytes_for: parameters, gradients,
@@ -42,6 +43,11 @@
 #define PLAN_MEMORY_NAME_BYTES 64u
 #define PLAN_MEMORY_TRIAL_SLACK ((uint64_t)1 << 20)
 #define PLAN_MEMORY_PROGRAM ((uint64_t)8 << 20)
+/* The data splits a trial loop keeps for later trials beyond one copy per
+ * worker, at most (run_pipelines.c): small splits (a noisy XOR of 800 rows,
+ * one per seed, needed again at every sweep point) are built once per run
+ * instead of once per trial. */
+#define PLAN_MEMORY_SPLITS_KEPT ((uint64_t)64 << 20)
 
 /* Peak bytes of one trial of e (saturates at UINT64_MAX). */
 uint64_t plan_memory_trial(const spec_experiment *e);

@@ -223,10 +223,11 @@ static void test_plan(void **state)
     assert_int_equal(pm.at_once, 4);
     assert_int_equal(pm.trials, 2 * big + 2 * small);
     assert_int_equal(pm.pipelines, 3520);
-    /* one trial at a time: one copy at a time */
+    /* one trial at a time: one copy per worker, but both are kept (3520
+     * bytes, far below PLAN_MEMORY_SPLITS_KEPT) */
     assert_int_equal(plan_memory_estimate(&p, 1, &pm), 0);
     assert_int_equal(pm.trials, big);
-    assert_int_equal(pm.pipelines, 1760);
+    assert_int_equal(pm.pipelines, 3520);
 
     /* The budget: refused below the estimate, with the figures. */
     char buf[4096];
@@ -338,9 +339,12 @@ static void test_plan_building(void **state)
     assert_int_equal(pm.n_pipelines, 2);
     assert_int_equal(pm.trials, 2 * t);
     assert_int_equal(pm.pipelines, 2 * 5478112 + 2 * (3957112 - t));
+    /* one worker: both copies still kept (2 x 5 478 112, less than
+     * PLAN_MEMORY_SPLITS_KEPT), one build at a time */
+    assert_true(2 * 5478112 < PLAN_MEMORY_SPLITS_KEPT);
     assert_int_equal(plan_memory_estimate(&p, 1, &pm), 0);
-    assert_int_equal(pm.pipelines, 5478112 + (3957112 - t));
-    assert_int_equal(pm.total, PLAN_MEMORY_PROGRAM + 471956 + 5478112 + 3957112);
+    assert_int_equal(pm.pipelines, 2 * 5478112 + (3957112 - t));
+    assert_int_equal(pm.total, PLAN_MEMORY_PROGRAM + 471956 + 2 * 5478112 + 3957112);
     sweep_plan_free(&p);
 }
 

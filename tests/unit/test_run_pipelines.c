@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "plan_memory.h"
 #include "run_internal.h"
 
 /* One pipeline for all six trials: random_state fixes the split, no noise. */
@@ -130,7 +131,7 @@ static void test_shared_in_place(void **state)
     (void)state;
     fixture f;
     fixture_open(&f, shared_spec);
-    run_pipelines *c = run_pipelines_new(&f.plan, &f.plan, f.pending, N_TRIALS, 2);
+    run_pipelines *c = run_pipelines_new(&f.plan, &f.plan, f.pending, N_TRIALS, 2, 0);
     assert_non_null(c);
     run_pipelines_stats st;
     run_pipelines_get_stats(c, &st);
@@ -172,7 +173,7 @@ static void test_shared_read_only(void **state)
     fixture f;
     fixture_open(&f, shared_spec);
     /* Without the plan's consent its dataset is only read: one copy. */
-    run_pipelines *c = run_pipelines_new(&f.plan, NULL, f.pending, N_TRIALS, 2);
+    run_pipelines *c = run_pipelines_new(&f.plan, NULL, f.pending, N_TRIALS, 2, 0);
     assert_non_null(c);
     run_in_order(&f, c);
     run_pipelines_stats st;
@@ -197,7 +198,7 @@ static void test_seeded_bounds(void **state)
     for (size_t bound = 1; bound <= 3; bound++) {
         fixture f;
         fixture_open(&f, seeded_spec);
-        run_pipelines *c = run_pipelines_new(&f.plan, NULL, f.pending, N_TRIALS, bound);
+        run_pipelines *c = run_pipelines_new(&f.plan, NULL, f.pending, N_TRIALS, bound, 0);
         assert_non_null(c);
         run_in_order(&f, c);
         run_pipelines_stats st;
@@ -212,12 +213,41 @@ static void test_seeded_bounds(void **state)
     }
 }
 
+/* The same three pipelines with one copy per worker (max_resident 1) but
+ * room for more while they hold at most keep_bytes: each copy counts as
+ * plan_memory_pipeline's figure (all three the same size, b). Room for 3 b
+ * behaves as bound 3 above, 2 b as bound 2, one byte less as bound 1. */
+static void test_seeded_byte_bound(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open(&f, seeded_spec);
+    uint64_t b;
+    (void)plan_memory_pipeline(&f.plan.points[0].spec, 0, &b);
+    assert_true(b > 0);
+    const uint64_t keep[3] = {2 * b - 1, 2 * b, 3 * b};
+    const size_t builds[3] = {6, 4, 3}, evicted[3] = {3, 1, 0}, most[3] = {1, 2, 3};
+    for (int k = 0; k < 3; k++) {
+        run_pipelines *c = run_pipelines_new(&f.plan, NULL, f.pending, N_TRIALS, 1, keep[k]);
+        assert_non_null(c);
+        run_in_order(&f, c);
+        run_pipelines_stats st;
+        run_pipelines_get_stats(c, &st);
+        assert_int_equal(st.builds, builds[k]);
+        assert_int_equal(st.evicted, evicted[k]);
+        assert_int_equal(st.most_resident, most[k]);
+        assert_int_equal(st.held, 0);
+        run_pipelines_free(c);
+    }
+    fixture_close(&f);
+}
+
 static void test_seeded_source_freed(void **state)
 {
     (void)state;
     fixture f;
     fixture_open(&f, seeded_spec);
-    run_pipelines *c = run_pipelines_new(&f.plan, &f.plan, f.pending, N_TRIALS, 3);
+    run_pipelines *c = run_pipelines_new(&f.plan, &f.plan, f.pending, N_TRIALS, 3, 0);
     assert_non_null(c);
     run_pipelines_stats st;
     run_pipeline_use u;
@@ -248,7 +278,7 @@ static void test_two_threads(void **state)
     for (int k = 0; k < 2; k++) {
         fixture f;
         fixture_open(&f, specs[k]);
-        run_pipelines *c = run_pipelines_new(&f.plan, &f.plan, f.pending, N_TRIALS, 2);
+        run_pipelines *c = run_pipelines_new(&f.plan, &f.plan, f.pending, N_TRIALS, 2, 0);
         assert_non_null(c);
         int bad = 0;
 #pragma omp parallel for num_threads(2) schedule(dynamic, 1) reduction(+ : bad)
@@ -275,6 +305,7 @@ int main(void)
         cmocka_unit_test(test_shared_in_place),
         cmocka_unit_test(test_shared_read_only),
         cmocka_unit_test(test_seeded_bounds),
+        cmocka_unit_test(test_seeded_byte_bound),
         cmocka_unit_test(test_seeded_source_freed),
         cmocka_unit_test(test_two_threads),
     };
